@@ -1,0 +1,144 @@
+"""The pytest plugin that runs hidden tests against a submission.
+
+Loaded with ``-p autograder.engine.judge`` in a fresh process in which no student
+code has run; the student's cells run in a worker (see ``student.py``). It writes
+one JSON record per test: the graded cell it scores, pass or fail, the property
+(the test's docstring), the failure message and the smallest failing input.
+Never the test's source.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import textwrap
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from autograder.engine.student import Cell, Limits, Student, StudentProcess
+
+settings.register_profile(
+    "grading",
+    derandomize=True,          # the same submission gets the same examples, every run
+    database=None,             # and no memory of earlier runs
+    deadline=None,             # the student's speed is limited by the worker, not here
+    max_examples=int(os.environ.get("GRADING_MAX_EXAMPLES", "40")),
+    print_blob=False,
+    suppress_health_check=list(HealthCheck),
+)
+settings.load_profile("grading")
+
+
+def graded(cell_id: str):
+    """Mark a hidden test as scoring the notebook's graded cell ``cell_id``."""
+    return pytest.mark.graded(cell_id)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grading")
+    group.addoption("--submission", help="JSON file: the cells to run as the student's code")
+    group.addoption("--results", help="where to write the JSON results")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "graded(cell_id): the graded notebook cell this test scores")
+    config._grading_records = []
+    config._grading_problems = []
+
+
+@pytest.fixture(scope="session")
+def forbidden_builtins() -> dict:
+    """Function name -> built-ins it may not call; overridden in an assignment's conftest."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def student_process(request):
+    path = request.config.getoption("--submission")
+    if not path:
+        pytest.exit("the hidden tests need --submission=FILE", returncode=4)
+    with open(path) as f:
+        submission = json.load(f)
+    process = StudentProcess([Cell(**c) for c in submission["cells"]],
+                             Limits(**submission.get("limits", {})),
+                             log=request.config._grading_problems.append)
+    request.config._grading_process = process
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def student(student_process, forbidden_builtins) -> Student:
+    return Student(student_process, forbidden_builtins)
+
+
+_FALSIFYING = re.compile(r"^(?:Falsifying (?:explicit )?example|Failing test case): \w+\(\n?(.*)\)\s*$", re.S)
+
+
+def smallest_failing_input(exc: BaseException) -> str | None:
+    """The arguments hypothesis shrank to, without the fixtures."""
+    for note in getattr(exc, "__notes__", []) or []:
+        match = _FALSIFYING.match(note.strip())
+        if match:
+            lines = textwrap.dedent(match.group(1)).strip("\n").splitlines()
+            args = [line[:-1] if line.endswith(",") and not line.startswith(" ") else line
+                    for line in lines if not line.startswith("student=")]
+            return "\n".join(args) or None
+    return None
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What the student reads: our own message, never the hidden test's source."""
+    leaf = _first_leaf(exc)
+    if isinstance(leaf, AssertionError):
+        return str(leaf) or "the property does not hold"
+    return (f"the grader could not check your result: {type(leaf).__name__}: {leaf}"[:2000])
+
+
+_COLLECTION_ERRORS: list[str] = []
+
+
+def pytest_collectreport(report):
+    if report.failed:  # a broken hidden test is the course's fault: reported, never scored
+        _COLLECTION_ERRORS.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" or (report.when == "setup" and report.failed):
+        marker = item.get_closest_marker("graded")
+        record = {
+            "test": item.name,
+            "cell": marker.args[0] if marker else None,
+            "property": " ".join((item.function.__doc__ or item.name).split()),
+            "passed": report.passed,
+        }
+        if report.failed and call.excinfo is not None:
+            exc = call.excinfo.value
+            record["message"] = describe_failure(exc)
+            record["example"] = smallest_failing_input(exc) or smallest_failing_input(_first_leaf(exc))
+        item.config._grading_records.append(record)
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    path = config.getoption("--results", None)
+    if not path:
+        return
+    process = getattr(config, "_grading_process", None)
+    with open(path, "w") as f:
+        json.dump({
+            "tests": config._grading_records,
+            "collection_errors": _COLLECTION_ERRORS,
+            "sandbox_gaps": process.sandbox_gaps if process else [],
+            "cell_errors": process.cell_errors if process else {},
+        }, f, indent=1)

@@ -1,0 +1,326 @@
+"""The judge's handle on the student's code: a worker process it starts, talks to
+in plain data, restarts when it dies, and never trusts.
+
+Hidden tests use it through the ``student`` fixture::
+
+    mean, std = student.mean_std(x)                 # call a function of the notebook
+    out, (x_after,) = student.call("normalize", x, return_inputs=True)
+    model = student.SimpleMnist()                    # an object stays in the worker...
+    logits = student.call_method(model, "forward", x)  # ...and is used through handles
+    shapes = student.eval("{n: tuple(p.shape) for n, p in m.named_parameters()}", m=model)
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from autograder.engine import wire
+
+
+class StudentFailure(AssertionError):
+    """The student's code did not produce a value (it raised, hung or crashed).
+
+    An AssertionError, so hypothesis and pytest treat it as the property failing."""
+
+
+class StudentRaised(StudentFailure):
+    def __init__(self, function: str, error: dict):
+        self.function = function
+        self.error = error
+        self.type_name = error.get("type", "Exception")
+        self.mro = error.get("mro", [])
+        self.forbidden = error.get("forbidden")
+        where = "\n".join(error.get("where", []))
+        if self.forbidden:
+            text = f"{function} used {self.forbidden}, which this exercise does not allow."
+        else:
+            text = f"{function} raised {self.type_name}: {error.get('message', '')}"
+        super().__init__(text + (f"\n{where}" if where else ""))
+
+    def is_instance_of(self, exc_type: type) -> bool:
+        return exc_type.__name__ in self.mro
+
+
+class StudentCrashed(StudentFailure):
+    """The worker died or ran out of time during the call."""
+
+
+@dataclass
+class Limits:
+    call_seconds: float = 10.0        # wall clock for one call
+    cpu_seconds: float = 20.0         # CPU time for one call (all threads)
+    cells_seconds: float = 60.0       # wall clock to run all answer cells
+    memory_bytes: int = 3 << 30
+    file_bytes: int = 16 << 20
+    open_files: int = 256
+    processes: int = 64
+    threads: int = 1
+    run_as_uid: int | None = 65534    # used only when grading runs as root
+    run_as_gid: int | None = 65534
+    hide_paths: list = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "Limits":
+        return cls(**json.loads(text)) if text else cls()
+
+
+@dataclass
+class Cell:
+    id: str
+    source: str
+
+
+class StudentProcess:
+    """One worker at a time, running the submission's cells; restarted after a crash."""
+
+    def __init__(self, cells: list[Cell], limits: Limits, log=None):
+        self.cells = cells
+        self.limits = limits
+        self.log = log or (lambda message: None)
+        self.proc: subprocess.Popen | None = None
+        self.cell_errors: dict[str, dict] = {}
+        self.broken_cells: dict[str, str] = {}  # cells that kill the worker are skipped on restart
+        self.poisoned: dict[str, str] = {}      # functions that hung or crashed: fail at once
+        self.sandbox_gaps: list[str] = []
+        self.scratch: str | None = None
+
+    # -- life cycle
+    def _spawn(self) -> None:
+        self.scratch = tempfile.mkdtemp(prefix="student-")
+        if os.geteuid() == 0 and self.limits.run_as_uid is not None:
+            os.chown(self.scratch, self.limits.run_as_uid, self.limits.run_as_gid)
+        to_judge_r, to_judge_w = os.pipe()
+        from_judge_r, from_judge_w = os.pipe()
+        policy = {
+            "scratch": self.scratch, "memory_bytes": self.limits.memory_bytes,
+            "file_bytes": self.limits.file_bytes, "open_files": self.limits.open_files,
+            "processes": self.limits.processes, "threads": self.limits.threads,
+            "run_as_uid": self.limits.run_as_uid, "run_as_gid": self.limits.run_as_gid,
+            "hide_paths": self.limits.hide_paths,
+        }
+        engine_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = {
+            "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
+            "PYTHONPATH": engine_root,
+            "PYTHONHASHSEED": "0",
+            "OMP_NUM_THREADS": str(self.limits.threads),
+            "LANG": "C.UTF-8",
+        }
+        log_file = open(os.path.join(self.scratch, "worker.log"), "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.engine.worker", str(to_judge_w), str(from_judge_r),
+             json.dumps(policy)],
+            pass_fds=(to_judge_w, from_judge_r), env=env, cwd=self.scratch,
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+            start_new_session=True,
+        )
+        log_file.close()
+        os.close(to_judge_w)
+        os.close(from_judge_r)
+        self.to_worker, self.from_worker = from_judge_w, to_judge_r
+        ready = self._receive(time.monotonic() + 60)
+        if ready.get("event") != "ready":
+            raise StudentCrashed("the grading worker did not start")
+        gaps = [str(g) for g in ready.get("gaps", [])]
+        if gaps != self.sandbox_gaps:
+            self.sandbox_gaps = gaps
+            for gap in gaps:
+                self.log(f"sandbox: {gap}")
+        self._run_cells()
+
+    def _run_cells(self) -> None:
+        cells = [c for c in self.cells if c.id not in self.broken_cells]
+        self._send({"op": "exec", "cells": [{"id": c.id, "source": c.source} for c in cells],
+                    "cpu_seconds": self.limits.cells_seconds})
+        deadline = time.monotonic() + self.limits.cells_seconds
+        current = None
+        try:
+            while True:
+                event = self._receive(deadline)
+                kind = event.get("event")
+                if kind == "cell_start":
+                    current = str(event.get("id"))
+                elif kind == "cell_done":
+                    if event.get("error"):
+                        self.cell_errors[str(event.get("id"))] = event["error"]
+                    current = None
+                elif kind == "exec_done":
+                    return
+                else:
+                    raise wire.WireError("unexpected message while running cells")
+        except (EOFError, TimeoutError, wire.WireError) as exc:
+            reason = ("ran longer than the time limit" if isinstance(exc, TimeoutError)
+                      else self._death_reason())
+            self.stop()
+            if current is None:
+                raise StudentCrashed(f"the answer cells could not be run: {reason}") from None
+            self.broken_cells[current] = reason
+            self.cell_errors[current] = {"type": "CellCrashed", "message": reason, "where": []}
+            self._spawn()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        for fd in (self.to_worker, self.from_worker):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        self.proc = None
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+    def _death_reason(self) -> str:
+        if self.proc is None:
+            return "the process stopped"
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the process stopped answering"
+        if code == -9:
+            return "the process was killed (out of memory or over a limit)"
+        if code == -24:  # SIGXCPU
+            return "it used more CPU time than allowed"
+        if code < 0:
+            return f"the process was killed by signal {-code}"
+        return f"the process exited with status {code} (os._exit or a crash)"
+
+    # -- messages
+    def _send(self, message: dict) -> None:
+        try:
+            wire.send(self.to_worker, message)
+        except (BrokenPipeError, OSError):
+            raise EOFError("the worker is gone") from None
+
+    def _receive(self, deadline: float) -> dict:
+        return wire.receive(self.from_worker, deadline=deadline)
+
+    def request(self, label: str, message: dict, timeout: float | None = None) -> dict:
+        """Send one call; returns the reply, or raises StudentCrashed."""
+        if label in self.poisoned:
+            raise StudentCrashed(self.poisoned[label])
+        if self.proc is None:
+            self._spawn()
+        timeout = timeout or self.limits.call_seconds
+        message.setdefault("cpu_seconds", max(self.limits.cpu_seconds, timeout * self.limits.threads))
+        try:
+            self._send(message)
+            return self._receive(time.monotonic() + timeout)
+        except TimeoutError:
+            reason = f"{label} did not finish within {timeout:g} seconds (an infinite loop?)"
+        except (EOFError, wire.WireError):
+            reason = f"{label} stopped the grading process: {self._death_reason()}"
+        self.stop()
+        self.poisoned[label] = reason
+        raise StudentCrashed(reason)
+
+
+class RemoteObject:
+    """An object the student's code made; it stays in the worker."""
+
+    def __init__(self, handle: wire.Handle, student: "Student"):
+        self.handle = handle
+        self.student = student
+
+    def __repr__(self):
+        return f"<{self.handle.type_name} object>"
+
+
+class Student:
+    """The API hidden tests use; every call crosses to the worker as plain data."""
+
+    def __init__(self, process: StudentProcess, forbidden_builtins: dict | None = None):
+        self._process = process
+        self._forbidden = forbidden_builtins or {}
+
+    def __repr__(self):
+        return "student"
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+    def _decode_reply(self, label: str, reply: dict):
+        if not reply.get("ok"):
+            error = reply.get("error") or {}
+            if error.get("type") == "NameError" and label.split(".")[0] in str(error.get("message", "")):
+                raise StudentFailure(self._missing_message(label.split(".")[0]))
+            raise StudentRaised(label, error)
+        return self._wrap(reply.get("value"))
+
+    def _wrap(self, value):
+        if isinstance(value, wire.Handle):
+            return RemoteObject(value, self)
+        if isinstance(value, tuple):
+            return tuple(self._wrap(v) for v in value)
+        if isinstance(value, list):
+            return [self._wrap(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._wrap(v) for k, v in value.items()}
+        return value
+
+    def _unwrap(self, value):
+        if isinstance(value, RemoteObject):
+            return value.handle
+        if isinstance(value, tuple):
+            return tuple(self._unwrap(v) for v in value)
+        if isinstance(value, list):
+            return [self._unwrap(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._unwrap(v) for k, v in value.items()}
+        return value
+
+    def _missing_message(self, name: str) -> str:
+        problems = [f"answer cell '{cell}' raised {e.get('type')}: {e.get('message', '')}".rstrip()
+                    for cell, e in self._process.cell_errors.items()]
+        text = f"{name} is not defined by your answer cells."
+        if problems:
+            text += " " + "; ".join(problems)
+        return text
+
+    def call(self, name: str, *args, return_inputs: bool = False, timeout: float | None = None,
+             forbid: list | None = None, **kwargs):
+        """Call the student's function ``name``; with ``return_inputs`` also return
+        the arguments as they are after the call, to see in-place changes."""
+        message = {"op": "call", "target": name, "args": self._unwrap(list(args)),
+                   "kwargs": self._unwrap(kwargs), "return_inputs": return_inputs,
+                   "forbid": self._forbidden.get(name, []) if forbid is None else forbid}
+        reply = self._process.request(name, message, timeout)
+        value = self._decode_reply(name, reply)
+        if return_inputs:
+            inputs = reply.get("inputs") or {}
+            return value, tuple(inputs.get("args", []))
+        return value
+
+    def call_method(self, obj: RemoteObject, method: str, *args, timeout: float | None = None,
+                    forbid: list | None = None, label: str | None = None, **kwargs):
+        """Call ``obj.method(*args)`` in the worker (e.g. a module's ``forward``)."""
+        label = label or f"{obj.handle.type_name}.{method}"
+        forbidden = self._forbidden.get(label, []) if forbid is None else forbid
+        message = {"op": "call", "target": obj.handle, "attribute": method,
+                   "args": self._unwrap(list(args)), "kwargs": self._unwrap(kwargs), "forbid": forbidden}
+        return self._decode_reply(label, self._process.request(label, message, timeout))
+
+    def eval(self, expression: str, *, label: str = "your code", timeout: float | None = None,
+             forbid: list | None = None, **bindings):
+        """Evaluate a grader expression in the student's namespace (e.g. to list a
+        module's parameters); the result crosses back as plain data."""
+        message = {"op": "call", "code": expression, "bindings": self._unwrap(bindings),
+                   "forbid": forbid or []}
+        return self._decode_reply(label, self._process.request(label, message, timeout))
+
+    def defines(self, name: str) -> bool:
+        return bool(self.eval(f"{name!r} in globals()", label="the notebook"))

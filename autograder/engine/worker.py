@@ -1,0 +1,160 @@
+"""The student's side: runs the answer cells and serves calls from the judge.
+
+Started by ``autograder.engine.student.StudentProcess``. Everything the judge
+learns from here crosses through ``wire`` as plain data; nothing here is trusted.
+"""
+from __future__ import annotations
+
+import json
+import linecache
+import os
+import random
+import signal
+import sys
+import traceback
+
+import numpy as np
+import torch
+
+from autograder.engine import guard, sandbox, wire
+
+
+class _NoMagics:
+    """Stands in for IPython so that ``%matplotlib`` and ``!pip`` lines are ignored."""
+
+    def run_line_magic(self, *args, **kwargs):
+        return None
+
+    run_cell_magic = system = getoutput = run_line_magic
+
+
+def _describe_error(exc: BaseException) -> dict:
+    """Name, message and the student's own frames of an exception."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<answer cell")]
+    lines = [f'  {f.filename[1:-1]}, line {f.lineno}, in {f.name}\n    {(f.line or "").strip()}' for f in frames]
+    if isinstance(exc, guard.ForbiddenBuiltinError):
+        kind = "ForbiddenBuiltinError"
+    else:
+        kind = type(exc).__name__
+    return {
+        "type": kind,
+        "mro": [k.__name__ for k in type(exc).__mro__],
+        "message": str(exc)[:2000],
+        "forbidden": getattr(exc, "builtin", None),
+        "where": lines[-6:],
+    }
+
+
+class Worker:
+    def __init__(self, to_judge: int, from_judge: int):
+        self.to_judge = to_judge
+        self.from_judge = from_judge
+        self.namespace = {"__name__": "__main__", "get_ipython": _NoMagics}
+        self.objects: dict[int, object] = {}
+
+    # -- handles for objects that cannot cross as data
+    def make_handle(self, obj) -> wire.Handle:
+        handle_id = len(self.objects) + 1
+        self.objects[handle_id] = obj
+        try:
+            description = type(obj).__qualname__
+        except Exception:
+            description = "object"
+        return wire.Handle(handle_id, str(description), "")
+
+    def resolve_handle(self, handle: wire.Handle):
+        try:
+            return self.objects[handle.handle_id]
+        except KeyError:
+            raise wire.WireError(f"unknown handle {handle.handle_id}") from None
+
+    def send(self, message: dict) -> None:
+        wire.send(self.to_judge, message, self.make_handle)
+
+    # -- operations
+    def exec_cells(self, cells, cpu_seconds: float) -> None:
+        from IPython.core.inputtransformer2 import TransformerManager
+        transform = TransformerManager().transform_cell
+        for cell in cells:
+            self.send({"event": "cell_start", "id": cell["id"]})
+            filename = f"<answer cell {cell['id']}>"
+            error = None
+            try:
+                source = transform(cell["source"])
+                linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+                sandbox.limit_cpu_seconds(cpu_seconds)
+                self._seed(0)
+                exec(compile(source, filename, "exec"), self.namespace)
+            except BaseException as exc:  # a student's sys.exit is an error of that cell, not the end
+                error = _describe_error(exc)
+            self.send({"event": "cell_done", "id": cell["id"], "error": error})
+        self.send({"event": "exec_done"})
+
+    @staticmethod
+    def _seed(seed: int) -> None:
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+
+    def call(self, request: dict) -> None:
+        sandbox.limit_cpu_seconds(request.get("cpu_seconds", 10))
+        self._seed(request.get("seed", 0))
+        args = request.get("args", [])
+        kwargs = request.get("kwargs", {})
+        try:
+            with guard.forbidden(request.get("forbid", [])):
+                if "code" in request:
+                    scope = dict(self.namespace)
+                    scope.update(request.get("bindings", {}))
+                    value = eval(compile(request["code"], "<grader>", "eval"), scope)
+                else:
+                    target = request["target"]
+                    if isinstance(target, str):
+                        if target not in self.namespace:
+                            raise NameError(f"name {target!r} is not defined")
+                        func = self.namespace[target]
+                    else:
+                        func = target
+                    if request.get("attribute"):
+                        func = getattr(func, request["attribute"])
+                    value = func(*args, **kwargs) if request.get("call", True) else func
+                reply = {"ok": True, "value": value}
+                if request.get("return_inputs"):
+                    reply["inputs"] = {"args": args, "kwargs": kwargs}
+                # Encoding runs under the guard too, so it cannot smuggle in a built-in.
+                self.send(reply)
+        except BaseException as exc:
+            self.send({"ok": False, "error": _describe_error(exc)})
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = wire.receive(self.from_judge, self.resolve_handle)
+            except EOFError:
+                return
+            op = request.get("op")
+            if op == "exec":
+                self.exec_cells(request["cells"], request.get("cpu_seconds", 60))
+            elif op == "call":
+                self.call(request)
+            elif op == "bye":
+                return
+            else:
+                self.send({"ok": False, "error": {"type": "ProtocolError", "mro": [],
+                                                 "message": f"unknown op {op!r}", "where": []}})
+
+
+def main() -> None:
+    to_judge, from_judge = int(sys.argv[1]), int(sys.argv[2])
+    policy = json.loads(sys.argv[3])
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file write fails, not the process
+    torch.set_num_threads(policy.get("threads", 1))
+    import IPython.core.inputtransformer2  # noqa: F401  (loaded before the course tree is hidden)
+    gaps = sandbox.apply(policy)
+    worker = Worker(to_judge, from_judge)
+    worker.send({"event": "ready", "pid": os.getpid(), "uid": os.getuid(), "gaps": gaps})
+    worker.serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Hidden tests for 01_normalization: each test is one property of COURSE.md's API,
+scoring the check cell it names, against torch's own statistics."""
+import torch
+from hypothesis import given, strategies as st
+
+from autograder import strategies as S
+from autograder.checks import expect_close, expect_raises, expect_shape, expect_tensor, expect_unchanged, fail
+from autograder.engine.judge import graded
+
+
+def population_std(x, dim=None):
+    x = x.double()
+    return x.std(correction=0) if dim is None else x.std(dim=dim, correction=0)
+
+
+spread_tensors = S.non_constant(S.float_tensors(max_dims=3, max_side=6))
+
+
+def scale_atol(x):
+    """Float32 rounding grows with the size of the values; a correct formula other
+    than ours must not fail on it (the properties tested differ by far more)."""
+    return 1e-5 * (1 + float(x.double().abs().max())) if x.numel() else 1e-5
+
+
+def _as_reference_dtype(expected, x):
+    return expected.to(x.dtype if x.is_floating_point() else torch.float32)
+
+
+# ---------------------------------------------------------------- mean_std
+@graded("mean_std_zero_dim")
+@given(x=S.float_tensors())
+def test_mean_std_returns_two_zero_dim_tensors(student, x):
+    """mean_std returns a pair of 0-d tensors (not python floats, not shape (1,))."""
+    result = student.mean_std(x)
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"mean_std should return a tuple (mean, std), got {result!r}")
+    for name, value in zip(("mean", "std"), result):
+        expect_shape(value, (), what=name)
+
+
+@graded("mean_std_mean")
+@given(x=S.float_tensors())
+def test_mean_is_over_all_elements(student, x):
+    """mean_std's mean is the mean of all elements of x."""
+    mean, _ = student.mean_std(x)
+    expect_close(mean, _as_reference_dtype(x.double().mean(), x), what="mean", atol=scale_atol(x))
+
+
+@graded("mean_std_population_std")
+@given(x=S.float_tensors())
+def test_std_is_population_std(student, x):
+    """mean_std's std is the population standard deviation (divide by n, ddof=0), not torch's unbiased default."""
+    _, std = student.mean_std(x)
+    expect_close(std, _as_reference_dtype(population_std(x), x), what="std", atol=scale_atol(x))
+
+
+@graded("mean_std_integer_input")
+@given(x=S.tensors(S.shapes(max_dims=2, max_side=8), torch.uint8, 0, 255))
+def test_mean_std_of_pixels(student, x):
+    """mean_std works on uint8 pixels, computing in floating point (no overflow, no integer division)."""
+    mean, std = student.mean_std(x)
+    expect_tensor(mean, "mean")
+    if not mean.is_floating_point() or not expect_tensor(std, "std").is_floating_point():
+        fail(f"mean and std should be floating point for uint8 input, got {mean.dtype} and {std.dtype}")
+    expect_close(mean, x.double().mean().float(), what="mean")
+    expect_close(std, population_std(x).float(), what="std")
+
+
+@graded("mean_std_empty")
+@given(shape=st.sampled_from([(0,), (0, 3), (2, 0)]))
+def test_mean_std_of_nothing_raises(student, shape):
+    """mean_std raises ValueError, with a message, for an empty tensor."""
+    with expect_raises(ValueError, f"mean_std of an empty tensor of shape {shape}"):
+        student.mean_std(torch.empty(shape))
+
+
+@graded("mean_std_zero_dim")
+@given(x=S.float_tensors())
+def test_mean_std_leaves_input_unchanged(student, x):
+    """mean_std does not modify its input."""
+    _, (after,) = student.call("mean_std", x, return_inputs=True)
+    expect_unchanged(x, after, "x")
+
+
+# ---------------------------------------------------------------- normalize
+scales = st.floats(0.5, 50, allow_nan=False).map(lambda v: round(v, 2))
+centres = st.floats(-50, 50, allow_nan=False).map(lambda v: round(v, 2))
+
+
+@graded("normalize_values")
+@given(x=S.float_tensors(), mean=centres, std=scales, as_tensor=st.booleans())
+def test_normalize_values(student, x, mean, std, as_tensor):
+    """normalize(x, mean, std) equals (x - mean) / std, for numbers and 0-d tensors."""
+    m, s = (torch.tensor(mean, dtype=x.dtype), torch.tensor(std, dtype=x.dtype)) if as_tensor else (mean, std)
+    expect_close(student.normalize(x, m, s), (x - m) / s)
+
+
+@graded("normalize_values")
+@given(x=S.float_tensors(min_dims=2, max_dims=2), data=st.data())
+def test_normalize_broadcasts_per_feature_stats(student, x, data):
+    """normalize broadcasts per-feature mean and std (shape x.shape[1:]) over the rows."""
+    features = x.shape[1:]
+    mean = data.draw(S.tensors(tuple(features), x.dtype, -10, 10))
+    std = data.draw(S.tensors(tuple(features), x.dtype, 0.5, 10))
+    expect_close(student.normalize(x, mean, std), (x - mean) / std)
+
+
+@graded("normalize_float")
+@given(x=S.tensors(S.shapes(max_dims=2), torch.uint8, 0, 255), mean=centres, std=scales)
+def test_normalize_pixels_gives_floats(student, x, mean, std):
+    """normalize of uint8 pixels gives a floating-point result with the right values."""
+    out = expect_tensor(student.normalize(x, mean, std))
+    if not out.is_floating_point():
+        fail(f"normalize should return floats for uint8 input, got {out.dtype}")
+    expect_close(out, (x.float() - mean) / std)
+
+
+@graded("normalize_pure")
+@given(x=S.float_tensors(), mean=centres, std=scales)
+def test_normalize_leaves_input_unchanged(student, x, mean, std):
+    """normalize does not modify x in place."""
+    _, (after, _, _) = student.call("normalize", x, torch.tensor(mean, dtype=x.dtype),
+                                    torch.tensor(std, dtype=x.dtype), return_inputs=True)
+    expect_unchanged(x, after, "x")
+
+
+# ---------------------------------------------------------------- normalize_splits
+train_valid = st.tuples(spread_tensors, S.float_tensors(max_dims=3, max_side=6)).filter(
+    lambda tv: population_std(tv[0]) > 1e-2 * (1 + tv[0].abs().max()))
+
+
+def _splits_reference(train, valid):
+    mean = train.double().mean()
+    std = population_std(train)
+    return ((train.double() - mean) / std).to(train.dtype), ((valid.double() - mean) / std).to(valid.dtype)
+
+
+@graded("normalize_splits_train_result")
+@given(tv=train_valid)
+def test_train_split_is_standardised(student, tv):
+    """normalize_splits returns train normalised with its own mean and population std."""
+    train, valid = tv
+    result = student.normalize_splits(train, valid)
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"normalize_splits should return (train_n, valid_n), got {result!r}")
+    expect_close(result[0], _splits_reference(train, valid)[0], what="train_n", atol=1e-3)
+
+
+@graded("normalize_splits_train_stats")
+@given(tv=train_valid)
+def test_valid_split_uses_training_statistics(student, tv):
+    """normalize_splits normalises valid with the TRAINING mean and std, never its own."""
+    train, valid = tv
+    result = student.normalize_splits(train, valid)
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"normalize_splits should return (train_n, valid_n), got {result!r}")
+    expect_close(result[1], _splits_reference(train, valid)[1], what="valid_n", atol=1e-3)
+
+
+@graded("normalize_splits_pure")
+@given(tv=train_valid)
+def test_normalize_splits_leaves_inputs_unchanged(student, tv):
+    """normalize_splits modifies neither train nor valid."""
+    train, valid = tv
+    _, (train_after, valid_after) = student.call("normalize_splits", train, valid, return_inputs=True)
+    expect_unchanged(train, train_after, "train")
+    expect_unchanged(valid, valid_after, "valid")
+
+
+# ---------------------------------------------------------------- per_pixel_stats
+batches = S.float_tensors(min_dims=2, max_dims=3, max_side=6)
+
+
+@graded("per_pixel_stats_axis")
+@given(x=batches)
+def test_per_pixel_mean_and_std_over_axis_0(student, x):
+    """per_pixel_stats gives one mean and std per feature, computed over the images (axis 0)."""
+    result = student.per_pixel_stats(x)
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"per_pixel_stats should return (mean, std), got {result!r}")
+    mean, std = result
+    expect_close(mean, x.double().mean(dim=0).to(x.dtype), what="mean")
+    expected_std = population_std(x, dim=0).clamp_min(1e-8).to(x.dtype)
+    expect_close(std, expected_std, what="std", atol=10 * scale_atol(x))
+
+
+@graded("per_pixel_stats_population")
+@given(x=S.non_constant(S.float_tensors(min_dims=2, max_dims=2, min_side=2, max_side=6)))
+def test_per_pixel_std_is_population_std(student, x):
+    """per_pixel_stats uses the population std (ddof=0) for each feature."""
+    _, std = student.per_pixel_stats(x)
+    expect_close(std, population_std(x, dim=0).clamp_min(1e-8).to(x.dtype), what="std", atol=10 * scale_atol(x))
+
+
+@graded("per_pixel_stats_clamp")
+@given(x=batches, eps=st.sampled_from([1e-8, 1e-3, 0.5, 2.0]), constant=st.floats(-5, 5).map(round))
+def test_zero_variance_features_get_eps(student, x, eps, constant):
+    """per_pixel_stats clamps the std below by eps, so constant features (the MNIST border) give eps, not 0."""
+    x = x.clone()
+    x[:, 0] = constant  # one feature that never changes, like a border pixel
+    _, std = student.per_pixel_stats(x, eps=eps)
+    expect_close(std, population_std(x, dim=0).clamp_min(eps).to(x.dtype), what=f"std with eps={eps}",
+                 atol=10 * scale_atol(x))
+
+
+@graded("per_pixel_stats_clamp")
+@given(x=S.tensors(S.shapes(min_dims=2, max_dims=2), torch.uint8, 0, 255))
+def test_per_pixel_stats_default_eps_on_pixels(student, x):
+    """per_pixel_stats on uint8 pixels uses the default eps=1e-8 and floating point."""
+    mean, std = student.per_pixel_stats(x)
+    expect_close(mean, x.double().mean(dim=0).float(), what="mean")
+    expect_close(std, population_std(x, dim=0).clamp_min(1e-8).float(), what="std", atol=10 * scale_atol(x))
+
+
+@graded("per_pixel_stats_rank")
+@given(x=S.float_tensors(min_dims=0, max_dims=1))
+def test_per_pixel_stats_needs_a_batch(student, x):
+    """per_pixel_stats raises ValueError, with a message, for a 0-d or 1-d input."""
+    with expect_raises(ValueError, f"per_pixel_stats of a tensor of shape {tuple(x.shape)}"):
+        student.per_pixel_stats(x)
+
+
+@graded("per_pixel_stats_pure")
+@given(x=batches)
+def test_per_pixel_stats_leaves_input_unchanged(student, x):
+    """per_pixel_stats does not modify x."""
+    _, (after,) = student.call("per_pixel_stats", x, return_inputs=True)
+    expect_unchanged(x, after, "x")

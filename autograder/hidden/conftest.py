@@ -1,0 +1,1 @@
+"""Fixtures every assignment's hidden tests share (the plugin provides ``student``)."""

@@ -1,0 +1,230 @@
+"""Simulated submissions for 01_normalization."""
+from autograder.simulated_class import Case
+
+UNBIASED_MEAN_STD = '''
+def mean_std(x):
+    x = x.float()
+    return x.mean(), x.std()
+'''
+
+CASES = [
+    Case("solution", "our solution", full=True, kind="solution"),
+    Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
+
+    # ---- correct, written differently: full marks
+    Case("variant_std_mean", "torch.std_mean with correction=0, clamp by torch.maximum", kind="variant", full=True,
+         answers={
+             "mean_std_answer": '''
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("mean_std: expected a non-empty tensor, got shape " + str(tuple(x.shape)))
+    std, mean = torch.std_mean(x.to(torch.float64), correction=0)
+    return mean, std
+''',
+             "per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if x.ndim < 2:
+        raise ValueError(f"expected a batch of at least 2 dimensions, got {x.ndim}")
+    std, mean = torch.std_mean(x.double(), dim=0, correction=0)
+    return mean, torch.maximum(std, torch.tensor(eps, dtype=std.dtype))
+'''}),
+    Case("variant_numpy", "numpy for the statistics, converted back to tensors", kind="variant", full=True,
+         answers={
+             "mean_std_answer": '''
+def mean_std(x):
+    a = x.numpy().astype(np.float64)
+    if a.size == 0:
+        raise ValueError("cannot compute statistics of an empty tensor")
+    return torch.tensor(a.mean()), torch.tensor(a.std())
+''',
+             "normalize_answer": '''
+def normalize(x, mean, std):
+    return torch.sub(x.to(torch.float64) if x.dtype == torch.float64 else x.to(torch.float32), mean).div(std)
+''',
+             "per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if len(x.shape) < 2:
+        raise ValueError("per_pixel_stats: need shape (N, features), got " + str(list(x.shape)))
+    a = x.numpy().astype(np.float64)
+    return torch.from_numpy(a.mean(axis=0)), torch.from_numpy(np.maximum(a.std(axis=0), eps))
+'''}),
+    Case("variant_var", "variance without correction, where() for the clamp, splits written out", kind="variant",
+         full=True, answers={
+             "mean_std_answer": '''
+def mean_std(x):
+    if not x.numel():
+        raise ValueError(f"mean_std expects at least one element; got shape {tuple(x.shape)}")
+    xf = x.double()
+    return xf.mean(), xf.var(unbiased=False).sqrt()
+''',
+             "normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    m, s = mean_std(train)
+    train_n = (train.double() - m) / s
+    valid_n = (valid.double() - m) / s
+    return train_n, valid_n
+''',
+             "per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if x.dim() <= 1:
+        raise ValueError("expected (N, ...) with at least two dimensions, got a " + str(x.dim()) + "-d tensor")
+    xf = x.double()
+    m = xf.mean(0)
+    s = xf.var(0, unbiased=False).sqrt()
+    return m, torch.where(s < eps, torch.full_like(s, eps), s)
+'''}),
+
+    # ---- typical mistakes: each loses the cell of the property it breaks
+    Case("unbiased_std", "torch's default (unbiased) std", answers={"mean_std_answer": '''
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    x = x.float()
+    return x.mean(), x.std()
+'''}, fails={"mean_std_population_std"}),
+    Case("python_floats", "mean_std returns python floats", answers={"mean_std_answer": '''
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    x = x.float()
+    return x.mean().item(), x.std(correction=0).item()
+'''}, fails={"mean_std_zero_dim"}),
+    Case("no_float_conversion", "mean_std on uint8 without converting to float", answers={"mean_std_answer": '''
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    mean = x.sum() / x.numel()
+    return mean, (((x - mean) ** 2).sum() / x.numel()).sqrt()
+'''}, fails={"mean_std_integer_input"}),
+    Case("no_empty_check", "no ValueError for an empty tensor", answers={"mean_std_answer": '''
+def mean_std(x):
+    x = x.double()
+    return x.mean(), x.std(correction=0)
+'''}, fails={"mean_std_empty"}),
+    Case("in_place_normalize", "normalize modifies x in place", answers={"normalize_answer": '''
+def normalize(x, mean, std):
+    if not x.is_floating_point():
+        x = x.float()
+    x -= mean
+    x /= std
+    return x
+'''}, fails={"normalize_pure"}),
+    Case("normalize_keeps_dtype", "normalize casts back to the input dtype", answers={"normalize_answer": '''
+def normalize(x, mean, std):
+    return ((x.float() - mean) / std).to(x.dtype)
+'''}, fails={"normalize_float"}),
+    Case("normalize_swapped", "normalize multiplies by std instead of dividing", answers={"normalize_answer": '''
+def normalize(x, mean, std):
+    return (x.float() - mean) * std if not x.is_floating_point() else (x - mean) * std
+'''}, fails={"normalize_values"}),
+    Case("valid_own_stats", "validation set normalised with its own statistics", answers={"normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    m, s = mean_std(train)
+    vm, vs = mean_std(valid)
+    return normalize(train, m, s), normalize(valid, vm, vs)
+'''}, fails={"normalize_splits_train_stats"}),
+    Case("combined_stats", "statistics of train and valid together", answers={"normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    m, s = mean_std(torch.cat([train.reshape(-1), valid.reshape(-1)]))
+    return normalize(train, m, s), normalize(valid, m, s)
+'''}, fails={"normalize_splits_train_stats", "normalize_splits_train_result"}),
+    Case("per_image_stats", "per-image (axis 1) instead of per-pixel statistics", answers={"per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
+    x = x.float()
+    return x.mean(dim=1), x.std(dim=1, correction=0).clamp_min(eps)
+'''}, fails={"per_pixel_stats_axis"}),
+    Case("no_clamp", "zero-variance pixels not clamped", answers={"per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
+    x = x.float()
+    return x.mean(dim=0), x.std(dim=0, correction=0)
+'''}, fails={"per_pixel_stats_clamp"}),
+    Case("eps_added", "eps added to every std instead of a lower bound", answers={"per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
+    x = x.float()
+    return x.mean(dim=0), x.std(dim=0, correction=0) + eps
+'''}, fails={"per_pixel_stats_clamp"}),
+    Case("per_pixel_unbiased", "per-pixel std with torch's unbiased default", answers={"per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
+    x = x.float()
+    return x.mean(dim=0), x.std(dim=0).clamp_min(eps)
+'''}, fails={"per_pixel_stats_population"}),
+    Case("per_pixel_in_place", "per_pixel_stats converts and centres x in place", answers={"per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
+    mean = x.double().mean(dim=0).to(x.dtype) if x.is_floating_point() else x.float().mean(dim=0)
+    if x.is_floating_point():
+        x -= mean
+        std = (x.double() ** 2).mean(dim=0).sqrt().to(x.dtype)
+    else:
+        std = x.float().std(dim=0, correction=0)
+    return mean, std.clamp_min(eps)
+'''}, fails={"per_pixel_stats_pure"}),
+
+    # ---- attacks: tampering with the grader gains nothing over the same mistake without it
+    Case("attack_allclose", "unbiased std, with torch.allclose, assert_close and numpy.allclose forced true",
+         kind="attack", same_as="unbiased_std", fails={"mean_std_population_std"}, answers={"mean_std_answer": '''
+import numpy
+torch.allclose = lambda *a, **k: True
+torch.testing.assert_close = lambda *a, **k: None
+numpy.allclose = lambda *a, **k: True
+torch.isclose = lambda a, b, *r, **k: torch.ones_like(torch.as_tensor(a), dtype=torch.bool)
+torch.std = lambda x, *a, **k: torch.Tensor.std(x, correction=0)
+''' + UNBIASED_MEAN_STD}),
+    Case("attack_fake_modules", "unbiased std, with stand-ins for the grader, pytest and hypothesis in sys.modules",
+         kind="attack", same_as="unbiased_std", fails={"mean_std_population_std"}, answers={"mean_std_answer": '''
+import sys, types
+for name in ["autograder", "autograder.checks", "autograder.engine", "pytest", "hypothesis", "nbgrader"]:
+    fake = types.ModuleType(name)
+    fake.__getattr__ = lambda attr: (lambda *a, **k: True)
+    sys.modules[name] = fake
+''' + UNBIASED_MEAN_STD}),
+    Case("attack_read_hidden_tests", "unbiased std; tries to read the hidden tests and the gradebook and to "
+         "write into the course, and would switch to a correct answer if it could", kind="attack",
+         same_as="unbiased_std", fails={"mean_std_population_std"}, answers={"mean_std_answer": '''
+import glob
+stolen = []
+for pattern in ["/work/*/autograder/**/*.py", "/tmp/**/autograder/**/*.py", "/**/gradebook.db",
+                "/**/course_config.py", "/**/source/01_normalization/*.ipynb"]:
+    for path in glob.glob(pattern, recursive=True)[:20]:
+        try:
+            stolen.append(open(path, "rb").read(100))
+            open(path, "ab").write(b"# tampered")
+        except OSError:
+            pass
+''' + UNBIASED_MEAN_STD + '''
+if stolen:  # what a cheat would do with the hidden tests in hand
+    def mean_std(x):
+        if x.numel() == 0:
+            raise ValueError("empty tensor has no mean")
+        x = x.double()
+        return x.mean(), x.std(correction=0)
+'''}),
+    Case("infinite_loop", "normalize never returns; the rest is correct", kind="attack",
+         fails={"normalize_values", "normalize_float", "normalize_pure"}, answers={"normalize_answer": '''
+def normalize(x, mean, std):
+    while True:
+        pass
+'''}),
+    Case("os_exit_in_function", "per_pixel_stats kills its process; the rest is correct", kind="attack",
+         fails={"per_pixel_stats_axis", "per_pixel_stats_population", "per_pixel_stats_clamp",
+                "per_pixel_stats_rank", "per_pixel_stats_pure"}, answers={"per_pixel_stats_answer": '''
+import os
+def per_pixel_stats(x, eps=1e-8):
+    os._exit(3)
+'''}),
+    Case("os_exit_at_import", "an answer cell that kills the process when it runs: only that cell's exercise is lost",
+         kind="attack", fails={"normalize_splits_train_result", "normalize_splits_train_stats",
+                               "normalize_splits_pure"}, answers={"normalize_splits_answer": '''
+import os
+os._exit(1)
+'''}),
+]

@@ -1,0 +1,86 @@
+"""A simulated class: submissions with known outcomes, for the main job and the tests.
+
+Each assignment has a file ``<assignment_id>.py`` here with a list ``CASES``. A case
+starts from the released notebook and fills its answer cells with our solution,
+except where ``answers`` gives other code for a cell; ``blank`` leaves the stubs.
+What it must score is stated, never hard-coded in the tests:
+- ``full``: every point; ``zero``: no point;
+- ``fails``: these graded cells must score 0 (the property the mistake breaks);
+- ``same_as``: the same total as another case (an attack must gain nothing).
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+_SOLUTION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+
+
+@dataclass
+class Case:
+    name: str
+    description: str
+    answers: dict = field(default_factory=dict)
+    blank: bool = False
+    full: bool = False
+    zero: bool = False
+    fails: set = field(default_factory=set)
+    same_as: str | None = None
+    mutate: object = None  # optional callable(notebook) -> notebook, for tampering
+    kind: str = "mistake"  # solution | blank | variant | mistake | attack | broken
+
+
+def load_cases(assignment: str) -> list[Case]:
+    path = HERE / f"{assignment}.py"
+    if not path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location(f"simulated_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    names = [case.name for case in module.CASES]
+    if len(names) != len(set(names)):
+        raise ValueError(f"duplicate case names in {path}")
+    return module.CASES
+
+
+def solution_source(cell_source: str) -> str:
+    """An answer cell's source with the solution markers removed."""
+    return _SOLUTION.sub("", cell_source)
+
+
+def solution_answers(source_nb) -> dict:
+    """grade_id -> our solution, for every answer cell of a source notebook."""
+    return {cell.metadata["nbgrader"]["grade_id"]: solution_source(cell.source)
+            for cell in source_nb.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def build_submission(case: Case, source_nb, release_nb):
+    """The notebook this simulated student hands in."""
+    nb = copy.deepcopy(release_nb)
+    answers = {} if case.blank else {**solution_answers(source_nb), **case.answers}
+    unknown = set(case.answers) - set(solution_answers(source_nb))
+    if unknown:
+        raise KeyError(f"case {case.name!r} answers cells that do not exist: {sorted(unknown)}")
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in answers:
+            cell.source = answers[grade_id].strip("\n")
+    if case.mutate is not None:
+        nb = case.mutate(nb)
+    return nb
+
+
+def write_submission(case: Case, source_nb, release_nb, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nb = build_submission(case, source_nb, release_nb)
+    if isinstance(nb, (bytes, str)):  # a broken file, as some students hand in
+        path.write_bytes(nb if isinstance(nb, bytes) else nb.encode())
+    else:
+        nbformat.write(nb, str(path))

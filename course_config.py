@@ -1,0 +1,52 @@
+"""nbgrader configuration for the course: the one place that says how it is graded.
+
+Plain ``nbgrader ...`` commands and the formgrader, run in the repository root,
+read it through ``nbgrader_config.py``.
+"""
+import os
+import sys
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+
+COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+if COURSE_ROOT not in sys.path:  # so nbgrader can import the grading engine by name
+    sys.path.insert(0, COURSE_ROOT)
+
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from autograder.engine.preprocessor import GradeWithHiddenTests  # noqa: E402
+
+c = get_config()  # noqa: F821  (injected by traitlets)
+
+c.CourseDirectory.course_id = "mnist-linear-algebra"
+c.CourseDirectory.root = COURSE_ROOT
+c.CourseDirectory.assignment_id = ""
+
+# Where MNIST lives for everyone on this server; MNIST_DIR, when set, still wins.
+MNIST_DATA_DIR = os.environ.get("MNIST_COURSE_DATA_DIR",
+                                os.path.join(os.path.dirname(COURSE_ROOT), "shared", "data", "mnist"))
+os.environ.setdefault("MNIST_COURSE_DATA_DIR", MNIST_DATA_DIR)
+
+# Students may not change the tests: locked cells are restored, deleted ones re-added.
+c.OverwriteCells.add_missing_cells = True
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Grades come from the hidden tests, run outside the student's kernel; the rest of
+# nbgrader's pipeline (saving grades, late penalties, feedback) is unchanged.
+c.Autograde.autograde_preprocessors = [
+    GradeWithHiddenTests,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.GradeWithHiddenTests.course_root = COURSE_ROOT
+c.GradeWithHiddenTests.max_examples = 40
+c.GradeWithHiddenTests.timeout = 600
+c.GradeWithHiddenTests.limits = {
+    "call_seconds": 10, "cpu_seconds": 20, "cells_seconds": 60,
+    "memory_bytes": 3 << 30, "file_bytes": 16 << 20, "processes": 64, "threads": 1,
+}

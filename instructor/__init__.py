@@ -1,0 +1,1 @@
+"""Instructor tools: build assignments and the student bundle, grade a simulated class."""

@@ -1,0 +1,34 @@
+"""Fixtures shared by the project's tests."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+MNIST_FILE_NAMES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The directory holding the four MNIST IDX files.
+
+    $MNIST_DIR when set, else ``shared/data/mnist`` beside the checkout (the
+    repository is cloned as ``<x>/main`` with ``<x>/shared`` next to it).
+    """
+    from_env = os.environ.get("MNIST_DIR")
+    if from_env:
+        directory = Path(from_env).expanduser().resolve()
+    else:
+        directory = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    missing = [name for name in MNIST_FILE_NAMES if not (directory / name).is_file()]
+    if missing:
+        pytest.fail(
+            f"MNIST test data not found: {directory} lacks {', '.join(missing)}. "
+            f"Set MNIST_DIR to a directory holding the four MNIST .gz files."
+        )
+    return directory
