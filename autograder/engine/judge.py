@@ -14,7 +14,7 @@ import re
 import textwrap
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from autograder.engine.student import Cell, Limits, Student, StudentProcess
 
@@ -25,6 +25,9 @@ settings.register_profile(
     deadline=None,             # the student's speed is limited by the worker, not here
     max_examples=int(os.environ.get("GRADING_MAX_EXAMPLES", "40")),
     print_blob=False,
+    # No "explain" phase: it re-runs the student's code many times to annotate the
+    # failing input, which costs seconds per failed property and teaches little.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
     suppress_health_check=list(HealthCheck),
 )
 settings.load_profile("grading")

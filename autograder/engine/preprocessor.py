@@ -39,8 +39,8 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     timeout = Integer(600, help="Seconds for all hidden tests of one notebook.").tag(config=True)
     max_examples = Integer(40, help="Hypothesis examples per property.").tag(config=True)
     limits = Dict(help="Overrides of the worker's limits (see autograder.engine.student.Limits).").tag(config=True)
-    hidden_paths = List(Unicode(), help="Paths, relative to the course root, that student code "
-                        "must not see.").tag(config=True)
+    readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
+                          "its packages and the course's helper package.").tag(config=True)
 
     _reported_gaps: set = set()
 
@@ -51,11 +51,6 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     @default("hidden_tests")
     def _default_hidden_tests(self):
         return os.path.join(self.course_root, "autograder", "hidden")
-
-    @default("hidden_paths")
-    def _default_hidden_paths(self):
-        return ["autograder", "source", "solutions", "submitted", "autograded", "feedback",
-                "gradebook.db", "course_config.py", "nbgrader_config.py", ".git", "exchange"]
 
     # ------------------------------------------------------------------ steps
     def preprocess(self, nb, resources):
@@ -84,9 +79,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         return setup + answers
 
     def worker_limits(self) -> Limits:
-        limits = Limits(**self.limits)
-        limits.hide_paths = [os.path.join(self.course_root, p) for p in self.hidden_paths]
-        return limits
+        return Limits(**self.limits, readable_paths=list(self.readable_paths))
 
     def run_hidden_tests(self, tests_dir: str, cells: list[Cell]) -> dict:
         with tempfile.TemporaryDirectory(prefix="grading-") as work:

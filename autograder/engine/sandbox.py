@@ -1,19 +1,25 @@
-"""Confine the student worker: hide the course's secrets, cut the network, drop
-privileges, cap resources. Runs inside the worker, before any student code.
+"""Confine the student worker: an empty filesystem but for what Python needs, no
+network, an unprivileged user, capped resources. Runs inside the worker, after
+its own modules are imported and before any student code.
 
-What holds depends on the platform, and the worker reports it back so the
-grading log can say it once:
-- as root (CI, a JupyterHub grading host): a private mount namespace in which
-  the hidden paths are covered by empty read-only mounts, a network namespace
-  with only a downed loopback, then the worker becomes an unprivileged user;
-- as a plain user where the kernel allows user namespaces: the same mounts and
+The view is built by allowing, not by hiding: a fresh tmpfs becomes the root and
+only the system folders, the Python installation, the virtual environment, the
+course's helper package and the scratch folder are bind-mounted into it, read-only
+but for the scratch. The course tree, the gradebook, other students' files and
+the hidden tests are simply not there, wherever they live.
+
+What holds depends on the platform, and the worker reports what did not:
+- as root (CI, a JupyterHub grading host): all of the above, then the worker
+  becomes an unprivileged user (nobody by default);
+- as a plain user where the kernel allows user namespaces: the same view and
   network cut, without the change of user;
-- otherwise: only the resource limits and the scratch directory.
+- otherwise: only the resource limits and the scratch folder.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.util
 import os
 import resource
 import sys
@@ -25,10 +31,12 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_REMOUNT = 0x20
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
-MS_MOVE = 0x2000
+
+SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/dev", "/proc")
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
@@ -44,76 +52,73 @@ def _mount(source, target, fstype, flags, data=None) -> None:
                        ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
 
 
-def _hide(path: str) -> None:
-    if os.path.isdir(path):
-        _mount("none", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=000")
-    elif os.path.exists(path):
-        _mount("/dev/null", path, None, MS_BIND)
-        _mount("/dev/null", path, None, MS_BIND | MS_RDONLY | 0x20)  # 0x20 = MS_REMOUNT
+def readable_paths(extra=()) -> list[str]:
+    """What student code may read: the system, Python, and the course's helper package."""
+    paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    paths.update(p for p in sys.path if p and "site-packages" in p)
+    spec = importlib.util.find_spec("mnist_course")
+    if spec and spec.origin:
+        paths.add(os.path.dirname(spec.origin))
+    paths.update(extra)
+    return sorted(p for p in paths if os.path.exists(p))
 
 
-def _blocked_ancestor(path: str):
-    """The outermost folder on the way to ``path`` that other users cannot enter."""
-    parts = os.path.abspath(path).split(os.sep)[1:]
-    for depth in range(1, len(parts)):
-        ancestor = os.sep + os.sep.join(parts[:depth])
-        if not os.stat(ancestor).st_mode & 0o001:
-            return ancestor, os.sep + os.sep.join(parts[:depth + 1])
-    return None
-
-
-def _reach(path: str) -> None:
-    """Let an unprivileged user reach ``path`` (e.g. Python's own library under a
-    private /root): cover the blocking folder with an empty tmpfs and put back only
-    the branch that leads to ``path``. The rest of that folder stays invisible."""
-    for _ in range(8):
-        blocked = _blocked_ancestor(path)
-        if blocked is None:
-            return
-        top, branch = blocked
-        stash = tempfile.mkdtemp(prefix="reach-")
-        _mount(branch, stash, None, MS_BIND | MS_REC)
-        _mount("none", top, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
-        if os.path.isdir(stash):
-            os.makedirs(branch)
-        else:
-            open(branch, "w").close()
-        _mount(stash, branch, None, MS_MOVE)
-
-
-def _enter_namespaces(hide_paths, as_root: bool, reach_paths=()) -> None:
-    flags = CLONE_NEWNS | CLONE_NEWNET
-    if not as_root:
-        uid, gid = os.getuid(), os.getgid()
-        _check(_libc.unshare(CLONE_NEWUSER | flags), "unshare")
-        with open("/proc/self/setgroups", "w") as f:
-            f.write("deny")
-        with open("/proc/self/uid_map", "w") as f:
-            f.write(f"{uid} {uid} 1")
-        with open("/proc/self/gid_map", "w") as f:
-            f.write(f"{gid} {gid} 1")
+def _bind(new_root: str, path: str, writable: bool = False) -> None:
+    real = os.path.realpath(path)
+    target = new_root + os.path.abspath(path)
+    if os.path.isdir(real):
+        os.makedirs(target, exist_ok=True)
     else:
-        _check(_libc.unshare(flags), "unshare")
-    _mount("none", "/", None, MS_REC | MS_PRIVATE)
-    for path in hide_paths:
-        _hide(path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.exists(target):
+            open(target, "w").close()
+    _mount(real, target, None, MS_BIND | MS_REC)
+    if not writable:
+        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+
+
+def _enter_namespaces(as_root: bool) -> None:
+    flags = CLONE_NEWNS | CLONE_NEWNET
     if as_root:
-        for path in reach_paths:
-            _reach(path)
+        _check(_libc.unshare(flags), "unshare")
+        return
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc.unshare(CLONE_NEWUSER | flags), "unshare")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{gid} {gid} 1")
+
+
+def _change_root(scratch: str, readable) -> None:
+    _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    new_root = tempfile.mkdtemp(prefix="sandbox-root-")
+    _mount("none", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+    for path in SYSTEM_PATHS:
+        if os.path.exists(path):
+            _bind(new_root, path)
+    for path in readable:
+        _bind(new_root, path)
+    _bind(new_root, scratch, writable=True)
+    os.makedirs(new_root + "/tmp", mode=0o1777, exist_ok=True)
+    os.chmod(new_root + "/tmp", 0o1777)
+    os.chroot(new_root)
 
 
 def apply(policy: dict) -> list[str]:
     """Apply ``policy`` to this process; returns what could not be applied."""
     gaps = []
     as_root = os.geteuid() == 0
-    try:
-        reach = {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), *sys.path[1:]}
-        _enter_namespaces(policy.get("hide_paths", []), as_root, sorted(p for p in reach if os.path.exists(p)))
-    except OSError as exc:
-        gaps.append(f"no private mount/network namespace ({exc}): the course files are "
-                    f"protected only by their permissions, and the network is open")
-
     scratch = policy["scratch"]
+    try:
+        readable = readable_paths(policy.get("readable_paths", []))
+        _enter_namespaces(as_root)
+        _change_root(scratch, readable)
+    except OSError as exc:
+        gaps.append(f"no private filesystem view or network namespace ({exc}): student code can "
+                    f"read whatever the grading user can, and reach the network")
     os.chdir(scratch)
     os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
 
@@ -123,23 +128,23 @@ def apply(policy: dict) -> list[str]:
         resource.RLIMIT_NOFILE: policy["open_files"],
         resource.RLIMIT_CORE: 0,
     }
-    if as_root and policy.get("run_as_uid") is not None:
+    uid = policy.get("run_as_uid")
+    if as_root and uid is not None:
         # Counted per user, so only meaningful for the dedicated grading user.
         limits[resource.RLIMIT_NPROC] = policy["processes"]
     for kind, value in limits.items():
         resource.setrlimit(kind, (value, value))
 
-    uid = policy.get("run_as_uid")
     if as_root and uid is not None:
         gid = policy.get("run_as_gid", uid)
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
     elif as_root:
-        gaps.append("grading runs as root and no unprivileged user was configured")
-    if not as_root:
-        gaps.append("not running as root, so the worker keeps the grader's own user "
-                    "and has no process-count limit")
+        gaps.append("grading runs as root and no unprivileged user is configured for student code")
+    else:
+        gaps.append("grading does not run as root, so student code keeps the grading user's "
+                    "identity and has no process-count limit")
     return gaps
 
 

@@ -8,6 +8,11 @@ Hidden tests use it through the ``student`` fixture::
     model = student.SimpleMnist()                    # an object stays in the worker...
     logits = student.call_method(model, "forward", x)  # ...and is used through handles
     shapes = student.eval("{n: tuple(p.shape) for n, p in m.named_parameters()}", m=model)
+    device = student.run("torch.cuda.is_available = lambda: True\nresult = str(get_device())")
+
+Built-ins an exercise may not use are listed per function in the ``forbidden_builtins``
+fixture (override it in the assignment's conftest.py); calling one fails the call
+with a message naming it.
 """
 from __future__ import annotations
 
@@ -63,7 +68,7 @@ class Limits:
     threads: int = 1
     run_as_uid: int | None = 65534    # used only when grading runs as root
     run_as_gid: int | None = 65534
-    hide_paths: list = field(default_factory=list)
+    readable_paths: list = field(default_factory=list)  # beyond Python and the helper package
 
     @classmethod
     def from_json(cls, text: str | None) -> "Limits":
@@ -102,7 +107,7 @@ class StudentProcess:
             "file_bytes": self.limits.file_bytes, "open_files": self.limits.open_files,
             "processes": self.limits.processes, "threads": self.limits.threads,
             "run_as_uid": self.limits.run_as_uid, "run_as_gid": self.limits.run_as_gid,
-            "hide_paths": self.limits.hide_paths,
+            "readable_paths": self.limits.readable_paths,
         }
         engine_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = {
@@ -320,6 +325,14 @@ class Student:
         module's parameters); the result crosses back as plain data."""
         message = {"op": "call", "code": expression, "bindings": self._unwrap(bindings),
                    "forbid": forbid or []}
+        return self._decode_reply(label, self._process.request(label, message, timeout))
+
+    def run(self, statements: str, *, label: str = "your code", timeout: float | None = None,
+            forbid: list | None = None, **bindings):
+        """Run grader statements in the student's namespace; returns their ``result``
+        variable as plain data (e.g. to call get_device with CUDA made to look present)."""
+        message = {"op": "call", "code": statements, "statements": True,
+                   "bindings": self._unwrap(bindings), "forbid": forbid or []}
         return self._decode_reply(label, self._process.request(label, message, timeout))
 
     def defines(self, name: str) -> bool:

@@ -106,7 +106,11 @@ class Worker:
                 if "code" in request:
                     scope = dict(self.namespace)
                     scope.update(request.get("bindings", {}))
-                    value = eval(compile(request["code"], "<grader>", "eval"), scope)
+                    if request.get("statements"):
+                        exec(compile(request["code"], "<grader>", "exec"), scope)
+                        value = scope.get("result")
+                    else:
+                        value = eval(compile(request["code"], "<grader>", "eval"), scope)
                 else:
                     target = request["target"]
                     if isinstance(target, str):

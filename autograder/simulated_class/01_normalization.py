@@ -3,6 +3,8 @@ from autograder.simulated_class import Case
 
 UNBIASED_MEAN_STD = '''
 def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
     x = x.float()
     return x.mean(), x.std()
 '''
@@ -75,13 +77,8 @@ def per_pixel_stats(x, eps=1e-8):
 '''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
-    Case("unbiased_std", "torch's default (unbiased) std", answers={"mean_std_answer": '''
-def mean_std(x):
-    if x.numel() == 0:
-        raise ValueError("empty tensor has no mean")
-    x = x.float()
-    return x.mean(), x.std()
-'''}, fails={"mean_std_population_std"}),
+    Case("unbiased_std", "torch's default (unbiased) std", answers={"mean_std_answer": UNBIASED_MEAN_STD},
+         fails={"mean_std_population_std"}),
     Case("python_floats", "mean_std returns python floats", answers={"mean_std_answer": '''
 def mean_std(x):
     if x.numel() == 0:
@@ -93,8 +90,7 @@ def mean_std(x):
 def mean_std(x):
     if x.numel() == 0:
         raise ValueError("empty tensor has no mean")
-    mean = x.sum() / x.numel()
-    return mean, (((x - mean) ** 2).sum() / x.numel()).sqrt()
+    return x.mean(), x.std(correction=0)
 '''}, fails={"mean_std_integer_input"}),
     Case("no_empty_check", "no ValueError for an empty tensor", answers={"mean_std_answer": '''
 def mean_std(x):
@@ -192,14 +188,15 @@ for name in ["autograder", "autograder.checks", "autograder.engine", "pytest", "
          same_as="unbiased_std", fails={"mean_std_population_std"}, answers={"mean_std_answer": '''
 import glob
 stolen = []
-for pattern in ["/work/*/autograder/**/*.py", "/tmp/**/autograder/**/*.py", "/**/gradebook.db",
-                "/**/course_config.py", "/**/source/01_normalization/*.ipynb"]:
-    for path in glob.glob(pattern, recursive=True)[:20]:
-        try:
-            stolen.append(open(path, "rb").read(100))
-            open(path, "ab").write(b"# tampered")
-        except OSError:
-            pass
+targets = ["autograder/hidden/*/*.py", "gradebook.db", "course_config.py", "source/*/*.ipynb"]
+for depth in range(0, 6):  # wherever the course folder is, a few levels below /
+    for target in targets:
+        for path in glob.glob("/" + "*/" * depth + target)[:20]:
+            try:
+                stolen.append(open(path, "rb").read(100))
+                open(path, "ab").write(b"# tampered")
+            except OSError:
+                pass
 ''' + UNBIASED_MEAN_STD + '''
 if stolen:  # what a cheat would do with the hidden tests in hand
     def mean_std(x):
