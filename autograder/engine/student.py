@@ -218,8 +218,11 @@ class StudentProcess:
             raise StudentCrashed(self.poisoned[label])
         if self.proc is None:
             self._spawn()
+        cpu = self.limits.cpu_seconds
+        if timeout:  # a call given more time (training, say) gets the CPU time to use it
+            cpu = max(cpu, timeout * self.limits.threads)
         timeout = timeout or self.limits.call_seconds
-        message.setdefault("cpu_seconds", max(self.limits.cpu_seconds, timeout * self.limits.threads))
+        message.setdefault("cpu_seconds", cpu)
         try:
             self._send(message)
             return self._receive(time.monotonic() + timeout)

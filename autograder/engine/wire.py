@@ -111,7 +111,8 @@ def _encode_tensor(t: torch.Tensor, buffers: list, make_handle=None) -> dict:
     if not plain.is_contiguous() and plain.numel() > 1:
         header["stride"] = list(plain.stride())
     if plain.device.type != "meta":
-        data = plain.cpu().contiguous().reshape(-1)
+        # A fresh dense copy: .contiguous() may keep a stride-0 size-1 axis.
+        data = torch.empty(plain.shape, dtype=plain.dtype).copy_(plain.cpu()).reshape(-1)
         buffers.append(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
         header["buffer"] = len(buffers) - 1
     return {"__tensor__": header}
