@@ -1,0 +1,272 @@
+"""Simulated submissions for 02_reshape_slice."""
+from autograder.simulated_class import Case
+
+TO_IMAGES_CHECK = '''
+    if flat.dim() != 2 or flat.shape[1] != height * width:
+        raise ValueError(f"expected (N, {height * width}), got {tuple(flat.shape)}")
+'''
+CROP_CHECK = '''
+    if images.dim() < 2:
+        raise ValueError(f"expected (..., H, W), got {tuple(images.shape)}")
+    H, W = images.shape[-2:]
+    if min(top, left, height, width) < 0 or top + height > H or left + width > W:
+        raise ValueError(f"window {top, left, height, width} does not fit in {H} x {W}")
+'''
+CHANNELS_CHECK = '''
+    if batch.dim() != 4:
+        raise ValueError(f"expected (N, C, H, W), got {tuple(batch.shape)}")
+'''
+SELECT_CHECK = '''
+    if x.dim() == 0 or y.dim() != 1 or len(x) != len(y):
+        raise ValueError(f"x and y need the same number of rows, got {tuple(x.shape)} and {tuple(y.shape)}")
+'''
+
+CASES = [
+    Case("solution", "our solution", full=True, kind="solution"),
+    Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
+
+    # ---- correct, written differently: full marks
+    Case("variant_narrow_movedim", "ndim, unflatten, flatten(start_dim=1), narrow, movedim, nonzero + index_select",
+         kind="variant", full=True, answers={
+             "rank_answer": '''
+def rank(t):
+    return t.ndim
+''',
+             "to_images_answer": '''
+def to_images(flat, height=28, width=28):
+    if flat.ndim != 2:
+        raise ValueError("to_images: expected a matrix (N, pixels), got rank " + str(flat.ndim))
+    if flat.size(1) != height * width:
+        raise ValueError(f"to_images: rows of {flat.size(1)} pixels cannot be {height} x {width} images")
+    return flat.unflatten(1, (height, width))
+''',
+             "flatten_answer": '''
+def flatten(images):
+    if images.ndim == 0:
+        raise ValueError("flatten: a 0-d tensor has no batch axis")
+    if images.ndim == 1:
+        return images.unsqueeze(1)
+    return torch.flatten(images, start_dim=1)
+''',
+             "crop_answer": '''
+def crop(images, top, left, height, width):
+    if images.ndim < 2:
+        raise ValueError("crop needs at least two axes, got shape " + str(tuple(images.shape)))
+    if top < 0 or left < 0 or height < 0 or width < 0:
+        raise ValueError("crop: negative window " + str((top, left, height, width)))
+    if top + height > images.shape[-2] or left + width > images.shape[-1]:
+        raise ValueError("crop: the window goes past the edge of the image " + str(tuple(images.shape[-2:])))
+    return images.narrow(-2, top, height).narrow(-1, left, width)
+''',
+             "channels_last_answer": '''
+def channels_last(batch):
+    if batch.ndim != 4:
+        raise ValueError(f"channels_last needs (N, C, H, W); got {batch.ndim} axes")
+    return batch.movedim(1, -1)
+''',
+             "select_digit_answer": '''
+def select_digit(x, y, digit):
+    if y.ndim != 1 or x.ndim < 1 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"select_digit: {x.shape[0] if x.ndim else 'no'} rows but {tuple(y.shape)} labels")
+    rows = (y == digit).nonzero().reshape(-1)
+    return x.index_select(0, rows)
+'''}),
+    Case("variant_loops", "rows stacked by a loop, math.prod, transposes, a list of kept rows",
+         kind="variant", full=True, answers={
+             "rank_answer": '''
+def rank(t):
+    n = 0
+    for _ in t.shape:
+        n += 1
+    return n
+''',
+             "to_images_answer": '''
+def to_images(flat, height=28, width=28):
+    if len(flat.shape) != 2 or flat.shape[1] != height * width:
+        raise ValueError("to_images expected shape (N, %d), got %s" % (height * width, list(flat.shape)))
+    rows = [flat[:, r * width:(r + 1) * width] for r in range(height)]
+    return torch.stack(rows, dim=1)
+''',
+             "flatten_answer": '''
+def flatten(images):
+    if len(images.shape) == 0:
+        raise ValueError("cannot flatten a scalar: there is no batch axis")
+    n = images.shape[0]
+    rest = 1
+    for size in images.shape[1:]:
+        rest *= size
+    return images.contiguous().view(n, rest)
+''',
+             "crop_answer": '''
+def crop(images, top, left, height, width):
+    if len(images.shape) < 2:
+        raise ValueError("crop: images must have rows and columns, got " + str(list(images.shape)))
+    H, W = images.shape[-2], images.shape[-1]
+    if not (0 <= top and 0 <= height and top + height <= H):
+        raise ValueError(f"crop: rows {top}..{top + height} outside 0..{H}")
+    if not (0 <= left and 0 <= width and left + width <= W):
+        raise ValueError(f"crop: columns {left}..{left + width} outside 0..{W}")
+    out = images[..., top:, left:]
+    return out[..., :height, :width]
+''',
+             "channels_last_answer": '''
+def channels_last(batch):
+    if len(batch.shape) != 4:
+        raise ValueError("channels_last expects 4 axes (N, C, H, W), got shape " + str(list(batch.shape)))
+    return batch.transpose(1, 2).transpose(2, 3)
+''',
+             "select_digit_answer": '''
+def select_digit(x, y, digit):
+    if len(y.shape) != 1 or len(x.shape) == 0 or len(x) != len(y):
+        raise ValueError("select_digit: x and y must have the same length, got %s and %s" % (list(x.shape), list(y.shape)))
+    keep = [i for i in range(len(y)) if int(y[i]) == digit]
+    return x[torch.tensor(keep, dtype=torch.long)]
+'''}),
+    Case("variant_numpy_einsum", "numpy reshape, einsum for the permute, torch.where for the mask",
+         kind="variant", full=True, answers={
+             "rank_answer": '''
+def rank(t):
+    return int(np.ndim(t.numpy()))
+''',
+             "to_images_answer": '''
+def to_images(flat, height=28, width=28):
+    shape = tuple(flat.shape)
+    if len(shape) != 2 or shape[-1] != height * width:
+        raise ValueError(f"to_images: cannot make {height}x{width} images out of shape {shape}")
+    return torch.from_numpy(np.reshape(flat.numpy(), (shape[0], height, width)).copy())
+''',
+             "flatten_answer": '''
+def flatten(images):
+    if images.dim() < 1:
+        raise ValueError("flatten expects (N, ...), got a 0-d tensor")
+    a = images.numpy()
+    return torch.from_numpy(np.ascontiguousarray(a.reshape(a.shape[0], int(np.prod(a.shape[1:])))))
+''',
+             "crop_answer": '''
+def crop(images, top, left, height, width):''' + CROP_CHECK + '''
+    rows = torch.arange(top, top + height)
+    cols = torch.arange(left, left + width)
+    return images.index_select(-2, rows).index_select(-1, cols)
+''',
+             "channels_last_answer": '''
+def channels_last(batch):''' + CHANNELS_CHECK + '''
+    return torch.einsum("nchw->nhwc", batch) if batch.is_floating_point() else batch.permute(0, 2, 3, 1)
+''',
+             "select_digit_answer": '''
+def select_digit(x, y, digit):''' + SELECT_CHECK + '''
+    return x[torch.where(y == digit)[0]]
+'''}),
+
+    # ---- typical mistakes: each loses the cell of the property it breaks
+    Case("rank_len", "len(t): the size of the first axis, not the number of axes", answers={"rank_answer": '''
+def rank(t):
+    return len(t)
+'''}, fails={"rank_values", "rank_scalar"}),
+    Case("rank_tensor", "rank returned as a 0-d tensor", answers={"rank_answer": '''
+def rank(t):
+    return torch.tensor(t.dim())
+'''}, fails={"rank_int"}),
+    Case("to_images_by_columns", "reshape by columns instead of rows (transposed images)",
+         answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
+    return flat.reshape(flat.shape[0], width, height).transpose(1, 2)
+'''}, fails={"to_images_rows"}),
+    Case("to_images_swapped", "height and width swapped in the reshape",
+         answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
+    return flat.reshape(flat.shape[0], width, height)
+'''}, fails={"to_images_shape", "to_images_rows"}),
+    Case("to_images_view", ".view, which fails on non-contiguous input", answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
+    return flat.view(flat.shape[0], height, width)
+'''}, fails={"to_images_noncontiguous"}),
+    Case("to_images_minus_one", "reshape(-1, height, width) with no check of the row length",
+         answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):
+    return flat.reshape(-1, height, width)
+'''}, fails={"to_images_errors", "to_images_shape"}),
+    Case("flatten_batch_too", "flatten that also flattens the batch axis", answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    return images.reshape(-1)
+'''}, fails={"flatten_shape", "flatten_order", "flatten_edge"}),
+    Case("flatten_columns", "each image read column by column", answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    if images.dim() == 1:
+        return images.reshape(-1, 1)
+    return images.transpose(-1, -2).reshape(images.shape[0], -1)
+'''}, fails={"flatten_order"}),
+    Case("flatten_view", "view(len(x), -1): fails on views and on empty tensors", answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    return images.view(len(images), -1)
+'''}, fails={"flatten_noncontiguous", "flatten_edge"}),
+    Case("flatten_minus_one", "reshape(N, -1): cannot guess -1 for an empty tensor", answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    return images.reshape(images.shape[0], -1)
+'''}, fails={"flatten_edge"}),
+    Case("crop_off_by_one", "one row and one column too many (top:top+height+1)", answers={"crop_answer": '''
+def crop(images, top, left, height, width):''' + CROP_CHECK + '''
+    return images[..., top:top + height + 1, left:left + width + 1]
+'''}, fails={"crop_shape", "crop_values"}),
+    Case("crop_end_as_size", "height and width used as end indices (top:height)", answers={"crop_answer": '''
+def crop(images, top, left, height, width):''' + CROP_CHECK + '''
+    return images[..., top:height, left:width]
+'''}, fails={"crop_shape", "crop_values"}),
+    Case("crop_wrong_axes", "crops axes 1 and 2 (right only for a stack of images)", answers={"crop_answer": '''
+def crop(images, top, left, height, width):''' + CROP_CHECK + '''
+    return images[:, top:top + height, left:left + width]
+'''}, fails={"crop_any_rank"}),
+    Case("crop_xy", "(x, y) convention: left/width on the rows, top/height on the columns",
+         answers={"crop_answer": '''
+def crop(images, top, left, height, width):''' + CROP_CHECK + '''
+    return images[..., left:left + width, top:top + height]
+'''}, fails={"crop_shape", "crop_values"}),
+    Case("crop_no_check", "slicing with no check of the window", answers={"crop_answer": '''
+def crop(images, top, left, height, width):
+    return images[..., top:top + height, left:left + width]
+'''}, fails={"crop_errors"}),
+    Case("channels_last_reshape", "reshape used where permute is needed", answers={"channels_last_answer": '''
+def channels_last(batch):''' + CHANNELS_CHECK + '''
+    n, c, h, w = batch.shape
+    return batch.reshape(n, h, w, c)
+'''}, fails={"channels_last_values"}),
+    Case("channels_last_wrong_order", "permute(0, 3, 2, 1): width and height swapped",
+         answers={"channels_last_answer": '''
+def channels_last(batch):''' + CHANNELS_CHECK + '''
+    return batch.permute(0, 3, 2, 1)
+'''}, fails={"channels_last_shape", "channels_last_values"}),
+    Case("channels_last_no_check", "no ValueError for the wrong rank", answers={"channels_last_answer": '''
+def channels_last(batch):
+    return batch.permute(0, 2, 3, 1)
+'''}, fails={"channels_last_rank"}),
+    Case("select_by_label_value", "x indexed by the matching labels instead of the mask",
+         answers={"select_digit_answer": '''
+def select_digit(x, y, digit):''' + SELECT_CHECK + '''
+    return x[y[y == digit]]
+'''}, fails={"select_digit_values"}),
+    Case("select_nonzero", "x[mask.nonzero()] keeps an extra axis", answers={"select_digit_answer": '''
+def select_digit(x, y, digit):''' + SELECT_CHECK + '''
+    return x[(y == digit).nonzero()]
+'''}, fails={"select_digit_values", "select_digit_empty"}),
+    Case("select_stack", "torch.stack of the matching rows: fails when none match", answers={"select_digit_answer": '''
+def select_digit(x, y, digit):''' + SELECT_CHECK + '''
+    return torch.stack([row for row, label in zip(x, y) if label == digit])
+'''}, fails={"select_digit_empty"}),
+    Case("select_no_check", "no ValueError when x and y differ in length", answers={"select_digit_answer": '''
+def select_digit(x, y, digit):
+    return x[y == digit]
+'''}, fails={"select_digit_errors"}),
+    Case("select_in_place", "select_digit relabels y in place", answers={"select_digit_answer": '''
+def select_digit(x, y, digit):''' + SELECT_CHECK + '''
+    mask = y == digit
+    y[mask] = -1
+    return x[mask]
+'''}, fails={"select_digit_values"}),
+]

@@ -1,0 +1,283 @@
+"""Simulated submissions for 04_matmul."""
+from autograder.simulated_class import Case
+
+MATVEC = {"matvec_values", "matvec_integer", "matvec_sizes", "matvec_pure"}
+MATVEC_VALUES = {"matvec_values", "matvec_integer", "matvec_pure"}
+MATMUL_VALUES = {"matmul_values", "matmul_integer", "matmul_pure"}
+BATCHED_VALUES = {"batched_matmul_same_batch", "batched_matmul_broadcast"}
+MARKOV_STEP_VALUES = {"markov_step_example", "markov_step_values"}
+SHOP_VALUES = {"shop_totals_example", "shop_totals_values"}
+
+CHECKED_MATVEC = '''
+def matvec(m, v):
+    if m.dim() != 2 or v.dim() != 1 or m.shape[1] != v.shape[0]:
+        raise ValueError(f"expected (n, k) and (k,), got {tuple(m.shape)} and {tuple(v.shape)}")
+'''
+CHECKED_MATMUL = '''
+def matmul(a, b):
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"expected (n, k) and (k, p), got {tuple(a.shape)} and {tuple(b.shape)}")
+'''
+CHECKED_BATCHED = '''
+def batched_matmul(a, b):
+    if a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"expected (..., n, k) and (..., k, p), got {tuple(a.shape)} and {tuple(b.shape)}")
+    try:
+        torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except RuntimeError:
+        raise ValueError(f"batch axes of {tuple(a.shape)} and {tuple(b.shape)} do not broadcast")
+'''
+
+
+def matvec_with(body):
+    return CHECKED_MATVEC + body
+
+
+def matmul_with(body):
+    return CHECKED_MATMUL + body
+
+
+def batched_with(body):
+    return CHECKED_BATCHED + body
+
+
+CASES = [
+    Case("solution", "our solution", full=True, kind="solution"),
+    Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
+
+    # ---- correct, written differently: full marks
+    Case("variant_loops", "loops: matvec row by row, matmul column by column, batches flattened and looped, "
+         "markov_after by repeated squaring, shop bills person by person", kind="variant", full=True, answers={
+             "matvec_answer": matvec_with('''
+    return torch.stack([(row * v).sum() for row in m])
+'''),
+             "matmul_answer": matmul_with('''
+    return torch.stack([matvec(a, b[:, j]) for j in range(b.shape[1])], dim=1)
+'''),
+             "batched_matmul_answer": batched_with('''
+    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a_all = a.expand(batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
+    b_all = b.expand(batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
+    out = torch.stack([matmul(x, y) for x, y in zip(a_all, b_all)])
+    return out.reshape(batch + (a.shape[-2], b.shape[-1]))
+'''),
+             "markov_after_answer": '''
+def markov_after(state, transition, years):
+    power = None                  # transition ** years, by repeated squaring
+    square = transition
+    while years > 0:
+        if years % 2:
+            power = square if power is None else matmul(power, square)
+        square = matmul(square, square)
+        years //= 2
+    if power is None:
+        return state.clone()
+    return markov_step(state, power)
+''',
+             "shop_totals_answer": '''
+def shop_totals(quantities, prices):
+    if quantities.shape[1] != prices.shape[0]:
+        raise ValueError(f"{quantities.shape[1]} items bought but {prices.shape[0]} items priced")
+    return torch.stack([(q[:, None] * prices).sum(dim=0) for q in quantities])
+'''}),
+    Case("variant_transposed", "transposed broadcasts: rows of a against columns of b, the state broadcast "
+         "down the rows, the shop product computed transposed", kind="variant", full=True, answers={
+             "matvec_answer": matvec_with('''
+    return torch.sum(v[None, :] * m, dim=-1)
+'''),
+             "matmul_answer": matmul_with('''
+    return (a[:, None, :] * b.T[None, :, :]).sum(dim=-1)
+'''),
+             "batched_matmul_answer": batched_with('''
+    return (a.unsqueeze(-2) * b.transpose(-1, -2).unsqueeze(-3)).sum(dim=-1)
+'''),
+             "markov_step_answer": '''
+def markov_step(state, transition):
+    if transition.ndim != 2 or transition.shape[0] != transition.shape[1] or state.shape != transition.shape[:1]:
+        raise ValueError(f"need state (n,) and transition (n, n), got {tuple(state.shape)} and {tuple(transition.shape)}")
+    return (state[:, None] * transition).sum(dim=0)
+''',
+             "shop_totals_answer": '''
+def shop_totals(quantities, prices):
+    return matmul(prices.T, quantities.T).T
+'''}),
+    Case("variant_float64", "float64 inside for floats (integers kept exact), batches by reshaping, "
+         "markov_after by recursion", kind="variant", full=True, answers={
+             "matvec_answer": matvec_with('''
+    if m.is_floating_point():
+        return (m.double() * v.double()).sum(1).to(m.dtype)
+    return (m * v).sum(1)
+'''),
+             "matmul_answer": matmul_with('''
+    if a.is_floating_point():
+        return torch.sum(a.double().unsqueeze(2) * b.double().unsqueeze(0), 1).to(a.dtype)
+    return torch.sum(a.unsqueeze(2) * b.unsqueeze(0), 1)
+'''),
+             "batched_matmul_answer": '''
+def batched_matmul(a, b):
+    if len(a.shape) < 2 or len(b.shape) < 2:
+        raise ValueError("both inputs need at least 2 dimensions, got " + str(list(a.shape)) + " and " + str(list(b.shape)))
+    n, k = a.shape[-2:]
+    k2, p = b.shape[-2:]
+    if k != k2:
+        raise ValueError(f"inner sizes {k} and {k2} differ")
+    try:
+        prod = a[..., :, :, None] * b[..., None, :, :]
+    except RuntimeError as e:
+        raise ValueError(f"batch axes do not broadcast: {e}")
+    return prod.sum(-2)
+''',
+             "markov_after_answer": '''
+def markov_after(state, transition, years):
+    if years == 0:
+        return state.detach().clone()
+    return markov_step(markov_after(state, transition, years - 1), transition)
+'''}),
+
+    # ---- typical mistakes: each loses the cell of the property it breaks
+    Case("matvec_wrong_axis", "matrix-vector product summed over axis 0", fails={"matvec_values", "matvec_integer"},
+         answers={"matvec_answer": matvec_with('''
+    return (m * v).sum(dim=0)
+''')}),
+    Case("matvec_broadcasts", "matvec without size checks: a size-1 vector broadcasts",
+         fails={"matvec_sizes"}, answers={"matvec_answer": '''
+def matvec(m, v):
+    return (m * v).sum(dim=1)
+'''}),
+    Case("matvec_float", "matvec converts to float", fails={"matvec_integer"}, answers={"matvec_answer": matvec_with('''
+    return (m.double() * v.double()).sum(dim=1)
+''')}),
+    Case("matvec_in_place", "matvec scales m in place", fails={"matvec_pure"}, answers={"matvec_answer": matvec_with('''
+    m *= v
+    return m.sum(dim=1)
+''')}),
+    Case("matmul_elementwise", "m * c is not matrix multiplication", fails={"matmul_values", "matmul_integer"},
+         answers={"matmul_answer": matmul_with('''
+    return a * b
+''')}),
+    Case("matmul_broadcasts", "matmul broadcasts instead of checking inner sizes", fails={"matmul_inner_size"},
+         answers={"matmul_answer": '''
+def matmul(a, b):
+    if a.dim() != 2 or b.dim() != 2:
+        raise ValueError(f"expected two matrices, got {tuple(a.shape)} and {tuple(b.shape)}")
+    return (a[:, :, None] * b[None, :, :]).sum(dim=1)
+'''}),
+    Case("matmul_no_rank_check", "matmul checks inner sizes but accepts vectors and stacks",
+         fails={"matmul_rank"}, answers={"matmul_answer": '''
+def matmul(a, b):
+    if a.shape[-1] != b.shape[0]:
+        raise ValueError(f"inner sizes differ: {tuple(a.shape)} by {tuple(b.shape)}")
+    return (a[..., :, None] * b).sum(dim=-2)
+'''}),
+    Case("batched_equal_batches", "batch axes must be equal instead of broadcast", fails={"batched_matmul_broadcast"},
+         answers={"batched_matmul_answer": '''
+def batched_matmul(a, b):
+    if a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"expected (..., n, k) and (..., k, p), got {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[:-2] != b.shape[:-2]:
+        raise ValueError(f"batch axes differ: {tuple(a.shape[:-2])} and {tuple(b.shape[:-2])}")
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-2)
+'''}),
+    Case("batched_no_checks", "batched_matmul relies on broadcasting and checks nothing",
+         fails={"batched_matmul_errors"}, answers={"batched_matmul_answer": '''
+def batched_matmul(a, b):
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-2)
+'''}),
+    Case("batched_3d_only", "batched_matmul indexes as if every input were a 3-d stack",
+         fails={"batched_matmul_broadcast"}, answers={"batched_matmul_answer": batched_with('''
+    return (a[:, :, :, None] * b[:, None, :, :]).sum(dim=2)
+''')}),
+    Case("markov_transposed", "Markov step with the matrix transposed (where people came from)",
+         fails=MARKOV_STEP_VALUES, answers={"markov_step_answer": '''
+def markov_step(state, transition):
+    if transition.dim() != 2 or transition.shape[0] != transition.shape[1] or state.shape != transition.shape[:1]:
+        raise ValueError(f"need (n,) and (n, n), got {tuple(state.shape)} and {tuple(transition.shape)}")
+    return matvec(transition, state)
+'''}),
+    Case("markov_no_square_check", "markov_step accepts a non-square transition matrix", fails={"markov_step_shapes"},
+         answers={"markov_step_answer": '''
+def markov_step(state, transition):
+    return (state[:, None] * transition).sum(dim=0)
+'''}),
+    Case("markov_one_year_too_many", "years off by one: range(years + 1)",
+         fails={"markov_after_example", "markov_after_years", "markov_after_zero"}, answers={"markov_after_answer": '''
+def markov_after(state, transition, years):
+    for _ in range(years + 1):
+        state = markov_step(state, transition)
+    return state
+'''}),
+    Case("markov_one_year_short", "years off by one: range(1, years)",
+         fails={"markov_after_example", "markov_after_years"}, answers={"markov_after_answer": '''
+def markov_after(state, transition, years):
+    state = state.clone()
+    for _ in range(1, years):
+        state = markov_step(state, transition)
+    return state
+'''}),
+    Case("markov_zero_years_alias", "markov_after returns state itself when years is 0", fails={"markov_after_zero"},
+         answers={"markov_after_answer": '''
+def markov_after(state, transition, years):
+    for _ in range(years):
+        state = markov_step(state, transition)
+    return state
+'''}),
+    Case("shop_totals_swapped", "prices times quantities: the bills come out (shops, people)", fails=SHOP_VALUES,
+         answers={"shop_totals_answer": '''
+def shop_totals(quantities, prices):
+    return matmul(prices.T, quantities.T)
+'''}),
+
+    # ---- built-ins not allowed: each costs the exercise that uses it, with a message naming it
+    Case("uses_at", "matvec with @", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    return m @ v
+''')}),
+    Case("uses_torch_mv", "matvec with Tensor.mv", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    return m.mv(v)
+''')}),
+    Case("uses_torch_dot", "matvec with torch.dot per row", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    return torch.stack([torch.dot(row, v) for row in m])
+''')}),
+    Case("uses_numpy_dot", "matvec with numpy.dot", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    return torch.from_numpy(np.dot(m.numpy(), v.numpy()))
+''')}),
+    Case("uses_torch_matmul", "matmul with torch.matmul", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
+    return torch.matmul(a, b)
+''')}),
+    Case("uses_torch_mm", "matmul with Tensor.mm", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
+    return a.mm(b)
+''')}),
+    Case("uses_tensordot", "matmul with torch.tensordot", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
+    return torch.tensordot(a, b, dims=1)
+''')}),
+    Case("uses_linear", "matmul with torch.nn.functional.linear", fails=MATMUL_VALUES,
+         answers={"matmul_answer": matmul_with('''
+    return torch.nn.functional.linear(a, b.T)
+''')}),
+    Case("uses_numpy_matmul", "matmul with numpy.matmul", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
+    return torch.from_numpy(np.matmul(a.numpy(), b.numpy()))
+''')}),
+    Case("uses_torch_bmm", "batched_matmul with torch.bmm", fails=BATCHED_VALUES,
+         answers={"batched_matmul_answer": batched_with('''
+    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a3 = a.expand(batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
+    b3 = b.expand(batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
+    return torch.bmm(a3, b3).reshape(batch + (a.shape[-2], b.shape[-1]))
+''')}),
+    Case("uses_torch_einsum", "batched_matmul with torch.einsum", fails=BATCHED_VALUES,
+         answers={"batched_matmul_answer": batched_with('''
+    return torch.einsum("...nk,...kp->...np", a, b)
+''')}),
+    Case("uses_at_in_markov", "markov_step with state @ transition", fails=MARKOV_STEP_VALUES,
+         answers={"markov_step_answer": '''
+def markov_step(state, transition):
+    if transition.dim() != 2 or transition.shape[0] != transition.shape[1] or state.shape != transition.shape[:1]:
+        raise ValueError(f"need (n,) and (n, n), got {tuple(state.shape)} and {tuple(transition.shape)}")
+    return state @ transition
+'''}),
+    Case("uses_numpy_einsum", "shop_totals with numpy.einsum", fails=SHOP_VALUES, answers={"shop_totals_answer": '''
+def shop_totals(quantities, prices):
+    if quantities.shape[1] != prices.shape[0]:
+        raise ValueError(f"{quantities.shape[1]} items bought but {prices.shape[0]} priced")
+    return torch.from_numpy(np.einsum("pi,is->ps", quantities.numpy(), prices.numpy()))
+'''}),
+]

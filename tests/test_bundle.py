@@ -1,0 +1,53 @@
+"""The student bundle holds the released notebooks and the helper package, and
+nothing an instructor keeps: no solutions, no hidden tests, no gradebook."""
+import zipfile
+
+import pytest
+
+from instructor import bundle
+from instructor.paths import AUTOGRADER, ROOT, SOURCE
+
+
+@pytest.fixture(scope="module")
+def bundle_zip(tmp_path_factory):
+    return zipfile.ZipFile(bundle.build(tmp_path_factory.mktemp("bundle") / "student.zip"))
+
+
+def hidden_markers():
+    """Text that only instructor material contains: our solutions' lines, the hidden
+    tests' code, the simulated class."""
+    markers = {"### BEGIN SOLUTION", "### END SOLUTION", "@graded(", "from autograder", "student.call("}
+    from autograder.simulated_class import solution_answers
+    import nbformat
+    for nb_path in SOURCE.glob("*/*.ipynb"):
+        for answer in solution_answers(nbformat.read(nb_path, as_version=4)).values():
+            # the lines between the markers: the solution itself
+            body = answer.split('"""')[-1]
+            markers.update(line.strip() for line in body.splitlines() if len(line.strip()) > 25)
+    for test_file in (AUTOGRADER / "hidden").rglob("*.py"):
+        markers.update(line.strip() for line in test_file.read_text().splitlines()
+                       if line.strip().startswith(("def test_", "expect_")))
+    return markers
+
+
+def test_bundle_has_the_notebooks_and_the_helpers(bundle_zip):
+    names = set(bundle_zip.namelist())
+    released = {p.relative_to(ROOT).as_posix() for p in (ROOT / "release").rglob("*.ipynb")}
+    assert released and released <= names
+    assert {"README.md", "requirements.txt", "mnist_course/__init__.py", "mnist_course/data.py"} <= names
+
+
+def test_bundle_holds_nothing_from_the_instructor(bundle_zip):
+    for name in bundle_zip.namelist():
+        top = name.split("/")[0]
+        assert top not in {"source", "solutions", "autograder", "tests", "instructor", ".git"}, name
+        assert not name.endswith((".db", "course_config.py", "nbgrader_config.py")), name
+
+
+def test_no_hidden_text_in_any_file(bundle_zip):
+    markers = hidden_markers()
+    assert len(markers) > 20  # the check itself must have teeth
+    for name in bundle_zip.namelist():
+        text = bundle_zip.read(name).decode("utf-8", errors="replace")
+        leaked = sorted(m for m in markers if m in text)
+        assert not leaked, f"{name} contains instructor text: {leaked[:5]}"

@@ -1,0 +1,98 @@
+"""Grading a simulated class with plain ``nbgrader autograde`` and this course's
+configuration: every case scores as it must, feedback teaches without leaking the
+hidden tests, and grades repeat exactly."""
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from autograder.simulated_class import load_cases
+from instructor import grading
+from instructor.paths import HIDDEN_TESTS, assignments
+
+GRADED = [a for a in assignments() if load_cases(a)]
+HIDDEN_CODE = ("def test_", "@graded(", "expect_close(", "student.call(", "import autograder", "from autograder")
+
+
+BEFORE_GRADING: dict = {}
+
+
+def snapshot(course: Path) -> dict:
+    """Hash of every file of the course that student code must not change."""
+    files = [course / "course_config.py", *(course / "autograder").rglob("*"), *(course / "source").rglob("*")]
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()
+            and "__pycache__" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    made = grading.make_course(tmp_path_factory.mktemp("grading") / "course")
+    BEFORE_GRADING.update(snapshot(made))
+    return made
+
+
+@pytest.fixture(scope="module", params=GRADED)
+def graded_class(request, course):
+    assignment = request.param
+    cases = load_cases(assignment)
+    grading.generate(course, assignment)
+    grading.submit_class(course, assignment, cases)
+    output = grading.autograde(course, assignment, [c.name for c in cases])
+    grading.generate_feedback(course, assignment)
+    return assignment, cases, grading.read_grades(course, assignment), output
+
+
+def test_every_case_scores_as_expected(graded_class):
+    assignment, cases, grades, output = graded_class
+    problems = {c.name: grading.check_case(c, grades) for c in cases}
+    problems = {name: p for name, p in problems.items() if p}
+    assert not problems, f"{assignment}: {problems}\n{output[-3000:]}"
+
+
+def test_blank_and_solution_bound_the_scale(graded_class):
+    _, _, grades, _ = graded_class
+    assert grades["blank"].score == 0 < grades["solution"].score == grades["solution"].max_score
+
+
+def test_mistakes_get_feedback_naming_the_property_and_a_failing_input(graded_class, course):
+    assignment, cases, grades, _ = graded_class
+    for case in cases:
+        if case.kind != "mistake":
+            continue
+        html = grading.feedback_path(course, assignment, case.name).read_text()
+        assert "✗" in html, f"{case.name}: no failed property in the feedback"
+        assert "Smallest failing input" in html, f"{case.name}: the feedback shows no failing input"
+
+
+def test_feedback_and_graded_notebooks_never_show_hidden_test_code(graded_class, course):
+    assignment, cases, _, _ = graded_class
+    hidden_lines = {line.strip() for path in (HIDDEN_TESTS / assignment).rglob("*.py")
+                    for line in path.read_text().splitlines() if len(line.strip()) > 30
+                    and not line.strip().startswith(('"""', "#"))}
+    for case in cases:
+        for path in [grading.feedback_path(course, assignment, case.name),
+                     *Path(course, "autograded", case.name, assignment).glob("*.ipynb")]:
+            text = path.read_text()
+            leaked = [m for m in HIDDEN_CODE if m in text] + [line for line in hidden_lines if line in text]
+            assert not leaked, f"{path} shows hidden test code: {leaked[:3]}"
+
+
+def test_course_files_are_untouched_by_grading(graded_class, course):
+    """Student code (attacks included) changed no file of the course."""
+    assert BEFORE_GRADING and snapshot(course) == BEFORE_GRADING
+
+
+def test_the_same_submissions_graded_three_times_get_the_same_scores(tmp_path):
+    assignment = "01_normalization"
+    cases = [c for c in load_cases(assignment)
+             if c.name in {"solution", "unbiased_std", "per_image_stats", "infinite_loop", "attack_allclose"}]
+    course = grading.make_course(tmp_path / "course")
+    grading.generate(course, assignment)
+    grading.submit_class(course, assignment, cases)
+    runs = []
+    for _ in range(3):
+        grading.autograde(course, assignment, [c.name for c in cases])
+        grades = grading.read_grades(course, assignment)
+        runs.append({student: (g.score, g.cells) for student, g in grades.items()})
+    assert runs[0] == runs[1] == runs[2]
+    assert len(runs[0]) == len(cases)
