@@ -132,10 +132,10 @@ def test_to_images_leaves_input_unchanged(student, batch):
     expect_unchanged(flat, after, "flat")
 
 
-@graded("to_images_noncontiguous")
+@graded("to_images_rows")
 @given(batch=flat_batches(n=st.integers(1, 4)), layout=st.sampled_from(NON_CONTIGUOUS))
 def test_to_images_of_views(student, batch, layout):
-    """to_images works on a flat batch that is a view of another tensor (not contiguous): .view cannot, .reshape can."""
+    """to_images works on a flat batch that is a view of another tensor (transposed, strided, expanded)."""
     flat, h, w = batch
     arranged = lay_out(flat, layout)
     expect_equal(student.to_images(arranged, h, w), arranged.reshape(-1, h, w),
