@@ -13,9 +13,11 @@ if COURSE_ROOT not in sys.path:  # so nbgrader can import the grading engine by 
     sys.path.insert(0, COURSE_ROOT)
 
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
+    OverwriteKernelspec, SaveAutoGrades)
 
 from autograder.engine.preprocessor import GradeWithHiddenTests  # noqa: E402
+from autograder.engine.restore_cells import RestoreCells  # noqa: E402
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
@@ -23,12 +25,15 @@ c.CourseDirectory.course_id = "mnist-linear-algebra"
 c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.assignment_id = ""
 
-# Where MNIST lives for everyone on this server; MNIST_DIR, when set, still wins.
-MNIST_DATA_DIR = os.environ.get("MNIST_COURSE_DATA_DIR",
-                                os.path.join(os.path.dirname(COURSE_ROOT), "shared", "data", "mnist"))
+# Where MNIST lives for this course (mnist_course.load_mnist reads it from the
+# environment); MNIST_DIR, when set, still wins.
+MNIST_DATA_DIR = os.path.join(COURSE_ROOT, "data", "mnist")
 os.environ.setdefault("MNIST_COURSE_DATA_DIR", MNIST_DATA_DIR)
 
-# Students may not change the tests: locked cells are restored, deleted ones re-added.
+# Students may not change the tests: locked cells are restored, deleted ones re-added
+# (RestoreCells is nbgrader's OverwriteCells, robust to neighbouring cells deleted too).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
 c.OverwriteCells.add_missing_cells = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

@@ -140,6 +140,10 @@ def check_case(case: Case, grades: dict[str, NotebookGrade]) -> list[str]:
             problems.append(f"no graded cell {cell!r}")
         elif grade.cells[cell][0] != 0:
             problems.append(f"expected to lose the points of {cell!r}")
+    if case.rest_full:
+        kept = sorted(cell for cell, (s, m) in grade.cells.items() if cell not in case.fails and s < m)
+        if kept:
+            problems.append(f"expected to keep every other cell's points, lost {kept}")
     if case.same_as:
         other = grades.get(case.same_as)
         if other is None or other.score != grade.score:

@@ -1,5 +1,7 @@
 """Simulated submissions for 01_normalization."""
-from autograder.simulated_class import Case
+from autograder.simulated_class import Case, drop_cells, edit_cells
+
+SPLITS = {"normalize_splits_train_result", "normalize_splits_train_stats", "normalize_splits_pure"}
 
 UNBIASED_MEAN_STD = '''
 def mean_std(x):
@@ -205,23 +207,44 @@ if stolen:  # what a cheat would do with the hidden tests in hand
         x = x.double()
         return x.mean(), x.std(correction=0)
 '''}),
-    Case("infinite_loop", "normalize never returns; the rest is correct", kind="attack",
-         fails={"normalize_values", "normalize_float", "normalize_pure"}, answers={"normalize_answer": '''
+    Case("infinite_loop", "normalize never returns; the rest is correct (normalize_splits calls normalize)",
+         kind="attack", rest_full=True, fails={"normalize_values", "normalize_float", "normalize_pure", *SPLITS}, answers={"normalize_answer": '''
 def normalize(x, mean, std):
     while True:
         pass
 '''}),
     Case("os_exit_in_function", "per_pixel_stats kills its process; the rest is correct", kind="attack",
-         fails={"per_pixel_stats_axis", "per_pixel_stats_population", "per_pixel_stats_clamp",
+         rest_full=True, fails={"per_pixel_stats_axis", "per_pixel_stats_population", "per_pixel_stats_clamp",
                 "per_pixel_stats_rank", "per_pixel_stats_pure"}, answers={"per_pixel_stats_answer": '''
 import os
 def per_pixel_stats(x, eps=1e-8):
     os._exit(3)
 '''}),
     Case("os_exit_at_import", "an answer cell that kills the process when it runs: only that cell's exercise is lost",
-         kind="attack", fails={"normalize_splits_train_result", "normalize_splits_train_stats",
+         kind="attack", rest_full=True, fails={"normalize_splits_train_result", "normalize_splits_train_stats",
                                "normalize_splits_pure"}, answers={"normalize_splits_answer": '''
 import os
 os._exit(1)
+'''}),
+
+    # ---- tampering with the notebook: restored by nbgrader's sanitising, graded as usual
+    Case("deleted_check_cells", "our solution with two check cells deleted", kind="attack", full=True,
+         mutate=drop_cells("mean_std_population_std", "per_pixel_stats_clamp")),
+    Case("deleted_answer_and_checks", "the normalize answer cell and all its check cells deleted",
+         kind="attack", rest_full=True, fails={"normalize_values", "normalize_float", "normalize_pure", *SPLITS},
+         mutate=drop_cells("normalize_answer", "normalize_values", "normalize_float", "normalize_pure")),
+    Case("edited_checks", "unbiased std, with every check cell replaced by a fake score",
+         kind="attack", same_as="unbiased_std", fails={"mean_std_population_std"},
+         answers={"mean_std_answer": UNBIASED_MEAN_STD}, mutate=edit_cells("print('all good')\n2.0")),
+    Case("variant_noisy", "our solution, printing to stderr and warning while it works", kind="variant",
+         full=True, answers={"mean_std_answer": '''
+import sys, warnings
+def mean_std(x):
+    print("computing statistics...", file=sys.stderr)
+    warnings.warn("this is only a warning")
+    if x.numel() == 0:
+        raise ValueError(f"mean_std needs at least one element, got shape {tuple(x.shape)}")
+    x = x.double() if x.dtype == torch.float64 else x.float()
+    return x.mean(), ((x - x.mean()) ** 2).mean().sqrt()
 '''}),
 ]

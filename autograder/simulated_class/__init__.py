@@ -5,7 +5,8 @@ starts from the released notebook and fills its answer cells with our solution,
 except where ``answers`` gives other code for a cell; ``blank`` leaves the stubs.
 What it must score is stated, never hard-coded in the tests:
 - ``full``: every point; ``zero``: no point;
-- ``fails``: these graded cells must score 0 (the property the mistake breaks);
+- ``fails``: these graded cells must score 0 (the property the mistake breaks),
+  and with ``rest_full`` every other cell keeps its points (a crash costs one exercise);
 - ``same_as``: the same total as another case (an attack must gain nothing).
 """
 from __future__ import annotations
@@ -32,8 +33,27 @@ class Case:
     zero: bool = False
     fails: set = field(default_factory=set)
     same_as: str | None = None
+    rest_full: bool = False  # every graded cell not in ``fails`` keeps its points
     mutate: object = None  # optional callable(notebook) -> notebook, for tampering
     kind: str = "mistake"  # solution | blank | variant | mistake | attack | broken
+
+
+def drop_cells(*grade_ids):
+    """A tampering: these cells deleted from the notebook."""
+    def mutate(nb):
+        nb.cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") not in grade_ids]
+        return nb
+    return mutate
+
+
+def edit_cells(new_source: str):
+    """A tampering: every check cell's code replaced (e.g. by a forged score)."""
+    def mutate(nb):
+        for cell in nb.cells:
+            if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+                cell.source = new_source
+        return nb
+    return mutate
 
 
 def load_cases(assignment: str) -> list[Case]:
