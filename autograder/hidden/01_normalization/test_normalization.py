@@ -136,10 +136,10 @@ def _splits_reference(train, valid):
 
 
 @graded("normalize_splits_train_result")
-@given(tv=train_valid)
-def test_train_split_is_standardised(student, tv):
+@given(train_and_valid=train_valid)
+def test_train_split_is_standardised(student, train_and_valid):
     """normalize_splits returns train normalised with its own mean and population std."""
-    train, valid = tv
+    train, valid = train_and_valid
     result = student.normalize_splits(train, valid)
     if not isinstance(result, tuple) or len(result) != 2:
         fail(f"normalize_splits should return (train_n, valid_n), got {result!r}")
@@ -147,10 +147,10 @@ def test_train_split_is_standardised(student, tv):
 
 
 @graded("normalize_splits_train_stats")
-@given(tv=train_valid)
-def test_valid_split_uses_training_statistics(student, tv):
+@given(train_and_valid=train_valid)
+def test_valid_split_uses_training_statistics(student, train_and_valid):
     """normalize_splits normalises valid with the TRAINING mean and std, never its own."""
-    train, valid = tv
+    train, valid = train_and_valid
     result = student.normalize_splits(train, valid)
     if not isinstance(result, tuple) or len(result) != 2:
         fail(f"normalize_splits should return (train_n, valid_n), got {result!r}")
@@ -158,10 +158,10 @@ def test_valid_split_uses_training_statistics(student, tv):
 
 
 @graded("normalize_splits_pure")
-@given(tv=train_valid)
-def test_normalize_splits_leaves_inputs_unchanged(student, tv):
+@given(train_and_valid=train_valid)
+def test_normalize_splits_leaves_inputs_unchanged(student, train_and_valid):
     """normalize_splits modifies neither train nor valid."""
-    train, valid = tv
+    train, valid = train_and_valid
     _, (train_after, valid_after) = student.call("normalize_splits", train, valid, return_inputs=True)
     expect_unchanged(train, train_after, "train")
     expect_unchanged(valid, valid_after, "valid")
