@@ -212,7 +212,7 @@ def get_weights(*dims):
     Case("plain_tensor", "get_weights returns a plain tensor, not an nn.Parameter", answers={"get_weights_answer": '''
 def get_weights(*dims):
     return (torch.randn(*dims) / dims[0]).requires_grad_()
-'''}, fails={"get_weights_parameter", "simple_mnist_parameters"}),
+'''}, fails={"get_weights_parameter", "simple_mnist_parameters", "simple_mnist_device"}),
     Case("no_relu", "SimpleMnist without the ReLU", answers={"simple_mnist_answer": simple_mnist('''
         return (x @ self.l1_w + self.l1_b) @ self.l2_w + self.l2_b''')},
          fails={"simple_mnist_relu", "simple_mnist_forward", "simple_mnist_images"}),

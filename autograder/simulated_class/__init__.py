@@ -34,7 +34,8 @@ class Case:
     fails: set = field(default_factory=set)
     same_as: str | None = None
     rest_full: bool = False  # every graded cell not in ``fails`` keeps its points
-    mutate: object = None  # optional callable(notebook) -> notebook, for tampering
+    mutate: object = None  # optional callable(notebook) -> notebook, bytes (a broken file) or None (no file)
+    extra_files: dict = field(default_factory=dict)  # other files handed in beside the notebook
     kind: str = "mistake"  # solution | blank | variant | mistake | attack | broken
 
 
@@ -99,7 +100,11 @@ def build_submission(case: Case, source_nb, release_nb):
 
 def write_submission(case: Case, source_nb, release_nb, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    for name, content in case.extra_files.items():
+        (path.parent / name).write_bytes(content)
     nb = build_submission(case, source_nb, release_nb)
+    if nb is None:  # the notebook was never handed in
+        return
     if isinstance(nb, (bytes, str)):  # a broken file, as some students hand in
         path.write_bytes(nb if isinstance(nb, bytes) else nb.encode())
     else:

@@ -43,9 +43,30 @@ def call_broadcast(student, a, b):
     return expect_shape_tuple(student.broadcast_shape(a, b), what), what
 
 
+def expect_refused(student, a, b):
+    """broadcast_shape(a, b) raises ValueError, while a with itself still broadcasts: the
+    error must come from the shapes (an error raised for every input is no rule)."""
+    result, what = call_broadcast(student, a, a)
+    expect_equal(result, tuple(a), what=what)
+    with expect_raises(ValueError, f"broadcast_shape({a!r}, {b!r})"):
+        student.broadcast_shape(a, b)
+
+
 # ---------------------------------------------------------------- broadcast_shape
+@st.composite
+def same_rank_pairs(draw, min_side=1):
+    """Shapes of one rank whose sizes are, axis by axis, equal or 1 on one side."""
+    full = draw(hnp.array_shapes(min_dims=1, max_dims=5, min_side=min_side, max_side=5))
+    a, b = [], []
+    for size in full:
+        which = draw(st.sampled_from(["both", "a is 1", "b is 1"]))
+        a.append(1 if which == "a is 1" else size)
+        b.append(1 if which == "b is 1" else size)
+    return tuple(a), tuple(b)
+
+
 @graded("broadcast_shape_tuple")
-@given(shapes=shape_pairs, kind=st.sampled_from(["tuple", "list", "torch.Size"]))
+@given(shapes=same_rank_pairs(), kind=st.sampled_from(["tuple", "list", "torch.Size"]))
 def test_broadcast_shape_returns_a_tuple(student, shapes, kind):
     """broadcast_shape accepts tuples, lists or torch.Size and returns a tuple of python ints."""
     make = {"tuple": tuple, "list": list, "torch.Size": torch.Size}[kind]
@@ -55,18 +76,6 @@ def test_broadcast_shape_returns_a_tuple(student, shapes, kind):
         fail(f"broadcast_shape({a!r}, {b!r}) should return a tuple of python ints, "
              f"got {type(result).__name__}: {result!r}")
     expect_equal(tuple(result), torch_broadcast(*shapes), what=f"broadcast_shape({a!r}, {b!r})")
-
-
-@st.composite
-def same_rank_pairs(draw):
-    """Shapes of one rank whose sizes are, axis by axis, equal or 1 on one side."""
-    full = draw(hnp.array_shapes(min_dims=1, max_dims=5, min_side=1, max_side=5))
-    a, b = [], []
-    for size in full:
-        which = draw(st.sampled_from(["both", "a is 1", "b is 1"]))
-        a.append(1 if which == "a is 1" else size)
-        b.append(1 if which == "b is 1" else size)
-    return tuple(a), tuple(b)
 
 
 @graded("broadcast_shape_ones")
@@ -96,7 +105,7 @@ def test_broadcast_shape_of_a_broadcastable_shape(student, data, shape):
 
 
 @graded("broadcast_shape_scalar")
-@given(shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4), first=st.booleans())
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4), first=st.booleans())
 def test_broadcast_shape_with_a_scalar(student, shape, first):
     """The shape () of a 0-d tensor broadcasts with any shape, giving that shape (and () with () gives ())."""
     a, b = ((), shape) if first else (shape, ())
@@ -105,10 +114,9 @@ def test_broadcast_shape_with_a_scalar(student, shape, first):
 
 
 @graded("broadcast_shape_zero")
-@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=4, min_side=0, max_side=3)
-       .map(pair).filter(lambda ab: 0 in ab[0] + ab[1]))
+@given(shapes=same_rank_pairs(min_side=0).filter(lambda ab: 0 in ab[0] + ab[1]))
 def test_broadcast_shape_with_size_zero(student, shapes):
-    """A size-0 axis is a size like any other: 0 with 1 gives 0, 0 with 0 gives 0 (a 1 stretches to 0)."""
+    """A size-0 axis is a size like any other: 0 with 1 gives 0 (the 1 stretches to 0), 0 with 0 gives 0."""
     result, what = call_broadcast(student, *shapes)
     expect_equal(result, torch_broadcast(*shapes), what=what)
 
@@ -116,8 +124,8 @@ def test_broadcast_shape_with_size_zero(student, shapes):
 @st.composite
 def zero_against_more(draw):
     """Shapes whose aligned axes hold 0 and a size of at least 2: they do not broadcast."""
-    a, b = draw(shape_pairs.filter(lambda ab: ab[0] and ab[1]))
-    axis = -draw(st.integers(1, min(len(a), len(b))))
+    a, b = draw(same_rank_pairs())
+    axis = -draw(st.integers(1, len(a)))
     a, b = list(a), list(b)
     a[axis], b[axis] = 0, draw(st.integers(2, 5))
     return (tuple(a), tuple(b)) if draw(st.booleans()) else (tuple(b), tuple(a))
@@ -127,15 +135,14 @@ def zero_against_more(draw):
 @given(shapes=zero_against_more())
 def test_broadcast_shape_zero_does_not_stretch(student, shapes):
     """A size-0 axis does not stretch: 0 against a size of 2 or more raises ValueError, like any other mismatch."""
-    with expect_raises(ValueError, f"broadcast_shape{shapes}"):
-        student.broadcast_shape(*shapes)
+    expect_refused(student, *shapes)
 
 
 @st.composite
 def incompatible_pairs(draw):
-    """Two shapes that broadcast except on one aligned axis, where the sizes differ and neither is 1."""
-    a, b = draw(shape_pairs.filter(lambda ab: ab[0] and ab[1]))
-    axis = -draw(st.integers(1, min(len(a), len(b))))
+    """Two shapes of one rank that broadcast except on one axis, where the sizes differ and neither is 1."""
+    a, b = draw(same_rank_pairs())
+    axis = -draw(st.integers(1, len(a)))
     x = draw(st.integers(2, 5))
     y = draw(st.integers(2, 5).filter(lambda v: v != x))
     a, b = list(a), list(b)
@@ -146,9 +153,8 @@ def incompatible_pairs(draw):
 @graded("broadcast_shape_errors")
 @given(shapes=incompatible_pairs())
 def test_broadcast_shape_incompatible_raises(student, shapes):
-    """broadcast_shape raises ValueError, with a message, when two aligned sizes differ and neither is 1."""
-    with expect_raises(ValueError, f"broadcast_shape{shapes}"):
-        student.broadcast_shape(*shapes)
+    """broadcast_shape raises ValueError, with a message, when two aligned sizes differ and neither is 1 (and only then)."""
+    expect_refused(student, *shapes)
 
 
 # ---------------------------------------------------------------- add_row_vector / add_column_vector
@@ -265,7 +271,8 @@ def image_pair(draw, batch_shapes, dtypes=S.FLOAT_DTYPES, low=-100, high=100):
 
 
 def check_distance(student, a, b):
-    expect_close(student.mnist_distance(a, b), reference_distance(a, b),
+    """float32 tolerance even for float64 images: this exercise is about axes, not precision."""
+    expect_close(student.mnist_distance(a, b), reference_distance(a, b), rtol=1e-4, atol=1e-4,
                  what=f"mnist_distance(a of shape {tuple(a.shape)}, b of shape {tuple(b.shape)})")
 
 
@@ -383,7 +390,7 @@ def test_nearest_mean_picks_a_closest_mean(student, im):
     pred = expect_tensor(student.nearest_mean_predict(images, means), what)
     expect_shape(pred, (images.shape[0],), what=what)
     d = all_distances(images, means)
-    if pred.dtype.is_floating_point or pred.dtype == torch.bool:
+    if pred.dtype == torch.bool or (pred.dtype.is_floating_point and not bool((pred == pred.round()).all())):
         fail(f"{what} should hold integer indices, got {pred}")
     if bool(((pred < 0) | (pred >= means.shape[0])).any()):
         fail(f"{what} should hold indices from 0 to {means.shape[0] - 1}, got {pred}")

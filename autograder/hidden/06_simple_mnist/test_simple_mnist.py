@@ -13,7 +13,6 @@ answer True.
 """
 import math
 
-import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
@@ -67,29 +66,45 @@ class Images:
         return x.reshape(self.n, *self.shape)
 
     def __repr__(self):
-        what = f"x of shape {(self.n, *self.shape)}"
+        what = f"a tensor of shape {(self.n, *self.shape)}"
         if self.seed is not None:
             return f"{what}: random normal values times {self.scale} (seed {self.seed})"
         if not self.pixels:
-            return f"{what}: all zeros"
+            return f"{what}, all zeros"
         listed = ", ".join(f"x[{r}, {p}] = {v}" for (r, p), v in sorted(self.pixels.items()))
-        return f"{what}: zeros except {listed}" + (" (pixels counted row by row)" if len(self.shape) > 1 else "")
+        return f"{what}, zeros except {listed}" + (" (pixels counted row by row)" if len(self.shape) > 1 else "")
 
 
-def images(shape=(784,), max_n=4):
-    size = math.prod(shape)
+@st.composite
+def images(draw, shape=(784,), max_n=4):
+    """Mostly-zero batches with a few pixels set (they shrink to all zeros), or random normal ones.
+    Built in a composite so that a failing example shows Images' own description."""
+    n = draw(st.integers(1, max_n))
+    if draw(st.booleans()):
+        return Images(n, shape, seed=draw(st.integers(0, 10_000)), scale=draw(st.sampled_from([1.0, 0.5, 3.0])))
     values = st.floats(-3, 3, allow_nan=False).map(lambda v: round(v, 2)).filter(lambda v: v != 0)
-
-    def sparse(n):
-        return st.dictionaries(st.tuples(st.integers(0, n - 1), st.integers(0, size - 1)), values,
-                               max_size=6).map(lambda px: Images(n, shape, pixels=px))
-
-    dense = st.builds(lambda n, seed, scale: Images(n, shape, seed=seed, scale=scale),
-                      st.integers(1, max_n), st.integers(0, 10_000), st.sampled_from([1.0, 0.5, 3.0]))
-    return st.one_of(st.integers(1, max_n).flatmap(sparse), dense)
+    where = st.tuples(st.integers(0, n - 1), st.integers(0, math.prod(shape) - 1))
+    return Images(n, shape, pixels=draw(st.dictionaries(where, values, max_size=6)))
 
 
 # ---------------------------------------------------------------- helpers
+_once: dict = {}
+
+
+def once(key, make):
+    """make() the first time, its cached value (or failure) after: objects the tests share are
+    built inside the tests, not in fixtures, so a failing example shows only the drawn input."""
+    if key not in _once:
+        try:
+            _once[key] = (True, make())
+        except StudentFailure as exc:
+            _once[key] = (False, str(exc))
+    ok, value = _once[key]
+    if not ok:
+        raise StudentFailure(value)
+    return value
+
+
 def as_number(value, what):
     """A loss as a python float: numbers, numpy scalars and one-element tensors are accepted."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
@@ -127,6 +142,14 @@ def run_forward(student, model, x):
     out = student.call_method(model, "forward", x)
     expect_shape(out, (len(x), 10), what="forward's output (the logits)")
     return out
+
+
+def forward_atol(params, x):
+    """float32 rounding of the two products grows with the size of their terms: the same
+    formula computed in another order must pass, whatever the scale of the weights."""
+    x = x.reshape(len(x), 784).double().abs()
+    terms = (x @ params["l1_w"].double().abs() + params["l1_b"].double().abs()) @ params["l2_w"].double().abs()
+    return 1e-5 + 1e-5 * float((terms + params["l2_b"].double().abs()).max())
 
 
 def meta_problem(error):
@@ -258,16 +281,18 @@ def test_get_weights_scale(student, fan_in, extra):
 
 
 # ---------------------------------------------------------------- SimpleMnist
-@pytest.fixture(scope="module")
 def simple_model(student):
-    model = student.SimpleMnist()
-    return model, student.eval(PARAMS_EXPR, label="SimpleMnist", m=model)
+    """One SimpleMnist() of the student's, and its four tensors (None where missing)."""
+    def make():
+        model = student.SimpleMnist()
+        return model, student.eval(PARAMS_EXPR, label="SimpleMnist", m=model)
+    return once("simple_model", make)
 
 
 @graded("simple_mnist_parameters")
-def test_simple_mnist_parameters(student, simple_model):
+def test_simple_mnist_parameters(student):
     """SimpleMnist registers exactly the parameters l1_w (784, 256), l1_b (256,), l2_w (256, 10), l2_b (10,)."""
-    model, _ = simple_model
+    model, _ = simple_model(student)
     params = student.eval("{n: p.detach() for n, p in m.named_parameters()}", label="SimpleMnist", m=model)
     shapes = {name: tuple(p.shape) for name, p in params.items()}
     if shapes != PARAMETER_SHAPES:
@@ -282,24 +307,24 @@ def test_simple_mnist_parameters(student, simple_model):
 
 @graded("simple_mnist_forward")
 @given(x=images())
-def test_forward_of_flat_images(student, simple_model, x):
+def test_forward_of_flat_images(student, x):
     """forward of flat images (N, 784) is relu(x @ l1_w + l1_b) @ l2_w + l2_b: (N, 10) logits."""
-    model, params = simple_model
+    model, params = simple_model(student)
     check_parameters_exist(params)
     inputs = x.tensor()
     expect_close(run_forward(student, model, inputs), reference_logits(params, inputs).float(),
-                 what="the logits", rtol=1e-4, atol=1e-5)
+                 what="forward's output", rtol=1e-5, atol=forward_atol(params, inputs))
 
 
 @graded("simple_mnist_images")
 @given(x=images(shape=(28, 28)))
-def test_forward_of_28_by_28_images(student, simple_model, x):
+def test_forward_of_28_by_28_images(student, x):
     """forward of 28 x 28 images (N, 28, 28) gives the logits of the same images flattened to (N, 784)."""
-    model, params = simple_model
+    model, params = simple_model(student)
     check_parameters_exist(params)
     inputs = x.tensor()
     expect_close(run_forward(student, model, inputs), reference_logits(params, inputs).float(),
-                 what="the logits of (N, 28, 28) images", rtol=1e-4, atol=1e-5)
+                 what="forward's output for (N, 28, 28) images", rtol=1e-5, atol=forward_atol(params, inputs))
 
 
 def _probe_values(kind):
@@ -314,19 +339,17 @@ def _probe_values(kind):
             "l2_w": torch.randn(256, 10, generator=g) / 16, "l2_b": torch.linspace(-3, 0.5, 10)}
 
 
-@pytest.fixture(scope="module")
-def probe_models(student):
-    models = {}
-    for kind in ("relu", "logits"):
+def probe_model(student, kind):
+    """A SimpleMnist() of the student's with its parameters set to _probe_values(kind)."""
+    def make():
         model = student.SimpleMnist()
         values = _probe_values(kind)
-        problems = student.run(SET_PARAMS, label="SimpleMnist", m=model, values=values)
-        models[kind] = (model, values, problems)
-    return models
+        return model, values, student.run(SET_PARAMS, label="SimpleMnist", m=model, values=values)
+    return once(("probe_model", kind), make)
 
 
-def _probe_forward(student, probe_models, kind, x):
-    model, values, problems = probe_models[kind]
+def _probe_forward(student, kind, x):
+    model, values, problems = probe_model(student, kind)
     if problems:
         fail(f"{'; '.join(problems)}: the model needs {SPEC}")
     inputs = x.tensor()
@@ -335,9 +358,9 @@ def _probe_forward(student, probe_models, kind, x):
 
 @graded("simple_mnist_relu")
 @given(x=images())
-def test_hidden_layer_is_rectified(student, probe_models, x):
+def test_hidden_layer_is_rectified(student, x):
     """The hidden layer goes through a ReLU: with l2_w reading hidden units 0-9, the output is relu(x @ l1_w + l1_b)[:, :10]."""
-    out, expected = _probe_forward(student, probe_models, "relu", x)
+    out, expected = _probe_forward(student, "relu", x)
     if bool((out < -1e-6).any()):
         fail(f"the parameters were set so that the output shows hidden units 0-9, and it shows negative "
              f"values: the hidden layer needs a ReLU (x * (x > 0)) between the two layers.\n"
@@ -347,31 +370,33 @@ def test_hidden_layer_is_rectified(student, probe_models, x):
 
 @graded("simple_mnist_logits")
 @given(x=images())
-def test_output_is_not_rectified(student, probe_models, x):
+def test_output_is_not_rectified(student, x):
     """The output layer has no ReLU: forward returns raw logits, which can be negative."""
-    out, expected = _probe_forward(student, probe_models, "logits", x)
+    out, expected = _probe_forward(student, "logits", x)
     if not bool((out < 0).any()):
         fail(f"the parameters were set so that most logits are negative, and none is: the output must be "
              f"the raw logits h @ l2_w + l2_b, without a ReLU.\nExpected: {show(expected)}\nGot:      {show(out)}")
     expect_close(out, expected, what="the logits", rtol=1e-4, atol=1e-4)
 
 
-@pytest.fixture(scope="module")
 def meta_model(student):
-    model = student.SimpleMnist()
-    student.run("m.to(__import__('torch').device('meta'))", label="SimpleMnist", m=model)
-    return model
+    def make():
+        model = student.SimpleMnist()
+        student.run("m.to(__import__('torch').device('meta'))", label="SimpleMnist", m=model)
+        return model
+    return once("meta_model", make)
 
 
 @graded("simple_mnist_device")
-@given(n=st.integers(1, 5), shape=st.sampled_from([(784,), (28, 28)]))
-def test_forward_on_the_meta_device(student, meta_model, n, shape):
+@given(n=st.integers(1, 5))
+def test_forward_on_the_meta_device(student, n):
     """forward computes on the device of its model and input: with both on torch.device("meta") it returns (N, 10) logits on meta."""
-    out = student.call_method(meta_model, "forward", torch.empty(n, *shape, device="meta"))
+    out = student.call_method(meta_model(student), "forward", torch.empty(n, 784, device="meta"))
     expect_tensor(out, "forward's output")
     if out.device.type != "meta":
-        fail(f"with the model and the input on the meta device, forward returned a tensor on {out.device}: "
-             f"create no tensor on the CPU inside forward and do not call .cpu()")
+        fail(f"with the model (moved by model.to(device)) and the input on the meta device, forward returned a "
+             f"tensor on {out.device}: create no tensor on the CPU inside forward, do not call .cpu(), and keep "
+             f"every weight an nn.Parameter (model.to(device) moves parameters, not plain tensors)")
     expect_shape(out, (n, 10), what="forward's output (the logits)")
 
 
@@ -383,9 +408,9 @@ bad_shapes = st.one_of(
 
 @graded("simple_mnist_bad_input")
 @given(shape=bad_shapes)
-def test_forward_refuses_other_shapes(student, simple_model, shape):
+def test_forward_refuses_other_shapes(student, shape):
     """forward raises ValueError, with a message, for images that do not have 784 pixels (neither (N, 784) nor (N, 28, 28))."""
-    model, _ = simple_model
+    model, _ = simple_model(student)
     with expect_raises(ValueError, f"forward of an input of shape {shape}"):
         student.call_method(model, "forward", torch.zeros(shape))
 
@@ -418,22 +443,18 @@ result = {"losses": _losses, "forwards": _forwards, "accumulated": _accumulated,
           "x": x, "y": y}
 """
 
-_fit_probes: dict = {}
-
-
 def fit_probe(student, epochs, batch_size, lr):
     """fit on 100 random examples with a small network, watched by hooks; cached per arguments."""
-    key = (epochs, batch_size, lr)
-    if key not in _fit_probes:
-        try:
-            _fit_probes[key] = (True, student.run(FIT_PROBE, label="fit", timeout=20, x=PROBE_X.clone(),
-                                                  y=PROBE_Y.clone(), epochs=epochs, lr=lr, batch_size=batch_size))
-        except StudentFailure as exc:
-            _fit_probes[key] = (False, str(exc))
-    ok, value = _fit_probes[key]
-    if not ok:
-        raise StudentFailure(value)
-    return value
+    return once(("fit_probe", epochs, batch_size, lr), lambda: student.run(
+        FIT_PROBE, label="fit", timeout=20, x=PROBE_X.clone(), y=PROBE_Y.clone(), epochs=epochs, lr=lr,
+        batch_size=batch_size))
+
+
+def _rows_of(inputs, x):
+    if not isinstance(x, torch.Tensor) or tuple(x.shape) != tuple(PROBE_X.shape):
+        return None
+    distance, rows = torch.cdist(inputs.double(), x.double()).min(dim=1)
+    return rows if float(distance.max()) <= 1e-3 else None
 
 
 def training_batches(probe):
@@ -443,8 +464,10 @@ def training_batches(probe):
         if inputs.dim() != 2 or inputs.shape[1] != 784:
             fail(f"fit gave the model a batch of shape {tuple(inputs.shape)}; it should pass rows of x "
                  f"as they are, shape (batch, 784) here")
-        distance, rows = torch.cdist(inputs.double(), PROBE_X.double()).min(dim=1)
-        if float(distance.max()) > 1e-3:
+        rows = _rows_of(inputs, PROBE_X)
+        if rows is None:  # x changed in place: that is another property's failure, not this one's
+            rows = _rows_of(inputs, probe["x"])
+        if rows is None:
             fail("fit gave the model inputs that are not rows of x: pass x[indices] as it is")
         batches.append((rows, logits))
     if not batches:
@@ -615,70 +638,60 @@ def test_fit_trains_on_the_models_device(student, batch_size):
              "optimiser step)")
 
 
-@pytest.fixture(scope="module")
 def tiny_net(student):
-    return student.run(SMALL_NET, label="the grader's model", seed=0, hidden=8)
+    return once("tiny_net", lambda: student.run(SMALL_NET, label="the grader's model", seed=0, hidden=8))
 
 
 @graded("fit_bad_input")
 @given(n=st.integers(2, 10), extra=st.sampled_from([-1, 1, 3]))
-def test_fit_refuses_mismatched_lengths(student, tiny_net, n, extra):
+def test_fit_refuses_mismatched_lengths(student, n, extra):
     """fit raises ValueError, with a message, when x and y have different lengths."""
     x, y = PROBE_X[:n].clone(), PROBE_Y[:n + extra].clone()
     with expect_raises(ValueError, f"fit with {len(x)} examples in x and {len(y)} labels in y"):
-        student.call("fit", tiny_net, x, y)
-
-
-_mnist_runs: dict = {}
+        student.call("fit", tiny_net(student), x, y)
 
 
 def mnist_run(student, train_images, epochs):
-    key = (train_images, epochs)
-    if key not in _mnist_runs:
-        try:
-            model = student.run(SMALL_NET, label="the grader's model", seed=0, hidden=256)
-            losses = student.call("fit", model, MNIST_X[:train_images], MNIST_Y[:train_images], epochs=epochs,
-                                  timeout=45)
-            state = student.eval(STATE_EXPR, label="the grader's model", m=model)
-            _mnist_runs[key] = (True, (losses, state))
-        except StudentFailure as exc:
-            _mnist_runs[key] = (False, str(exc))
-    ok, value = _mnist_runs[key]
-    if not ok:
-        raise StudentFailure(value)
-    return value
+    """fit on real MNIST, once per session: (what fit returned, the trained weights)."""
+    def make():
+        model = student.run(SMALL_NET, label="the grader's model", seed=0, hidden=256)
+        losses = student.call("fit", model, MNIST_X[:train_images], MNIST_Y[:train_images], epochs=epochs,
+                              timeout=45)
+        return losses, student.eval(STATE_EXPR, label="the grader's model", m=model)
+    return once(("mnist_run", train_images, epochs), make)
 
 
 @graded("fit_mnist")
 @settings(max_examples=1)
 @given(train_images=st.just(12_000), epochs=st.just(2))
 def test_fit_learns_mnist(student, train_images, epochs):
-    """On 12,000 real MNIST images, fit(model, x, y, epochs=2) with its defaults lowers the loss from the first epoch to the second and reaches at least 85% accuracy on 2,000 held-out test images."""
+    """On 12,000 real MNIST images, fit(model, x, y, epochs=2) with its defaults lowers the loss (its last returned loss is below its first) and reaches at least 85% accuracy on 2,000 held-out test images."""
     losses, state = mnist_run(student, train_images, epochs)
-    if not isinstance(losses, (list, tuple)) or len(losses) != epochs:
+    if not isinstance(losses, (list, tuple)) or len(losses) < 2:
         fail(f"fit(..., epochs={epochs}) should return {epochs} losses, one per epoch; got {show(losses)}")
-    first, second = (as_number(v, "a loss") for v in losses)
+    first, second = as_number(losses[0], "the first loss"), as_number(losses[-1], "the last loss")
     accuracy = (sequential_logits(state, HELD_OUT_X).argmax(dim=1) == HELD_OUT_Y).double().mean().item()
     if not second < first:
-        fail(f"the mean loss did not go down from the first epoch to the second: {first:.4f}, then {second:.4f}")
+        fail(f"the loss did not go down: fit returned {first:.4f} for the first epoch and {second:.4f} for the last")
     if accuracy < MNIST_ACCURACY:
         fail(f"after fit the network gets {accuracy:.1%} of the 2,000 held-out test images right; a correct "
-             f"fit reaches about 91% (at least {MNIST_ACCURACY:.0%} is required). Mean losses per epoch: "
-             f"{first:.4f}, {second:.4f}")
+             f"fit reaches about 91% (at least {MNIST_ACCURACY:.0%} is required). Losses returned: first "
+             f"{first:.4f}, last {second:.4f}")
 
 
 # ---------------------------------------------------------------- predict
-@pytest.fixture(scope="module")
 def predict_net(student):
-    model = student.run(SMALL_NET, label="the grader's model", seed=1, hidden=32)
-    return model, student.eval(STATE_EXPR, label="the grader's model", m=model)
+    def make():
+        model = student.run(SMALL_NET, label="the grader's model", seed=1, hidden=32)
+        return model, student.eval(STATE_EXPR, label="the grader's model", m=model)
+    return once("predict_net", make)
 
 
 @graded("predict_indices")
 @given(x=images(max_n=6))
-def test_predict_returns_class_indices(student, predict_net, x):
+def test_predict_returns_class_indices(student, x):
     """predict returns the class indices (N,), the argmax of the model's logits, as integers (not logits, not probabilities)."""
-    model, state = predict_net
+    model, state = predict_net(student)
     inputs = x.tensor()
     preds = expect_tensor(student.predict(model, inputs), "predict's result")
     n = len(inputs)
@@ -734,7 +747,7 @@ def test_predict_does_not_track_gradients(student, n):
 @graded("predict_device")
 @given(n=st.integers(1, 5))
 def test_predict_on_the_models_device(student, n):
-    """predict computes on the model's device: with the model on torch.device("meta") and x on the CPU, the model gets x on meta and the (N,) predictions are computed there."""
+    """predict computes on the model's device: with the model on torch.device("meta") and x on the CPU, the model gets x on meta."""
     outcome = student.run(PREDICT_WATCHED, label="predict", x=PROBE_X[:n].clone(), on_meta=True)
     devices = sorted({device for device, _ in outcome["seen"]})
     if devices and devices != ["meta"]:
@@ -745,6 +758,3 @@ def test_predict_on_the_models_device(student, n):
         fail(f"with the model on the meta device and x on the CPU, predict raised {problem}")
     if not devices:
         fail("predict never called the model: model(x)")
-    out = outcome["out"]
-    if out is not None:
-        expect_shape(out, (n,), what="predict's result")

@@ -1,0 +1,411 @@
+"""Hidden tests for 05_softmax_cross_entropy: each test is one property of COURSE.md's
+API, scoring the check cell it names, against torch's softmax, log_softmax and losses
+(computed here in float64 from the same inputs, then brought to their dtype).
+
+Moderate logits (|x| <= 20) test the formulas; huge ones (up to 1e4, and rows with one
+gap of 800 to 9990) test the numerics: there the naive exp overflows and
+log(softmax) is -inf. Tolerances follow the dtype, widened by eps * max|x| where a
+correct formula written in another order rounds differently at that size.
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hypothesis import example, given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograder import strategies as S
+from autograder.checks import TOLERANCES, expect_close, expect_raises, expect_tensor, expect_unchanged, fail
+from autograder.engine.judge import graded
+
+FLOATS = (torch.float32, torch.float64)
+# The built-ins of conftest.py, for the calls made through student.run.
+NOT_ALLOWED = ["torch.softmax", "torch.nn.functional.softmax", "torch.log_softmax",
+               "torch.nn.functional.log_softmax", "torch.logsumexp", "torch.nn.functional.cross_entropy",
+               "torch.nn.functional.nll_loss", "torch.nn.functional.binary_cross_entropy", "torch.nn losses"]
+
+
+# ---------------------------------------------------------------- inputs
+def logits(low, high, min_dims=1, max_dims=3):
+    return S.float_tensors(min_dims=min_dims, max_dims=max_dims, max_side=5, min_value=low, max_value=high)
+
+
+moderate = logits(-20, 20)
+huge = logits(-1e4, 1e4)
+
+
+@st.composite
+def gap_rows(draw, min_width=2):
+    """(rows, width) logits near 0, except one entry per row 800 to 9990 above or below the rest."""
+    dtype = draw(st.sampled_from(FLOATS))
+    rows, width = draw(st.integers(1, 4)), draw(st.integers(min_width, 6))
+    x = draw(S.tensors((rows, width), dtype, -10, 10)).clone()
+    for r in range(rows):
+        gap = draw(st.integers(800, 9990)) * draw(st.sampled_from([1, -1]))
+        x[r, draw(st.integers(0, width - 1))] += gap
+    return x
+
+
+@st.composite
+def with_targets(draw, logits_strategy):
+    x = draw(logits_strategy)
+    targets = draw(hnp.arrays(np.int64, (x.shape[0],), elements=st.integers(0, x.shape[1] - 1)))
+    return x, torch.from_numpy(np.array(targets))
+
+
+batches = logits(-20, 20, min_dims=2, max_dims=2)
+huge_batches = st.one_of(logits(-1e4, 1e4, min_dims=2, max_dims=2), gap_rows())
+
+
+# ---------------------------------------------------------------- tolerances
+def widened(x, rtol_too=False):
+    """(rtol, atol) of x's dtype, widened by eps * max|x| (rounding of x - max at that size)."""
+    rtol, atol = TOLERANCES[x.dtype]
+    extra = 4 * torch.finfo(x.dtype).eps * (float(x.detach().abs().max()) if x.numel() else 0.0)
+    return (rtol + extra, atol) if rtol_too else (rtol, atol + extra)
+
+
+def torch_softmax(x, dim=-1):
+    return torch.softmax(x.double(), dim=dim).to(x.dtype)
+
+
+def torch_log_softmax(x, dim=-1):
+    return torch.log_softmax(x.double(), dim=dim).to(x.dtype)
+
+
+def expect_finite(actual, what, hint):
+    actual = expect_tensor(actual, what)
+    if actual.is_floating_point() and not bool(torch.isfinite(actual).all()):
+        fail(f"{what} contains nan or inf: {actual}\n{hint}")
+
+
+def expect_softmax(actual, x, dim=-1, what="softmax(x)"):
+    rtol, atol = widened(x, rtol_too=True)
+    expect_close(actual, torch_softmax(x, dim), what, rtol=rtol, atol=atol)
+
+
+def expect_log_softmax(actual, x, dim=-1, what="log_softmax(x)"):
+    rtol, atol = widened(x)
+    expect_close(actual, torch_log_softmax(x, dim), what, rtol=rtol, atol=atol)
+
+
+# ---------------------------------------------------------------- softmax
+@graded("softmax_values")
+@given(x=moderate)
+def test_softmax_matches_torch(student, x):
+    """softmax(x) is exp(x) / sum(exp(x)) along the last axis: positive, summing to 1 in each row, as torch.softmax gives."""
+    expect_softmax(student.softmax(x), x)
+
+
+@graded("softmax_values")
+@given(n=st.integers(2, 5), dtype=st.sampled_from(FLOATS), data=st.data())
+def test_softmax_of_a_square_batch(student, n, dtype, data):
+    """softmax of a square (n, n) batch normalises each ROW (the sum is kept as a column, keepdim=True), not each column."""
+    x = data.draw(S.tensors((n, n), dtype, -20, 20), label="x")
+    expect_softmax(student.softmax(x), x)
+
+
+@graded("softmax_dim")
+@given(x=logits(-20, 20, min_dims=2), data=st.data())
+def test_softmax_along_dim(student, x, data):
+    """softmax(x, dim=d) normalises along axis d, whichever axis d is (negative d counts from the end)."""
+    dim = data.draw(st.integers(-x.dim(), x.dim() - 1), label="dim")
+    expect_softmax(student.softmax(x, dim=dim), x, dim, f"softmax(x, dim={dim})")
+
+
+@graded("softmax_large")
+@given(x=st.one_of(huge, gap_rows()))
+def test_softmax_of_huge_logits(student, x):
+    """softmax gives the exact probabilities, without nan or inf, for logits up to 1e4 in magnitude (subtract the max first)."""
+    out = student.softmax(x)
+    expect_finite(out, "softmax(x)", "exp overflows above about 88 (float32) or 709 (float64): subtract the max "
+                  "along the axis first, which does not change the probabilities.")
+    expect_softmax(out, x)
+
+
+@graded("softmax_pure")
+@given(x=moderate, dim=st.sampled_from([-1, 0]))
+def test_softmax_leaves_input_unchanged(student, x, dim):
+    """softmax does not modify x (no x -= x.max())."""
+    _, (after,) = student.call("softmax", x, dim=dim, return_inputs=True)
+    expect_unchanged(x, after, "x")
+
+
+# ---------------------------------------------------------------- log_softmax
+@graded("log_softmax_values")
+@given(x=moderate)
+def test_log_softmax_matches_torch(student, x):
+    """log_softmax(x) is the log of softmax along the last axis, as torch.log_softmax gives."""
+    expect_log_softmax(student.log_softmax(x), x)
+
+
+@graded("log_softmax_values")
+@given(n=st.integers(2, 5), dtype=st.sampled_from(FLOATS), data=st.data())
+def test_log_softmax_of_a_square_batch(student, n, dtype, data):
+    """log_softmax of a square (n, n) batch works on each ROW (the log-sum-exp is kept as a column, keepdim=True)."""
+    x = data.draw(S.tensors((n, n), dtype, -20, 20), label="x")
+    expect_log_softmax(student.log_softmax(x), x)
+
+
+@graded("log_softmax_dim")
+@given(x=logits(-20, 20, min_dims=2), data=st.data())
+def test_log_softmax_along_dim(student, x, data):
+    """log_softmax(x, dim=d) works along axis d, whichever axis d is."""
+    dim = data.draw(st.integers(-x.dim(), x.dim() - 1), label="dim")
+    expect_log_softmax(student.log_softmax(x, dim=dim), x, dim, f"log_softmax(x, dim={dim})")
+
+
+LOG_HINT = ("log(softmax(x)) is -inf where a probability rounds to 0, and log(sum(exp(x))) overflows: "
+            "use x - max - log(sum(exp(x - max))), the log-sum-exp trick.")
+
+
+@graded("log_softmax_large")
+@example(x=torch.tensor([[0.0, 1000.0]]))
+@given(x=gap_rows())
+def test_log_softmax_with_a_huge_gap(student, x):
+    """log_softmax stays finite and exact for rows with one huge gap, where log(softmax(x)) gives -inf."""
+    out = student.log_softmax(x)
+    expect_finite(out, "log_softmax(x)", LOG_HINT)
+    expect_log_softmax(out, x)
+
+
+@graded("log_softmax_large")
+@given(x=huge)
+def test_log_softmax_of_huge_logits(student, x):
+    """log_softmax is exact, without nan or inf, for logits up to 1e4 in magnitude."""
+    out = student.log_softmax(x)
+    expect_finite(out, "log_softmax(x)", LOG_HINT)
+    expect_log_softmax(out, x)
+
+
+@graded("log_softmax_pure")
+@given(x=moderate, dim=st.sampled_from([-1, 0]))
+def test_log_softmax_leaves_input_unchanged(student, x, dim):
+    """log_softmax does not modify x."""
+    _, (after,) = student.call("log_softmax", x, dim=dim, return_inputs=True)
+    expect_unchanged(x, after, "x")
+
+
+# ---------------------------------------------------------------- binary_cross_entropy
+probabilities = st.floats(0.001, 0.999).map(lambda v: round(v, 3))
+
+
+@st.composite
+def predictions(draw):
+    """(p, y): probabilities strictly between 0 and 1 and answers 0. or 1., of one shape and dtype."""
+    dtype = draw(st.sampled_from(FLOATS))
+    shape = tuple(draw(S.shapes(min_dims=1, max_dims=3, max_side=5)))
+    thousandths = draw(hnp.arrays(np.int64, shape, elements=st.integers(1, 999)))
+    p = torch.from_numpy(np.array(thousandths)).to(dtype) / 1000
+    y = torch.from_numpy(np.array(draw(hnp.arrays(np.bool_, shape)))).to(dtype)
+    return p, y
+
+
+@graded("binary_cross_entropy_terms")
+@given(p=probabilities, y=st.sampled_from([0.0, 1.0]), dtype=st.sampled_from(FLOATS))
+def test_binary_cross_entropy_of_one_prediction(student, p, y, dtype):
+    """binary_cross_entropy of one prediction is -log(p) when y = 1 and -log(1 - p) when y = 0."""
+    p_t, y_t = torch.tensor([p], dtype=dtype), torch.tensor([y], dtype=dtype)
+    p64 = p_t.double()[0]
+    expected = (-torch.log(p64) if y == 1 else -torch.log(1 - p64)).to(dtype)
+    actual = student.binary_cross_entropy(p_t, y_t)
+    expect_close(actual, expected, f"binary_cross_entropy(tensor([{p}]), tensor([{y}]))")
+
+
+@graded("binary_cross_entropy_mean")
+@given(py=predictions())
+def test_binary_cross_entropy_is_the_mean(student, py):
+    """binary_cross_entropy is the MEAN over all elements of -(y log p + (1 - y) log(1 - p)), a 0-d tensor, as torch's gives."""
+    p, y = py
+    expected = F.binary_cross_entropy(p.double(), y.double()).to(p.dtype)
+    expect_close(student.binary_cross_entropy(p, y), expected, "binary_cross_entropy(p, y)")
+
+
+@graded("binary_cross_entropy_mean")
+@given(py=predictions())
+def test_binary_cross_entropy_leaves_inputs_unchanged(student, py):
+    """binary_cross_entropy modifies neither p nor y."""
+    p, y = py
+    _, (p_after, y_after) = student.call("binary_cross_entropy", p, y, return_inputs=True)
+    expect_unchanged(p, p_after, "p")
+    expect_unchanged(y, y_after, "y")
+
+
+@graded("binary_cross_entropy_shapes")
+@example(shapes=((3, 1), (3,)))
+@given(shapes=st.tuples(S.shapes(max_dims=2, max_side=4), S.shapes(max_dims=2, max_side=4))
+       .filter(lambda s: tuple(s[0]) != tuple(s[1])))
+def test_binary_cross_entropy_rejects_different_shapes(student, shapes):
+    """binary_cross_entropy raises ValueError when p and y have different shapes (no silent broadcasting)."""
+    p_shape, y_shape = tuple(shapes[0]), tuple(shapes[1])
+    with expect_raises(ValueError, f"binary_cross_entropy of p with shape {p_shape} and y with shape {y_shape}"):
+        student.binary_cross_entropy(torch.full(p_shape, 0.5), torch.ones(y_shape))
+
+
+# ---------------------------------------------------------------- nll_loss
+@st.composite
+def log_prob_batches(draw, rows=st.integers(1, 6)):
+    dtype = draw(st.sampled_from(FLOATS))
+    n, c = draw(rows), draw(st.integers(1, 6))
+    log_probs = draw(S.tensors((n, c), dtype, -10, 0))
+    targets = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    return log_probs, torch.from_numpy(np.array(targets))
+
+
+@graded("nll_loss_single")
+@given(lt=log_prob_batches(rows=st.just(1)))
+def test_nll_loss_of_one_image(student, lt):
+    """nll_loss of one row is minus the log-probability of its target class, as a 0-d tensor."""
+    log_probs, targets = lt
+    expected = -log_probs[0, targets[0]]
+    expect_close(student.nll_loss(log_probs, targets), expected, "nll_loss(log_probs, targets)")
+
+
+@graded("nll_loss_mean")
+@given(lt=log_prob_batches())
+def test_nll_loss_is_the_batch_mean(student, lt):
+    """nll_loss is the MEAN over the rows of -log_probs[i, targets[i]] (each row its own target), as torch's nll_loss gives."""
+    log_probs, targets = lt
+    expected = F.nll_loss(log_probs.double(), targets).to(log_probs.dtype)
+    expect_close(student.nll_loss(log_probs, targets), expected, "nll_loss(log_probs, targets)")
+
+
+@graded("nll_loss_mean")
+@given(lt=log_prob_batches())
+def test_nll_loss_leaves_inputs_unchanged(student, lt):
+    """nll_loss modifies neither log_probs nor targets."""
+    log_probs, targets = lt
+    _, (lp_after, t_after) = student.call("nll_loss", log_probs, targets, return_inputs=True)
+    expect_unchanged(log_probs, lp_after, "log_probs")
+    expect_unchanged(targets, t_after, "targets")
+
+
+@graded("nll_loss_shapes")
+@given(shapes=st.one_of(
+    st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(1, 5)).filter(lambda s: s[0] != s[2])
+    .map(lambda s: ((s[0], s[1]), (s[2],))),
+    st.sampled_from([((4,), (1,)), ((4,), (4,)), ((2, 3, 4), (2,)), ((3, 4), (3, 1)), ((3, 4), ())])))
+def test_nll_loss_rejects_bad_shapes(student, shapes):
+    """nll_loss raises ValueError unless log_probs is (N, C) and targets is (N,), one class per row."""
+    lp_shape, t_shape = shapes
+    with expect_raises(ValueError, f"nll_loss of log_probs with shape {lp_shape} and targets with shape {t_shape}"):
+        student.nll_loss(torch.full(lp_shape, -1.0), torch.zeros(t_shape, dtype=torch.int64))
+
+
+# ---------------------------------------------------------------- cross_entropy
+def torch_cross_entropy(x, targets):
+    return F.cross_entropy(x.double(), targets).to(x.dtype)
+
+
+@graded("cross_entropy_values")
+@given(xt=with_targets(batches))
+def test_cross_entropy_matches_torch(student, xt):
+    """cross_entropy(logits, targets) is the batch mean of -log_softmax(logits)[i, targets[i]], as torch's cross_entropy gives."""
+    x, targets = xt
+    rtol, atol = widened(x)
+    expect_close(student.cross_entropy(x, targets), torch_cross_entropy(x, targets),
+                 "cross_entropy(logits, targets)", rtol=rtol, atol=atol)
+
+
+@graded("cross_entropy_large")
+@example(xt=(torch.tensor([[0.0, 1000.0]]), torch.tensor([0])))
+@given(xt=with_targets(huge_batches))
+def test_cross_entropy_of_huge_logits(student, xt):
+    """cross_entropy is finite and exact for logits up to 1e4 in magnitude and rows with one huge gap (no log of a softmax that rounded to 0)."""
+    x, targets = xt
+    out = student.cross_entropy(x, targets)
+    expect_finite(out, "cross_entropy(logits, targets)", LOG_HINT)
+    rtol, atol = widened(x)
+    expect_close(out, torch_cross_entropy(x, targets), "cross_entropy(logits, targets)", rtol=rtol, atol=atol)
+
+
+BACKWARD = """
+loss = cross_entropy(logits, targets)
+if isinstance(loss, torch.Tensor) and loss.requires_grad:
+    loss.backward()
+    result = (loss.detach(), logits.grad)
+else:
+    result = (loss, None)
+"""
+
+
+@graded("cross_entropy_grad")
+@given(xt=with_targets(batches))
+def test_cross_entropy_gradient_matches_torch(student, xt):
+    """loss.backward() through cross_entropy gives logits the same gradient as torch's cross_entropy: (softmax - one_hot) / N."""
+    x, targets = xt
+    logits = x.clone().requires_grad_(True)
+    value, grad = student.run(BACKWARD, logits=logits, targets=targets, label="cross_entropy", forbid=NOT_ALLOWED)
+    reference = x.double().requires_grad_(True)
+    F.cross_entropy(reference, targets).backward()
+    if grad is None:
+        fail("the loss cross_entropy returns is not connected to logits by autograd, so loss.backward() gives "
+             f"logits no gradient (the loss was {value!r}). Compute it with torch operations on logits: no "
+             ".item(), .detach(), numpy or torch.tensor(...) on the way.")
+    rtol, atol = widened(x)
+    expect_close(grad, reference.grad.to(x.dtype), "the gradient of cross_entropy(logits, targets) with respect "
+                 "to logits", rtol=rtol, atol=atol)
+
+
+@graded("cross_entropy_pure")
+@given(xt=with_targets(batches))
+def test_cross_entropy_leaves_inputs_unchanged(student, xt):
+    """cross_entropy modifies neither logits nor targets."""
+    x, targets = xt
+    _, (x_after, t_after) = student.call("cross_entropy", x, targets, return_inputs=True)
+    expect_unchanged(x, x_after, "logits")
+    expect_unchanged(targets, t_after, "targets")
+
+
+# ---------------------------------------------------------------- accuracy
+def no_ties(x):
+    return bool(((x == x.amax(dim=1, keepdim=True)).sum(dim=1) == 1).all())
+
+
+untied = with_targets(logits(-20, 20, min_dims=2, max_dims=2).filter(no_ties))
+
+
+@graded("accuracy_values")
+@given(xt=untied)
+def test_accuracy_is_fraction_of_argmax_hits(student, xt):
+    """accuracy is the fraction of rows whose largest logit (argmax along each row) is at the target class."""
+    x, targets = xt
+    expected = (x.argmax(dim=1) == targets).double().mean()
+    expect_close(student.accuracy(x, targets), expected, "accuracy(logits, targets)", rtol=1e-6, atol=1e-7)
+
+
+@graded("accuracy_values")
+@given(xt=untied)
+def test_accuracy_leaves_inputs_unchanged(student, xt):
+    """accuracy modifies neither logits nor targets."""
+    x, targets = xt
+    _, (x_after, t_after) = student.call("accuracy", x, targets, return_inputs=True)
+    expect_unchanged(x, x_after, "logits")
+    expect_unchanged(targets, t_after, "targets")
+
+
+@graded("accuracy_fraction")
+@given(xt=untied, hit=st.booleans())
+def test_accuracy_is_a_float_tensor(student, xt, hit):
+    """accuracy returns a 0-d floating-point tensor between 0 and 1 (not a count, not a python float, no integer division)."""
+    x, targets = xt
+    if hit:
+        targets = x.argmax(dim=1)  # every prediction right: the accuracy is 1.0
+    out = student.accuracy(x, targets)
+    expect_tensor(out, "accuracy(logits, targets)")
+    if out.dim() != 0 or not out.is_floating_point():
+        fail(f"accuracy(logits, targets) should be a 0-d floating-point tensor, got shape {tuple(out.shape)} "
+             f"and dtype {out.dtype}: {out}")
+    expected = (x.argmax(dim=1) == targets).double().mean()
+    expect_close(out, expected, "accuracy(logits, targets)", rtol=1e-6, atol=1e-7)
+
+
+@graded("accuracy_shapes")
+@given(shapes=st.one_of(
+    st.tuples(st.integers(1, 5), st.integers(2, 4), st.integers(1, 5)).filter(lambda s: s[0] != s[2])
+    .map(lambda s: ((s[0], s[1]), (s[2],))),
+    st.sampled_from([((3, 2), (3, 1)), ((4,), (4,)), ((2, 3, 4), (2,)), ((3, 2), ())])))
+def test_accuracy_rejects_bad_shapes(student, shapes):
+    """accuracy raises ValueError unless logits is (N, C) and targets is (N,), one class per row."""
+    x_shape, t_shape = shapes
+    with expect_raises(ValueError, f"accuracy of logits with shape {x_shape} and targets with shape {t_shape}"):
+        student.accuracy(torch.zeros(x_shape), torch.zeros(t_shape, dtype=torch.int64))

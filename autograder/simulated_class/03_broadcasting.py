@@ -1,0 +1,297 @@
+"""Simulated submissions for 03_broadcasting."""
+from autograder.simulated_class import Case
+
+ALL_BROADCAST_SHAPE = {"broadcast_shape_tuple", "broadcast_shape_ones", "broadcast_shape_trailing",
+                       "broadcast_shape_scalar", "broadcast_shape_zero", "broadcast_shape_errors"}
+
+ROW_CHECK = '''
+    if m.dim() != 2 or v.dim() != 1 or len(v) != m.shape[1]:
+        raise ValueError(f"expected m (rows, cols) and v (cols,), got {tuple(m.shape)} and {tuple(v.shape)}")
+'''
+COLUMN_CHECK = '''
+    if m.dim() != 2 or v.dim() != 1 or len(v) != m.shape[0]:
+        raise ValueError(f"expected m (rows, cols) and v (rows,), got {tuple(m.shape)} and {tuple(v.shape)}")
+'''
+DISTANCE_CHECK = '''
+    if a.dim() < 2 or b.dim() < 2:
+        raise ValueError(f"expected images (..., H, W), got {tuple(a.shape)} and {tuple(b.shape)}")
+    try:
+        torch.broadcast_shapes(a.shape, b.shape)
+    except RuntimeError:
+        raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast") from None
+'''
+PREDICT_CHECK = '''
+    if images.dim() != 3 or means.dim() != 3 or images.shape[1:] != means.shape[1:]:
+        raise ValueError(f"expected (N, H, W) and (K, H, W), got {tuple(images.shape)} and {tuple(means.shape)}")
+'''
+
+
+def broadcast_shape_using(body):
+    return "def broadcast_shape(shape_a, shape_b):\n" + body
+
+
+CASES = [
+    Case("solution", "our solution", full=True, kind="solution"),
+    Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
+
+    # ---- correct, written differently: full marks
+    Case("variant_zip_longest", "zip_longest over reversed shapes, unsqueeze, flatten + mean, torch.cdist",
+         kind="variant", full=True, answers={
+             "broadcast_shape_answer": '''
+from itertools import zip_longest
+
+def broadcast_shape(shape_a, shape_b):
+    out = []
+    for x, y in zip_longest(reversed(list(shape_a)), reversed(list(shape_b)), fillvalue=1):
+        if x != y and 1 not in (x, y):
+            raise ValueError(f"cannot broadcast {list(shape_a)} with {list(shape_b)}: {x} vs {y}")
+        out.append(y if x == 1 else x)
+    return tuple(reversed(out))
+''',
+             "add_row_vector_answer": '''
+def add_row_vector(m, v):''' + ROW_CHECK + '''
+    return m + v.unsqueeze(0)
+''',
+             "add_column_vector_answer": '''
+def add_column_vector(m, v):''' + COLUMN_CHECK + '''
+    return m + v.unsqueeze(1)
+''',
+             "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    return (a.double() - b.double()).abs().flatten(-2).mean(-1).to(
+        torch.promote_types(a.dtype, b.dtype) if a.is_floating_point() and b.is_floating_point() else torch.float32)
+''',
+             "nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
+    n, k = len(images), len(means)
+    if n == 0:
+        return torch.zeros(0, dtype=torch.long)
+    d = torch.cdist(images.reshape(n, -1).double(), means.reshape(k, -1).double(), p=1)
+    return d.argmin(dim=1)
+'''}),
+    Case("variant_while_loops", "index arithmetic from the end, expand_as, transposes, sum / count, min().indices",
+         kind="variant", full=True, answers={
+             "broadcast_shape_answer": '''
+def broadcast_shape(shape_a, shape_b):
+    a, b = list(shape_a), list(shape_b)
+    result = []
+    i = 1
+    while i <= len(a) or i <= len(b):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x == 1:
+            result.insert(0, y)
+        elif y == 1 or y == x:
+            result.insert(0, x)
+        else:
+            raise ValueError("incompatible shapes %s and %s (axis -%d: %d vs %d)" % (a, b, i, x, y))
+        i += 1
+    return tuple(int(s) for s in result)
+''',
+             "add_row_vector_answer": '''
+def add_row_vector(m, v):''' + ROW_CHECK + '''
+    return m + v.expand_as(m)
+''',
+             "add_column_vector_answer": '''
+def add_column_vector(m, v):''' + COLUMN_CHECK + '''
+    return (m.T + v).T
+''',
+             "mnist_distance_answer": '''
+def mnist_distance(a, b):
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError("mnist_distance needs images with at least two axes, got %s and %s" % (list(a.shape), list(b.shape)))
+    shape = broadcast_shape(a.shape, b.shape)          # raises ValueError for incompatible shapes
+    h, w = shape[-2], shape[-1]
+    af = a.to(torch.float64) if a.dtype == torch.float64 else a.to(torch.float32)
+    bf = b.to(torch.float64) if b.dtype == torch.float64 else b.to(torch.float32)
+    return torch.sub(af, bf).abs().sum(dim=(-1, -2)) / (h * w)
+''',
+             "nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
+    return mnist_distance(images.unsqueeze(1), means.unsqueeze(0)).min(dim=1).indices
+'''}),
+    Case("variant_recursive", "a recursive rule, reshape(-1, 1), numpy for the distance, sort for the argmin",
+         kind="variant", full=True, answers={
+             "broadcast_shape_answer": '''
+def broadcast_shape(shape_a, shape_b):
+    a, b = tuple(shape_a), tuple(shape_b)
+    if not a:
+        return tuple(int(s) for s in b)
+    if not b:
+        return tuple(int(s) for s in a)
+    x, y = a[-1], b[-1]
+    if x != y and x != 1 and y != 1:
+        raise ValueError(f"broadcast_shape: {a} and {b} differ at their last axis ({x} vs {y})")
+    return broadcast_shape(a[:-1], b[:-1]) + (int(y if x == 1 else x),)
+''',
+             "add_column_vector_answer": '''
+def add_column_vector(m, v):''' + COLUMN_CHECK + '''
+    return m + v.reshape(-1, 1)
+''',
+             "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    out = np.abs(a.numpy().astype(np.float64) - b.numpy().astype(np.float64)).mean(axis=(-2, -1))
+    dtype = torch.float64 if torch.float64 in (a.dtype, b.dtype) else torch.float32
+    return torch.as_tensor(out).to(dtype)
+''',
+             "nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
+    d = (images.unsqueeze(1).double() - means.unsqueeze(0).double()).abs().mean((2, 3))
+    return torch.sort(d, dim=1, stable=True).indices[:, 0]
+'''}),
+
+    # ---- typical mistakes: each loses the cell of the property it breaks
+    Case("broadcast_leading", "aligns the leading axes (pads the shorter shape at the end)", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    a, b = list(shape_a), list(shape_b)
+    n = max(len(a), len(b))
+    a, b = a + [1] * (n - len(a)), b + [1] * (n - len(b))
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
+        out.append(y if x == 1 else x)
+    return tuple(out)
+''')}, fails={"broadcast_shape_trailing"}),
+    Case("broadcast_zip_no_padding", "zip without padding: the extra axes of the longer shape are lost", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    out = []
+    for x, y in zip(reversed(tuple(shape_a)), reversed(tuple(shape_b))):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
+        out.append(y if x == 1 else x)
+    return tuple(reversed(out))
+''')}, fails={"broadcast_shape_trailing", "broadcast_shape_scalar"}),
+    Case("broadcast_max", "the larger size on every axis: no error, and 0 with 1 gives 1", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    a, b = tuple(shape_a), tuple(shape_b)
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    return tuple(max(x, y) for x, y in zip(a, b))
+''')}, fails={"broadcast_shape_zero", "broadcast_shape_errors"}),
+    Case("broadcast_zero_like_one", "treats a size of 0 like a size of 1", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    a, b = tuple(shape_a), tuple(shape_b)
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x in (0, 1):
+            out.append(y)
+        elif y in (0, 1) or x == y:
+            out.append(x)
+        else:
+            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
+    return tuple(out)
+''')}, fails={"broadcast_shape_zero"}),
+    Case("broadcast_no_error", "incompatible sizes give the first shape's size instead of an error", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    a, b = tuple(shape_a), tuple(shape_b)
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    return tuple(y if x == 1 else x for x, y in zip(a, b))
+''')}, fails={"broadcast_shape_errors", "broadcast_shape_zero"}),
+    Case("broadcast_returns_list", "returns a list", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    a, b = list(shape_a), list(shape_b)
+    n = max(len(a), len(b))
+    a, b = [1] * (n - len(a)) + a, [1] * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
+        out.append(y if x == 1 else x)
+    return out
+''')}, fails={"broadcast_shape_tuple"}),
+    Case("broadcast_uses_torch", "torch.broadcast_shapes, which the exercise refuses; its refusal caught and "
+         "turned into a ValueError", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    try:
+        return tuple(torch.broadcast_shapes(tuple(shape_a), tuple(shape_b)))
+    except RuntimeError as e:
+        raise ValueError(str(e)) from None
+''')}, fails=ALL_BROADCAST_SHAPE),
+    Case("broadcast_uses_numpy", "numpy.broadcast_shapes, which the exercise refuses", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    return tuple(int(s) for s in np.broadcast_shapes(tuple(shape_a), tuple(shape_b)))
+''')}, fails=ALL_BROADCAST_SHAPE),
+    Case("broadcast_uses_broadcast_tensors", "torch.broadcast_tensors on empty tensors, which the exercise refuses",
+         answers={"broadcast_shape_answer": broadcast_shape_using('''
+    try:
+        a, _ = torch.broadcast_tensors(torch.empty(tuple(shape_a)), torch.empty(tuple(shape_b)))
+    except RuntimeError as e:
+        raise ValueError(str(e)) from None
+    return tuple(a.shape)
+''')}, fails=ALL_BROADCAST_SHAPE),
+    Case("row_vector_in_place", "m += v changes the caller's matrix", answers={"add_row_vector_answer": '''
+def add_row_vector(m, v):''' + ROW_CHECK + '''
+    m += v
+    return m
+'''}, fails={"add_row_vector_values"}),
+    Case("row_vector_as_column", "v made a column (v[:, None]): added down the columns", answers={
+        "add_row_vector_answer": '''
+def add_row_vector(m, v):''' + ROW_CHECK + '''
+    return m + v[:, None]
+'''}, fails={"add_row_vector_values"}),
+    Case("row_vector_no_check", "m + v with no check of v's length", answers={"add_row_vector_answer": '''
+def add_row_vector(m, v):
+    return m + v
+'''}, fails={"add_row_vector_errors"}),
+    Case("column_vector_as_row", "m + v: broadcasting adds along the rows", answers={"add_column_vector_answer": '''
+def add_column_vector(m, v):''' + COLUMN_CHECK + '''
+    return m + v
+'''}, fails={"add_column_vector_values", "add_column_vector_square"}),
+    Case("column_vector_no_check", "m + v[:, None] with no check of v's length", answers={
+        "add_column_vector_answer": '''
+def add_column_vector(m, v):
+    return m + v[:, None]
+'''}, fails={"add_column_vector_errors"}),
+    Case("distance_all_axes", "the mean over every axis, batch axes included", answers={
+        "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    return (a.float() - b.float()).abs().mean()
+'''}, fails={"mnist_distance_stack", "mnist_distance_broadcast"}),
+    Case("distance_first_axes", "the mean over the first two axes instead of the last two", answers={
+        "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    return (a.float() - b.float()).abs().mean(dim=(0, 1))
+'''}, fails={"mnist_distance_stack", "mnist_distance_broadcast"}),
+    Case("distance_rmse", "root mean squared difference instead of mean absolute", answers={
+        "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    return ((a.float() - b.float()) ** 2).mean(dim=(-2, -1)).sqrt()
+'''}, fails={"mnist_distance_pair", "mnist_distance_stack", "mnist_distance_broadcast"}),
+    Case("distance_uint8_wrap", "subtracts uint8 pixels before converting: wrap-around", answers={
+        "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    return (a - b).abs().float().mean(dim=(-2, -1))
+'''}, fails={"mnist_distance_pixels"}),
+    Case("distance_no_check", "relies on torch's RuntimeError for incompatible shapes", answers={
+        "mnist_distance_answer": '''
+def mnist_distance(a, b):
+    return (a.float() - b.float()).abs().mean(dim=(-2, -1))
+'''}, fails={"mnist_distance_errors"}),
+    Case("predict_argmax", "argmax: the farthest mean", answers={"nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
+    return (images[:, None].float() - means[None].float()).abs().mean(dim=(-2, -1)).argmax(dim=1)
+'''}, fails={"nearest_mean_closest", "nearest_mean_exact"}),
+    Case("predict_wrong_axis", "distances (K, N) with argmin over the images", answers={
+        "nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
+    return (images[None].float() - means[:, None].float()).abs().mean(dim=(-2, -1)).argmin(dim=1)
+'''}, fails={"nearest_mean_shape", "nearest_mean_closest", "nearest_mean_exact"}),
+    Case("predict_distance_wrong_axes", "distances averaged over the wrong axes before argmin", answers={
+        "nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
+    d = (images[:, None].float() - means[None].float()).abs().mean(dim=(1, 2))   # (N, W)
+    return d.argmin(dim=1)
+'''}, fails={"nearest_mean_closest", "nearest_mean_exact"}),
+    Case("predict_float_indices", "indices returned as floats", answers={"nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
+    return (images[:, None] - means[None]).abs().mean(dim=(-2, -1)).argmin(dim=1).float()
+'''}, fails={"nearest_mean_shape"}),
+    Case("predict_no_check", "flattened images are not refused", answers={"nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):
+    return (images[:, None].float() - means[None].float()).abs().mean(dim=(-2, -1)).argmin(dim=1)
+'''}, fails={"nearest_mean_errors"}),
+]

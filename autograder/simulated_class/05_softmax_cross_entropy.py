@@ -1,0 +1,280 @@
+"""Simulated submissions for 05_softmax_cross_entropy."""
+from autograder.simulated_class import Case
+
+SOFTMAX = {"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"}
+LOG_SOFTMAX = {"log_softmax_values", "log_softmax_dim", "log_softmax_large", "log_softmax_pure"}
+BCE_VALUES = {"binary_cross_entropy_terms", "binary_cross_entropy_mean"}
+NLL_VALUES = {"nll_loss_single", "nll_loss_mean"}
+CROSS_ENTROPY = {"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad", "cross_entropy_pure"}
+
+CHECKED_BCE = '''
+def binary_cross_entropy(p, y):
+    if p.shape != y.shape:
+        raise ValueError(f"p and y must have the same shape, got {tuple(p.shape)} and {tuple(y.shape)}")
+'''
+CHECKED_NLL = '''
+def nll_loss(log_probs, targets):
+    if log_probs.dim() != 2 or targets.shape != (log_probs.shape[0],):
+        raise ValueError(f"expected (N, C) and (N,), got {tuple(log_probs.shape)} and {tuple(targets.shape)}")
+'''
+CHECKED_ACCURACY = '''
+def accuracy(logits, targets):
+    if logits.dim() != 2 or targets.shape != (logits.shape[0],):
+        raise ValueError(f"expected (N, C) and (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+'''
+
+
+def bce_with(body):
+    return CHECKED_BCE + body
+
+
+def nll_with(body):
+    return CHECKED_NLL + body
+
+
+def accuracy_with(body):
+    return CHECKED_ACCURACY + body
+
+
+CASES = [
+    Case("solution", "our solution", full=True, kind="solution"),
+    Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
+
+    # ---- correct, written differently: full marks
+    Case("variant_one_hot", "one-hot times log-softmax for the losses, softmax as exp(log_softmax), "
+         "log-softmax as x - (max + log-sum-exp), max(...).indices for accuracy", kind="variant", full=True, answers={
+             "softmax_answer": '''
+def softmax(x, dim=-1):
+    return torch.exp(log_softmax(x, dim))
+''',
+             "log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    m = x.max(dim=dim, keepdim=True).values
+    lse = m + torch.log(torch.sum(torch.exp(x - m), dim=dim, keepdim=True))
+    return x - lse
+''',
+             "binary_cross_entropy_answer": bce_with('''
+    return torch.where(y == 1, -torch.log(p), -torch.log(1 - p)).mean()
+'''),
+             "nll_loss_answer": nll_with('''
+    one_hot = torch.nn.functional.one_hot(targets, log_probs.shape[1]).to(log_probs.dtype)
+    return -(one_hot * log_probs).sum(dim=1).mean()
+'''),
+             "cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    one_hot = torch.nn.functional.one_hot(targets, logits.shape[-1]).to(logits.dtype)
+    return -(one_hot * log_softmax(logits)).sum(dim=-1).mean()
+''',
+             "accuracy_answer": accuracy_with('''
+    hits = logits.max(dim=1).indices == targets
+    return hits.sum() / len(targets)
+''')}),
+    Case("variant_gather_loops", "gather for the losses, a loop over rows for cross_entropy, softmax on the "
+         "last axis after movedim, log1p for the binary loss", kind="variant", full=True, answers={
+             "softmax_answer": '''
+def softmax(x, dim=-1):
+    moved = x.movedim(dim, -1)
+    e = (moved - moved.max(-1, keepdim=True).values).exp()
+    return (e / e.sum(-1, keepdim=True)).movedim(-1, dim)
+''',
+             "log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    m = x.amax(dim, keepdim=True).detach()
+    return (x - m) - (x - m).exp().sum(dim, keepdim=True).log()
+''',
+             "binary_cross_entropy_answer": bce_with('''
+    return torch.mean(-(y * p.log() + (1 - y) * torch.log1p(-p)))
+'''),
+             "nll_loss_answer": nll_with('''
+    return -log_probs.gather(1, targets[:, None]).squeeze(1).mean()
+'''),
+             "cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    losses = []
+    for row, t in zip(logits, targets):
+        m = row.max()
+        losses.append(m + (row - m).exp().sum().log() - row[t])
+    return torch.stack(losses).mean()
+''',
+             "accuracy_answer": accuracy_with('''
+    return torch.eq(torch.argmax(logits, dim=1), targets).to(torch.float32).mean()
+''')}),
+    Case("variant_float64", "float64 inside, cast back; accuracy through numpy", kind="variant", full=True, answers={
+             "softmax_answer": '''
+def softmax(x, dim=-1):
+    d = x.double()
+    e = (d - d.max(dim, keepdim=True)[0]).exp()
+    return (e / e.sum(dim, keepdim=True)).to(x.dtype)
+''',
+             "log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    d = x.double()
+    d = d - d.max(dim, keepdim=True)[0]
+    return (d - d.exp().sum(dim, keepdim=True).log()).to(x.dtype)
+''',
+             "binary_cross_entropy_answer": bce_with('''
+    pd, yd = p.double(), y.double()
+    return (-(yd * pd.log() + (1 - yd) * (1 - pd).log())).mean().to(p.dtype)
+'''),
+             "cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    return nll_loss(log_softmax(logits.double()), targets).to(logits.dtype)
+''',
+             "accuracy_answer": accuracy_with('''
+    predictions = np.argmax(logits.detach().numpy(), axis=1)
+    return torch.tensor(float(np.mean(predictions == targets.numpy())))
+''')}),
+
+    # ---- typical mistakes: each loses the cell of the property it breaks
+    Case("softmax_no_max", "softmax without subtracting the max: exp overflows", fails={"softmax_large"},
+         answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    e = torch.exp(x)
+    return e / e.sum(dim=dim, keepdim=True)
+'''}),
+    Case("softmax_no_keepdim", "the sum without keepdim: wrong on square inputs", fails={"softmax_values"},
+         answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    e = torch.exp(x - x.max(dim=dim, keepdim=True).values)
+    return e / e.sum(dim=dim)
+'''}),
+    Case("softmax_wrong_dim", "softmax over axis 0 whatever dim says", fails={"softmax_values"},
+         answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    e = torch.exp(x - x.max(dim=0, keepdim=True).values)
+    return e / e.sum(dim=0, keepdim=True)
+'''}),
+    Case("softmax_ignores_dim", "softmax always over the last axis", fails={"softmax_dim"},
+         answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    e = torch.exp(x - x.max(dim=-1, keepdim=True).values)
+    return e / e.sum(dim=-1, keepdim=True)
+'''}),
+    Case("softmax_in_place", "softmax subtracts the max from x in place", fails={"softmax_pure"},
+         answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    x -= x.amax(dim=dim, keepdim=True)
+    e = torch.exp(x)
+    return e / e.sum(dim=dim, keepdim=True)
+'''}),
+    Case("log_of_softmax", "log_softmax as log(softmax): -inf where a probability underflows",
+         fails={"log_softmax_large", "cross_entropy_large"}, answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    return torch.log(softmax(x, dim))
+'''}),
+    Case("log_softmax_no_max", "log-sum-exp without the max: log(sum(exp(x))) overflows", fails={"log_softmax_large"},
+         answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    return x - torch.log(torch.exp(x).sum(dim=dim, keepdim=True))
+'''}),
+    Case("log_softmax_no_keepdim", "the log-sum-exp without keepdim", fails={"log_softmax_values"},
+         answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    m = x.amax(dim=dim, keepdim=True)
+    return x - m - torch.log(torch.exp(x - m).sum(dim=dim))
+'''}),
+    Case("bce_swapped", "binary cross-entropy with the two terms swapped", fails=BCE_VALUES,
+         answers={"binary_cross_entropy_answer": bce_with('''
+    return -(y * torch.log(1 - p) + (1 - y) * torch.log(p)).mean()
+''')}),
+    Case("bce_summed", "binary cross-entropy summed instead of averaged", fails={"binary_cross_entropy_mean"},
+         answers={"binary_cross_entropy_answer": bce_with('''
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()
+''')}),
+    Case("bce_broadcasts", "binary cross-entropy without a shape check: (N, 1) against (N,) broadcasts",
+         fails={"binary_cross_entropy_shapes"}, answers={"binary_cross_entropy_answer": '''
+def binary_cross_entropy(p, y):
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+'''}),
+    Case("nll_no_minus", "NLL without the minus sign", fails=NLL_VALUES, answers={"nll_loss_answer": nll_with('''
+    return log_probs[torch.arange(len(targets)), targets].mean()
+''')}),
+    Case("nll_summed", "NLL summed instead of averaged", fails={"nll_loss_mean"}, answers={"nll_loss_answer": nll_with('''
+    return -log_probs[torch.arange(len(targets)), targets].sum()
+''')}),
+    Case("nll_columns", "targets used as column indices of every row: log_probs[:, targets]", fails={"nll_loss_mean"},
+         answers={"nll_loss_answer": nll_with('''
+    return -log_probs[:, targets].mean()
+''')}),
+    Case("cross_entropy_of_probabilities", "cross_entropy on softmax instead of log_softmax (the log forgotten)",
+         fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"},
+         answers={"cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    return nll_loss(softmax(logits), targets)
+'''}),
+    Case("cross_entropy_no_grad", "cross_entropy through .item(): the right value, no gradient",
+         fails={"cross_entropy_grad"}, answers={"cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    value = nll_loss(log_softmax(logits), targets).item()
+    return torch.tensor(value, dtype=logits.dtype)
+'''}),
+    Case("accuracy_wrong_axis", "argmax over the batch axis", fails={"accuracy_values"},
+         answers={"accuracy_answer": accuracy_with('''
+    return (logits.argmax(dim=0) == targets).float().mean()
+''')}),
+    Case("accuracy_count", "the number of hits, not the fraction", fails={"accuracy_values"},
+         answers={"accuracy_answer": accuracy_with('''
+    return (logits.argmax(dim=1) == targets).float().sum()
+''')}),
+    Case("accuracy_integer_division", "hits // N: integer division", fails={"accuracy_values", "accuracy_fraction"},
+         answers={"accuracy_answer": accuracy_with('''
+    return (logits.argmax(dim=1) == targets).sum() // len(targets)
+''')}),
+    Case("accuracy_python_float", "accuracy returns a python float", fails={"accuracy_fraction"},
+         answers={"accuracy_answer": accuracy_with('''
+    return (logits.argmax(dim=1) == targets).float().mean().item()
+''')}),
+
+    # ---- built-ins not allowed: each costs the exercise that uses it, with a message naming it
+    Case("uses_torch_softmax", "softmax with torch.softmax", fails=SOFTMAX, answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    return torch.softmax(x, dim=dim)
+'''}),
+    Case("uses_tensor_softmax", "softmax with the tensor method x.softmax", fails=SOFTMAX, answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    return x.softmax(dim)
+'''}),
+    Case("uses_F_softmax", "softmax with torch.nn.functional.softmax", fails=SOFTMAX, answers={"softmax_answer": '''
+import torch.nn.functional as F
+def softmax(x, dim=-1):
+    return F.softmax(x, dim=dim)
+'''}),
+    Case("uses_torch_log_softmax", "log_softmax with torch.log_softmax", fails=LOG_SOFTMAX,
+         answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    return torch.log_softmax(x, dim)
+'''}),
+    Case("uses_F_log_softmax", "log_softmax with torch.nn.functional.log_softmax", fails=LOG_SOFTMAX,
+         answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    return torch.nn.functional.log_softmax(x, dim=dim)
+'''}),
+    Case("uses_logsumexp", "log_softmax with torch.logsumexp", fails=LOG_SOFTMAX, answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    return x - torch.logsumexp(x, dim=dim, keepdim=True)
+'''}),
+    Case("uses_F_binary_cross_entropy", "binary_cross_entropy with torch.nn.functional.binary_cross_entropy",
+         fails=BCE_VALUES, answers={"binary_cross_entropy_answer": bce_with('''
+    return torch.nn.functional.binary_cross_entropy(p, y)
+''')}),
+    Case("uses_BCELoss", "binary_cross_entropy with the nn.BCELoss module", fails=BCE_VALUES,
+         answers={"binary_cross_entropy_answer": bce_with('''
+    return torch.nn.BCELoss()(p, y)
+''')}),
+    Case("uses_F_nll_loss", "nll_loss with torch.nn.functional.nll_loss", fails=NLL_VALUES,
+         answers={"nll_loss_answer": nll_with('''
+    return torch.nn.functional.nll_loss(log_probs, targets)
+''')}),
+    Case("uses_F_cross_entropy", "cross_entropy with torch.nn.functional.cross_entropy", fails=CROSS_ENTROPY,
+         answers={"cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    return torch.nn.functional.cross_entropy(logits, targets)
+'''}),
+    Case("uses_CrossEntropyLoss", "cross_entropy with the nn.CrossEntropyLoss module", fails=CROSS_ENTROPY,
+         answers={"cross_entropy_answer": '''
+from torch import nn
+loss_module = nn.CrossEntropyLoss()
+def cross_entropy(logits, targets):
+    return loss_module(logits, targets)
+'''}),
+]

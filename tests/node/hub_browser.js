@@ -1,0 +1,74 @@
+// A student in a real browser: log in to the Hub, open the assignment list in JupyterLab,
+// fetch the assignment, open its notebook and run its first code cell; save a screenshot.
+// Driven by tests/test_jupyterhub_browser.py: one JSON argument in, one JSON line out.
+// Chromium is Debian's; playwright-core talks to it over a pipe (no listening port).
+'use strict';
+const path = require('path');
+const { chromium } = require(path.join(process.env.NODE_TOOLS_DIR, 'node_modules', 'playwright-core'));
+
+const args = JSON.parse(process.argv[2]);
+const steps = [];
+const t0 = Date.now();
+function step(name) { steps.push([name, (Date.now() - t0) / 1000]); }
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: args.chromium,
+    headless: true,
+    // root (CI) cannot use Chromium's sandbox; nothing here is untrusted web content
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', '--disable-gpu'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(args.timeout_ms);
+  try {
+    await page.goto(`${args.url}/hub/login`);
+    await page.fill('#username_input', args.username);
+    await page.fill('#password_input', args.password);
+    await page.click('#login_submit');
+    step('logged in');
+
+    // The Hub spawns the student's server, then JupyterLab loads.
+    await page.waitForURL(new RegExp(`/user/${args.username}/lab`), { timeout: args.timeout_ms });
+    await page.locator('#jp-main-dock-panel').waitFor();
+    step('JupyterLab loaded');
+
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Nbgrader' }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: 'Assignment List' }).click();
+    const released = page.locator('#released_assignments_list .list_item', { hasText: args.assignment });
+    await released.waitFor();
+    step('assignment list open');
+    await page.screenshot({ path: args.screenshot.replace(/\.png$/, '-assignments.png') });
+
+    await released.locator('button', { hasText: 'Fetch' }).click();
+    const fetched = page.locator('#fetched_assignments_list .list_item', { hasText: args.assignment });
+    await fetched.waitFor();
+    step('assignment fetched');
+
+    await fetched.locator('a', { hasText: args.assignment }).first().click();  // unfold its notebooks
+    await page.locator('#fetched_assignments_list a', { hasText: args.notebook }).first().click();
+    const panel = page.locator('.jp-NotebookPanel:visible');
+    await panel.waitFor();
+    const firstCode = panel.locator('.jp-Cell.jp-CodeCell').first();
+    await firstCode.waitFor();
+    step('notebook open');
+
+    // Wait for the kernel, then run the first code cell (the assignment's imports).
+    await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first()
+      .waitFor({ timeout: args.timeout_ms }).catch(() => {});
+    await firstCode.locator('.jp-InputArea-editor').click();
+    await page.keyboard.press('Shift+Enter');
+    await firstCode.locator('.jp-InputPrompt', { hasText: '[1]:' }).waitFor({ timeout: args.timeout_ms });
+    step('first code cell ran');
+    const source = await firstCode.locator('.jp-InputArea-editor').innerText();
+    const errors = await firstCode.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]').count();
+    await page.screenshot({ path: args.screenshot });
+    step('screenshot saved');
+    console.log(JSON.stringify({ ok: true, steps, source, errors }));
+  } catch (err) {
+    await page.screenshot({ path: args.screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});
+    console.log(JSON.stringify({ ok: false, steps, error: String(err && err.stack || err), url: page.url() }));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+})();

