@@ -13,7 +13,7 @@ if [ "$node_only" = 0 ] && [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/nul
     if command -v apt-get >/dev/null 2>&1; then
         echo "installing Debian's chromium (browser test)"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     else
         echo "no apt-get: the browser test will be skipped (install chromium by hand)" >&2
     fi

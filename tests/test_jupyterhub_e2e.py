@@ -13,6 +13,7 @@ Needs root (CI runs as root); skipped otherwise.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -34,9 +35,12 @@ CASES = {case.name: case for case in load_cases(ASSIGNMENT)}
 ANSWERS = {RIGHT: CASES["solution"], WRONG: CASES["unbiased_std"]}
 ARTIFACTS = REPO / "build" / "test-artifacts"
 
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: it creates unix users and starts "
+                                "JupyterHub, whose servers run as them")
+
 
 @pytest.fixture
-def hub(mnist_dir, request):
+def hub(mnist_dir):
     hub_support.require_root()
     hub_support.require_node_tools()
     workdir = Path(tempfile.mkdtemp(prefix="course-hub-e2e-", dir="/tmp"))

@@ -44,17 +44,34 @@ function step(name) { steps.push([name, (Date.now() - t0) / 1000]); }
     await fetched.waitFor();
     step('assignment fetched');
 
-    await fetched.locator('a', { hasText: args.assignment }).first().click();  // unfold its notebooks
-    await page.locator('#fetched_assignments_list a', { hasText: args.notebook }).first().click();
+    // Unfold the assignment to show its notebooks (the list may re-render right after a fetch,
+    // folding it again: retry until the notebook's link shows).
+    const notebookLink = page.locator('#fetched_assignments_list .collapse.in a', { hasText: args.notebook }).first();
+    for (let attempt = 0; ; attempt++) {
+      await page.locator('#fetched_assignments_list a.assignment-notebooks-link', { hasText: args.assignment }).first().click();
+      try {
+        await notebookLink.waitFor({ state: 'visible', timeout: 3000 });
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+      }
+    }
+    await notebookLink.click();
     const panel = page.locator('.jp-NotebookPanel:visible');
     await panel.waitFor();
     const firstCode = panel.locator('.jp-Cell.jp-CodeCell').first();
     await firstCode.waitFor();
     step('notebook open');
 
-    // Wait for the kernel, then run the first code cell (the assignment's imports).
-    await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first()
-      .waitFor({ timeout: args.timeout_ms }).catch(() => {});
+    // JupyterLab may ask which kernel to start: the student takes the one proposed (Python 3).
+    const dialog = page.locator('.jp-Dialog', { hasText: 'Select Kernel' });
+    try {
+      await dialog.waitFor({ state: 'visible', timeout: 5000 });
+      await dialog.locator('button.jp-mod-accept').click();
+      await dialog.waitFor({ state: 'detached' });
+      step('kernel selected');
+    } catch (err) { /* no dialog: the kernel starts by itself */ }
+    // Run the first code cell (the assignment's imports).
     await firstCode.locator('.jp-InputArea-editor').click();
     await page.keyboard.press('Shift+Enter');
     await firstCode.locator('.jp-InputPrompt', { hasText: '[1]:' }).waitFor({ timeout: args.timeout_ms });
