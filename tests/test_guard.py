@@ -68,3 +68,13 @@ def test_from_scratch_arithmetic_stays_allowed(name):
 def test_unknown_name_is_an_instructor_error():
     with pytest.raises(KeyError, match="unknown forbidden"):
         expand(["torch.nonexistent"])
+
+
+def test_a_caught_refusal_is_still_recorded():
+    """A student's try/except may swallow the error, not the record of it."""
+    with forbidden(["torch.broadcast_shapes"]) as refused:
+        try:
+            torch.broadcast_shapes((1, 2), (2, 1))
+        except RuntimeError:
+            pass
+    assert refused == ["torch.broadcast_shapes"]

@@ -161,3 +161,11 @@ def burst():
 """, limits=limits)
     started, refused = student.burst()
     assert started < 32 and refused > 0
+
+
+def test_a_refusal_caught_by_the_student_still_fails_the_call(make_student):
+    student = make_student("import torch\ndef shape(a, b):\n    try:\n        return tuple(torch.broadcast_shapes(a, b))\n"
+                           "    except Exception as e:\n        raise ValueError(str(e))",
+                           forbidden={"shape": ["torch.broadcast_shapes"]})
+    with pytest.raises(StudentFailure, match="used torch.broadcast_shapes"):
+        student.shape((1, 2), (2, 1))

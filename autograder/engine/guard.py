@@ -56,8 +56,10 @@ ALIASES = {
     "numpy.dot": ["numpy.dot", "numpy.vdot", "numpy.inner", "numpy.tensordot"],
     "numpy.einsum": ["numpy.einsum"],
     "torch.broadcast_shapes": ["torch.broadcast_shapes", "torch.functional.broadcast_shapes"],
-    "numpy.broadcast_shapes": ["numpy.broadcast_shapes"],
-    "torch.broadcast_tensors": ["torch.broadcast_tensors", "torch.functional.broadcast_tensors"],
+    "numpy.broadcast_shapes": ["numpy.broadcast_shapes", "numpy.broadcast", "numpy.broadcast_arrays",
+                               "numpy.broadcast_to"],
+    "torch.broadcast_tensors": ["torch.broadcast_tensors", "torch.functional.broadcast_tensors",
+                                "torch.broadcast_to", "torch.Tensor.broadcast_to"],
     "torch.softmax": ["torch.softmax", "torch.Tensor.softmax", "torch.special.softmax"],
     "torch.nn.functional.softmax": ["torch.nn.functional.softmax"],
     "torch.log_softmax": ["torch.log_softmax", "torch.Tensor.log_softmax", "torch.special.log_softmax"],
@@ -74,7 +76,8 @@ ALIASES = {
     "torch.nn.functional.relu": ["torch.nn.functional.relu", "torch.nn.ReLU.forward"],
 }
 
-NUMPY_PATCHABLE = ("matmul", "dot", "vdot", "inner", "tensordot", "einsum", "broadcast_shapes")
+NUMPY_PATCHABLE = ("matmul", "dot", "vdot", "inner", "tensordot", "einsum", "broadcast_shapes", "broadcast",
+                   "broadcast_arrays", "broadcast_to")
 
 
 def expand(names) -> dict:
@@ -91,26 +94,36 @@ def expand(names) -> dict:
 
 
 class _RefuseTorchFunctions(TorchFunctionMode):
-    def __init__(self, covered: dict):
+    def __init__(self, covered: dict, refuse):
         super().__init__()
         self.covered = covered
+        self.refuse = refuse
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = self.covered.get(func)
         if name is None:
             name = self.covered.get(getattr(func, "__func__", None))
         if name is not None:
-            raise ForbiddenBuiltinError(name)
+            self.refuse(name)
         return func(*args, **(kwargs or {}))
 
 
 @contextlib.contextmanager
 def forbidden(names):
-    """While the block runs, calling any of ``names`` raises ForbiddenBuiltinError."""
+    """While the block runs, calling any of ``names`` raises ForbiddenBuiltinError.
+
+    Yields the list of refusals made: a student's ``try/except`` can swallow the
+    error, not the record, and the caller fails the call when the list is not empty."""
+    refused: list[str] = []
     if not names:
-        yield
+        yield refused
         return
     covered = expand(names)
+
+    def refuse(name):
+        refused.append(name)
+        raise ForbiddenBuiltinError(name)
+
     python_codes = {getattr(f, "__code__", None): n for f, n in covered.items()}
     python_codes.pop(None, None)
     # Modules call forward through nn.Module.__call__; their forward is Python code.
@@ -123,11 +136,11 @@ def forbidden(names):
         if event == "call":
             name = python_codes.get(frame.f_code)
             if name is not None:
-                raise ForbiddenBuiltinError(name)
+                refuse(name)
         elif event == "c_call":
             name = covered.get(arg)
             if name is not None:
-                raise ForbiddenBuiltinError(name)
+                refuse(name)
 
     saved = {}
     for attr in NUMPY_PATCHABLE:
@@ -135,19 +148,19 @@ def forbidden(names):
         name = covered.get(original)
         if name is not None:
             saved[attr] = original
-            setattr(np, attr, _refuser(name))
+            setattr(np, attr, _refuser(name, refuse))
     previous_profile = sys.getprofile()
     sys.setprofile(profile)
     try:
-        with _RefuseTorchFunctions(covered):
-            yield
+        with _RefuseTorchFunctions(covered, refuse):
+            yield refused
     finally:
         sys.setprofile(previous_profile)
         for attr, original in saved.items():
             setattr(np, attr, original)
 
 
-def _refuser(name):
-    def refuse(*args, **kwargs):
-        raise ForbiddenBuiltinError(name)
-    return refuse
+def _refuser(name, refuse):
+    def refused(*args, **kwargs):
+        refuse(name)
+    return refused

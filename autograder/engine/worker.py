@@ -101,8 +101,9 @@ class Worker:
         self._seed(request.get("seed", 0))
         args = request.get("args", [])
         kwargs = request.get("kwargs", {})
+        refused: list = []
         try:
-            with guard.forbidden(request.get("forbid", [])):
+            with guard.forbidden(request.get("forbid", [])) as refused:
                 if "code" in request:
                     scope = dict(self.namespace)
                     scope.update(request.get("bindings", {}))
@@ -122,12 +123,16 @@ class Worker:
                     if request.get("attribute"):
                         func = getattr(func, request["attribute"])
                     value = func(*args, **kwargs) if request.get("call", True) else func
+                if refused:  # refused, then caught by the student's own try/except
+                    raise guard.ForbiddenBuiltinError(refused[0])
                 reply = {"ok": True, "value": value}
                 if request.get("return_inputs"):
                     reply["inputs"] = {"args": args, "kwargs": kwargs}
                 # Encoding runs under the guard too, so it cannot smuggle in a built-in.
                 self.send(reply)
         except BaseException as exc:
+            if refused and not isinstance(exc, guard.ForbiddenBuiltinError):
+                exc = guard.ForbiddenBuiltinError(refused[0])  # whatever the student made of it
             self.send({"ok": False, "error": _describe_error(exc)})
 
     def serve(self) -> None:
