@@ -76,17 +76,18 @@ def student(student_process, forbidden_builtins) -> Student:
     return Student(student_process, forbidden_builtins)
 
 
-_FALSIFYING = re.compile(r"^(?:Falsifying (?:explicit )?example|Failing test case): \w+\(\n?(.*)\)\s*$", re.S)
+_FALSIFYING = re.compile(r"^(?:Falsifying (?:explicit )?example|Failing (?:explicit example|test case)): "
+                         r"\w+\(\n?(.*)\)\s*$", re.S)
 
 
-def smallest_failing_input(exc: BaseException) -> str | None:
+def smallest_failing_input(exc: BaseException, fixtures=("student",)) -> str | None:
     """The arguments hypothesis shrank to, without the fixtures."""
     for note in getattr(exc, "__notes__", []) or []:
         match = _FALSIFYING.match(note.strip())
         if match:
             lines = textwrap.dedent(match.group(1)).strip("\n").splitlines()
             args = [line[:-1] if line.endswith(",") and not line.startswith(" ") else line
-                    for line in lines if not line.startswith("student=")]
+                    for line in lines if not line.startswith(tuple(f"{name}=" for name in fixtures))]
             return "\n".join(args) or None
     return None
 
@@ -128,7 +129,9 @@ def pytest_runtest_makereport(item, call):
         if report.failed and call.excinfo is not None:
             exc = call.excinfo.value
             record["message"] = describe_failure(exc)
-            record["example"] = smallest_failing_input(exc) or smallest_failing_input(_first_leaf(exc))
+            fixtures = tuple(item.fixturenames)
+            record["example"] = (smallest_failing_input(exc, fixtures)
+                                 or smallest_failing_input(_first_leaf(exc), fixtures))
         item.config._grading_records.append(record)
 
 

@@ -159,7 +159,6 @@ LOG_HINT = ("log(softmax(x)) is -inf where a probability rounds to 0, and log(su
 
 
 @graded("log_softmax_large")
-@example(x=torch.tensor([[0.0, 1000.0]]))
 @given(x=gap_rows())
 def test_log_softmax_with_a_huge_gap(student, x):
     """log_softmax stays finite and exact for rows with one huge gap, where log(softmax(x)) gives -inf."""
@@ -307,7 +306,6 @@ def test_cross_entropy_matches_torch(student, xt):
 
 
 @graded("cross_entropy_large")
-@example(xt=(torch.tensor([[0.0, 1000.0]]), torch.tensor([0])))
 @given(xt=with_targets(huge_batches))
 def test_cross_entropy_of_huge_logits(student, xt):
     """cross_entropy is finite and exact for logits up to 1e4 in magnitude and rows with one huge gap (no log of a softmax that rounded to 0)."""
