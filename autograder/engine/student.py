@@ -235,6 +235,16 @@ class StudentProcess:
         raise StudentCrashed(reason)
 
 
+def _map_leaves(value, fn):
+    if type(value) is tuple:  # not torch.Size, which is a tuple too
+        return tuple(_map_leaves(v, fn) for v in value)
+    if isinstance(value, list):
+        return [_map_leaves(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_leaves(v, fn) for k, v in value.items()}
+    return fn(value)
+
+
 class RemoteObject:
     """An object the student's code made; it stays in the worker."""
 
@@ -270,26 +280,12 @@ class Student:
         return self._wrap(reply.get("value"))
 
     def _wrap(self, value):
-        if isinstance(value, wire.Handle):
-            return RemoteObject(value, self)
-        if isinstance(value, tuple):
-            return tuple(self._wrap(v) for v in value)
-        if isinstance(value, list):
-            return [self._wrap(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self._wrap(v) for k, v in value.items()}
-        return value
+        """Handles from the worker become RemoteObjects, inside containers too."""
+        return _map_leaves(value, lambda v: RemoteObject(v, self) if isinstance(v, wire.Handle) else v)
 
     def _unwrap(self, value):
-        if isinstance(value, RemoteObject):
-            return value.handle
-        if isinstance(value, tuple):
-            return tuple(self._unwrap(v) for v in value)
-        if isinstance(value, list):
-            return [self._unwrap(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self._unwrap(v) for k, v in value.items()}
-        return value
+        """RemoteObjects go back to the worker as their handles."""
+        return _map_leaves(value, lambda v: v.handle if isinstance(v, RemoteObject) else v)
 
     def _missing_message(self, name: str) -> str:
         problems = [f"answer cell '{cell}' raised {e.get('type')}: {e.get('message', '')}".rstrip()
