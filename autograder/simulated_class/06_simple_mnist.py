@@ -3,6 +3,10 @@ from autograder.simulated_class import Case
 
 FORWARD_CELLS = {"simple_mnist_forward", "simple_mnist_images", "simple_mnist_relu", "simple_mnist_logits",
                  "simple_mnist_device"}
+# A model without the specified parameters (missing or transposed) cannot run any cell that checks
+# the formula on known parameter values: all of them are lost, the bad-input and device cells kept.
+STRUCTURE_CELLS = {"simple_mnist_parameters", "simple_mnist_forward", "simple_mnist_images", "simple_mnist_relu",
+                   "simple_mnist_logits"}
 FIT_CELLS = {"fit_losses", "fit_batches", "fit_zero_grad", "fit_optimizer", "fit_device", "fit_bad_input",
              "fit_mnist"}
 
@@ -119,7 +123,7 @@ def predict(model, x):
     return logits.argmax(-1)
 '''}),
     Case("variant_where_dataloader", "ReLU by torch.where, DataLoader batches, model.zero_grad, predict by "
-         "max(...).indices", kind="variant", full=True, answers={
+         "max(...).indices, returned on the CPU", kind="variant", full=True, answers={
              "get_weights_answer": '''
 def get_weights(*dims):
     w = torch.randn(*dims)
@@ -157,10 +161,10 @@ def predict(model, x):
         for p in model.parameters():
             x = x.to(p.device)
             break
-        return model(x).max(dim=1).indices
+        return model(x).max(dim=1).indices.cpu()
 '''}),
     Case("variant_maximum_while", "ReLU by torch.maximum with a 0-d zero, a while loop over a generator's "
-         "permutation, zero_grad(set_to_none=False), predict in chunks", kind="variant", full=True, answers={
+         "permutation, zero_grad(set_to_none=False), the loss read before backward, predict in chunks", kind="variant", full=True, answers={
              "simple_mnist_answer": simple_mnist('''
         hidden = torch.maximum(x @ self.l1_w + self.l1_b, torch.tensor(0.0))
         out = hidden @ self.l2_w
@@ -182,9 +186,9 @@ def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
             opt.zero_grad(set_to_none=False)
             out = model(x[batch].to(device))
             loss = F.cross_entropy(out, y[batch].to(device))
+            losses.append(float(loss))
             loss.backward()
             opt.step()
-            losses.append(float(loss))
         result.append(sum(losses) / len(losses))
     return result
 ''',
@@ -225,7 +229,7 @@ def get_weights(*dims):
         h = x @ self.l1_w
         return (h * (h > 0)) @ self.l2_w''', init_body='''
         self.l1_w = get_weights(784, 256)
-        self.l2_w = get_weights(256, 10)''')}, fails={"simple_mnist_parameters", "simple_mnist_forward"}),
+        self.l2_w = get_weights(256, 10)''')}, fails=STRUCTURE_CELLS),
     Case("no_flatten", "forward does not flatten 28 x 28 images", answers={"simple_mnist_answer": '''
 class SimpleMnist(nn.Module):
     def __init__(self):
@@ -247,7 +251,7 @@ class SimpleMnist(nn.Module):
         self.l1_w = get_weights(256, 784)
         self.l1_b = get_weights(256)
         self.l2_w = get_weights(10, 256)
-        self.l2_b = get_weights(10)''')}, fails={"simple_mnist_parameters", "simple_mnist_forward"}),
+        self.l2_b = get_weights(10)''')}, fails=STRUCTURE_CELLS),
     Case("cpu_tensor_in_forward", "forward builds its ReLU with a zeros tensor made on the CPU",
          answers={"simple_mnist_answer": simple_mnist('''
         h = x @ self.l1_w + self.l1_b
