@@ -20,10 +20,16 @@ def hidden_markers():
     from autograder.simulated_class import solution_answers
     import nbformat
     for nb_path in SOURCE.glob("*/*.ipynb"):
-        for answer in solution_answers(nbformat.read(nb_path, as_version=4)).values():
-            # the lines between the markers: the solution itself
-            body = answer.split('"""')[-1]
-            markers.update(line.strip() for line in body.splitlines() if len(line.strip()) > 25)
+        nb = nbformat.read(nb_path, as_version=4)
+        answers = solution_answers(nb)
+        # Lines the notebook shows students anyway (the whole game, say) are not secrets.
+        shown = {line.split("#")[0].strip() for cell in nb.cells
+                 if cell.metadata.get("nbgrader", {}).get("grade_id") not in answers
+                 for line in cell.source.splitlines()}
+        for answer in answers.values():
+            body = answer.split('"""')[-1]  # the solution itself, after the docstring
+            markers.update(line.strip() for line in body.splitlines()
+                           if len(line.strip()) > 25 and line.split("#")[0].strip() not in shown)
     for test_file in (AUTOGRADER / "hidden").rglob("*.py"):
         markers.update(line.strip() for line in test_file.read_text().splitlines()
                        if line.strip().startswith(("def test_", "expect_")))
