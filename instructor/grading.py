@@ -127,6 +127,8 @@ def feedback_path(course: Path, assignment: str, student: str) -> Path:
 def check_case(case: Case, grades: dict[str, NotebookGrade]) -> list[str]:
     """What is wrong with this case's grade, given what it should score; [] if all holds."""
     grade = grades.get(case.name)
+    if not case.recorded:
+        return [] if grade is None else [f"expected no grade, got {grade.score:g}"]
     if grade is None:
         return ["no grade was recorded"]
     problems = []

@@ -145,9 +145,10 @@ def mean_std(x):
                     mutate=lambda nb: bytes(range(256)) * 64), log_says="cat_binary_file"),
     Entry(A01, Case("cat_nbformat_v3", "our solution saved as an nbformat 3 notebook", kind="broken", full=True,
                     mutate=_as_v3)),
-    Entry(A01, Case("cat_missing_notebook", "handed in nothing but a text file", kind="broken", zero=True,
+    Entry(A01, Case("cat_missing_notebook", "handed in nothing but a text file: nothing to grade, so no "
+                    "grade (the gradebook and export show it missing)", kind="broken", recorded=False,
                     mutate=lambda nb: None, extra_files={"notes.txt": b"I ran out of time"}),
-          log_says="No submitted file"),
+          log_says="No notebooks were matched"),
     Entry(A01, Case("cat_extra_notebook", "our solution plus an extra notebook of their own", kind="broken",
                     full=True, extra_files={"scratch.ipynb": nbformat.writes(nbformat.v4.new_notebook()).encode()})),
     Entry(A01, Case("cat_renamed_function", "mean_std renamed meanstd", kind="broken", rest_full=True,
@@ -179,10 +180,8 @@ def mean_std(x):
     Entry(A01, Case("cat_other_kernel", "our solution with the kernel switched to R", kind="broken", full=True,
                     mutate=_set_metadata(lambda c: None) and (lambda nb: (nb.metadata.update(
                         kernelspec={"name": "ir", "display_name": "R", "language": "R"}), nb)[1]))),
-    Entry(A01, Case("cat_answer_as_markdown", "the normalize answer cell turned into a markdown cell",
-                    kind="broken", rest_full=True,
-                    fails={"normalize_values", "normalize_float", "normalize_pure", "normalize_splits_train_result",
-                           "normalize_splits_train_stats", "normalize_splits_pure"},
+    Entry(A01, Case("cat_answer_as_markdown", "the normalize answer cell turned into a markdown cell: nbgrader "
+                    "restores its type, so the code in it counts", kind="broken", full=True,
                     mutate=_set_metadata(lambda c: c.metadata.get("nbgrader", {}).get("grade_id") == "normalize_answer"
                                          and (c.update(cell_type="markdown"), c.pop("outputs", None),
                                               c.pop("execution_count", None))))),

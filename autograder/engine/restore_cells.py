@@ -4,7 +4,9 @@ student's notebook has lost its neighbours.
 nbgrader 0.9.6 re-adds a deleted grade cell after the source cell just before it,
 and fails with a KeyError (the whole notebook scored 0) when that neighbour was
 deleted too, say an answer cell together with its checks. Here a missing cell goes
-after the nearest earlier cell that is still there, or first.
+after the nearest earlier cell that is still there, or first. Task cells are
+re-added like nbgrader does, without its KeyError on cells whose duplicate
+``DeduplicateIds`` has stripped of their grade_id.
 """
 from __future__ import annotations
 
@@ -12,6 +14,14 @@ from nbgrader.preprocessors import OverwriteCells
 
 
 class RestoreCells(OverwriteCells):
+    def preprocess(self, nb, resources):
+        # DeduplicateIds leaves a duplicated cell an empty nbgrader dict, which the
+        # metadata check then takes for an old format and rejects the whole notebook.
+        for cell in nb.cells:
+            if cell.get("metadata", {}).get("nbgrader", None) == {}:
+                del cell["metadata"]["nbgrader"]
+        return super().preprocess(nb, resources)
+
     def add_missing_grade_cells(self, nb, resources):
         source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
         source_cells = list(source_nb.source_cells)
@@ -36,4 +46,14 @@ class RestoreCells(OverwriteCells):
             cell = self.missing_cell_transform(source_cell, grade_cells[source_cell.name].max_score,
                                                is_solution=source_cell.name in solution_ids)
             nb.cells.insert(anchor + 1, cell)
+        return nb, resources
+
+    def add_missing_task_cells(self, nb, resources):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source_cells = {cell.name: cell for cell in source_nb.source_cells}
+        present = {cell["metadata"].get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+        for task_cell in source_nb.task_cells:
+            if task_cell.name not in present:
+                nb.cells.append(self.missing_cell_transform(source_cells[task_cell.name], task_cell.max_score,
+                                                            is_task=True))
         return nb, resources

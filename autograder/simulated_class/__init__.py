@@ -34,6 +34,7 @@ class Case:
     fails: set = field(default_factory=set)
     same_as: str | None = None
     rest_full: bool = False  # every graded cell not in ``fails`` keeps its points
+    recorded: bool = True  # False: nbgrader records no grade (nothing to grade was handed in)
     mutate: object = None  # optional callable(notebook) -> notebook, bytes (a broken file) or None (no file)
     extra_files: dict = field(default_factory=dict)  # other files handed in beside the notebook
     kind: str = "mistake"  # solution | blank | variant | mistake | attack | broken
