@@ -18,7 +18,8 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+import tempfile
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import psutil
@@ -410,3 +411,26 @@ class UserSession:
     def write_notebook(self, path: str, nb: dict) -> None:
         r = self.request("PUT", f"api/contents/{path}", json={"type": "notebook", "format": "json", "content": nb})
         assert r.status_code in (200, 201), f"PUT {path}: {r.status_code} {r.text[:2000]}"
+
+
+@contextmanager
+def running_hub(name: str, instructor: str, students: list[str], mnist_dir: Path):
+    """A Hub with its unix users, set up and started; whatever happens in the block,
+    every process is stopped, the users and files removed, and the Hub's log kept as
+    ``build/test-artifacts/<name>.log``."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"course-{name}-", dir="/tmp"))
+    users = UnixUsers([instructor, *students])
+    the_hub = Hub(workdir, users, instructor, students)
+    try:
+        users.create()
+        the_hub.setup_course(mnist_dir)
+        the_hub.start()
+        yield the_hub
+    finally:
+        the_hub.stop()
+        users.remove()
+        artifacts = REPO / "build" / "test-artifacts"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        if the_hub.log_path.exists():
+            shutil.copy(the_hub.log_path, artifacts / f"{name}.log")
+        shutil.rmtree(workdir, ignore_errors=True)

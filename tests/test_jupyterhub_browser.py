@@ -14,13 +14,12 @@ import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests import hub_support
-from tests.hub_support import NODE_DIR, REPO, Hub, UnixUsers
+from tests.hub_support import NODE_DIR, REPO
 
 ASSIGNMENT = "01_normalization"
 NOTEBOOK = "normalization"
@@ -51,21 +50,9 @@ def hub(mnist_dir):
     hub_support.require_root()
     _chromium()
     hub_support.require_node_tools(need_browser_driver=True)
-    workdir = Path(tempfile.mkdtemp(prefix="course-hub-browser-", dir="/tmp"))
-    users = UnixUsers([INSTRUCTOR, STUDENT])
-    the_hub = Hub(workdir, users, INSTRUCTOR, [STUDENT])
-    try:
-        users.create()
-        the_hub.setup_course(mnist_dir)
-        the_hub.start()
+    # also when the test fails: every process stopped, users and files removed
+    with hub_support.running_hub("jupyterhub_browser", INSTRUCTOR, [STUDENT], mnist_dir) as the_hub:
         yield the_hub
-    finally:
-        the_hub.stop()
-        users.remove()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if the_hub.log_path.exists():
-            shutil.copy(the_hub.log_path, ARTIFACTS / "jupyterhub_browser.log")
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_student_fetches_and_runs_the_assignment_in_jupyterlab(hub):

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -25,7 +24,7 @@ import pytest
 from autograder.simulated_class import build_submission, load_cases
 from instructor import grading
 from tests import hub_support
-from tests.hub_support import REPO, Hub, UnixUsers
+from tests.hub_support import REPO
 
 ASSIGNMENT = "01_normalization"
 NOTEBOOK = "normalization.ipynb"
@@ -43,22 +42,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: it create
 def hub(mnist_dir):
     hub_support.require_root()
     hub_support.require_node_tools()
-    workdir = Path(tempfile.mkdtemp(prefix="course-hub-e2e-", dir="/tmp"))
-    users = UnixUsers([INSTRUCTOR, RIGHT, WRONG])
-    the_hub = Hub(workdir, users, INSTRUCTOR, [RIGHT, WRONG])
-    try:
-        users.create()
-        the_hub.setup_course(mnist_dir)
-        the_hub.start()
+    # also when the test fails: every process stopped, users and files removed
+    with hub_support.running_hub("jupyterhub_e2e", INSTRUCTOR, [RIGHT, WRONG], mnist_dir) as the_hub:
         yield the_hub
-    finally:
-        # also when the test failed: every process stopped, users and files removed
-        the_hub.stop()
-        users.remove()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if the_hub.log_path.exists():
-            shutil.copy(the_hub.log_path, ARTIFACTS / "jupyterhub_e2e.log")
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _ok(answer: dict, what: str) -> dict:
