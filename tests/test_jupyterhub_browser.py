@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
