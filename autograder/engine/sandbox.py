@@ -1,151 +1,191 @@
-"""Confine the student worker: an empty filesystem but for what Python needs, no
-network, an unprivileged user, capped resources. Runs inside the worker, after
-its own modules are imported and before any student code.
+"""The worker's sandbox: bubblewrap, an audited tool, not namespace code of our own.
 
-The view is built by allowing, not by hiding: a fresh tmpfs becomes the root and
-only the system folders, the Python installation, the virtual environment, the
-course's helper package and the scratch folder are bind-mounted into it, read-only
-but for the scratch. The course tree, the gradebook, other students' files and
-the hidden tests are simply not there, wherever they live.
+Two sides, named for where they run:
 
-What holds depends on the platform, and the worker reports what did not:
-- as root (CI, a JupyterHub grading host): all of the above, then the worker
-  becomes an unprivileged user (nobody by default);
-- as a plain user where the kernel allows user namespaces: the same view and
-  network cut, without the change of user;
-- otherwise: only the resource limits and the scratch folder.
+- ``worker_command`` (judge side) wraps the worker's command line in ``bwrap``:
+  a new mount namespace entered with ``pivot_root`` whose root is an empty tmpfs
+  holding only read-only binds of the system's libraries, Python, its packages, the
+  course's helper package and the grading engine's worker code; new user, PID,
+  network, IPC, UTS and cgroup namespaces; every capability dropped and
+  ``no_new_privs`` set; no further user namespaces; a private ``/dev``, and a
+  private, size-capped ``/tmp`` and ``/dev/shm`` (gone when the worker ends); a new
+  session; death with its parent. The course, the gradebook, the hidden tests and
+  other submissions are not there, wherever they live. As root and as a plain user
+  (the formgrader on a Hub) the command is the same: bwrap builds a user namespace
+  in both cases, and inside it the student's code is uid 65534 with no capability.
+- ``confine_worker`` (worker side) sets the resource limits before any student
+  code runs: address space, CPU time, file size, open files and processes. The
+  process count is per user namespace (Linux >= 5.14), so it is the worker's own,
+  not shared with other workers or with the grading user's other processes.
+
+Killing the worker's outer ``bwrap`` kills its PID namespace's init, and with it
+every process the student started, detached or not: nothing outlives the worker.
+
+``probe()`` says whether the sandbox can be built here; grading refuses to run
+student code when it cannot, unless the course allows unsandboxed grading.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
 import importlib.util
 import os
 import resource
+import shutil
+import subprocess
 import sys
-import tempfile
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY = 0x1
-MS_NOSUID = 0x2
-MS_NODEV = 0x4
-MS_REMOUNT = 0x20
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 1 << 18
-
-SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/dev", "/proc")
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+# Which part of the grading engine the worker may read: its own code, nothing else.
+ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+ENGINE_MOUNT = "/grader"  # where the worker finds it inside: autograder/engine under this folder
+SANDBOX_UID = 65534  # what the student's code sees as its uid (nobody)
+# System folders whose contents Python and its compiled packages need; /etc only in part.
+SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+             "/etc/alternatives")
+HOW_TO_INSTALL = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: "
+                  "`dnf install bubblewrap`) and make sure unprivileged user namespaces are "
+                  "enabled (`sysctl kernel.unprivileged_userns_clone=1` on older Debian kernels, "
+                  "`user.max_user_namespaces` > 0, and on Ubuntu 24.04+ an AppArmor profile "
+                  "allowing bwrap to create them)")
 
 
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-
-
-def _mount(source, target, fstype, flags, data=None) -> None:
-    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
-                       ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can be built on this machine; the message says what is missing."""
 
 
 def readable_paths(extra=()) -> list[str]:
-    """What student code may read: the system, Python, and the course's helper package."""
+    """What the worker may read besides the system and the engine's own code (bound
+    apart, at ENGINE_MOUNT): Python, its packages and the helper package."""
     paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}
     paths.update(p for p in sys.path if p and "site-packages" in p)
     spec = importlib.util.find_spec("mnist_course")
     if spec and spec.origin:
         paths.add(os.path.dirname(spec.origin))
     paths.update(extra)
-    return sorted(p for p in paths if os.path.exists(p))
+    return sorted({os.path.abspath(p) for p in paths if os.path.exists(p)})
 
 
-def _bind(new_root: str, path: str, writable: bool = False) -> None:
-    real = os.path.realpath(path)
-    target = new_root + os.path.abspath(path)
-    if os.path.isdir(real):
-        os.makedirs(target, exist_ok=True)
-    else:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        if not os.path.exists(target):
-            open(target, "w").close()
-    _mount(real, target, None, MS_BIND | MS_REC)
-    if not writable:
-        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+def _bind_args(path: str) -> list[str]:
+    """Bind ``path`` read-only at the same place; a symlink (e.g. /lib -> usr/lib on a
+    merged-/usr system) is recreated as the same symlink."""
+    if os.path.islink(path):
+        return ["--symlink", os.readlink(path), path]
+    return ["--ro-bind", path, path]
 
 
-def _enter_namespaces(as_root: bool) -> None:
-    flags = CLONE_NEWNS | CLONE_NEWNET
-    if as_root:
-        _check(_libc.unshare(flags), "unshare")
-        return
-    uid, gid = os.getuid(), os.getgid()
-    _check(_libc.unshare(CLONE_NEWUSER | flags), "unshare")
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"{uid} {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"{gid} {gid} 1")
+class WorkerCommand:
+    """The sandboxed command line, and the files it reads from (to pass to Popen and close)."""
+
+    def __init__(self, argv: list[str], pass_fds: list[int]):
+        self.argv = argv
+        self.pass_fds = pass_fds
+
+    def close(self) -> None:
+        for fd in self.pass_fds:
+            os.close(fd)
 
 
-def _change_root(scratch: str, readable) -> None:
-    _mount("none", "/", None, MS_REC | MS_PRIVATE)
-    new_root = tempfile.mkdtemp(prefix="sandbox-root-")
-    _mount("none", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
-    for path in SYSTEM_PATHS:
-        if os.path.exists(path):
-            _bind(new_root, path)
+def worker_command(argv: list[str], *, tmp_bytes: int, shm_bytes: int, env: dict,
+                   readable: list[str], protected: list[str] = ()) -> WorkerCommand:
+    """``argv`` (the worker's command line) run inside the sandbox."""
+    for secret in protected:
+        for path in readable:
+            if _inside(os.path.realpath(secret), os.path.realpath(path)):
+                raise SandboxUnavailable(f"{secret} lies inside {path}, which student code must read "
+                                         f"(Python or its packages): move the course elsewhere")
+    command = [bwrap_path(), "--unshare-all", "--unshare-user", "--disable-userns",
+               "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+               "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    for path in SYSTEM_PATHS + ETC_FILES:
+        if os.path.lexists(path):
+            command += _bind_args(path)
     for path in readable:
-        _bind(new_root, path)
-    _bind(new_root, scratch, writable=True)
-    os.makedirs(new_root + "/tmp", mode=0o1777, exist_ok=True)
-    os.chmod(new_root + "/tmp", 0o1777)
-    os.chroot(new_root)
+        if not any(_inside(path, system) for system in SYSTEM_PATHS if not os.path.islink(system)):
+            command += ["--ro-bind", path, path]
+    # The engine's worker code is copied in, not bound: the course folder it lies in may
+    # be closed to the unprivileged user bwrap runs as (bwrap reads these from open files).
+    fds = []
+    for name in sorted(os.listdir(ENGINE_DIR)):
+        if name.endswith(".py"):
+            fds.append(os.open(os.path.join(ENGINE_DIR, name), os.O_RDONLY))
+            command += ["--file", str(fds[-1]), f"{ENGINE_MOUNT}/autograder/engine/{name}"]
+    command += ["--proc", "/proc", "--dev", "/dev",
+                "--size", str(tmp_bytes), "--tmpfs", "/tmp",
+                "--size", str(shm_bytes), "--tmpfs", "/dev/shm",
+                # Only /tmp and /dev/shm, both size-capped, stay writable.
+                "--remount-ro", "/dev", "--remount-ro", "/",
+                "--chdir", "/tmp", "--clearenv"]
+    for key, value in env.items():
+        command += ["--setenv", key, value]
+    return WorkerCommand(command + ["--", *argv], fds)
 
 
-def apply(policy: dict) -> list[str]:
-    """Apply ``policy`` to this process; returns what could not be applied."""
-    gaps = []
-    as_root = os.geteuid() == 0
-    scratch = policy["scratch"]
+def launch_user() -> dict:
+    """Popen's arguments for who runs bwrap: as root, an unprivileged user, so that even
+    outside its namespaces the student's code is nobody and its process limit holds
+    (the kernel does not count root's processes against RLIMIT_NPROC)."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": SANDBOX_UID, "group": SANDBOX_UID, "extra_groups": []}
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def bwrap_path() -> str:
+    found = shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap", "/bin/bwrap") if os.path.exists(p)), None)
+    if not found:
+        raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {HOW_TO_INSTALL}")
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def probe() -> str | None:
+    """None when the sandbox can be built here, else what is missing and how to fix it."""
     try:
-        readable = readable_paths(policy.get("readable_paths", []))
-        _enter_namespaces(as_root)
-        _change_root(scratch, readable)
-    except OSError as exc:
-        gaps.append(f"no private filesystem view or network namespace ({exc}): student code can "
-                    f"read whatever the grading user can, and reach the network")
-    os.chdir(scratch)
-    os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
+        command = worker_command([sys.executable, "-c", "import os; print(os.getuid())"],
+                                 tmp_bytes=1 << 20, shm_bytes=1 << 20, env={"PATH": "/usr/bin:/bin"},
+                                 readable=readable_paths())
+    except SandboxUnavailable as exc:
+        return str(exc)
+    try:
+        run = subprocess.run(command.argv, capture_output=True, text=True, timeout=60,
+                             pass_fds=command.pass_fds, **launch_user())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap could not be started ({exc}): {HOW_TO_INSTALL}"
+    finally:
+        command.close()
+    if run.returncode != 0 or run.stdout.strip() != str(SANDBOX_UID):
+        hint = HOW_TO_INSTALL
+        if os.geteuid() == 0 and "ermission denied" in run.stderr:
+            hint = (f"grading runs as root, so the sandbox is built as uid {SANDBOX_UID}, which must be "
+                    f"able to read the Python that runs student code ({os.path.realpath(sys.executable)}) "
+                    f"and its packages; scripts/env.sh makes such an environment")
+        return (f"bubblewrap could not build the sandbox (exit {run.returncode}: "
+                f"{(run.stderr or run.stdout).strip()[-300:]}): {hint}")
+    return None
 
-    limits = {
-        resource.RLIMIT_AS: policy["memory_bytes"],
-        resource.RLIMIT_FSIZE: policy["file_bytes"],
-        resource.RLIMIT_NOFILE: policy["open_files"],
+
+# ------------------------------------------------------------------ worker side
+
+def confine_worker(limits: dict, sandboxed: bool) -> list[str]:
+    """Set the worker's resource limits (soft = hard, so student code cannot raise
+    them). Returns what does not hold, for the grading log."""
+    values = {
+        resource.RLIMIT_AS: limits["memory_bytes"],
+        resource.RLIMIT_FSIZE: limits["file_bytes"],
+        resource.RLIMIT_NOFILE: limits["open_files"],
         resource.RLIMIT_CORE: 0,
     }
-    uid = policy.get("run_as_uid")
-    if as_root and uid is not None:
-        # Counted per user, so only meaningful for the dedicated grading user.
-        limits[resource.RLIMIT_NPROC] = policy["processes"]
-    for kind, value in limits.items():
+    if sandboxed:  # counted per user namespace: the worker's own processes only
+        values[resource.RLIMIT_NPROC] = limits["processes"]
+    for kind, value in values.items():
         resource.setrlimit(kind, (value, value))
-
-    if as_root and uid is not None:
-        gid = policy.get("run_as_gid", uid)
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
-    elif as_root:
-        gaps.append("grading runs as root and no unprivileged user is configured for student code")
-    else:
-        gaps.append("grading does not run as root, so student code keeps the grading user's "
-                    "identity and has no process-count limit")
-    return gaps
+    if sandboxed:
+        return []
+    return ["UNSANDBOXED: student code ran without a sandbox (allowed by course_config.py): it could "
+            "read and write whatever the grading user can, reach the network and outlive grading"]
 
 
 def limit_cpu_seconds(seconds: float) -> None:
@@ -155,3 +195,16 @@ def limit_cpu_seconds(seconds: float) -> None:
     soft = int(used + seconds) + 1
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def main() -> None:
+    """``python -m autograder.engine.sandbox``: can grading build its sandbox here?"""
+    problem = probe()
+    if problem:
+        print(f"no sandbox: {problem}")
+        sys.exit(1)
+    print(f"sandbox OK: bubblewrap at {bwrap_path()}, grading as uid {os.geteuid()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from autograder.engine import wire
+from autograder.engine import sandbox, wire
 
 
 class StudentFailure(AssertionError):
@@ -58,21 +58,21 @@ class StudentCrashed(StudentFailure):
 
 @dataclass
 class Limits:
+    """Everything that bounds one submission's grading; course_config.py overrides."""
     call_seconds: float = 10.0        # wall clock for one call
     cpu_seconds: float = 20.0         # CPU time for one call (all threads)
     cells_seconds: float = 60.0       # wall clock to run all answer cells
-    memory_bytes: int = 3 << 30
-    file_bytes: int = 16 << 20
+    memory_bytes: int = 3 << 30       # the worker's address space
+    file_bytes: int = 16 << 20        # one file written by student code
+    tmp_bytes: int = 256 << 20        # the worker's private /tmp (memory-backed)
+    shm_bytes: int = 64 << 20         # the worker's private /dev/shm
     open_files: int = 256
-    processes: int = 64
+    processes: int = 64               # processes and threads of one worker
     threads: int = 1
-    run_as_uid: int | None = 65534    # used only when grading runs as root
-    run_as_gid: int | None = 65534
+    reply_bytes: int = 256 << 20      # the most the judge reads of one reply
+    reply_elements: int = 1 << 26     # the most tensor elements one reply may describe
+    sandbox: bool = True              # False only when course_config.py allows unsandboxed grading
     readable_paths: list = field(default_factory=list)  # beyond Python and the helper package
-
-    @classmethod
-    def from_json(cls, text: str | None) -> "Limits":
-        return cls(**json.loads(text)) if text else cls()
 
 
 @dataclass
@@ -93,46 +93,56 @@ class StudentProcess:
         self.broken_cells: dict[str, str] = {}  # cells that kill the worker are skipped on restart
         self.poisoned: dict[str, str] = {}      # functions that hung or crashed: fail at once
         self.sandbox_gaps: list[str] = []
-        self.scratch: str | None = None
+        self.logdir: str | None = None
 
     # -- life cycle
     def _spawn(self) -> None:
-        self.scratch = tempfile.mkdtemp(prefix="student-")
-        if os.geteuid() == 0 and self.limits.run_as_uid is not None:
-            os.chown(self.scratch, self.limits.run_as_uid, self.limits.run_as_gid)
+        self.logdir = tempfile.mkdtemp(prefix="grading-worker-")  # the judge's, never the worker's
         to_judge_r, to_judge_w = os.pipe()
         from_judge_r, from_judge_w = os.pipe()
-        policy = {
-            "scratch": self.scratch, "memory_bytes": self.limits.memory_bytes,
-            "file_bytes": self.limits.file_bytes, "open_files": self.limits.open_files,
-            "processes": self.limits.processes, "threads": self.limits.threads,
-            "run_as_uid": self.limits.run_as_uid, "run_as_gid": self.limits.run_as_gid,
-            "readable_paths": self.limits.readable_paths,
-        }
-        engine_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        policy = {"memory_bytes": self.limits.memory_bytes, "file_bytes": self.limits.file_bytes,
+                  "open_files": self.limits.open_files, "processes": self.limits.processes,
+                  "threads": self.limits.threads, "sandboxed": self.limits.sandbox}
+        engine_root = os.path.dirname(os.path.dirname(sandbox.ENGINE_DIR))
         env = {
             "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
-            "PYTHONPATH": engine_root,
-            "PYTHONHASHSEED": "0",
-            "OMP_NUM_THREADS": str(self.limits.threads),
-            "LANG": "C.UTF-8",
+            "PYTHONPATH": engine_root, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": str(self.limits.threads), "LANG": "C.UTF-8",
+            "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp", "MPLBACKEND": "Agg",
+            "USER": "student", "LOGNAME": "student",
         }
-        log_file = open(os.path.join(self.scratch, "worker.log"), "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.engine.worker", str(to_judge_w), str(from_judge_r),
-             json.dumps(policy)],
-            pass_fds=(to_judge_w, from_judge_r), env=env, cwd=self.scratch,
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-            start_new_session=True,
-        )
+        argv = [sys.executable, "-m", "autograder.engine.worker", str(to_judge_w), str(from_judge_r),
+                json.dumps(policy)]
+        launch, command = {}, None
+        if self.limits.sandbox:
+            env["PYTHONPATH"] = sandbox.ENGINE_MOUNT
+            command = sandbox.worker_command(
+                argv, tmp_bytes=self.limits.tmp_bytes, shm_bytes=self.limits.shm_bytes, env=env,
+                readable=sandbox.readable_paths(self.limits.readable_paths),
+                protected=[os.path.join(engine_root, "autograder", "hidden")])
+            argv, launch = command.argv, sandbox.launch_user()
+        log_file = open(os.path.join(self.logdir, "worker.log"), "wb")
+        try:
+            self.proc = subprocess.Popen(
+                argv, pass_fds=(to_judge_w, from_judge_r, *(command.pass_fds if command else ())), env=env,
+                cwd="/" if command else self.logdir, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                start_new_session=True, **launch)
+        finally:
+            if command:
+                command.close()
         log_file.close()
         os.close(to_judge_w)
         os.close(from_judge_r)
         self.to_worker, self.from_worker = from_judge_w, to_judge_r
-        ready = self._receive(time.monotonic() + 60)
+        try:
+            ready = self._receive(time.monotonic() + 60)
+        except (EOFError, TimeoutError, wire.WireError):
+            ready = {}
         if ready.get("event") != "ready":
-            raise StudentCrashed("the grading worker did not start")
-        gaps = [str(g) for g in ready.get("gaps", [])]
+            reason = self._death_reason()
+            self.stop()
+            raise StudentCrashed(f"the grading worker did not start: {reason}")
+        gaps = [str(g) for g in ready.get("gaps", [])][:5]
         if gaps != self.sandbox_gaps:
             self.sandbox_gaps = gaps
             for gap in gaps:
@@ -170,6 +180,8 @@ class StudentProcess:
             self._spawn()
 
     def stop(self) -> None:
+        """End the worker and everything it started: killing bwrap ends the worker's PID
+        namespace, so even a detached process of the student's dies with it."""
         if self.proc is None:
             return
         for fd in (self.to_worker, self.from_worker):
@@ -177,15 +189,16 @@ class StudentProcess:
                 os.close(fd)
             except OSError:
                 pass
-        try:
-            os.killpg(self.proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
+        for kill in (lambda: os.killpg(self.proc.pid, 9), self.proc.kill):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError):
+                pass
         self.proc.wait()
         self.proc = None
-        if self.scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            self.scratch = None
+        if self.logdir:
+            shutil.rmtree(self.logdir, ignore_errors=True)
+            self.logdir = None
 
     def _death_reason(self) -> str:
         if self.proc is None:
@@ -194,12 +207,13 @@ class StudentProcess:
             code = self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return "the process stopped answering"
-        if code == -9:
+        signal_number = -code if code < 0 else code - 128 if code > 128 else 0  # bwrap reports 128 + signal
+        if signal_number == 9:
             return "the process was killed (out of memory or over a limit)"
-        if code == -24:  # SIGXCPU
+        if signal_number == 24:  # SIGXCPU
             return "it used more CPU time than allowed"
-        if code < 0:
-            return f"the process was killed by signal {-code}"
+        if signal_number:
+            return f"the process was killed by signal {signal_number}"
         return f"the process exited with status {code} (os._exit or a crash)"
 
     # -- messages

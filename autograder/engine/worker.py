@@ -158,10 +158,10 @@ def main() -> None:
     policy = json.loads(sys.argv[3])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file write fails, not the process
     torch.set_num_threads(policy.get("threads", 1))
-    import IPython.core.inputtransformer2  # noqa: F401  (loaded before the course tree is hidden)
-    gaps = sandbox.apply(policy)
+    import IPython.core.inputtransformer2  # noqa: F401  (imported before the limits apply)
+    gaps = sandbox.confine_worker(policy, policy.get("sandboxed", True))
     worker = Worker(to_judge, from_judge)
-    worker.send({"event": "ready", "pid": os.getpid(), "uid": os.getuid(), "gaps": gaps})
+    worker.send({"event": "ready", "gaps": gaps})
     worker.serve()
 
 

@@ -128,5 +128,17 @@ def make(dest: Path, source_prefix: Path = Path(sys.prefix), python: Path | None
     return bin_dir
 
 
+def runnable_by_all(dest: Path) -> Path:
+    """An interpreter of exactly this version that every user can run: this one when it
+    is, else a system one, else a copy of this one in ``dest``."""
+    own = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    if readable_by_all(own) and readable_by_all(Path(sys.base_prefix) / "lib"):
+        return own
+    return base_python() or copy_interpreter(Path(dest).resolve())
+
+
 if __name__ == "__main__":
-    print(make(Path(sys.argv[1])))
+    if sys.argv[1] == "--interpreter":  # scripts/env.sh, when it runs as root
+        print(runnable_by_all(Path(sys.argv[2])))
+    else:
+        print(make(Path(sys.argv[1])))
