@@ -78,3 +78,74 @@ def test_a_caught_refusal_is_still_recorded():
         except RuntimeError:
             pass
     assert refused == ["torch.broadcast_shapes"]
+
+
+MATMUL_04 = ["@", "torch.matmul", "torch.mm", "torch.bmm", "torch.mv", "torch.dot", "torch.einsum",
+             "torch.tensordot", "torch.nn.functional.linear", "numpy.matmul", "numpy.dot", "numpy.einsum"]
+SOFTMAX_05 = ["torch.softmax", "torch.nn.functional.softmax", "torch.log_softmax", "torch.nn.functional.log_softmax",
+              "torch.logsumexp", "torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+              "torch.nn.functional.binary_cross_entropy", "torch.nn losses"]
+FORWARD_06 = ["torch.nn.Linear", "torch.nn.functional.linear", "torch.relu", "torch.nn.functional.relu"]
+BROADCAST_03 = ["torch.broadcast_shapes", "numpy.broadcast_shapes", "torch.broadcast_tensors"]
+sq = torch.ones(3, 3)
+logits, targets = torch.randn(2, 3), torch.tensor([0, 2])
+
+# Private, low-level, in-place and out= routes to the same computations (DESIGN.md, point 4).
+OTHER_ROUTES = {
+    "aten mm": (MATMUL_04, lambda: torch.ops.aten.mm(a, b)),
+    "aten mm.default": (MATMUL_04, lambda: torch.ops.aten.mm.default(a, b)),
+    "mm out=": (MATMUL_04, lambda: torch.mm(a, b, out=torch.empty(2, 4))),
+    "addmm_ in place": (MATMUL_04, lambda: sq.clone().addmm_(sq, sq)),
+    "baddbmm": (MATMUL_04, lambda: torch.baddbmm(sq[None], sq[None], sq[None])),
+    "_C linear": (MATMUL_04, lambda: torch._C._nn.linear(a, b.T)),
+    "aten linear": (FORWARD_06, lambda: torch.ops.aten.linear(a, b.T)),
+    "aten matmul": (MATMUL_04, lambda: torch.ops.aten.matmul(a, b)),
+    "einsum lowered to bmm": (["torch.mm"], lambda: torch.einsum("ik,kj->ij", a, b)),
+    "chain_matmul": (MATMUL_04, lambda: torch.linalg.multi_dot([sq, sq, sq])),
+    "numpy multi_dot": (MATMUL_04, lambda: np.linalg.multi_dot([np.ones((2, 2))] * 3)),
+    "numpy linalg.matmul": (MATMUL_04, lambda: np.linalg.matmul(np.ones((2, 2)), np.ones((2, 2)))),
+    "numpy vecdot": (MATMUL_04, lambda: np.vecdot(np.ones(2), np.ones(2))),
+    "_softmax": (SOFTMAX_05, lambda: torch._softmax(logits, 1, False)),
+    "aten _softmax": (SOFTMAX_05, lambda: torch.ops.aten._softmax(logits, 1, False)),
+    "aten softmax.int": (SOFTMAX_05, lambda: torch.ops.aten.softmax.int(logits, 1)),
+    "_log_softmax": (SOFTMAX_05, lambda: torch._log_softmax(logits, 1, False)),
+    "aten logsumexp": (SOFTMAX_05, lambda: torch.ops.aten.logsumexp(logits, [1])),
+    "_C nll_loss": (SOFTMAX_05, lambda: torch._C._nn.nll_loss(logits, targets)),
+    "_C cross_entropy_loss": (SOFTMAX_05, lambda: torch._C._nn.cross_entropy_loss(logits, targets)),
+    "_C binary_cross_entropy": (SOFTMAX_05, lambda: torch._C._nn.binary_cross_entropy(torch.full((2,), .5),
+                                                                                      torch.ones(2))),
+    "bce with logits": (SOFTMAX_05, lambda: F.binary_cross_entropy_with_logits(torch.zeros(2), torch.ones(2))),
+    "relu_ in place": (FORWARD_06, lambda: logits.clone().relu_()),
+    "torch.relu_": (FORWARD_06, lambda: torch.relu_(logits.clone())),
+    "relu inplace=True": (FORWARD_06, lambda: F.relu(logits.clone(), inplace=True)),
+    "aten relu": (FORWARD_06, lambda: torch.ops.aten.relu(logits)),
+    "_VF relu": (FORWARD_06, lambda: torch._C._VariableFunctions.relu(logits)),
+    "_refs broadcast": (BROADCAST_03, lambda: torch._refs._broadcast_shapes((1, 2), (3, 1))),
+    "_C _infer_size": (BROADCAST_03, lambda: torch._C._infer_size(torch.Size((1, 2)), torch.Size((3, 1)))),
+    "_VF broadcast_tensors": (BROADCAST_03, lambda: torch._C._VariableFunctions.broadcast_tensors([a, a])),
+}
+
+
+@pytest.mark.parametrize("route", sorted(OTHER_ROUTES))
+def test_every_route_to_a_forbidden_computation_is_refused(route):
+    names, reach = OTHER_ROUTES[route]
+    with forbidden(names) as refused:
+        with pytest.raises(ForbiddenBuiltinError) as raised:
+            reach()
+    assert any(raised.value.builtin.startswith(name) for name in names), raised.value.builtin
+    assert refused  # recorded, so a student's try/except cannot hide it
+    reach()
+
+
+@pytest.mark.parametrize("names", [MATMUL_04, SOFTMAX_05, FORWARD_06, BROADCAST_03], ids=["04", "05", "06", "03"])
+def test_from_scratch_solutions_pass_the_operator_guard(names):
+    """What each notebook teaches, written by hand, touches none of the refused operators."""
+    x = torch.randn(4, 3, requires_grad=True)
+    with forbidden(names):
+        (x[:, :, None] * torch.randn(3, 5)[None]).sum(1)
+        shifted = x - x.max(dim=1, keepdim=True).values
+        log_probs = shifted - shifted.exp().sum(1, keepdim=True).log()
+        loss = -log_probs[torch.arange(4), torch.tensor([0, 1, 2, 0])].mean()
+        loss.backward()
+        (x * (x > 0)).sum(), torch.sigmoid(x), F.one_hot(torch.tensor([1, 2]), 3)
+        torch.zeros(2, 1).expand(2, 3) + torch.ones(3)

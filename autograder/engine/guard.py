@@ -1,10 +1,15 @@
 """Built-ins a from-scratch exercise may not call, refused while it runs.
 
-Three nets, because a student can reach a built-in in three ways:
+Four nets, because a student can reach a built-in in many ways:
+- the ATen operator that computes it (``aten::mm``, ``aten::_softmax``, in-place and
+  ``out=`` overloads included): a ``TorchDispatchMode`` sees every operator torch runs,
+  however it was reached (``torch._softmax``, ``torch.ops.aten.*``, ``torch._C._nn.*``,
+  ``einsum`` lowered to ``bmm``), and names the course's built-in it belongs to;
 - a torch function or tensor method (``torch.matmul``, ``a @ b``, ``x.softmax``):
-  a ``TorchFunctionMode`` sees every call, however the function was reached;
-- a pure-Python function (``torch.broadcast_shapes``, ``numpy.broadcast_shapes``):
-  a profile hook sees its code object run, even through a saved reference;
+  a ``TorchFunctionMode`` names exactly what was called, before it is lowered;
+- a pure-Python function (``torch.broadcast_shapes``, ``numpy.linalg.multi_dot``) or
+  ``torch.ops`` called by name: a profile hook sees its code object run, even
+  through a saved reference;
 - a numpy C function (``numpy.matmul``, ``numpy.dot``): its module attribute is
   replaced for the duration of the call.
 """
@@ -15,8 +20,11 @@ import sys
 
 import numpy as np
 import torch
+import torch._prims_common  # noqa: F401  (private routes to broadcast_shapes, looked up by name)
+import torch._refs  # noqa: F401
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 
 class ForbiddenBuiltinError(RuntimeError):
@@ -43,8 +51,9 @@ ALIASES = {
     "@": ["torch._C.TensorBase.matmul", "torch.Tensor.__matmul__", "torch.Tensor.__rmatmul__",
           "torch.Tensor.__imatmul__"],
     "torch.matmul": ["torch.matmul", "torch.linalg.matmul"],
-    "torch.mm": ["torch.mm", "torch.Tensor.mm", "torch.addmm", "torch.Tensor.addmm",
-                 "torch.chain_matmul", "torch.linalg.multi_dot"],
+    "torch.mm": ["torch.mm", "torch.Tensor.mm", "torch.addmm", "torch.Tensor.addmm", "torch.Tensor.addmm_",
+                 "torch.chain_matmul", "torch.linalg.multi_dot", "torch._C._VariableFunctions.mm",
+                 "torch._C._VariableFunctions.addmm"],
     "torch.bmm": ["torch.bmm", "torch.Tensor.bmm", "torch.baddbmm", "torch.addbmm"],
     "torch.mv": ["torch.mv", "torch.Tensor.mv", "torch.addmv"],
     "torch.dot": ["torch.dot", "torch.Tensor.dot", "torch.vdot", "torch.inner", "torch.linalg.vecdot"],
@@ -52,17 +61,24 @@ ALIASES = {
     "torch.tensordot": ["torch.tensordot"],
     "torch.nn.functional.linear": ["torch.nn.functional.linear", "torch._C._nn.linear",
                                    "torch.nn.functional.bilinear"],
-    "numpy.matmul": ["numpy.matmul"],
-    "numpy.dot": ["numpy.dot", "numpy.vdot", "numpy.inner", "numpy.tensordot"],
+    "numpy.matmul": ["numpy.matmul", "numpy.linalg.matmul", "numpy.matvec", "numpy.vecmat",
+                     "numpy.linalg.multi_dot"],
+    "numpy.dot": ["numpy.dot", "numpy.vdot", "numpy.inner", "numpy.tensordot", "numpy.linalg.tensordot",
+                  "numpy.vecdot", "numpy.linalg.vecdot", "numpy.linalg.multi_dot"],
     "numpy.einsum": ["numpy.einsum"],
-    "torch.broadcast_shapes": ["torch.broadcast_shapes", "torch.functional.broadcast_shapes"],
+    "torch.broadcast_shapes": ["torch.broadcast_shapes", "torch.functional.broadcast_shapes",
+                               "torch._refs._broadcast_shapes", "torch._refs.broadcast_shapes",
+                               "torch._prims_common.infer_size", "torch._C._infer_size"],
     "numpy.broadcast_shapes": ["numpy.broadcast_shapes", "numpy.broadcast", "numpy.broadcast_arrays",
                                "numpy.broadcast_to"],
     "torch.broadcast_tensors": ["torch.broadcast_tensors", "torch.functional.broadcast_tensors",
+                                "torch._C._VariableFunctions.broadcast_tensors", "torch._refs.broadcast_tensors",
                                 "torch.broadcast_to", "torch.Tensor.broadcast_to"],
-    "torch.softmax": ["torch.softmax", "torch.Tensor.softmax", "torch.special.softmax"],
+    "torch.softmax": ["torch.softmax", "torch.Tensor.softmax", "torch.special.softmax", "torch._softmax",
+                      "torch._C._VariableFunctions._softmax"],
     "torch.nn.functional.softmax": ["torch.nn.functional.softmax"],
-    "torch.log_softmax": ["torch.log_softmax", "torch.Tensor.log_softmax", "torch.special.log_softmax"],
+    "torch.log_softmax": ["torch.log_softmax", "torch.Tensor.log_softmax", "torch.special.log_softmax",
+                          "torch._log_softmax", "torch._C._VariableFunctions._log_softmax"],
     "torch.nn.functional.log_softmax": ["torch.nn.functional.log_softmax"],
     "torch.logsumexp": ["torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp"],
     "torch.nn.functional.cross_entropy": ["torch.nn.functional.cross_entropy"],
@@ -76,8 +92,37 @@ ALIASES = {
     "torch.nn.functional.relu": ["torch.nn.functional.relu", "torch.nn.ReLU.forward"],
 }
 
-NUMPY_PATCHABLE = ("matmul", "dot", "vdot", "inner", "tensordot", "einsum", "broadcast_shapes", "broadcast",
-                   "broadcast_arrays", "broadcast_to")
+# The C routes of numpy, replaced on their modules while a call runs.
+NUMPY_PATCHABLE = [(np, name) for name in ("matmul", "dot", "vdot", "inner", "tensordot", "einsum", "vecdot",
+                                           "matvec", "vecmat", "broadcast_shapes", "broadcast",
+                                           "broadcast_arrays", "broadcast_to") if hasattr(np, name)]
+NUMPY_PATCHABLE += [(np.linalg, name) for name in ("matmul", "multi_dot", "tensordot", "vecdot")
+                    if hasattr(np.linalg, name)]
+
+_MATRIX_PRODUCTS = {"@", "torch.matmul", "torch.mm", "torch.bmm", "torch.mv", "torch.dot", "torch.einsum",
+                    "torch.tensordot"}
+_LINEAR = {"torch.nn.functional.linear", "torch.nn.Linear"}
+# The ATen operators behind the course's built-ins (names without overload or a trailing
+# underscore, so ``mm.out`` and ``relu_`` count): operator -> the built-ins it computes.
+OPERATORS = {
+    **{op: _MATRIX_PRODUCTS for op in ("mm", "bmm", "mv", "dot", "vdot", "addmm", "addmv", "addbmm", "baddbmm",
+                                       "matmul", "einsum", "tensordot", "inner", "chain_matmul",
+                                       "linalg_multi_dot", "linalg_vecdot", "linalg_matmul", "_int_mm",
+                                       "_scaled_mm", "_weight_int8pack_mm", "_weight_int4pack_mm")},
+    **{op: _LINEAR | {"torch.matmul"} for op in ("linear", "_addmm_activation", "mkldnn_linear",
+                                                 "_mixed_dtypes_linear")},
+    **{op: {"torch.softmax", "torch.nn.functional.softmax"} for op in ("softmax", "_softmax", "special_softmax",
+                                                                      "_safe_softmax")},
+    **{op: {"torch.log_softmax", "torch.nn.functional.log_softmax", "torch.nn.functional.cross_entropy"}
+       for op in ("log_softmax", "_log_softmax", "special_log_softmax")},
+    **{op: {"torch.logsumexp"} for op in ("logsumexp", "special_logsumexp")},
+    "cross_entropy_loss": {"torch.nn.functional.cross_entropy", "torch.nn losses"},
+    **{op: {"torch.nn.functional.nll_loss", "torch.nn.functional.cross_entropy", "torch.nn losses"}
+       for op in ("nll_loss", "nll_loss_forward", "nll_loss2d", "nll_loss2d_forward", "nll_loss_nd")},
+    **{op: {"torch.nn.functional.binary_cross_entropy", "torch.nn losses"}
+       for op in ("binary_cross_entropy", "binary_cross_entropy_with_logits")},
+    "relu": {"torch.relu", "torch.nn.functional.relu"},
+}
 
 
 def expand(names) -> dict:
@@ -91,6 +136,27 @@ def expand(names) -> dict:
             if obj is not None:
                 covered[obj] = name
     return covered
+
+
+def operators_refused(names) -> dict:
+    """ATen operator -> the forbidden built-in to name when it runs."""
+    names = set(names)
+    refused = {}
+    for op, builtins in OPERATORS.items():
+        hit = sorted(builtins & names)
+        if op in ("mm", "bmm", "mv", "dot", "addmm") and hit and "@" in hit and len(hit) > 1:
+            hit.remove("@")  # name the function, not the operator symbol, when both are forbidden
+        if hit:
+            refused[op] = hit[0]
+    return refused
+
+
+def _operator_name(op) -> str:
+    """``aten::mm.out`` / ``aten.relu_.default`` -> ``mm`` / ``relu``."""
+    packet = getattr(op, "_overloadpacket", op)
+    name = getattr(packet, "_qualified_op_name", None) or str(getattr(packet, "__name__", ""))
+    name = name.split("::")[-1].split(".")[0]
+    return name[:-1] if name.endswith("_") and not name.endswith("__") else name
 
 
 class _RefuseTorchFunctions(TorchFunctionMode):
@@ -108,6 +174,34 @@ class _RefuseTorchFunctions(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+class _RefuseOperators(TorchDispatchMode):
+    def __init__(self, operators: dict, refuse):
+        super().__init__()
+        self.operators = operators
+        self.refuse = refuse
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        op = _operator_name(func)
+        if op in self.operators:
+            self.refuse(f"{self.operators[op]} (reached as aten::{op})")
+        return func(*args, **(kwargs or {}))
+
+
+def _op_call_codes() -> set:
+    """The Python entry points of ``torch.ops.aten.X(...)``: seen by the profile hook,
+    because an operator torch decomposes (``aten::linear``) never reaches dispatch."""
+    from torch import _ops
+    codes = set()
+    for cls in (_ops.OpOverload, _ops.OpOverloadPacket):
+        call = getattr(cls, "__call__", None)
+        if getattr(call, "__code__", None) is not None:
+            codes.add(call.__code__)
+    return codes
+
+
+_OP_CALLS = _op_call_codes()
+
+
 @contextlib.contextmanager
 def forbidden(names):
     """While the block runs, calling any of ``names`` raises ForbiddenBuiltinError.
@@ -119,45 +213,49 @@ def forbidden(names):
         yield refused
         return
     covered = expand(names)
+    operators = operators_refused(names)
 
     def refuse(name):
         refused.append(name)
         raise ForbiddenBuiltinError(name)
 
-    python_codes = {getattr(f, "__code__", None): n for f, n in covered.items()}
-    python_codes.pop(None, None)
-    # Modules call forward through nn.Module.__call__; their forward is Python code.
-    for f, n in list(covered.items()):
+    python_codes = {}
+    for f, n in covered.items():  # Python functions, and modules' forward methods
         code = getattr(getattr(f, "__func__", f), "__code__", None)
         if code is not None:
             python_codes[code] = n
 
     def profile(frame, event, arg):
         if event == "call":
-            name = python_codes.get(frame.f_code)
+            code = frame.f_code
+            name = python_codes.get(code)
             if name is not None:
                 refuse(name)
+            if code in _OP_CALLS:
+                op = _operator_name(frame.f_locals.get("self"))
+                if op in operators:
+                    refuse(f"{operators[op]} (reached as aten::{op})")
         elif event == "c_call":
             name = covered.get(arg)
             if name is not None:
                 refuse(name)
 
-    saved = {}
-    for attr in NUMPY_PATCHABLE:
-        original = getattr(np, attr)
+    saved = []
+    for module, attr in NUMPY_PATCHABLE:
+        original = getattr(module, attr)
         name = covered.get(original)
         if name is not None:
-            saved[attr] = original
-            setattr(np, attr, _refuser(name, refuse))
+            saved.append((module, attr, original))
+            setattr(module, attr, _refuser(name, refuse))
     previous_profile = sys.getprofile()
     sys.setprofile(profile)
     try:
-        with _RefuseTorchFunctions(covered, refuse):
+        with _RefuseTorchFunctions(covered, refuse), _RefuseOperators(operators, refuse):
             yield refused
     finally:
         sys.setprofile(previous_profile)
-        for attr, original in saved.items():
-            setattr(np, attr, original)
+        for module, attr, original in saved:
+            setattr(module, attr, original)
 
 
 def _refuser(name, refuse):

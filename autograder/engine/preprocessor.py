@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -20,15 +21,20 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Dict, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Integer, List, Unicode, default
 
+from autograder.engine import sandbox
 from autograder.engine.student import Cell, Limits
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 
 
 class GradingError(RuntimeError):
-    """The course's side failed (a broken hidden test, a missing folder): never scored."""
+    """The course's side failed (a broken hidden test, a missing folder, no sandbox): never scored."""
+
+
+class JudgeFailed(RuntimeError):
+    """The judge of one notebook died or ran out of time: that notebook scores zero, with a note."""
 
 
 class GradeWithHiddenTests(NbGraderPreprocessor):
@@ -41,6 +47,10 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     limits = Dict(help="Overrides of the worker's limits (see autograder.engine.student.Limits).").tag(config=True)
     readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
                           "its packages and the course's helper package.").tag(config=True)
+    allow_unsandboxed = Bool(False, help="Grade even where no sandbox can be built (student code then "
+                             "runs with the grading user's rights; every run logs it). Off by default: "
+                             "grading refuses instead.").tag(config=True)
+    judge_memory_bytes = Integer(8 << 30, help="Address-space limit of the judge process.").tag(config=True)
 
     _reported_gaps: set = set()
 
@@ -59,10 +69,29 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         if not os.path.isdir(tests_dir):
             raise GradingError(f"no hidden tests for assignment {info['assignment']!r}: expected "
                                f"a folder {tests_dir}")
+        sandboxed = self.sandbox_or_refuse()
         cells = self.student_cells(nb, info["db_url"], info["notebook"], info["assignment"])
-        results = self.run_hidden_tests(tests_dir, cells)
+        try:
+            results = self.run_hidden_tests(tests_dir, cells, sandboxed)
+        except JudgeFailed as exc:
+            self.log.error("Grading %s of %s failed, scored 0: %s", info["notebook"], info["student"], exc)
+            results = {"tests": [], "judge_failed": str(exc)}
         self.write_outputs(nb, results)
         return nb, resources
+
+    def sandbox_or_refuse(self) -> bool:
+        """Whether student code runs sandboxed; refuses when it cannot and the course
+        has not explicitly allowed grading without one."""
+        problem = sandbox.probe()
+        if problem is None:
+            return True
+        if not self.allow_unsandboxed:
+            raise GradingError(f"grading refused: no sandbox can be built for student code: {problem}. "
+                               f"(To grade without one anyway, which lets student code read and write "
+                               f"whatever the grading user can, set "
+                               f"c.GradeWithHiddenTests.allow_unsandboxed = True in course_config.py.)")
+        self.log.warning("UNSANDBOXED grading (allowed by course_config.py): %s", problem)
+        return False
 
     def student_cells(self, nb, db_url: str, notebook_id: str, assignment_id: str) -> list[Cell]:
         """Setup cells as the instructor wrote them, then the student's answer cells."""
@@ -78,15 +107,19 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                 answers.append(Cell(grade_id, cell.source))
         return setup + answers
 
-    def worker_limits(self) -> Limits:
-        return Limits(**self.limits, readable_paths=list(self.readable_paths))
+    def worker_limits(self, sandboxed: bool = True) -> Limits:
+        return Limits(**self.limits, readable_paths=list(self.readable_paths), sandbox=sandboxed)
 
-    def run_hidden_tests(self, tests_dir: str, cells: list[Cell]) -> dict:
+    def _limit_judge(self):
+        resource.setrlimit(resource.RLIMIT_AS, (self.judge_memory_bytes, self.judge_memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    def run_hidden_tests(self, tests_dir: str, cells: list[Cell], sandboxed: bool = True) -> dict:
         with tempfile.TemporaryDirectory(prefix="grading-") as work:
             submission = os.path.join(work, "submission.json")
             results = os.path.join(work, "results.json")
             with open(submission, "w") as f:
-                json.dump({"cells": [asdict(c) for c in cells], "limits": asdict(self.worker_limits())}, f)
+                json.dump({"cells": [asdict(c) for c in cells], "limits": asdict(self.worker_limits(sandboxed))}, f)
             command = [sys.executable, "-m", "pytest", tests_dir, "-p", "autograder.engine.judge",
                        f"--submission={submission}", f"--results={results}", "--assert=plain",
                        "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
@@ -95,9 +128,12 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                        GRADING_MAX_EXAMPLES=str(self.max_examples))
             try:
                 run = subprocess.run(command, cwd=self.course_root, env=env, capture_output=True,
-                                     text=True, timeout=self.timeout)
+                                     text=True, timeout=self.timeout, preexec_fn=self._limit_judge)
             except subprocess.TimeoutExpired:
-                raise GradingError(f"the hidden tests took longer than {self.timeout} s") from None
+                raise JudgeFailed(f"the hidden tests took longer than {self.timeout} s") from None
+            if run.returncode < 0 or "MemoryError" in run.stdout[-3000:] + run.stderr[-3000:]:
+                raise JudgeFailed(f"the judge stopped (exit {run.returncode}): "
+                                  f"{(run.stdout + run.stderr).strip()[-500:]}")
             if run.returncode not in (0, 1) or not os.path.exists(results):
                 raise GradingError(f"the hidden tests in {tests_dir} could not run "
                                    f"(pytest exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
@@ -119,6 +155,13 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
                 continue
             grade_id = cell.metadata.nbgrader["grade_id"]
+            if results.get("judge_failed"):
+                cell.outputs = [new_output("error", ename="GradingFailed", evalue=results["judge_failed"],
+                                           traceback=["The grader could not grade this notebook, so it "
+                                                      "scores 0 for now; your instructor has been told.",
+                                                      results["judge_failed"]])]
+                cell.execution_count = None
+                continue
             records = by_cell.get(grade_id)
             if not records:
                 raise GradingError(f"graded cell {grade_id!r} has no hidden test")

@@ -223,11 +223,14 @@ class StudentProcess:
         except (BrokenPipeError, OSError):
             raise EOFError("the worker is gone") from None
 
-    def _receive(self, deadline: float) -> dict:
-        return wire.receive(self.from_worker, deadline=deadline)
+    def _receive(self, deadline: float, allow_meta: bool = False) -> dict:
+        accept = wire.Acceptance(max_bytes=self.limits.reply_bytes, max_elements=self.limits.reply_elements,
+                                 allow_meta=allow_meta)
+        return wire.receive(self.from_worker, deadline=deadline, accept=accept)
 
-    def request(self, label: str, message: dict, timeout: float | None = None) -> dict:
-        """Send one call; returns the reply, or raises StudentCrashed."""
+    def request(self, label: str, message: dict, timeout: float | None = None, allow_meta: bool = False) -> dict:
+        """Send one call; returns the reply, or raises StudentCrashed (it did not answer)
+        or StudentFailure (it answered with something the judge does not accept)."""
         if label in self.poisoned:
             raise StudentCrashed(self.poisoned[label])
         if self.proc is None:
@@ -237,16 +240,19 @@ class StudentProcess:
             cpu = max(cpu, timeout * self.limits.threads)
         timeout = timeout or self.limits.call_seconds
         message.setdefault("cpu_seconds", cpu)
+        failure = StudentCrashed
         try:
             self._send(message)
-            return self._receive(time.monotonic() + timeout)
+            return self._receive(time.monotonic() + timeout, allow_meta)
         except TimeoutError:
             reason = f"{label} did not finish within {timeout:g} seconds (an infinite loop?)"
-        except (EOFError, wire.WireError):
+        except EOFError:
             reason = f"{label} stopped the grading process: {self._death_reason()}"
+        except wire.WireError as exc:  # the stream may be out of step: a fresh worker serves the rest
+            reason, failure = f"{label} gave back something the grader does not accept: {exc}", StudentFailure
         self.stop()
         self.poisoned[label] = reason
-        raise StudentCrashed(reason)
+        raise failure(reason)
 
 
 def _map_leaves(value, fn):
@@ -310,13 +316,13 @@ class Student:
         return text
 
     def call(self, name: str, *args, return_inputs: bool = False, timeout: float | None = None,
-             forbid: list | None = None, **kwargs):
+             forbid: list | None = None, allow_meta: bool = False, **kwargs):
         """Call the student's function ``name``; with ``return_inputs`` also return
         the arguments as they are after the call, to see in-place changes."""
         message = {"op": "call", "target": name, "args": self._unwrap(list(args)),
                    "kwargs": self._unwrap(kwargs), "return_inputs": return_inputs,
                    "forbid": self._forbidden.get(name, []) if forbid is None else forbid}
-        reply = self._process.request(name, message, timeout)
+        reply = self._process.request(name, message, timeout, allow_meta)
         value = self._decode_reply(name, reply)
         if return_inputs:
             inputs = reply.get("inputs") or {}
@@ -324,13 +330,13 @@ class Student:
         return value
 
     def call_method(self, obj: RemoteObject, method: str, *args, timeout: float | None = None,
-                    forbid: list | None = None, label: str | None = None, **kwargs):
+                    forbid: list | None = None, label: str | None = None, allow_meta: bool = False, **kwargs):
         """Call ``obj.method(*args)`` in the worker (e.g. a module's ``forward``)."""
         label = label or f"{obj.handle.type_name}.{method}"
         forbidden = self._forbidden.get(label, []) if forbid is None else forbid
         message = {"op": "call", "target": obj.handle, "attribute": method,
                    "args": self._unwrap(list(args)), "kwargs": self._unwrap(kwargs), "forbid": forbidden}
-        return self._decode_reply(label, self._process.request(label, message, timeout))
+        return self._decode_reply(label, self._process.request(label, message, timeout, allow_meta))
 
     def eval(self, expression: str, *, label: str = "your code", timeout: float | None = None,
              forbid: list | None = None, **bindings):

@@ -13,6 +13,7 @@ import os
 import select
 import struct
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -120,40 +121,148 @@ def _encode_tensor(t: torch.Tensor, buffers: list, make_handle=None) -> dict:
 
 # ---------------------------------------------------------------- decoding
 
-def decode(data, buffers: list, resolve_handle=None):
+@dataclass(frozen=True)
+class Acceptance:
+    """What the judge accepts from the worker, checked before anything is allocated.
+
+    The worker is hostile: every header field is checked, every size is bounded
+    (expanded views by the elements they claim, not the bytes they carry), and only
+    dense CPU data of an ordinary dtype is taken, or shapes on ``meta`` where a test
+    asked for them."""
+    max_bytes: int = 256 << 20
+    max_elements: int = 1 << 26
+    max_depth: int = 32
+    max_items: int = 1 << 20
+    allow_meta: bool = False
+
+
+TRUSTED = Acceptance(max_bytes=MAX_MESSAGE_BYTES, max_elements=1 << 40, allow_meta=True)  # the judge's own requests
+_TENSOR_KEYS = {"dtype", "shape", "device", "requires_grad", "parameter", "stride", "buffer", "expanded_from"}
+
+
+class _Decoder:
+    def __init__(self, buffers: list, resolve_handle, accept: Acceptance):
+        self.buffers = buffers
+        self.resolve_handle = resolve_handle
+        self.accept = accept
+        self.items = 0
+
+    def value(self, data, depth: int = 0):
+        self.items += 1
+        if depth > self.accept.max_depth or self.items > self.accept.max_items:
+            raise WireError("the reply is nested too deeply or holds too many values")
+        if data is None or isinstance(data, (bool, str, int, float)):
+            return data
+        if isinstance(data, list):
+            return [self.value(v, depth + 1) for v in data]
+        if not isinstance(data, dict) or len(data) == 0:
+            raise WireError("malformed value")
+        tag = next(iter(data))
+        body = data[tag]
+        if tag == "__float__":
+            if body not in ("nan", "inf", "-inf"):
+                raise WireError("malformed float")
+            return float(body)
+        if tag == "__size__":
+            return torch.Size([_as_int(n) for n in _as_list(body, 64)])
+        if tag == "__tuple__":
+            return tuple(self.value(v, depth + 1) for v in _as_list(body))
+        if tag == "__dict__":
+            if not isinstance(body, dict):
+                raise WireError("malformed dict")
+            return {str(k): self.value(v, depth + 1) for k, v in body.items()}
+        if tag == "__dtype__":
+            return _dtype(body)
+        if tag == "__device__":
+            return self.device(body)
+        if tag == "__tensor__":
+            return self.tensor(body)
+        if tag in ("__ndarray__", "__npscalar__"):
+            if not isinstance(body, dict) or "__tensor__" not in body:
+                raise WireError("malformed array")
+            array = self.tensor(body["__tensor__"], for_numpy=True).numpy()
+            return array if tag == "__ndarray__" else array[()]
+        if tag == "__handle__":
+            handle = Handle(_as_int(body), str(data.get("type", "object"))[:200], "")
+            return self.resolve_handle(handle) if self.resolve_handle else handle
+        raise WireError(f"unknown tag {str(tag)[:50]!r}")
+
+    def device(self, name) -> torch.device:
+        try:
+            device = torch.device(str(name)[:40])
+        except RuntimeError:
+            raise WireError(f"unknown device {str(name)[:40]!r}") from None
+        if device.type not in ("cpu", "cuda", "meta"):
+            raise WireError(f"a value on the {device.type} device came back; only CPU (or CUDA) values are accepted")
+        return device
+
+    def tensor(self, header, for_numpy: bool = False) -> torch.Tensor:
+        if not isinstance(header, dict) or not set(header) <= _TENSOR_KEYS:
+            raise WireError("malformed tensor header")
+        dtype = _dtype(header.get("dtype"))
+        shape = [_as_int(n) for n in _as_list(header.get("shape"), 32)]
+        elements = math.prod(shape)
+        if elements > self.accept.max_elements:
+            raise WireError(f"a tensor of shape {tuple(shape)} ({elements:,} elements) came back; at most "
+                            f"{self.accept.max_elements:,} elements are accepted")
+        device = self.device(header.get("device", "cpu"))
+        if device.type == "meta":
+            if not self.accept.allow_meta or for_numpy:
+                raise WireError(f"a tensor on the meta device (a shape {tuple(shape)} with no values) came back "
+                                f"where values were expected")
+            if "buffer" in header or "expanded_from" in header:
+                raise WireError("a meta tensor cannot carry data")
+            t = torch.empty(shape, dtype=dtype, device="meta")
+        elif "expanded_from" in header:
+            base_header = header["expanded_from"]
+            if not isinstance(base_header, dict) or "__tensor__" not in base_header:
+                raise WireError("malformed expanded tensor")
+            base = self.tensor(base_header["__tensor__"])
+            if base.dim() != len(shape) or any(b not in (1, s) for b, s in zip(base.shape, shape)):
+                raise WireError(f"an expanded tensor of shape {tuple(shape)} cannot come from {tuple(base.shape)}")
+            t = base.expand(*shape)
+        else:
+            raw = self.buffers[_index(header.get("buffer"), len(self.buffers))]
+            expected = elements * torch.empty((), dtype=dtype).element_size()
+            if len(raw) != expected:
+                raise WireError(f"tensor of shape {shape} and dtype {dtype} needs {expected} bytes, got {len(raw)}")
+            flat = (torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype) if raw
+                    else torch.empty(0, dtype=dtype))
+            t = flat.reshape(shape)
+            if "stride" in header:
+                stride = [_as_int(s) for s in _as_list(header["stride"], 32)]
+                extent = 1 + sum((n - 1) * st for n, st in zip(shape, stride) if n > 0)
+                if len(stride) != len(shape) or extent > max(self.accept.max_elements, 1):
+                    raise WireError(f"a tensor of shape {tuple(shape)} with strides {tuple(stride)} came back: "
+                                    f"not a valid layout within the limit")
+                t = torch.empty_strided(shape, stride, dtype=dtype).copy_(t)
+            if device.type == "cuda" and torch.cuda.is_available():
+                t = t.to(device)
+        if header.get("parameter") is True:
+            return torch.nn.Parameter(t, requires_grad=header.get("requires_grad") is True)
+        if header.get("requires_grad") is True and (dtype.is_floating_point or dtype.is_complex):
+            t.requires_grad_(True)
+        return t
+
+
+def decode(data, buffers: list, resolve_handle=None, accept: Acceptance = TRUSTED):
     """The inverse of ``encode``; strict about every field it reads."""
-    if data is None or isinstance(data, (bool, str, int, float)):
-        return data
-    if isinstance(data, list):
-        return [decode(v, buffers, resolve_handle) for v in data]
-    if not isinstance(data, dict) or len(data) == 0:
-        raise WireError("malformed value")
-    tag = next(iter(data))
-    body = data[tag]
-    if tag == "__float__":
-        if body not in ("nan", "inf", "-inf"):
-            raise WireError("malformed float")
-        return float(body)
-    if tag == "__size__":
-        return torch.Size([_as_int(n) for n in body])
-    if tag == "__tuple__":
-        return tuple(decode(v, buffers, resolve_handle) for v in body)
-    if tag == "__dict__":
-        return {str(k): decode(v, buffers, resolve_handle) for k, v in body.items()}
-    if tag == "__dtype__":
-        return _dtype(body)
-    if tag == "__device__":
-        return torch.device(str(body))
-    if tag == "__tensor__":
-        return _decode_tensor(body, buffers)
-    if tag == "__ndarray__":
-        return _decode_tensor(body["__tensor__"], buffers).numpy()
-    if tag == "__npscalar__":
-        return _decode_tensor(body["__tensor__"], buffers).numpy()[()]
-    if tag == "__handle__":
-        handle = Handle(_as_int(body), str(data.get("type", "object")), str(data.get("description", ""))[:200])
-        return resolve_handle(handle) if resolve_handle else handle
-    raise WireError(f"unknown tag {tag!r}")
+    try:
+        return _Decoder(buffers, resolve_handle, accept).value(data)
+    except RecursionError:
+        raise WireError("the reply is nested too deeply") from None
+
+
+def _as_list(value, max_length: int | None = None) -> list:
+    if not isinstance(value, list) or (max_length is not None and len(value) > max_length):
+        raise WireError("malformed list")
+    return value
+
+
+def _index(value, length: int) -> int:
+    if type(value) is not int or not 0 <= value < length:
+        raise WireError("malformed buffer reference")
+    return value
 
 
 def _as_int(n) -> int:
@@ -166,42 +275,7 @@ def _dtype(name) -> torch.dtype:
     try:
         return _DTYPES[name]
     except (KeyError, TypeError):
-        raise WireError(f"unknown dtype {name!r}") from None
-
-
-def _device_for(name: str) -> torch.device:
-    device = torch.device(str(name))
-    if device.type == "cuda" and not torch.cuda.is_available():
-        return torch.device("cpu")
-    return device
-
-
-def _decode_tensor(header: dict, buffers: list) -> torch.Tensor:
-    dtype = _dtype(header["dtype"])
-    shape = [_as_int(n) for n in header["shape"]]
-    device = _device_for(header.get("device", "cpu"))
-    if "expanded_from" in header:
-        base = _decode_tensor(header["expanded_from"]["__tensor__"], buffers)
-        t = base.expand(*shape)
-    elif device.type == "meta":
-        t = torch.empty(shape, dtype=dtype, device="meta")
-    else:
-        raw = buffers[_as_int(header["buffer"])]
-        expected = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
-        if len(raw) != expected:
-            raise WireError(f"tensor of shape {shape} and dtype {dtype} needs {expected} bytes, got {len(raw)}")
-        flat = (torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype) if raw
-                else torch.empty(0, dtype=dtype))
-        t = flat.reshape(shape)
-        if "stride" in header:
-            strided = torch.empty_strided(shape, [_as_int(s) for s in header["stride"]], dtype=dtype)
-            t = strided.copy_(t)
-        t = t.to(device)
-    if header.get("parameter"):
-        return torch.nn.Parameter(t, requires_grad=bool(header.get("requires_grad")))
-    if header.get("requires_grad") and (dtype.is_floating_point or dtype.is_complex):
-        t.requires_grad_(True)
-    return t
+        raise WireError(f"unknown dtype {str(name)[:40]!r}") from None
 
 
 # ---------------------------------------------------------------- framing
@@ -217,28 +291,29 @@ def send(fd: int, message: dict, make_handle=None) -> None:
     _write_all(fd, b"".join(parts))
 
 
-def receive(fd: int, resolve_handle=None, deadline: float | None = None) -> dict:
+def receive(fd: int, resolve_handle=None, deadline: float | None = None, accept: Acceptance = TRUSTED) -> dict:
     """Read one message; EOFError when the other side has gone, TimeoutError
-    when ``deadline`` (a ``time.monotonic()`` value) passes first."""
+    when ``deadline`` (a ``time.monotonic()`` value) passes first; WireError when
+    it breaks ``accept``."""
     def read(n):
         return _read_exactly(fd, n, deadline)
 
     header_len, n_buffers = struct.unpack("<QQ", read(16))
-    if header_len > MAX_MESSAGE_BYTES or n_buffers > 1 << 20:
-        raise WireError("message too large")
+    if header_len > accept.max_bytes or n_buffers > 1 << 20:
+        raise WireError(f"a reply of more than {accept.max_bytes:,} bytes came back")
     try:
         header = json.loads(read(header_len))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise WireError(f"malformed message header: {exc}") from None
     buffers = []
     total = 0
     for _ in range(n_buffers):
         (size,) = struct.unpack("<Q", read(8))
         total += size
-        if total > MAX_MESSAGE_BYTES:
-            raise WireError("message too large")
+        if total + header_len > accept.max_bytes:
+            raise WireError(f"a reply of more than {accept.max_bytes:,} bytes came back")
         buffers.append(read(size))
-    message = decode(header, buffers, resolve_handle)
+    message = decode(header, buffers, resolve_handle, accept)
     if not isinstance(message, dict):
         raise WireError("a message must be a dict")
     return message
