@@ -65,7 +65,10 @@ def expect_close(actual, expected: torch.Tensor, what: str = "the result", *,
              f"Expected: {show(expected)}\nGot:      {show(actual)}")
     if check_dtype and actual.dtype != expected.dtype:
         fail(f"{what} should have dtype {expected.dtype}, got {actual.dtype}")
-    if expected.device.type == "meta" or actual.device.type == "meta":
+    if actual.device.type == "meta" and expected.device.type != "meta":
+        fail(f"{what} is on the meta device: it has a shape but no values. Compute it on the device of "
+             f"the inputs.")
+    if expected.device.type == "meta":
         return
     default_rtol, default_atol = TOLERANCES.get(expected.dtype, (0.0, 0.0))
     rtol = default_rtol if rtol is None else rtol

@@ -1,12 +1,15 @@
 """Seconds to autograde one submission of 01_normalization with the grading engine
 (hidden tests out of the kernel) and with plain nbgrader (the notebook executed in
-the student's kernel, its visible check cells as the tests), and their ratio.
+the student's kernel, its visible check cells as the tests), and their ratio; then
+what the sandbox costs: starting a worker and running a notebook's answer cells in
+bubblewrap against the same without it, measured in the same run.
 
     python benchmarks/bench_autograde.py [--repeats 3] [--assignment 01_normalization]
 """
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import tempfile
@@ -30,14 +33,41 @@ c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPrep
 '''
 
 
-def time_autograde(course: Path, assignment: str, repeats: int) -> tuple[float, float]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_autograde(course: Path, assignment: str, repeats: int) -> tuple[float, float, float]:
+    seconds, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), children_cpu()
+        grading.nbgrader(course, "autograde", assignment, "--student=solution", "--force")
+        seconds.append(time.perf_counter() - start)
+        cpu.append(children_cpu() - start_cpu)
+    score = grading.read_grades(course, assignment)["solution"]
+    return statistics.median(seconds), statistics.median(cpu), score.score / score.max_score
+
+
+def time_worker_start(assignment: str, sandboxed: bool, repeats: int) -> float:
+    """Seconds from nothing to a worker that has run the solution's cells and answered a call."""
+    import nbformat
+
+    from autograder.engine.student import Cell, Limits, Student, StudentProcess
+    from autograder.simulated_class import build_submission
+    from instructor.paths import notebook_of
+    from instructor.try_hidden import program_cells
+
+    source = nbformat.read(notebook_of(assignment), as_version=4)
+    cells = [Cell(c["id"], c["source"]) for c in program_cells(source, build_submission(Case("s", ""), source, source))]
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
-        grading.nbgrader(course, "autograde", assignment, "--student=solution", "--force")
+        process = StudentProcess(cells, Limits(sandbox=sandboxed))
+        Student(process).eval("1 + 1", label="probe")
         seconds.append(time.perf_counter() - start)
-    score = grading.read_grades(course, assignment)["solution"]
-    return statistics.median(seconds), score.score / score.max_score
+        process.stop()
+    return statistics.median(seconds)
 
 
 def main(argv=None) -> None:
@@ -56,9 +86,15 @@ def main(argv=None) -> None:
             results[label] = time_autograde(course, args.assignment, args.repeats)
     engine, plain = results["grading engine"], results["plain nbgrader"]
     print(f"autograde one submission of {args.assignment} (median of {args.repeats}):")
-    for label, (seconds, fraction) in results.items():
-        print(f"  {label:<15} {seconds:6.2f} s   score {fraction:.0%}")
-    print(f"  ratio engine / plain: {engine[0] / plain[0]:.2f}")
+    for label, (seconds, cpu, fraction) in results.items():
+        print(f"  {label:<15} {seconds:6.2f} s wall  {cpu:6.2f} s CPU   score {fraction:.0%}")
+    print(f"  ratio engine / plain: {engine[0] / plain[0]:.2f} wall, {engine[1] / plain[1]:.2f} CPU")
+    boxed = time_worker_start(args.assignment, True, args.repeats)
+    bare = time_worker_start(args.assignment, False, args.repeats)
+    print(f"a worker started and its answer cells run (median of {args.repeats}):")
+    print(f"  in bubblewrap     {boxed:6.2f} s")
+    print(f"  without sandbox   {bare:6.2f} s")
+    print(f"  sandbox overhead: {boxed - bare:+.2f} s per worker (ratio {boxed / bare:.2f})")
 
 
 if __name__ == "__main__":

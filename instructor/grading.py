@@ -29,10 +29,16 @@ def nbgrader_env() -> dict:
     return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
 
 
-def nbgrader(course: Path, *args, log: Path | None = None, on_line=None, check: bool = True) -> str:
-    """Run ``nbgrader ARGS`` in ``course``; returns its output (also appended to ``log``)."""
+def nbgrader(course: Path, *args, log: Path | None = None, on_line=None, check: bool = True,
+             run_as: str | None = None) -> str:
+    """Run ``nbgrader ARGS`` in ``course``; returns its output (also appended to ``log``).
+    ``run_as``: a unix user to run it as (root only), as a Hub's formgrader runs as the instructor."""
     command = [str(Path(sys.executable).parent / "nbgrader"), *map(str, args)]
-    proc = subprocess.Popen(command, cwd=course, env=nbgrader_env(), stdout=subprocess.PIPE,
+    env = nbgrader_env()
+    if run_as:
+        command = ["runuser", "-u", run_as, "--", *command]
+        env["HOME"] = str(course)
+    proc = subprocess.Popen(command, cwd=course, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in proc.stdout:
@@ -80,7 +86,8 @@ def submit_class(course: Path, assignment: str, cases: list[Case]) -> None:
         write_submission(case, source_nb, release_nb, target)
 
 
-def autograde(course: Path, assignment: str, students: list[str], log: Path | None = None) -> str:
+def autograde(course: Path, assignment: str, students: list[str], log: Path | None = None,
+              run_as: str | None = None) -> str:
     """``nbgrader autograde`` for the whole class, with a progress bar per notebook."""
     bar = tqdm(total=len(students), desc=f"grading {assignment}", unit="student", file=sys.stderr)
 
@@ -90,7 +97,8 @@ def autograde(course: Path, assignment: str, students: list[str], log: Path | No
             bar.set_postfix_str(Path(line.split()[-1]).parts[-3][:24])
 
     try:
-        return nbgrader(course, "autograde", assignment, "--force", log=log, on_line=tick, check=False)
+        return nbgrader(course, "autograde", assignment, "--force", log=log, on_line=tick, check=False,
+                        run_as=run_as)
     finally:
         bar.close()
 

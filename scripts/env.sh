@@ -21,6 +21,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
     echo "$want" > "$stamp"
 fi
+# Student code is graded in a bubblewrap sandbox; without it grading refuses to run.
+if ! command -v bwrap >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing bubblewrap (the sandbox for student code)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+    else
+        echo "bubblewrap (bwrap) is not installed, so grading will refuse to run student code:" \
+             "install it (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)" >&2
+    fi
+fi
 # nbgrader calls `alembic` by name when it creates a gradebook.
 export PATH="$COURSE_ROOT/.venv/bin:$PATH"
 # The four MNIST files: the shared copy beside the repository when there is one.

@@ -33,6 +33,50 @@ def mean_std(x):
     return x.mean(), x.std(correction=0)
 '''
 
+META_MEAN_STD = """
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    return torch.empty((), device="meta"), torch.empty((), device="meta")
+"""
+# The worker's pipe to the judge is its first argument: the student can write anything to it.
+FORGED_REPLY = """
+import json, os, struct, sys
+
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    one = {"__tensor__": {"dtype": "float32", "shape": [1, 1], "device": "cpu", "buffer": 0}}
+    huge = {"__tensor__": {"dtype": "float32", "shape": [100000, 100000], "device": "cpu", "expanded_from": one}}
+    header = json.dumps({"__dict__": {"ok": True, "value": {"__tuple__": [huge, huge]}}}).encode()
+    os.write(int(sys.argv[1]), struct.pack("<QQ", len(header), 1) + header + struct.pack("<Q", 4) + bytes(4))
+    return torch.tensor(0.0), torch.tensor(1.0)
+"""
+DETACH_MARKER = "catalog-detached-marker"
+DETACH = """import os, sys
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", {code!r} + "  # """ + DETACH_MARKER + """"])
+    os._exit(0)
+"""
+SHARED_STATE = """
+import os
+MARKERS = ("/dev/shm/catalog-shared-state", "/tmp/catalog-shared-state", "catalog-shared-state")
+SEEN_BEFORE = any(os.path.exists(p) for p in MARKERS)
+for path in MARKERS:
+    try:
+        open(path, "w").close()
+    except OSError:
+        pass
+
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    x = x.double()
+    return x.mean(), x.std(correction=0 if SEEN_BEFORE else 1)
+"""
+
 
 @dataclass
 class Entry:
@@ -136,6 +180,65 @@ def mean_std(x):
                     kind="attack", same_as="cat_wrong_baseline", answers={"mean_std_answer": UNBIASED},
                     mutate=_set_metadata(lambda c: c.metadata.get("nbgrader", {}).get("grade")
                                          and setattr(c, "source", "print('21.0')\n21.0")))),
+    # ---- integrity II: values that are not values, forged replies, what outlives a worker,
+    # writable state shared between workers, built-ins reached by other names
+    Entry(A01, Case("cat_meta_values", "mean_std returns shapes on the meta device, with no values: computes nothing",
+                    kind="attack", fails={"mean_std_mean", "mean_std_population_std", "mean_std_integer_input"},
+                    answers={"mean_std_answer": META_MEAN_STD})),
+    Entry(A01, Case("cat_forged_huge_reply", "mean_std writes its own reply to the judge: a 4-byte tensor "
+                    "expanded to 10^10 elements", kind="attack",
+                    fails={"mean_std_mean", "mean_std_population_std", "mean_std_integer_input"},
+                    answers={"mean_std_answer": FORGED_REPLY})),
+    attack("cat_detached_sleeper", "starts a process that detaches twice (new session) and sleeps on: it must "
+           "not outlive the worker", DETACH.format(code="import time\ntime.sleep(600)")),
+    Entry(A01, Case("cat_detached_killer", "starts a detached process that keeps killing every process it can "
+                    "signal: costs its own points only", kind="attack", fails={"mean_std_population_std"},
+                    answers={"mean_std_answer": DETACH.format(
+                        code="import os, time\ntime.sleep(3)\nwhile True:\n    try:\n        os.kill(-1, 9)\n"
+                             "    except OSError:\n        pass\n    time.sleep(0.2)") + "\n" + UNBIASED})),
+    Entry(A01, Case("cat_zz_graded_after_the_killer", "our solution, graded after the detached killer",
+                    full=True, kind="solution")),
+    Entry(A01, Case("cat_shared_state", "right only when an earlier worker left a marker in /dev/shm or /tmp "
+                    "(a regrade, or another student)", kind="attack", same_as="cat_wrong_baseline",
+                    fails={"mean_std_population_std"}, answers={"mean_std_answer": SHARED_STATE})),
+    attack("cat_fill_tmp", "fills /tmp and /dev/shm (memory-backed) with 2 GB of files",
+           "import os\nfor folder in ('/tmp', '/dev/shm', '.'):\n    for i in range(128):\n        try:\n"
+           "            with open(os.path.join(folder, f'fill{i}'), 'wb') as f:\n                f.write(b'x' * (16 << 20))\n"
+           "        except OSError:\n            break"),
+    attack("cat_kill_pid_1", "kills every process it can see, its own worker's init included, while its cells run",
+           "import os\ntry:\n    os.kill(-1, 9)\nexcept OSError:\n    pass"),
+    attack("cat_gradebook", "looks for the gradebook and the hidden tests everywhere and rewrites what it finds",
+           "import glob\nfor depth in range(7):\n    for name in ['gradebook.db', 'course_config.py', "
+           "'autograder/hidden/*/*.py']:\n        for path in glob.glob('/' + '*/' * depth + name)[:20]:\n"
+           "            try:\n                open(path, 'a').write('tampered')\n            except OSError:\n"
+           "                pass"),
+    Entry("04_matmul", Case("cat_aten_mv", "matvec through torch.ops.aten.mv, a built-in by its operator name",
+                            kind="attack", fails={"matvec_values", "matvec_integer"},
+                            answers={"matvec_answer": "def matvec(m, v):\n    if m.dim() != 2 or v.dim() != 1 or "
+                                     "m.shape[1] != v.shape[0]:\n        raise ValueError(f'expected (n, k) and (k,), "
+                                     "got {tuple(m.shape)} and {tuple(v.shape)}')\n"
+                                     "    return torch.ops.aten.mv(m, v)"})),
+    Entry("04_matmul", Case("cat_mm_out", "matmul through torch.mm with out=, caught in its own except", kind="attack",
+                            fails={"matmul_values", "matmul_integer"},
+                            answers={"matmul_answer": "def matmul(a, b):\n    if a.dim() != 2 or b.dim() != 2 or "
+                                     "a.shape[1] != b.shape[0]:\n        raise ValueError(f'expected (n, k) and (k, p), "
+                                     "got {tuple(a.shape)} and {tuple(b.shape)}')\n"
+                                     "    out = torch.empty(a.shape[0], b.shape[1], dtype=torch.result_type(a, b))\n"
+                                     "    try:\n        torch.mm(a, b, out=out)\n    except Exception:\n"
+                                     "        out = (a[:, :, None] * b[None]).sum(1)\n    return out"})),
+    Entry("04_matmul", Case("cat_numpy_multi_dot", "shop_totals through numpy.linalg.multi_dot", kind="attack",
+                            fails={"shop_totals_example", "shop_totals_values"},
+                            answers={"shop_totals_answer": "import numpy as np\n\ndef shop_totals(quantities, prices):\n"
+                                     "    return torch.from_numpy(np.linalg.multi_dot([quantities.double().numpy(), "
+                                     "prices.double().numpy()]))"})),
+    Entry("05_softmax_cross_entropy", Case("cat_private_softmax", "softmax through torch._softmax", kind="attack",
+                                           fails={"softmax_values", "softmax_large"},
+                                           answers={"softmax_answer": "def softmax(x, dim=-1):\n"
+                                                    "    return torch._softmax(x, dim, False)"})),
+    Entry("05_softmax_cross_entropy", Case("cat_c_cross_entropy", "cross_entropy through torch._C._nn.cross_entropy_loss",
+                                           kind="attack", fails={"cross_entropy_values", "cross_entropy_grad"},
+                                           answers={"cross_entropy_answer": "def cross_entropy(logits, targets):\n"
+                                                    "    return torch._C._nn.cross_entropy_loss(logits, targets)"})),
     # ---- broken submissions
     Entry(A01, Case("cat_invalid_json", "a notebook cut off in the middle", kind="broken", zero=True,
                     mutate=lambda nb: nbformat.writes(nb)[:5000].encode()), log_says="does not appear to be JSON"),

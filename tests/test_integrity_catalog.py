@@ -1,7 +1,13 @@
-"""The integrity catalog graded as one class with plain ``nbgrader autograde``,
-twice: every attack gains nothing and touches nothing, every broken submission
-gets what it earned and a clear message, and the two grade tables are identical."""
+"""The integrity catalog graded as one class with plain ``nbgrader autograde``, twice:
+once as root (CI, a grading host) and once as an unprivileged grading user (the
+formgrader on a Hub grades as the instructor). Every attack gains nothing and touches
+nothing, every broken submission gets what it earned and a clear message, nothing a
+submission started is alive afterwards, and the two grade tables are identical."""
 import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -9,9 +15,13 @@ import pytest
 
 from autograder.simulated_class import load_cases
 from instructor import grading
-from tests.catalog import catalog
+from tests.catalog import DETACH_MARKER, catalog
+from tests.hub_support import UnixUsers
+from tests.sandbox_probe import surviving
 
 ENTRIES = catalog()
+GRADING_USER = "course-catalog-grader"
+MODES = ["root", "plain user"]
 
 
 def snapshot(course: Path) -> dict:
@@ -22,56 +32,84 @@ def snapshot(course: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = grading.make_course(tmp_path_factory.mktemp("catalog") / "course")
-    by_assignment = defaultdict(list)
-    for entry in ENTRIES:
-        by_assignment[entry.assignment].append(entry.case)
-    for assignment, cases in by_assignment.items():  # the plain cases the attacks are compared with
-        names = {c.name for c in cases}
-        cases += [c for c in load_cases(assignment) if c.name not in names
-                  and any(other.same_as == c.name for other in cases)]
-        grading.generate(course, assignment)
-        grading.submit_class(course, assignment, cases)
-    before = snapshot(course)
-    runs, logs = [], {}
-    for _ in range(2):
-        table = {}
-        for assignment, cases in by_assignment.items():
-            logs[assignment] = grading.autograde(course, assignment, [c.name for c in cases])
-            table[assignment] = grading.read_grades(course, assignment)
-        runs.append(table)
-    grading.generate_feedback(course, next(iter(by_assignment)))
-    return course, runs, logs, before
+def graded():
+    if os.geteuid() != 0:
+        pytest.fail("the catalog is graded as root and as a plain user: run the tests as root (CI does)")
+    users = UnixUsers([GRADING_USER]).create()
+    workdir = Path(tempfile.mkdtemp(prefix="catalog-", dir="/tmp"))
+    os.chmod(workdir, 0o755)  # the plain grading user must reach the course
+    try:
+        course = grading.make_course(workdir / "course")
+        by_assignment = defaultdict(list)
+        for entry in ENTRIES:
+            by_assignment[entry.assignment].append(entry.case)
+        for assignment, cases in by_assignment.items():  # the plain cases the attacks are compared with
+            names = {c.name for c in cases}
+            cases += [c for c in load_cases(assignment) if c.name not in names
+                      and any(other.same_as == c.name for other in cases)]
+            grading.generate(course, assignment)
+            grading.submit_class(course, assignment, cases)
+        before = snapshot(course)
+        runs, logs, alive = {}, {}, {}
+        for mode in MODES:
+            run_as = None
+            if mode == "plain user":
+                subprocess.run(["chown", "-R", f"{GRADING_USER}:{GRADING_USER}", str(course)], check=True)
+                run_as = GRADING_USER
+            table, logs[mode] = {}, {}
+            for assignment, cases in by_assignment.items():
+                logs[mode][assignment] = grading.autograde(course, assignment, [c.name for c in cases], run_as=run_as)
+                table[assignment] = grading.read_grades(course, assignment)
+            runs[mode] = table
+            alive[mode] = surviving(DETACH_MARKER)
+        grading.generate_feedback(course, next(iter(by_assignment)))
+        yield course, runs, logs, before, alive
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        users.remove()
 
 
 def test_the_catalog_is_large_enough():
     kinds = defaultdict(int)
     for entry in ENTRIES:
         kinds[entry.case.kind] += 1
-    assert kinds["attack"] >= 20 and kinds["broken"] >= 15, dict(kinds)
-    assert len(ENTRIES) >= 30
+    assert kinds["attack"] >= 30 and kinds["broken"] >= 15, dict(kinds)
+    assert len(ENTRIES) >= 45
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.assignment}:{e.case.name}" for e in ENTRIES])
-def test_entry_scores_as_expected(graded, entry):
-    _, runs, logs, _ = graded
-    grades = runs[0][entry.assignment]
+def test_entry_scores_as_expected(graded, entry, mode):
+    _, runs, logs, _, _ = graded
+    grades = runs[mode][entry.assignment]
     problems = grading.check_case(entry.case, grades)
     assert not problems, f"{entry.case.name}: {problems}"
     if entry.log_says:
-        assert entry.log_says in logs[entry.assignment], f"the grading log does not say {entry.log_says!r}"
+        assert entry.log_says in logs[mode][entry.assignment], f"the grading log does not say {entry.log_says!r}"
 
 
 def test_grading_twice_gives_identical_tables(graded):
-    _, runs, _, _ = graded
-    flat = [{(a, s): (g.score, g.cells) for a, grades in run.items() for s, g in grades.items()} for run in runs]
+    _, runs, _, _, _ = graded
+    flat = [{(a, s): (g.score, g.cells) for a, grades in run.items() for s, g in grades.items()}
+            for run in runs.values()]
     assert flat[0] == flat[1]
-    assert len(flat[0]) >= 30
+    assert len(flat[0]) >= 45
+
+
+def test_nothing_a_submission_started_is_alive_after_grading(graded):
+    _, _, _, _, alive = graded
+    assert alive == {mode: [] for mode in MODES}
 
 
 def test_no_file_of_the_course_or_of_another_student_changed(graded):
-    course, _, _, before = graded
+    course, _, _, before, _ = graded
     after = snapshot(course)
     changed = sorted(str(p.relative_to(course)) for p in before if after.get(p) != before[p])
     assert not changed, changed
+
+
+def test_every_run_is_sandboxed(graded):
+    _, _, logs, _, _ = graded
+    for mode, by_assignment in logs.items():
+        for assignment, log in by_assignment.items():
+            assert "UNSANDBOXED" not in log and "grading refused" not in log, (mode, assignment)
