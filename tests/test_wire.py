@@ -105,3 +105,87 @@ def test_receive_times_out():
         wire.receive(r, deadline=time.monotonic() + 0.2)
     os.close(r)
     os.close(w)
+
+
+# ------------------------------------------------------------------ what the judge accepts
+STRICT = wire.Acceptance(max_bytes=1 << 20, max_elements=1000)
+
+
+def forged(header: dict, buffers=(b"\x00" * 4,)) -> bytes:
+    """A reply as a hostile worker may write it to the judge's pipe."""
+    data = json.dumps({"__dict__": {"ok": True, "value": header}}).encode()
+    frame = struct.pack("<QQ", len(data), len(buffers)) + data
+    for buffer in buffers:
+        frame += struct.pack("<Q", len(buffer)) + buffer
+    return frame
+
+
+def receive_forged(frame: bytes, accept=STRICT):
+    r, w = os.pipe()
+    os.write(w, frame)
+    os.close(w)
+    try:
+        return wire.receive(r, accept=accept)["value"]
+    finally:
+        os.close(r)
+
+
+ONE = {"__tensor__": {"dtype": "float32", "shape": [1, 1], "device": "cpu", "buffer": 0}}
+HOSTILE = {
+    "expanded far beyond the limit": {"__tensor__": {"dtype": "float32", "shape": [100000, 100000],
+                                                     "device": "cpu", "expanded_from": ONE}},
+    "meta where values are expected": {"__tensor__": {"dtype": "float32", "shape": [3], "device": "meta"}},
+    "another device": {"__tensor__": {"dtype": "float32", "shape": [1], "device": "xpu", "buffer": 0}},
+    "a sparse layout": {"__tensor__": {"dtype": "float32", "shape": [1], "device": "cpu", "buffer": 0,
+                                       "layout": "sparse_coo"}},
+    "an unknown dtype": {"__tensor__": {"dtype": "qint8", "shape": [4], "device": "cpu", "buffer": 0}},
+    "strides reaching far past the data": {"__tensor__": {"dtype": "float32", "shape": [2], "stride": [10**12],
+                                                          "device": "cpu", "buffer": 0}},
+    "a negative size": {"__tensor__": {"dtype": "float32", "shape": [-1], "device": "cpu", "buffer": 0}},
+    "too few bytes for the shape": {"__tensor__": {"dtype": "float32", "shape": [2], "device": "cpu", "buffer": 0}},
+    "a buffer that does not exist": {"__tensor__": {"dtype": "float32", "shape": [1], "device": "cpu", "buffer": 7}},
+    "an expansion that does not fit": {"__tensor__": {"dtype": "float32", "shape": [2, 3], "device": "cpu",
+                                                      "expanded_from": {"__tensor__": {
+                                                          "dtype": "float32", "shape": [1], "device": "cpu",
+                                                          "buffer": 0}}}},
+    "an unknown tag": {"__pickle__": "cos\nsystem\n"},
+    "nesting deeper than allowed": json.loads("[" * 40 + "]" * 40),
+    "a numpy array on meta": {"__ndarray__": {"__tensor__": {"dtype": "float32", "shape": [3], "device": "meta"}}},
+}
+
+
+@pytest.mark.parametrize("what", sorted(HOSTILE))
+def test_the_judge_refuses_what_it_did_not_ask_for(what):
+    with pytest.raises(wire.WireError) as refused:
+        receive_forged(forged(HOSTILE[what]))
+    assert len(str(refused.value)) > 10  # says what came back
+
+
+def test_an_oversized_reply_is_refused_before_it_is_read():
+    frame = struct.pack("<QQ", STRICT.max_bytes + 1, 0)
+    with pytest.raises(wire.WireError, match="more than"):
+        receive_forged(frame)
+
+
+def test_element_counts_are_checked_before_allocation():
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(wire.WireError, match="elements"):
+        receive_forged(forged(HOSTILE["expanded far beyond the limit"]), wire.Acceptance())
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: nothing of 40 GB made
+
+
+def test_meta_is_accepted_where_a_test_asks_for_it():
+    got = receive_forged(forged(HOSTILE["meta where values are expected"]),
+                         wire.Acceptance(max_elements=1000, allow_meta=True))
+    assert got.device.type == "meta" and tuple(got.shape) == (3,)
+
+
+def test_honest_values_within_the_limits_pass():
+    value = (torch.arange(6.0).reshape(2, 3).T, torch.zeros(1, 3).expand(4, 3), {"n": 3, "s": "x"}, 1.5, None)
+    r, w = os.pipe()
+    wire.send(w, {"ok": True, "value": value})
+    got = wire.receive(r, accept=STRICT)["value"]
+    assert torch.equal(got[0], value[0]) and got[0].stride() == value[0].stride()
+    assert torch.equal(got[1], value[1]) and got[1].stride(0) == 0
+    assert got[2:] == value[2:]
