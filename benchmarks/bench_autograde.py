@@ -2,7 +2,8 @@
 (hidden tests out of the kernel) and with plain nbgrader (the notebook executed in
 the student's kernel, its visible check cells as the tests), and their ratio; then
 what the sandbox costs: starting a worker and running a notebook's answer cells in
-bubblewrap against the same without it, measured in the same run.
+bubblewrap against the same without it, measured in the same run; and, with
+``--profile``, where one notebook's grading spends its CPU time, for every assignment.
 
     python benchmarks/bench_autograde.py [--repeats 3] [--assignment 01_normalization]
 """
@@ -70,11 +71,35 @@ def time_worker_start(assignment: str, sandboxed: bool, repeats: int) -> float:
     return statistics.median(seconds)
 
 
+def profile(assignments: list[str]) -> None:
+    """Where the CPU time of grading our solution goes, per assignment (the judge run directly)."""
+    from instructor.try_hidden import run
+
+    print("where one notebook's grading spends its CPU (our solution; seconds of CPU):")
+    print(f"  {'assignment':<26} {'judge start':>11} {'judge tests':>11} {'worker':>7} {'starts':>6} "
+          f"{'calls':>6} {'ms/call':>8} {'total':>7}")
+    for assignment in assignments:
+        cost = run(assignment, quiet=True)["cost"]
+        total = cost["judge_startup_cpu"] + cost["judge_tests_cpu"] + cost["worker_cpu"]
+        per_call = 1000 * cost["call_seconds"] / max(cost["calls"], 1)
+        print(f"  {assignment:<26} {cost['judge_startup_cpu']:11.2f} {cost['judge_tests_cpu']:11.2f} "
+              f"{cost['worker_cpu']:7.2f} {cost['worker_starts']:6d} {cost['calls']:6d} {per_call:8.2f} {total:7.2f}")
+    print("  judge start: interpreter, imports and collection; judge tests: hypothesis and test bodies, "
+          "encoding included;
+  worker: all worker processes (imports, answer cells, calls); ms/call: wall time "
+          "of one round trip")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignment", default="01_normalization")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="only the CPU profile, for every assignment")
     args = parser.parse_args(argv)
+    if args.profile:
+        from instructor.paths import assignments
+        profile(assignments())
+        return
     with tempfile.TemporaryDirectory() as tmp:
         results = {}
         for label in ("grading engine", "plain nbgrader"):

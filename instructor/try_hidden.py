@@ -32,7 +32,8 @@ def program_cells(source_nb, submission_nb) -> list[dict]:
     return setup + answers
 
 
-def run(assignment: str, case_name: str = "solution", max_examples: int = 40, pytest_args=()) -> dict:
+def run(assignment: str, case_name: str = "solution", max_examples: int = 40, pytest_args=(),
+        quiet: bool = False) -> dict:
     source_nb = nbformat.read(notebook_of(assignment), as_version=4)
     cases = {c.name: c for c in load_cases(assignment)}
     case = cases.get(case_name) or Case(case_name, "our solution")
@@ -43,7 +44,9 @@ def run(assignment: str, case_name: str = "solution", max_examples: int = 40, py
         subprocess.run([sys.executable, "-m", "pytest", str(HIDDEN_TESTS / assignment), "-p", "autograder.engine.judge",
                         f"--submission={sub}", f"--results={res}", "--assert=plain", "-p", "no:cacheprovider",
                         "-q", "-c", "/dev/null", f"--rootdir={ROOT}", "--import-mode=importlib", *pytest_args],
-                       cwd=ROOT, env={**__import__("os").environ, "GRADING_MAX_EXAMPLES": str(max_examples)})
+                       cwd=ROOT, env={**__import__("os").environ, "GRADING_MAX_EXAMPLES": str(max_examples),
+                                      "PYTHONHASHSEED": "0"},
+                       capture_output=quiet)
         return json.loads(res.read_text())
 
 

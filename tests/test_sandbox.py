@@ -91,3 +91,22 @@ def test_nothing_outlives_the_worker_or_reaches_another(report):
     assert report["alive_after_stop"] == [], "a detached process outlived its worker"
     assert report["second_worker_finds"] == {"tmp": False, "shm": False}
     assert report["regrade_finds"] == {"tmp": False, "shm": False}
+
+
+def test_without_a_sandbox_grading_refuses_with_one_clear_message(monkeypatch):
+    from autograder.engine.preprocessor import GradeWithHiddenTests, GradingError
+
+    def missing():
+        raise sandbox.SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {sandbox.HOW_TO_INSTALL}")
+    monkeypatch.setattr(sandbox, "bwrap_path", missing)
+    sandbox.probe.cache_clear()
+    try:
+        with pytest.raises(GradingError) as refused:
+            GradeWithHiddenTests().sandbox_or_refuse()
+        message = str(refused.value)
+        assert "bubblewrap" in message and "apt-get install bubblewrap" in message
+        assert "allow_unsandboxed" in message
+        allowed = GradeWithHiddenTests(allow_unsandboxed=True)
+        assert allowed.sandbox_or_refuse() is False  # graded, and logged as UNSANDBOXED
+    finally:
+        sandbox.probe.cache_clear()

@@ -16,6 +16,7 @@ Four nets, because a student can reach a built-in in many ways:
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 
 import numpy as np
@@ -126,6 +127,15 @@ OPERATORS = {
 
 
 def expand(names) -> dict:
+    return dict(_expand(tuple(sorted(set(names)))))
+
+
+@functools.lru_cache(maxsize=64)
+def _expand(names: tuple) -> tuple:
+    return tuple(_expand_uncached(names).items())
+
+
+def _expand_uncached(names) -> dict:
     """Map every callable the listed names cover to the name to report."""
     covered = {}
     for name in names:
@@ -138,7 +148,16 @@ def expand(names) -> dict:
     return covered
 
 
+@functools.lru_cache(maxsize=64)
+def _operators_refused(names: frozenset) -> tuple:
+    return tuple(_operators_refused_uncached(names).items())
+
+
 def operators_refused(names) -> dict:
+    return dict(_operators_refused(frozenset(names)))
+
+
+def _operators_refused_uncached(names) -> dict:
     """ATen operator -> the forbidden built-in to name when it runs."""
     names = set(names)
     refused = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import textwrap
 
 import pytest
@@ -42,6 +43,15 @@ def pytest_addoption(parser):
     group = parser.getgroup("grading")
     group.addoption("--submission", help="JSON file: the cells to run as the student's code")
     group.addoption("--results", help="where to write the JSON results")
+
+
+def _cpu(who) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pytest_collection_finish(session):
+    session.config._judge_cpu_at_start = _cpu(resource.RUSAGE_SELF)  # interpreter, imports, collection
 
 
 def pytest_configure(config):
@@ -141,10 +151,16 @@ def pytest_sessionfinish(session):
     if not path:
         return
     process = getattr(config, "_grading_process", None)
+    if process:
+        process.stop()  # so that the worker's CPU time is counted below
+    startup = getattr(config, "_judge_cpu_at_start", 0.0)
+    cost = {"judge_startup_cpu": startup, "judge_tests_cpu": _cpu(resource.RUSAGE_SELF) - startup,
+            "worker_cpu": _cpu(resource.RUSAGE_CHILDREN), **(process.cost if process else {})}
     with open(path, "w") as f:
         json.dump({
             "tests": config._grading_records,
             "collection_errors": _COLLECTION_ERRORS,
             "sandbox_gaps": process.sandbox_gaps if process else [],
             "cell_errors": process.cell_errors if process else {},
+            "cost": cost,
         }, f, indent=1)

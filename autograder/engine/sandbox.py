@@ -54,15 +54,24 @@ class SandboxUnavailable(RuntimeError):
 
 
 def readable_paths(extra=()) -> list[str]:
-    """What the worker may read besides the system and the engine's own code (bound
-    apart, at ENGINE_MOUNT): Python, its packages and the helper package."""
+    """What the worker may read besides the system and the copied-in code (see
+    ``copied_packages``): Python and its packages."""
     paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}
     paths.update(p for p in sys.path if p and "site-packages" in p)
-    spec = importlib.util.find_spec("mnist_course")
-    if spec and spec.origin:
-        paths.add(os.path.dirname(spec.origin))
     paths.update(extra)
     return sorted({os.path.abspath(p) for p in paths if os.path.exists(p)})
+
+
+def copied_packages() -> dict[str, str]:
+    """Folders of Python code copied into the sandbox, under ENGINE_MOUNT: the engine's
+    worker code and the course's helper package. Copied, not bound, because the course
+    folder they lie in may be closed to the unprivileged user bwrap runs as (bwrap reads
+    them from files the judge opens)."""
+    packages = {ENGINE_DIR: f"{ENGINE_MOUNT}/autograder/engine"}
+    spec = importlib.util.find_spec("mnist_course")
+    if spec and spec.origin:
+        packages[os.path.dirname(spec.origin)] = f"{ENGINE_MOUNT}/mnist_course"
+    return packages
 
 
 def _bind_args(path: str) -> list[str]:
@@ -102,13 +111,12 @@ def worker_command(argv: list[str], *, tmp_bytes: int, shm_bytes: int, env: dict
     for path in readable:
         if not any(_inside(path, system) for system in SYSTEM_PATHS if not os.path.islink(system)):
             command += ["--ro-bind", path, path]
-    # The engine's worker code is copied in, not bound: the course folder it lies in may
-    # be closed to the unprivileged user bwrap runs as (bwrap reads these from open files).
     fds = []
-    for name in sorted(os.listdir(ENGINE_DIR)):
-        if name.endswith(".py"):
-            fds.append(os.open(os.path.join(ENGINE_DIR, name), os.O_RDONLY))
-            command += ["--file", str(fds[-1]), f"{ENGINE_MOUNT}/autograder/engine/{name}"]
+    for folder, mount in copied_packages().items():
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".py"):
+                fds.append(os.open(os.path.join(folder, name), os.O_RDONLY))
+                command += ["--file", str(fds[-1]), f"{mount}/{name}"]
     command += ["--proc", "/proc", "--dev", "/dev",
                 "--size", str(tmp_bytes), "--tmpfs", "/tmp",
                 "--size", str(shm_bytes), "--tmpfs", "/dev/shm",
@@ -144,8 +152,10 @@ def bwrap_path() -> str:
 def probe() -> str | None:
     """None when the sandbox can be built here, else what is missing and how to fix it."""
     try:
-        command = worker_command([sys.executable, "-c", "import os; print(os.getuid())"],
-                                 tmp_bytes=1 << 20, shm_bytes=1 << 20, env={"PATH": "/usr/bin:/bin"},
+        check = ("import os, importlib.util, autograder.engine.sandbox; "
+                 "assert importlib.util.find_spec('mnist_course'); print(os.getuid())")
+        command = worker_command([sys.executable, "-c", check], tmp_bytes=1 << 20, shm_bytes=1 << 20,
+                                 env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ENGINE_MOUNT},
                                  readable=readable_paths())
     except SandboxUnavailable as exc:
         return str(exc)

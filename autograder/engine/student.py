@@ -94,9 +94,18 @@ class StudentProcess:
         self.poisoned: dict[str, str] = {}      # functions that hung or crashed: fail at once
         self.sandbox_gaps: list[str] = []
         self.logdir: str | None = None
+        self.cost = {"worker_starts": 0, "worker_start_seconds": 0.0, "calls": 0, "call_seconds": 0.0}
 
     # -- life cycle
     def _spawn(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._start_worker()
+        finally:
+            self.cost["worker_starts"] += 1
+            self.cost["worker_start_seconds"] += time.perf_counter() - started
+
+    def _start_worker(self) -> None:
         self.logdir = tempfile.mkdtemp(prefix="grading-worker-")  # the judge's, never the worker's
         to_judge_r, to_judge_w = os.pipe()
         from_judge_r, from_judge_w = os.pipe()
@@ -241,6 +250,8 @@ class StudentProcess:
         timeout = timeout or self.limits.call_seconds
         message.setdefault("cpu_seconds", cpu)
         failure = StudentCrashed
+        self.cost["calls"] += 1
+        started = time.perf_counter()
         try:
             self._send(message)
             return self._receive(time.monotonic() + timeout, allow_meta)
@@ -250,6 +261,8 @@ class StudentProcess:
             reason = f"{label} stopped the grading process: {self._death_reason()}"
         except wire.WireError as exc:  # the stream may be out of step: a fresh worker serves the rest
             reason, failure = f"{label} gave back something the grader does not accept: {exc}", StudentFailure
+        finally:
+            self.cost["call_seconds"] += time.perf_counter() - started
         self.stop()
         self.poisoned[label] = reason
         raise failure(reason)
