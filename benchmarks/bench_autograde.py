@@ -71,23 +71,45 @@ def time_worker_start(assignment: str, sandboxed: bool, repeats: int) -> float:
     return statistics.median(seconds)
 
 
-def profile(assignments: list[str]) -> None:
-    """Where the CPU time of grading our solution goes, per assignment (the judge run directly)."""
-    from instructor.try_hidden import run
+def _grade_directly(assignment: str, repeats: int = 2) -> list[dict]:
+    """Our solution graded ``repeats`` times by the preprocessor's persistent judge."""
+    import nbformat
 
-    print("where one notebook's grading spends its CPU (our solution; seconds of CPU):")
-    print(f"  {'assignment':<26} {'judge start':>11} {'judge tests':>11} {'worker':>7} {'starts':>6} "
-          f"{'calls':>6} {'ms/call':>8} {'total':>7}")
+    from autograder.engine.judge_server import stop_all
+    from autograder.engine.preprocessor import GradeWithHiddenTests
+    from autograder.engine.student import Cell
+    from autograder.simulated_class import build_submission
+    from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of
+    from instructor.try_hidden import program_cells
+
+    source = nbformat.read(notebook_of(assignment), as_version=4)
+    cells = [Cell(c["id"], c["source"]) for c in program_cells(source, build_submission(Case("s", ""), source, source))]
+    grader = GradeWithHiddenTests(course_root=str(ROOT))
+    try:
+        return [grader.run_hidden_tests(str(HIDDEN_TESTS / assignment), cells)["cost"] for _ in range(repeats)]
+    finally:
+        stop_all()
+
+
+def profile(assignments: list[str]) -> None:
+    """Where the CPU time of grading our solution goes, per assignment: the first notebook a
+    judge grades pays for its process; later ones do not."""
+    print("where one notebook's grading spends its CPU (our solution, seconds of CPU):")
+    print(f"  {'assignment':<26} {'judge start':>11} {'collect':>8} {'tests':>6} {'worker':>7} {'calls':>6} "
+          f"{'ms/call':>8} {'first':>6} {'later':>6}")
     for assignment in assignments:
-        cost = run(assignment, quiet=True)["cost"]
-        total = cost["judge_startup_cpu"] + cost["judge_tests_cpu"] + cost["worker_cpu"]
-        per_call = 1000 * cost["call_seconds"] / max(cost["calls"], 1)
-        print(f"  {assignment:<26} {cost['judge_startup_cpu']:11.2f} {cost['judge_tests_cpu']:11.2f} "
-              f"{cost['worker_cpu']:7.2f} {cost['worker_starts']:6d} {cost['calls']:6d} {per_call:8.2f} {total:7.2f}")
-    print("  judge start: interpreter, imports and collection; judge tests: hypothesis and test bodies, "
-          "encoding included;
-  worker: all worker processes (imports, answer cells, calls); ms/call: wall time "
-          "of one round trip")
+        first, later = _grade_directly(assignment)
+        per_call = 1000 * later["call_seconds"] / max(later["calls"], 1)
+        total_first = sum(first[k] for k in ("judge_process_cpu", "judge_collect_cpu", "judge_tests_cpu", "worker_cpu"))
+        total_later = sum(later[k] for k in ("judge_collect_cpu", "judge_tests_cpu", "worker_cpu"))
+        print(f"  {assignment:<26} {first['judge_process_cpu']:11.2f} {later['judge_collect_cpu']:8.2f} "
+              f"{later['judge_tests_cpu']:6.2f} {later['worker_cpu']:7.2f} {later['calls']:6d} {per_call:8.2f} "
+              f"{total_first:6.2f} {total_later:6.2f}")
+    print("  judge start: its interpreter and imports, paid by the first notebook a judge grades; collect: "
+          "the hidden tests' import\n  and collection; tests: hypothesis and test bodies (requests encoded, "
+          "replies checked); worker: the student's sandboxed\n  process (interpreter, torch, answer cells, "
+          "calls); ms/call: wall time of one round trip; first / later: CPU of a notebook\n  graded first by "
+          "a judge, and of one graded after it")
 
 
 def main(argv=None) -> None:

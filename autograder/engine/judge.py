@@ -19,19 +19,25 @@ from hypothesis import HealthCheck, Phase, settings
 
 from autograder.engine.student import Cell, Limits, Student, StudentProcess
 
-settings.register_profile(
-    "grading",
-    derandomize=True,          # the same submission gets the same examples, every run
-    database=None,             # and no memory of earlier runs
-    deadline=None,             # the student's speed is limited by the worker, not here
-    max_examples=int(os.environ.get("GRADING_MAX_EXAMPLES", "40")),
-    print_blob=False,
-    # No "explain" phase: it re-runs the student's code many times to annotate the
-    # failing input, which costs seconds per failed property and teaches little.
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-    suppress_health_check=list(HealthCheck),
-)
-settings.load_profile("grading")
+def load_grading_profile(max_examples: int) -> None:
+    """Hypothesis as grading needs it; loaded at import and again for each notebook a
+    persistent judge grades."""
+    settings.register_profile(
+        "grading",
+        derandomize=True,          # the same submission gets the same examples, every run
+        database=None,             # and no memory of earlier runs
+        deadline=None,             # the student's speed is limited by the worker, not here
+        max_examples=max_examples,
+        print_blob=False,
+        # No "explain" phase: it re-runs the student's code many times to annotate the
+        # failing input, which costs seconds per failed property and teaches little.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    settings.load_profile("grading")
+
+
+load_grading_profile(int(os.environ.get("GRADING_MAX_EXAMPLES", "40")))
 
 
 def graded(cell_id: str):
@@ -51,13 +57,15 @@ def _cpu(who) -> float:
 
 
 def pytest_collection_finish(session):
-    session.config._judge_cpu_at_start = _cpu(resource.RUSAGE_SELF)  # interpreter, imports, collection
+    session.config._judge_cpu_collected = _cpu(resource.RUSAGE_SELF)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "graded(cell_id): the graded notebook cell this test scores")
     config._grading_records = []
     config._grading_problems = []
+    _COLLECTION_ERRORS.clear()  # a persistent judge grades many notebooks in one process
+    config._judge_cpu_configured = _cpu(resource.RUSAGE_SELF)  # a fresh judge: interpreter and imports
 
 
 @pytest.fixture(scope="session")
@@ -153,9 +161,11 @@ def pytest_sessionfinish(session):
     process = getattr(config, "_grading_process", None)
     if process:
         process.stop()  # so that the worker's CPU time is counted below
-    startup = getattr(config, "_judge_cpu_at_start", 0.0)
-    cost = {"judge_startup_cpu": startup, "judge_tests_cpu": _cpu(resource.RUSAGE_SELF) - startup,
-            "worker_cpu": _cpu(resource.RUSAGE_CHILDREN), **(process.cost if process else {})}
+    configured = getattr(config, "_judge_cpu_configured", 0.0)
+    collected = getattr(config, "_judge_cpu_collected", configured)
+    cost = {"judge_process_cpu": configured, "judge_collect_cpu": collected - configured,
+            "judge_tests_cpu": _cpu(resource.RUSAGE_SELF) - collected,
+            **(process.cost if process else {"worker_cpu": 0.0})}
     with open(path, "w") as f:
         json.dump({
             "tests": config._grading_records,

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 from dataclasses import asdict
 
@@ -24,6 +22,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, Integer, List, Unicode, default
 
 from autograder.engine import sandbox
+from autograder.engine.judge_server import JudgeServer, JudgeServerFailed
 from autograder.engine.student import Cell, Limits
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
@@ -120,23 +119,20 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             results = os.path.join(work, "results.json")
             with open(submission, "w") as f:
                 json.dump({"cells": [asdict(c) for c in cells], "limits": asdict(self.worker_limits(sandboxed))}, f)
-            command = [sys.executable, "-m", "pytest", tests_dir, "-p", "autograder.engine.judge",
-                       f"--submission={submission}", f"--results={results}", "--assert=plain",
-                       "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
-                       f"--rootdir={self.course_root}", "-c", os.devnull, "--import-mode=importlib"]
-            env = dict(os.environ, PYTHONPATH=self.course_root, PYTHONHASHSEED="0",
-                       GRADING_MAX_EXAMPLES=str(self.max_examples))
+            args = [tests_dir, "-p", "autograder.engine.judge", f"--submission={submission}",
+                    f"--results={results}", "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header",
+                    "-rN", f"--rootdir={self.course_root}", "-c", os.devnull, "--import-mode=importlib"]
+            env = dict(os.environ, PYTHONPATH=self.course_root, PYTHONHASHSEED="0")
             try:
-                run = subprocess.run(command, cwd=self.course_root, env=env, capture_output=True,
-                                     text=True, timeout=self.timeout, preexec_fn=self._limit_judge)
-            except subprocess.TimeoutExpired:
-                raise JudgeFailed(f"the hidden tests took longer than {self.timeout} s") from None
-            if run.returncode < 0 or "MemoryError" in run.stdout[-3000:] + run.stderr[-3000:]:
-                raise JudgeFailed(f"the judge stopped (exit {run.returncode}): "
-                                  f"{(run.stdout + run.stderr).strip()[-500:]}")
-            if run.returncode not in (0, 1) or not os.path.exists(results):
+                judge = JudgeServer.for_course(self.course_root, env, preexec_fn=self._limit_judge)
+                run = judge.grade(tests_dir, args, self.max_examples, self.timeout)
+            except JudgeServerFailed as exc:
+                raise JudgeFailed(str(exc)) from None
+            if run["exit"] < 0 or "MemoryError" in run["output"]:
+                raise JudgeFailed(f"the judge stopped: {run['output'].strip()[-500:]}")
+            if run["exit"] not in (0, 1) or not os.path.exists(results):
                 raise GradingError(f"the hidden tests in {tests_dir} could not run "
-                                   f"(pytest exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+                                   f"(pytest exit {run['exit']}):\n{run['output'][-3000:]}")
             with open(results) as f:
                 outcome = json.load(f)
         if outcome["collection_errors"]:

@@ -94,7 +94,9 @@ class StudentProcess:
         self.poisoned: dict[str, str] = {}      # functions that hung or crashed: fail at once
         self.sandbox_gaps: list[str] = []
         self.logdir: str | None = None
-        self.cost = {"worker_starts": 0, "worker_start_seconds": 0.0, "calls": 0, "call_seconds": 0.0}
+        self.cost = {"worker_starts": 0, "worker_start_seconds": 0.0, "calls": 0, "call_seconds": 0.0,
+                     "worker_cpu": 0.0}
+        self._worker_cpu = 0.0  # as the current worker reports it (profiling only: it could lie)
 
     # -- life cycle
     def _spawn(self) -> None:
@@ -193,6 +195,8 @@ class StudentProcess:
         namespace, so even a detached process of the student's dies with it."""
         if self.proc is None:
             return
+        self.cost["worker_cpu"] += self._worker_cpu
+        self._worker_cpu = 0.0
         for fd in (self.to_worker, self.from_worker):
             try:
                 os.close(fd)
@@ -235,7 +239,10 @@ class StudentProcess:
     def _receive(self, deadline: float, allow_meta: bool = False) -> dict:
         accept = wire.Acceptance(max_bytes=self.limits.reply_bytes, max_elements=self.limits.reply_elements,
                                  allow_meta=allow_meta)
-        return wire.receive(self.from_worker, deadline=deadline, accept=accept)
+        message = wire.receive(self.from_worker, deadline=deadline, accept=accept)
+        if isinstance(message.get("cpu"), float):
+            self._worker_cpu = message["cpu"]
+        return message
 
     def request(self, label: str, message: dict, timeout: float | None = None, allow_meta: bool = False) -> dict:
         """Send one call; returns the reply, or raises StudentCrashed (it did not answer)

@@ -1,0 +1,165 @@
+"""A judge that grades many notebooks, one after another, in one clean process.
+
+The judge side of grading (pytest, hypothesis, torch, the references) costs about a
+CPU-second and a half to start; a class pays it once per grading process instead of
+once per notebook. Nothing else changes: each notebook is one ``pytest.main`` run of the
+hidden tests with the ``autograder.engine.judge`` plugin, its student's code runs in its
+own fresh sandboxed worker, and no student code ever runs here.
+
+Between notebooks the hidden tests' modules (and their caches of the student's objects)
+are dropped, so each run imports them afresh; hypothesis is derandomised, so examples do
+not depend on what ran before. The server is replaced after ``MAX_NOTEBOOKS`` notebooks,
+when a run fails, or when it does not answer in time.
+
+Run by ``JudgeServer`` (judge side of nbgrader's preprocessor) as
+``python -m autograder.engine.judge_server REQUEST_FD REPLY_FD``; each request and reply
+is one line of JSON.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+
+MAX_NOTEBOOKS = 100  # then a fresh process, so that nothing accumulates
+
+
+class JudgeServerFailed(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------ in the judge process
+
+def _forget_modules_under(folder: str) -> None:
+    folder = os.path.realpath(folder) + os.sep
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if path and os.path.realpath(path).startswith(folder):
+            del sys.modules[name]
+
+
+def grade_one(request: dict) -> dict:
+    import pytest
+
+    from autograder.engine import judge
+
+    judge.load_grading_profile(int(request["max_examples"]))
+    _forget_modules_under(request["tests_dir"])
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        code = pytest.main([*request["args"]], plugins=[])
+    _forget_modules_under(request["tests_dir"])
+    return {"exit": int(code), "output": output.getvalue()[-6000:]}
+
+
+def serve(requests_fd: int, replies_fd: int) -> None:
+    import pytest  # noqa: F401  (imported once, here: what the server exists to amortise)
+    import torch  # noqa: F401
+
+    import autograder.engine.judge  # noqa: F401
+
+    requests = os.fdopen(requests_fd, "r")
+    replies = os.fdopen(replies_fd, "w")
+    replies.write(json.dumps({"ready": True}) + "\n")
+    replies.flush()
+    for line in requests:
+        try:
+            reply = grade_one(json.loads(line))
+        except BaseException as exc:  # reported to the preprocessor, which replaces this server
+            reply = {"exit": -1, "output": f"{type(exc).__name__}: {exc}"}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+# ------------------------------------------------------------------ in nbgrader's process
+
+class JudgeServer:
+    """One persistent judge process for this grading process (the preprocessor's side)."""
+
+    _servers: dict = {}
+
+    @classmethod
+    def for_course(cls, course_root: str, env: dict, preexec_fn=None) -> "JudgeServer":
+        key = (course_root, tuple(sorted(env.items())))
+        server = cls._servers.get(key)
+        if server is None or not server.alive() or server.graded >= MAX_NOTEBOOKS:
+            if server is not None:
+                server.stop()
+            server = cls._servers[key] = cls(course_root, env, preexec_fn)
+        return server
+
+    def __init__(self, course_root: str, env: dict, preexec_fn=None):
+        self.graded = 0
+        to_server_r, to_server_w = os.pipe()
+        from_server_r, from_server_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.engine.judge_server", str(to_server_r), str(from_server_w)],
+            pass_fds=(to_server_r, from_server_w), cwd=course_root, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec_fn)
+        os.close(to_server_r)
+        os.close(from_server_w)
+        self.requests = os.fdopen(to_server_w, "w")
+        self.replies = os.fdopen(from_server_r, "r")
+        self._buffer = ""
+        if not self._read_line(time.monotonic() + 120).get("ready"):
+            self.stop()
+            raise JudgeServerFailed("the judge did not start")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def grade(self, tests_dir: str, args: list[str], max_examples: int, timeout: float) -> dict:
+        """Run the hidden tests in ``tests_dir`` with pytest ``args``; {"exit", "output"}."""
+        self.graded += 1
+        try:
+            self.requests.write(json.dumps({"tests_dir": tests_dir, "args": args,
+                                            "max_examples": max_examples}) + "\n")
+            self.requests.flush()
+            reply = self._read_line(time.monotonic() + timeout)
+        except (OSError, ValueError, EOFError, TimeoutError) as exc:
+            code = self.proc.poll()
+            self.stop()
+            if isinstance(exc, TimeoutError):
+                raise JudgeServerFailed(f"the hidden tests took longer than {timeout:g} s") from None
+            raise JudgeServerFailed(f"the judge stopped (exit {code})") from None
+        if reply.get("exit", -1) < 0:
+            self.stop()
+        return reply
+
+    def _read_line(self, deadline: float) -> dict:
+        fd = self.replies.fileno()
+        while "\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, 1 << 16).decode()
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split("\n", 1)
+        return json.loads(line)
+
+    def stop(self) -> None:
+        for stream in (self.requests, self.replies):
+            with contextlib.suppress(OSError):
+                stream.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for key, server in list(self._servers.items()):
+            if server is self:
+                del self._servers[key]
+
+
+def stop_all() -> None:
+    for server in list(JudgeServer._servers.values()):
+        server.stop()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))
