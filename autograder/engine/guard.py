@@ -206,6 +206,14 @@ class _RefuseOperators(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+# torch wraps every dispatch mode's __torch_dispatch__ so that its first call imports
+# torch._dynamo, two CPU-seconds in every worker; nothing in a worker is ever compiled,
+# so the wrapper is told that the function is already as dynamo would leave it.
+_raw_dispatch = getattr(_RefuseOperators.__dict__["__torch_dispatch__"], "__wrapped__", None)
+if _raw_dispatch is not None:
+    setattr(_raw_dispatch, "__dynamo_disable", _raw_dispatch)
+
+
 def _op_call_codes() -> set:
     """The Python entry points of ``torch.ops.aten.X(...)``: seen by the profile hook,
     because an operator torch decomposes (``aten::linear``) never reaches dispatch."""
