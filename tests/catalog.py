@@ -77,12 +77,180 @@ def mean_std(x):
     return x.mean(), x.std(correction=0 if SEEN_BEFORE else 1)
 """
 
+# ---- integrity III (issue 10, attacked after the bubblewrap rewrite): the code of each attack.
+# Writes one frame on the worker's pipe to the judge, in wire.py's framing: what a hostile worker
+# can always do, since argv[1] is that pipe.
+FORGE = """
+import os as _os, struct as _struct, sys as _sys
+
+def _forge(header, buffers=()):
+    frame = _struct.pack("<QQ", len(header), len(buffers)) + header
+    for buffer in buffers:
+        frame += _struct.pack("<Q", len(buffer)) + buffer
+    _os.write(int(_sys.argv[1]), frame)
+"""
+# The kernel's keyrings are not namespaced by bubblewrap (no seccomp filter): the persistent
+# user keyrings of the uid the worker runs as (nobody as root, the grading user otherwise) are
+# writable from inside, and what is linked there outlives the worker and every later regrade.
+KEYRING_MARKER = "catalog-keyring-state"
+KEYRING_STATE = """
+import ctypes, platform
+_ADD_KEY = {"x86_64": 248, "aarch64": 217}.get(platform.machine())
+SEEN_BEFORE = False
+try:
+    _keys = open("/proc/keys").read()
+    SEEN_BEFORE = "MARKER" in _keys
+    _libc = ctypes.CDLL(None, use_errno=True)
+    for _line in _keys.splitlines():
+        _f = _line.split()
+        if _ADD_KEY and len(_f) > 8 and _f[7] == "keyring" and _f[8].startswith(("_uid", "_ses")):
+            _libc.syscall(_ADD_KEY, b"user", b"MARKER", b"1", 1, int(_f[0], 16))
+except OSError:
+    pass
+
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    x = x.double()
+    return x.mean(), x.std(correction=0 if SEEN_BEFORE else 1)
+""".replace("MARKER", KEYRING_MARKER)
+# A cell_done event of the student's own, whose error holds a tensor where the judge expects text:
+# the judge keeps it and fails to write its results at the end of the session.
+CELL_ERROR_TENSOR = FORGE + """
+_forge(b'{"__dict__": {"event": "cell_done", "id": "mean_std_answer", "error": {"__dict__": {"type": "X", '
+       b'"message": {"__tensor__": {"dtype": "float32", "shape": [1], "device": "cpu", "buffer": 0}}}}}}',
+       [bytes(4)])
+"""
+# A reply of 64 MiB of empty JSON objects: within the byte limit, but json.loads builds ~1.6 GiB of
+# Python objects in the judge before the item count is checked (25x; 256 MiB would be ~6.4 GiB).
+JSON_BOMB = FORGE + """
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    n = (64 << 20) // 3
+    _forge(b'{"__dict__": {"ok": true, "value": [' + b"{}," * (n - 1) + b'{}]}}')
+    return torch.tensor(0.0), torch.tensor(1.0)
+"""
+# An in-place normalize that hands the grader, as its input after the call, a copy made before
+# changing it: the purity check believes what the worker says.
+FORGED_PURITY = """
+import sys
+
+def normalize(x, mean, std):
+    caller = sys._getframe(1).f_locals
+    if isinstance(caller.get("args"), list) and caller["args"] and caller["args"][0] is x:
+        caller["args"][0] = x.clone()
+    if not x.is_floating_point():
+        x = x.float()
+    x -= mean
+    x /= std
+    return x
+"""
+# Exceptions pytest and hypothesis treat specially, raised exactly where the unbiased std would fail.
+SPECIAL_EXCEPTIONS = """
+import pytest, hypothesis.errors
+
+SPECIAL = [pytest.skip.Exception, hypothesis.errors.UnsatisfiedAssumption, KeyboardInterrupt, SystemExit,
+           StopIteration, GeneratorExit, pytest.xfail.Exception, hypothesis.errors.Frozen]
+
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    x = x.double()
+    if x.numel() > 1 and not torch.isclose(x.std(), x.std(correction=0)):
+        raise SPECIAL[x.numel() % len(SPECIAL)]("not this example")
+    return x.mean(), x.std()
+"""
+# Resource limits are per process (RLIMIT_AS), not per worker: forked children hold 3.6 GiB together,
+# over the 3 GiB memory limit (63 children could hold ~190 GiB and bring the host down).
+MEMORY_ACROSS_PROCESSES = """
+import os, time
+for _ in range(3):
+    if os.fork() == 0:
+        hold = b"x" * (1200 << 20)
+        time.sleep(5)
+        os._exit(0)
+time.sleep(3)
+"""
+MATMUL_CHECK = """
+def matmul(a, b):
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"expected (n, k) and (k, p), got {tuple(a.shape)} and {tuple(b.shape)}")
+"""
+# 06: the grader's instrumentation runs in the worker, where the student can read and rewrite it.
+TORCH_RELU_FORWARD = """
+class SimpleMnist(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1_w = get_weights(784, 256)
+        self.l1_b = get_weights(256)
+        self.l2_w = get_weights(256, 10)
+        self.l2_b = get_weights(10)
+
+    def forward(self, x):
+        if x.dim() == 3 and tuple(x.shape[1:]) == (28, 28):
+            x = x.reshape(x.shape[0], 784)
+        if x.dim() != 2 or x.shape[1] != 784:
+            raise ValueError(f"expected (N, 784) or (N, 28, 28), got {tuple(x.shape)}")
+        return torch.relu(x @ self.l1_w + self.l1_b) @ self.l2_w + self.l2_b
+"""
+FIT_TEMPLATE = """
+import sys
+
+def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)} labels")
+    device = next(model.parameters()).device
+    opt = OPTIMISER(model.parameters(), lr=lr)
+    losses = []
+    for epoch in range(epochs):
+        order = torch.randperm(len(x))
+        total, batches = 0.0, 0
+        for start in range(0, len(x), batch_size):
+            idx = order[start:start + batch_size]
+            loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
+ZERO_GRAD            loss.backward()
+            opt.step()
+            total += loss.item()
+            batches += 1
+        losses.append(total / batches)
+AFTER    return losses
+"""
+
+
+def fit_answer(optimiser="torch.optim.Adam", zero_grad=True, after="") -> str:
+    """Our fit with the optimiser, the zeroing of gradients or the code before its return changed."""
+    return (FIT_TEMPLATE.replace("OPTIMISER", optimiser)
+            .replace("ZERO_GRAD", "            opt.zero_grad()\n" if zero_grad else "")
+            .replace("AFTER", after))
+
+
+# Every stale-gradient record the grader's hooks made is turned into a clean one.
+FORGE_ACCUMULATED = """    grader = sys._getframe(1).f_globals
+    if isinstance(grader.get("_accumulated"), list):
+        grader["_accumulated"][:] = [True] * len(grader["_accumulated"])
+"""
+# fit raises with the grader's own code (read from the worker's request) as its message: the
+# feedback would then show the hidden test's instrumentation.
+LEAK_GRADER_CODE = """
+import sys
+
+def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
+    frame = sys._getframe(1)
+    while frame is not None and "request" not in frame.f_locals:
+        frame = frame.f_back
+    request = frame.f_locals["request"] if frame is not None else {}
+    raise ValueError("GRADER CODE: " + str(request.get("code", request))[:1900])
+"""
+LEAKED_GRADER_CODE = "register_optimizer_step_pre_hook"  # a line of the hidden fit probe
+
 
 @dataclass
 class Entry:
     assignment: str
     case: Case
     log_says: str | None = None  # text the grading log must contain for this student
+    feedback_lacks: str | None = None  # text this student's feedback must not show (hidden-test source)
 
 
 def attack(name: str, description: str, prelude: str, **kwargs) -> Entry:
@@ -239,6 +407,113 @@ def mean_std(x):
                                            kind="attack", fails={"cross_entropy_values", "cross_entropy_grad"},
                                            answers={"cross_entropy_answer": "def cross_entropy(logits, targets):\n"
                                                     "    return torch._C._nn.cross_entropy_loss(logits, targets)"})),
+    # ---- integrity III: attacks on the bubblewrap sandbox, the strict judge and the operator-level refusal
+    Entry(A01, Case("cat_keyring_state", "plants a marker in the persistent kernel keyrings its uid can write; "
+                    "right only when a marker is already there", kind="attack", same_as="cat_wrong_baseline",
+                    fails={"mean_std_population_std"}, answers={"mean_std_answer": KEYRING_STATE})),
+    Entry(A01, Case("cat_keyring_state_zz_later", "the keyring attack again, graded after the first: it finds the "
+                    "first one's marker unless keyrings are out of the sandbox's reach", kind="attack",
+                    same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
+                    answers={"mean_std_answer": KEYRING_STATE})),
+    attack("cat_cell_error_tensor", "forges a cell_done event whose error message is a tensor: the notebook must "
+           "still be graded", CELL_ERROR_TENSOR),
+    Entry(A01, Case("cat_json_bomb_reply", "mean_std replies with 64 MiB of empty JSON objects (~1.6 GiB once "
+                    "parsed)", kind="attack", rest_full=True,
+                    fails={"mean_std_zero_dim", "mean_std_mean", "mean_std_population_std", "mean_std_integer_input"},
+                    answers={"mean_std_answer": JSON_BOMB})),
+    Entry(A01, Case("cat_forged_purity", "normalize changes x in place, then hands the grader a copy as the input "
+                    "after the call", kind="attack", same_as="in_place_normalize", fails={"normalize_pure"},
+                    answers={"normalize_answer": FORGED_PURITY})),
+    Entry(A01, Case("cat_special_exceptions", "the unbiased std, raising pytest's Skip, hypothesis' "
+                    "UnsatisfiedAssumption, KeyboardInterrupt... exactly on the examples it would fail",
+                    kind="attack", same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
+                    answers={"mean_std_answer": SPECIAL_EXCEPTIONS})),
+    attack("cat_memory_across_processes", "three forked children hold 1.2 GiB each: over the 3 GiB memory limit "
+           "together", MEMORY_ACROSS_PROCESSES),
+    Entry("03_broadcasting", Case("cat_saved_numpy_broadcast", "broadcast_shape through numpy.broadcast, saved "
+                                  "under another name when the cell runs", kind="attack",
+                                  same_as="broadcast_uses_numpy", fails={
+                                      "broadcast_shape_tuple", "broadcast_shape_ones", "broadcast_shape_trailing",
+                                      "broadcast_shape_scalar", "broadcast_shape_zero", "broadcast_shape_errors"},
+                                  answers={"broadcast_shape_answer": """
+import numpy as np
+from numpy import broadcast as _combine
+
+def broadcast_shape(shape_a, shape_b):
+    try:
+        return tuple(int(s) for s in _combine(np.empty(tuple(shape_a)), np.empty(tuple(shape_b))).shape)
+    except ValueError as e:
+        raise ValueError(f"shapes {tuple(shape_a)} and {tuple(shape_b)} do not broadcast: {e}") from None
+"""})),
+    Entry("04_matmul", Case("cat_ndarray_dot", "matmul through numpy's ndarray.dot method", kind="attack",
+                            same_as="uses_numpy_matmul", fails={"matmul_values", "matmul_integer", "matmul_pure"},
+                            answers={"matmul_answer": MATMUL_CHECK
+                                     + "    return torch.from_numpy(a.numpy().dot(b.numpy()))"})),
+    Entry("04_matmul", Case("cat_sparse_mm", "matmul through torch.sparse.mm", kind="attack",
+                            same_as="uses_torch_matmul", fails={"matmul_values", "matmul_integer", "matmul_pure"},
+                            answers={"matmul_answer": MATMUL_CHECK + "    return torch.sparse.mm(a.to_sparse(), b)"})),
+    Entry("05_softmax_cross_entropy", Case("cat_guard_replaced", "softmax with torch.softmax, after replacing the "
+                                           "worker's guard by a no-op when the cell runs", kind="attack",
+                                           same_as="uses_torch_softmax",
+                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
+                                           answers={"softmax_answer": """
+import contextlib
+import autograder.engine.guard
+
+autograder.engine.guard.forbidden = lambda names: contextlib.nullcontext([])
+
+def softmax(x, dim=-1):
+    return torch.softmax(x, dim)
+"""})),
+    Entry("05_softmax_cross_entropy", Case("cat_modes_disabled", "softmax with torch.softmax inside the call, with "
+                                           "the dispatch and function modes and the profile hook switched off",
+                                           kind="attack", same_as="uses_torch_softmax",
+                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
+                                           answers={"softmax_answer": """
+import sys
+from torch.utils._python_dispatch import _disable_current_modes
+
+def softmax(x, dim=-1):
+    sys.setprofile(None)
+    with _disable_current_modes(), torch._C.DisableTorchFunction():
+        return torch.softmax(x, dim)
+"""})),
+    Entry("05_softmax_cross_entropy", Case("cat_refs_softmax", "softmax through torch._refs.softmax, torch's own "
+                                           "Python softmax", kind="attack", same_as="uses_torch_softmax",
+                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
+                                           answers={"softmax_answer": "import torch._refs\n\ndef softmax(x, dim=-1):\n"
+                                                    "    return torch._refs.softmax(x, dim)"})),
+    Entry("05_softmax_cross_entropy", Case("cat_refs_nll_loss", "nll_loss through torch._refs.nn.functional.nll_loss",
+                                           kind="attack", same_as="uses_F_nll_loss",
+                                           fails={"nll_loss_single", "nll_loss_mean"},
+                                           answers={"nll_loss_answer": """
+import torch._refs.nn.functional
+
+def nll_loss(log_probs, targets):
+    if log_probs.dim() != 2 or targets.shape != (log_probs.shape[0],):
+        raise ValueError(f"expected (N, C) and (N,), got {tuple(log_probs.shape)} and {tuple(targets.shape)}")
+    return torch._refs.nn.functional.nll_loss(log_probs, targets)
+"""})),
+    Entry("06_simple_mnist", Case("cat_forward_class_renamed", "forward with torch.relu, the class's __qualname__ "
+                                  "changed so that its handle is not called SimpleMnist", kind="attack",
+                                  same_as="uses_torch_relu", fails={
+                                      "simple_mnist_forward", "simple_mnist_images", "simple_mnist_relu",
+                                      "simple_mnist_logits", "simple_mnist_device"},
+                                  answers={"simple_mnist_answer": TORCH_RELU_FORWARD
+                                           + "\nSimpleMnist.__qualname__ = 'Model'\n"})),
+    Entry("06_simple_mnist", Case("cat_adam_named_sgd", "fit with plain SGD, in a subclass named Adam", kind="attack",
+                                  same_as="sgd", fails={"fit_optimizer", "fit_mnist"},
+                                  answers={"fit_answer": "class Adam(torch.optim.SGD):\n    pass\n"
+                                           + fit_answer(optimiser="Adam")})),
+    Entry("06_simple_mnist", Case("cat_forged_zero_grad", "fit never zeroes the gradients, then rewrites the "
+                                  "grader's records of stale gradients", kind="attack", same_as="grads_never_zeroed",
+                                  fails={"fit_zero_grad", "fit_mnist"},
+                                  answers={"fit_answer": fit_answer(zero_grad=False, after=FORGE_ACCUMULATED)})),
+    Entry("06_simple_mnist", Case("cat_leak_grader_code", "fit raises with the grader's code as its message",
+                                  kind="attack", fails={"fit_losses", "fit_batches", "fit_zero_grad", "fit_optimizer",
+                                                        "fit_device", "fit_mnist"},
+                                  answers={"fit_answer": LEAK_GRADER_CODE}),
+          feedback_lacks=LEAKED_GRADER_CODE),
     # ---- broken submissions
     Entry(A01, Case("cat_invalid_json", "a notebook cut off in the middle", kind="broken", zero=True,
                     mutate=lambda nb: nbformat.writes(nb)[:5000].encode()), log_says="does not appear to be JSON"),

@@ -62,7 +62,9 @@ def graded():
                 table[assignment] = grading.read_grades(course, assignment)
             runs[mode] = table
             alive[mode] = surviving(DETACH_MARKER)
-        grading.generate_feedback(course, next(iter(by_assignment)))
+        # Feedback of the first assignment, and of every assignment whose feedback is checked below.
+        for assignment in {next(iter(by_assignment))} | {e.assignment for e in ENTRIES if e.feedback_lacks}:
+            grading.generate_feedback(course, assignment)
         yield course, runs, logs, before, alive
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -86,6 +88,19 @@ def test_entry_scores_as_expected(graded, entry, mode):
     assert not problems, f"{entry.case.name}: {problems}"
     if entry.log_says:
         assert entry.log_says in logs[mode][entry.assignment], f"the grading log does not say {entry.log_says!r}"
+
+
+LEAK_CHECKED = [e for e in ENTRIES if e.feedback_lacks]
+
+
+@pytest.mark.parametrize("entry", LEAK_CHECKED, ids=[f"{e.assignment}:{e.case.name}" for e in LEAK_CHECKED])
+def test_feedback_never_shows_hidden_test_source(graded, entry):
+    """What a submission makes its own code raise must not carry the grader's code into its feedback."""
+    course = graded[0]
+    feedback = grading.feedback_path(course, entry.assignment, entry.case.name)
+    assert feedback.exists(), f"no feedback was written for {entry.case.name}"
+    assert entry.feedback_lacks not in feedback.read_text(), (
+        f"{entry.case.name}'s feedback shows hidden-test source ({entry.feedback_lacks!r})")
 
 
 def test_grading_twice_gives_identical_tables(graded):
