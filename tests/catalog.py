@@ -172,6 +172,9 @@ for _ in range(3):
         os._exit(0)
 time.sleep(3)
 """
+# The cells lost when mean_std fails on most inputs: its own, and normalize_splits', which calls it.
+MEAN_STD_AND_SPLITS = {"mean_std_zero_dim", "mean_std_mean", "mean_std_population_std", "mean_std_integer_input",
+                       "normalize_splits_train_result", "normalize_splits_train_stats", "normalize_splits_pure"}
 MATMUL_CHECK = """
 def matmul(a, b):
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
@@ -418,15 +421,15 @@ def mean_std(x):
     attack("cat_cell_error_tensor", "forges a cell_done event whose error message is a tensor: the notebook must "
            "still be graded", CELL_ERROR_TENSOR),
     Entry(A01, Case("cat_json_bomb_reply", "mean_std replies with 64 MiB of empty JSON objects (~1.6 GiB once "
-                    "parsed)", kind="attack", rest_full=True,
-                    fails={"mean_std_zero_dim", "mean_std_mean", "mean_std_population_std", "mean_std_integer_input"},
-                    answers={"mean_std_answer": JSON_BOMB})),
+                    "parsed): costs mean_std and normalize_splits, which calls it", kind="attack", rest_full=True,
+                    fails=MEAN_STD_AND_SPLITS | {"mean_std_empty"}, answers={"mean_std_answer": JSON_BOMB})),
     Entry(A01, Case("cat_forged_purity", "normalize changes x in place, then hands the grader a copy as the input "
                     "after the call", kind="attack", same_as="in_place_normalize", fails={"normalize_pure"},
                     answers={"normalize_answer": FORGED_PURITY})),
     Entry(A01, Case("cat_special_exceptions", "the unbiased std, raising pytest's Skip, hypothesis' "
-                    "UnsatisfiedAssumption, KeyboardInterrupt... exactly on the examples it would fail",
-                    kind="attack", same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
+                    "UnsatisfiedAssumption, KeyboardInterrupt... exactly on the examples it would fail: each "
+                    "counts as a failure, so mean_std and normalize_splits (which calls it) are lost",
+                    kind="attack", rest_full=True, fails=MEAN_STD_AND_SPLITS,
                     answers={"mean_std_answer": SPECIAL_EXCEPTIONS})),
     attack("cat_memory_across_processes", "three forked children hold 1.2 GiB each: over the 3 GiB memory limit "
            "together", MEMORY_ACROSS_PROCESSES),
