@@ -31,6 +31,10 @@ def look(secrets, marker):
     seen["network"] = _try(lambda: socket.create_connection(("1.1.1.1", 53), timeout=1) and "connected")
     seen["interfaces"] = [l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:]]
     seen["hostname"] = socket.gethostname()
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    key = libc.syscall(248, b"user", b"probe-marker", b"1", 1, -4)  # add_key to the user keyring (x86_64)
+    seen["add_key"] = "refused" if key == -1 and ctypes.get_errno() == 1 else f"returned {key}"
     writable = []
     for folder in ("/", "/usr", "/etc", "/dev", sys.prefix, os.path.dirname(os.__file__), "/grader"):
         if _try(lambda: open(os.path.join(folder, "planted"), "w").close()) is None:

@@ -66,6 +66,7 @@ def test_no_capabilities_no_new_privileges_and_nobodys_uid(report):
     assert seen["no_new_privs"] == "1"
     assert seen["uid"] == sandbox.SANDBOX_UID
     assert seen["user_namespace"] not in ("created", 0), "student code could build a user namespace of its own"
+    assert seen["add_key"] == "refused", "the kernel keyrings, kept per user, would carry data between workers"
 
 
 def test_the_course_and_the_network_are_out_of_reach(report):
