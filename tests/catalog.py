@@ -247,6 +247,8 @@ def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
 """
 LEAKED_GRADER_CODE = "register_optimizer_step_pre_hook"  # a line of the hidden fit probe
 
+PROBE_LIMIT = "a probe that runs in the worker can be forged"
+
 
 @dataclass
 class Entry:
@@ -254,6 +256,7 @@ class Entry:
     case: Case
     log_says: str | None = None  # text the grading log must contain for this student
     feedback_lacks: str | None = None  # text this student's feedback must not show (hidden-test source)
+    known_limit: str | None = None  # a hole README's "Known limits" names (this text): reported, not hidden
 
 
 def attack(name: str, description: str, prelude: str, **kwargs) -> Entry:
@@ -507,11 +510,13 @@ def nll_loss(log_probs, targets):
     Entry("06_simple_mnist", Case("cat_adam_named_sgd", "fit with plain SGD, in a subclass named Adam", kind="attack",
                                   same_as="sgd", fails={"fit_optimizer", "fit_mnist"},
                                   answers={"fit_answer": "class Adam(torch.optim.SGD):\n    pass\n"
-                                           + fit_answer(optimiser="Adam")})),
+                                           + fit_answer(optimiser="Adam")}),
+          known_limit=PROBE_LIMIT),
     Entry("06_simple_mnist", Case("cat_forged_zero_grad", "fit never zeroes the gradients, then rewrites the "
                                   "grader's records of stale gradients", kind="attack", same_as="grads_never_zeroed",
                                   fails={"fit_zero_grad", "fit_mnist"},
-                                  answers={"fit_answer": fit_answer(zero_grad=False, after=FORGE_ACCUMULATED)})),
+                                  answers={"fit_answer": fit_answer(zero_grad=False, after=FORGE_ACCUMULATED)}),
+          known_limit=PROBE_LIMIT),
     Entry("06_simple_mnist", Case("cat_leak_grader_code", "fit raises with the grader's code as its message",
                                   kind="attack", fails={"fit_losses", "fit_batches", "fit_zero_grad", "fit_optimizer",
                                                         "fit_device", "fit_mnist"},

@@ -1,4 +1,6 @@
 """Built-ins not allowed: refused however they are reached, allowed ops untouched."""
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -102,6 +104,15 @@ OTHER_ROUTES = {
     "aten matmul": (MATMUL_04, lambda: torch.ops.aten.matmul(a, b)),
     "einsum lowered to bmm": (["torch.mm"], lambda: torch.einsum("ik,kj->ij", a, b)),
     "chain_matmul": (MATMUL_04, lambda: torch.linalg.multi_dot([sq, sq, sq])),
+    "ndarray.dot": (MATMUL_04, lambda: np.ones((2, 2)).dot(np.ones((2, 2)))),
+    "sparse mm": (MATMUL_04, lambda: torch.sparse.mm(sq.to_sparse(), sq)),
+    "tensor method through the instance": (SOFTMAX_05, lambda: logits.softmax(1)),
+    "_refs softmax": (SOFTMAX_05, lambda: torch._refs.softmax(logits, 1)),
+    "_refs log_softmax": (SOFTMAX_05, lambda: torch._refs.log_softmax(logits, 1)),
+    "_refs logsumexp": (SOFTMAX_05, lambda: torch._refs.logsumexp(logits, 1)),
+    "_refs nll_loss": (SOFTMAX_05, lambda: torch._refs.nn.functional.nll_loss(logits, targets)),
+    "_decomp _softmax": (SOFTMAX_05, lambda: torch._decomp.decompositions._softmax(logits, 1, False)),
+    "sparse softmax": (SOFTMAX_05, lambda: torch.sparse.softmax(logits.to_sparse(), 1)),
     "numpy multi_dot": (MATMUL_04, lambda: np.linalg.multi_dot([np.ones((2, 2))] * 3)),
     "numpy linalg.matmul": (MATMUL_04, lambda: np.linalg.matmul(np.ones((2, 2)), np.ones((2, 2)))),
     "numpy vecdot": (MATMUL_04, lambda: np.vecdot(np.ones(2), np.ones(2))),
@@ -149,3 +160,42 @@ def test_from_scratch_solutions_pass_the_operator_guard(names):
         loss.backward()
         (x * (x > 0)).sum(), torch.sigmoid(x), F.one_hot(torch.tensor([1, 2]), 3)
         torch.zeros(2, 1).expand(2, 3) + torch.ones(3)
+
+
+SWITCHED_OFF = {
+    "profile hook removed": lambda: (sys.setprofile(None), torch.softmax(logits, 1)),
+    "modes disabled": lambda: _with_modes_disabled(lambda: torch.softmax(logits, 1)),
+}
+
+
+def _with_modes_disabled(fn):
+    from torch.utils._python_dispatch import _disable_current_modes
+    with _disable_current_modes(), torch._C.DisableTorchFunction():
+        return fn()
+
+
+@pytest.mark.parametrize("how", sorted(SWITCHED_OFF))
+def test_switching_the_refusal_off_is_refused(how):
+    with forbidden(SOFTMAX_05) as refused:
+        with pytest.raises(ForbiddenBuiltinError):
+            SWITCHED_OFF[how]()
+    assert refused
+
+
+def test_saved_references_in_the_students_namespace_are_refused_too():
+    namespace = {"combine": np.broadcast, "dot": np.dot, "keep": len}
+    with forbidden(BROADCAST_03 + MATMUL_04, namespace=namespace) as refused:
+        with pytest.raises(ForbiddenBuiltinError):
+            namespace["combine"](np.ones(2), np.ones(2))
+        with pytest.raises(ForbiddenBuiltinError):
+            namespace["dot"](np.ones(2), np.ones(2))
+        assert namespace["keep"] is len
+    assert namespace["combine"] is np.broadcast and namespace["dot"] is np.dot  # restored after the call
+    assert len(refused) == 2
+
+
+def test_a_module_with_parameters_runs_under_the_guard():
+    layer = torch.nn.Parameter(torch.randn(3, 2))
+    with forbidden(FORWARD_06):
+        out = torch.randn(4, 3) @ layer + 1
+        (out * (out > 0)).sum().backward()

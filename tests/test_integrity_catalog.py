@@ -17,7 +17,10 @@ from autograder.simulated_class import load_cases
 from instructor import grading
 from tests.catalog import DETACH_MARKER, catalog
 from tests.hub_support import UnixUsers
+from instructor.paths import ROOT
 from tests.sandbox_probe import surviving
+
+README = ROOT / "README.md"
 
 ENTRIES = catalog()
 GRADING_USER = "course-catalog-grader"
@@ -85,6 +88,9 @@ def test_entry_scores_as_expected(graded, entry, mode):
     _, runs, logs, _, _ = graded
     grades = runs[mode][entry.assignment]
     problems = grading.check_case(entry.case, grades)
+    if problems and entry.known_limit:
+        assert entry.known_limit in README.read_text(), f"README must name the known limit {entry.known_limit!r}"
+        pytest.xfail(f"known limit, stated in README: {entry.known_limit}: {problems}")
     assert not problems, f"{entry.case.name}: {problems}"
     if entry.log_says:
         assert entry.log_says in logs[mode][entry.assignment], f"the grading log does not say {entry.log_says!r}"

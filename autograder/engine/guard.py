@@ -21,8 +21,10 @@ import sys
 
 import numpy as np
 import torch
-import torch._prims_common  # noqa: F401  (private routes to broadcast_shapes, looked up by name)
+import torch._decomp.decompositions  # noqa: F401  (private routes, looked up by name)
+import torch._prims_common  # noqa: F401
 import torch._refs  # noqa: F401
+import torch._refs.nn.functional  # noqa: F401
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -54,7 +56,10 @@ ALIASES = {
     "torch.matmul": ["torch.matmul", "torch.linalg.matmul"],
     "torch.mm": ["torch.mm", "torch.Tensor.mm", "torch.addmm", "torch.Tensor.addmm", "torch.Tensor.addmm_",
                  "torch.chain_matmul", "torch.linalg.multi_dot", "torch._C._VariableFunctions.mm",
-                 "torch._C._VariableFunctions.addmm"],
+                 "torch._C._VariableFunctions.addmm", "torch.sparse.mm", "torch.sparse.addmm",
+                 "torch.sparse.sampled_addmm", "torch.hspmm", "torch.smm", "torch.sspaddmm",
+                 "torch._decomp.decompositions.addmm", "torch._decomp.decompositions.matmul",
+                 "torch._decomp.decompositions.mv"],
     "torch.bmm": ["torch.bmm", "torch.Tensor.bmm", "torch.baddbmm", "torch.addbmm"],
     "torch.mv": ["torch.mv", "torch.Tensor.mv", "torch.addmv"],
     "torch.dot": ["torch.dot", "torch.Tensor.dot", "torch.vdot", "torch.inner", "torch.linalg.vecdot"],
@@ -76,14 +81,20 @@ ALIASES = {
                                 "torch._C._VariableFunctions.broadcast_tensors", "torch._refs.broadcast_tensors",
                                 "torch.broadcast_to", "torch.Tensor.broadcast_to"],
     "torch.softmax": ["torch.softmax", "torch.Tensor.softmax", "torch.special.softmax", "torch._softmax",
-                      "torch._C._VariableFunctions._softmax"],
+                      "torch._C._VariableFunctions._softmax", "torch._refs.softmax",
+                      "torch._refs.nn.functional.softmax", "torch._decomp.decompositions._softmax",
+                      "torch.sparse.softmax"],
     "torch.nn.functional.softmax": ["torch.nn.functional.softmax"],
     "torch.log_softmax": ["torch.log_softmax", "torch.Tensor.log_softmax", "torch.special.log_softmax",
-                          "torch._log_softmax", "torch._C._VariableFunctions._log_softmax"],
+                          "torch._log_softmax", "torch._C._VariableFunctions._log_softmax", "torch._refs.log_softmax",
+                          "torch._refs.nn.functional.log_softmax", "torch._decomp.decompositions._log_softmax",
+                          "torch.sparse.log_softmax"],
     "torch.nn.functional.log_softmax": ["torch.nn.functional.log_softmax"],
-    "torch.logsumexp": ["torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp"],
+    "torch.logsumexp": ["torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp", "torch._refs.logsumexp"],
     "torch.nn.functional.cross_entropy": ["torch.nn.functional.cross_entropy"],
-    "torch.nn.functional.nll_loss": ["torch.nn.functional.nll_loss"],
+    "torch.nn.functional.nll_loss": ["torch.nn.functional.nll_loss", "torch._refs.nn.functional.nll_loss",
+                                     "torch._decomp.decompositions.nll_loss_forward", "torch._C._nn.nll_loss",
+                                     "torch._C._nn.nll_loss_nd", "torch._C._nn.nll_loss2d"],
     "torch.nn.functional.binary_cross_entropy": ["torch.nn.functional.binary_cross_entropy",
                                                  "torch.nn.functional.binary_cross_entropy_with_logits"],
     "torch.nn losses": ["torch.nn.CrossEntropyLoss.forward", "torch.nn.NLLLoss.forward",
@@ -109,13 +120,17 @@ OPERATORS = {
     **{op: _MATRIX_PRODUCTS for op in ("mm", "bmm", "mv", "dot", "vdot", "addmm", "addmv", "addbmm", "baddbmm",
                                        "matmul", "einsum", "tensordot", "inner", "chain_matmul",
                                        "linalg_multi_dot", "linalg_vecdot", "linalg_matmul", "_int_mm",
-                                       "_scaled_mm", "_weight_int8pack_mm", "_weight_int4pack_mm")},
+                                       "_scaled_mm", "_weight_int8pack_mm", "_weight_int4pack_mm",
+                                       "_sparse_mm", "_sparse_addmm", "hspmm", "smm", "sspaddmm",
+                                       "_sparse_sparse_matmul", "sparse_sampled_addmm", "_sparse_mm_reduce_impl",
+                                       "_sparse_csr_mm", "_sparse_csr_addmm")},
     **{op: _LINEAR | {"torch.matmul"} for op in ("linear", "_addmm_activation", "mkldnn_linear",
                                                  "_mixed_dtypes_linear")},
     **{op: {"torch.softmax", "torch.nn.functional.softmax"} for op in ("softmax", "_softmax", "special_softmax",
-                                                                      "_safe_softmax")},
+                                                                      "_safe_softmax", "_sparse_softmax",
+                                                                      "_masked_softmax")},
     **{op: {"torch.log_softmax", "torch.nn.functional.log_softmax", "torch.nn.functional.cross_entropy"}
-       for op in ("log_softmax", "_log_softmax", "special_log_softmax")},
+       for op in ("log_softmax", "_log_softmax", "special_log_softmax", "_sparse_log_softmax")},
     **{op: {"torch.logsumexp"} for op in ("logsumexp", "special_logsumexp")},
     "cross_entropy_loss": {"torch.nn.functional.cross_entropy", "torch.nn losses"},
     **{op: {"torch.nn.functional.nll_loss", "torch.nn.functional.cross_entropy", "torch.nn losses"}
@@ -145,6 +160,9 @@ def _expand_uncached(names) -> dict:
             obj = _resolve(path)
             if obj is not None:
                 covered[obj] = name
+            twin = _resolve(path.replace("torch.", "torch._C._VariableFunctions.", 1)) if path.count(".") == 1 else None
+            if twin is not None:
+                covered[twin] = name
     return covered
 
 
@@ -229,12 +247,45 @@ def _op_call_codes() -> set:
 _OP_CALLS = _op_call_codes()
 
 
+# Switching the refusal off from inside the call is itself refused: these are the ways.
+_TAMPER_NAME = "switching off the grader's checks"
+_TAMPER_C = {sys.setprofile, sys.settrace} | {
+    getattr(torch._C, name) for name in ("_set_torch_function_mode", "_push_on_torch_dispatch_stack",
+                                         "_pop_torch_dispatch_stack", "_pop_torch_function_stack",
+                                         "_push_on_torch_function_stack", "_set_dispatch_mode",
+                                         "_unset_dispatch_mode") if hasattr(torch._C, name)}
+
+
+def _tamper_codes() -> set:
+    import torch.utils._python_dispatch as python_dispatch
+    codes = set()
+    for module, names in ((python_dispatch, ("_disable_current_modes", "_pop_mode", "_pop_mode_temporarily")),
+                          (torch.overrides, ("_pop_mode", "_pop_mode_temporarily", "_disable_user_modes"))):
+        for name in names:
+            code = getattr(getattr(getattr(module, name, None), "__wrapped__", getattr(module, name, None)),
+                           "__code__", None)
+            if code is not None:
+                codes.add(code)
+    return codes
+
+
+_TAMPER_CODES = _tamper_codes()
+
+
+def _from_student(frame) -> bool:
+    """Code compiled from a string (answer cells, exec, eval), not torch's own: torch
+    pops its modes itself, legitimately, in the middle of ordinary operations."""
+    return frame is not None and not frame.f_code.co_filename.startswith("/")
+
+
 @contextlib.contextmanager
-def forbidden(names):
+def forbidden(names, namespace: dict | None = None):
     """While the block runs, calling any of ``names`` raises ForbiddenBuiltinError.
 
     Yields the list of refusals made: a student's ``try/except`` can swallow the
-    error, not the record, and the caller fails the call when the list is not empty."""
+    error, not the record, and the caller fails the call when the list is not empty.
+    ``namespace``: the student's globals, where saved references to a built-in
+    (``from numpy import dot as d``) are replaced for the call too."""
     refused: list[str] = []
     if not names:
         yield refused
@@ -246,17 +297,24 @@ def forbidden(names):
         refused.append(name)
         raise ForbiddenBuiltinError(name)
 
-    python_codes = {}
+    python_codes = {code: _TAMPER_NAME for code in _TAMPER_CODES}
+    methods = {}  # C methods reached through an instance: a.numpy().dot(b), x.softmax(1)
     for f, n in covered.items():  # Python functions, and modules' forward methods
         code = getattr(getattr(f, "__func__", f), "__code__", None)
         if code is not None:
             python_codes[code] = n
+        if type(f).__name__ in ("method_descriptor", "builtin_function_or_method"):
+            methods.setdefault(getattr(f, "__name__", ""), n)
+
+    active = [False]  # only while the student's code runs: the guard's own set-up is not tampering
 
     def profile(frame, event, arg):
+        if not active[0]:
+            return
         if event == "call":
             code = frame.f_code
             name = python_codes.get(code)
-            if name is not None:
+            if name is not None and (name != _TAMPER_NAME or _from_student(frame.f_back)):
                 refuse(name)
             if code in _OP_CALLS:
                 op = _operator_name(frame.f_locals.get("self"))
@@ -264,6 +322,12 @@ def forbidden(names):
                     refuse(f"{operators[op]} (reached as aten::{op})")
         elif event == "c_call":
             name = covered.get(arg)
+            if name is None and arg in _TAMPER_C and _from_student(frame):
+                name = _TAMPER_NAME
+            if name is None and isinstance(getattr(arg, "__self__", None), (torch.Tensor, np.ndarray)):
+                name = methods.get(getattr(arg, "__name__", None))
+                if name is None and getattr(arg, "__name__", None) == "dot" and "numpy.dot" in names:
+                    name = "numpy.dot"
             if name is not None:
                 refuse(name)
 
@@ -274,15 +338,35 @@ def forbidden(names):
         if name is not None:
             saved.append((module, attr, original))
             setattr(module, attr, _refuser(name, refuse))
+    originals = {id(original): name for _, _, original in saved for name in [covered.get(original)]}
+    for key, value in list((namespace or {}).items()):
+        try:
+            name = covered.get(value) or originals.get(id(value))
+        except TypeError:  # unhashable
+            continue
+        if name is not None:
+            saved.append((namespace, key, value))
+            namespace[key] = _refuser(name, refuse)
+    modes = contextlib.ExitStack()
     previous_profile = sys.getprofile()
-    sys.setprofile(profile)
     try:
-        with _RefuseTorchFunctions(covered, refuse), _RefuseOperators(operators, refuse):
-            yield refused
+        modes.enter_context(_RefuseTorchFunctions(covered, refuse))
+        modes.enter_context(_RefuseOperators(operators, refuse))
+        sys.setprofile(profile)
+        active[0] = True
+        yield refused
+        active[0] = False
+        if sys.getprofile() is not profile and not refused:
+            refused.append(_TAMPER_NAME)  # the hook was removed, not by a refusal
     finally:
+        active[0] = False
         sys.setprofile(previous_profile)
-        for module, attr, original in saved:
-            setattr(module, attr, original)
+        modes.close()
+        for where, attr, original in reversed(saved):
+            if isinstance(where, dict):
+                where[attr] = original
+            else:
+                setattr(where, attr, original)
 
 
 def _refuser(name, refuse):

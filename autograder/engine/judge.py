@@ -173,4 +173,4 @@ def pytest_sessionfinish(session):
             "sandbox_gaps": process.sandbox_gaps if process else [],
             "cell_errors": process.cell_errors if process else {},
             "cost": cost,
-        }, f, indent=1)
+        }, f, indent=1, default=str)  # whatever came from the worker is written as text

@@ -133,8 +133,11 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             if run["exit"] not in (0, 1) or not os.path.exists(results):
                 raise GradingError(f"the hidden tests in {tests_dir} could not run "
                                    f"(pytest exit {run['exit']}):\n{run['output'][-3000:]}")
-            with open(results) as f:
-                outcome = json.load(f)
+            try:
+                with open(results) as f:
+                    outcome = json.load(f)
+            except ValueError as exc:
+                raise JudgeFailed(f"the judge's results could not be read: {exc}") from None
         if outcome["collection_errors"]:
             raise GradingError("broken hidden tests:\n" + "\n".join(outcome["collection_errors"]))
         for gap in outcome.get("sandbox_gaps", []):

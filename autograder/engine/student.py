@@ -34,8 +34,25 @@ class StudentFailure(AssertionError):
     An AssertionError, so hypothesis and pytest treat it as the property failing."""
 
 
+def plain_error(error) -> dict:
+    """An error report from the worker, reduced to short strings: it is the student's to forge."""
+    error = error if isinstance(error, dict) else {}
+
+    def text(value, limit):
+        return str(value)[:limit] if isinstance(value, (str, int, float)) else ""
+
+    def texts(values, count, limit):
+        return [text(v, limit) for v in values[:count]] if isinstance(values, list) else []
+
+    forbidden = error.get("forbidden")
+    return {"type": text(error.get("type", "Exception"), 100) or "Exception", "mro": texts(error.get("mro"), 40, 100),
+            "message": text(error.get("message", ""), 2000), "forbidden": text(forbidden, 200) if forbidden else None,
+            "where": texts(error.get("where"), 6, 500)}
+
+
 class StudentRaised(StudentFailure):
     def __init__(self, function: str, error: dict):
+        error = plain_error(error)
         self.function = function
         self.error = error
         self.type_name = error.get("type", "Exception")
@@ -174,7 +191,7 @@ class StudentProcess:
                     current = str(event.get("id"))
                 elif kind == "cell_done":
                     if event.get("error"):
-                        self.cell_errors[str(event.get("id"))] = event["error"]
+                        self.cell_errors[str(event.get("id"))[:100]] = plain_error(event["error"])
                     current = None
                 elif kind == "exec_done":
                     return
@@ -230,9 +247,9 @@ class StudentProcess:
         return f"the process exited with status {code} (os._exit or a crash)"
 
     # -- messages
-    def _send(self, message: dict) -> None:
+    def _send(self, message: dict, deadline: float | None = None) -> None:
         try:
-            wire.send(self.to_worker, message)
+            wire.send(self.to_worker, message, deadline=deadline)
         except (BrokenPipeError, OSError):
             raise EOFError("the worker is gone") from None
 
@@ -260,8 +277,9 @@ class StudentProcess:
         self.cost["calls"] += 1
         started = time.perf_counter()
         try:
-            self._send(message)
-            return self._receive(time.monotonic() + timeout, allow_meta)
+            deadline = time.monotonic() + timeout
+            self._send(message, deadline)  # a worker that stops reading cannot stall the judge
+            return self._receive(deadline, allow_meta)
         except TimeoutError:
             reason = f"{label} did not finish within {timeout:g} seconds (an infinite loop?)"
         except EOFError:
@@ -286,11 +304,14 @@ def _map_leaves(value, fn):
 
 
 class RemoteObject:
-    """An object the student's code made; it stays in the worker."""
+    """An object the student's code made; it stays in the worker. ``origin``: the name the
+    judge called to get it (e.g. "SimpleMnist"), which labels its methods' calls; never
+    the type name the worker reports, which the student controls."""
 
     def __init__(self, handle: wire.Handle, student: "Student"):
         self.handle = handle
         self.student = student
+        self.origin: str | None = None
 
     def __repr__(self):
         return f"<{self.handle.type_name} object>"
@@ -311,9 +332,12 @@ class Student:
             raise AttributeError(name)
         return lambda *args, **kwargs: self.call(name, *args, **kwargs)
 
-    def _decode_reply(self, label: str, reply: dict):
+    def _decode_reply(self, label: str, reply: dict, code: str | None = None):
         if not reply.get("ok"):
-            error = reply.get("error") or {}
+            error = plain_error(reply.get("error"))
+            if code:  # grader code the student's code could read by walking up its frames
+                for line in {line.strip() for line in code.splitlines() if len(line.strip()) >= 8}:
+                    error["message"] = error["message"].replace(line, "[grader code]")
             if error.get("type") == "NameError" and label.split(".")[0] in str(error.get("message", "")):
                 raise StudentFailure(self._missing_message(label.split(".")[0]))
             raise StudentRaised(label, error)
@@ -344,6 +368,8 @@ class Student:
                    "forbid": self._forbidden.get(name, []) if forbid is None else forbid}
         reply = self._process.request(name, message, timeout, allow_meta)
         value = self._decode_reply(name, reply)
+        if isinstance(value, RemoteObject) and value.origin is None:
+            value.origin = name
         if return_inputs:
             inputs = reply.get("inputs") or {}
             return value, tuple(inputs.get("args", []))
@@ -352,7 +378,7 @@ class Student:
     def call_method(self, obj: RemoteObject, method: str, *args, timeout: float | None = None,
                     forbid: list | None = None, label: str | None = None, allow_meta: bool = False, **kwargs):
         """Call ``obj.method(*args)`` in the worker (e.g. a module's ``forward``)."""
-        label = label or f"{obj.handle.type_name}.{method}"
+        label = label or f"{obj.origin or 'object'}.{method}"
         forbidden = self._forbidden.get(label, []) if forbid is None else forbid
         message = {"op": "call", "target": obj.handle, "attribute": method,
                    "args": self._unwrap(list(args)), "kwargs": self._unwrap(kwargs), "forbid": forbidden}
@@ -364,7 +390,7 @@ class Student:
         module's parameters); the result crosses back as plain data."""
         message = {"op": "call", "code": expression, "bindings": self._unwrap(bindings),
                    "forbid": forbid or []}
-        return self._decode_reply(label, self._process.request(label, message, timeout))
+        return self._decode_reply(label, self._process.request(label, message, timeout), expression)
 
     def run(self, statements: str, *, label: str = "your code", timeout: float | None = None,
             forbid: list | None = None, **bindings):
@@ -372,7 +398,7 @@ class Student:
         variable as plain data (e.g. to call get_device with CUDA made to look present)."""
         message = {"op": "call", "code": statements, "statements": True,
                    "bindings": self._unwrap(bindings), "forbid": forbid or []}
-        return self._decode_reply(label, self._process.request(label, message, timeout))
+        return self._decode_reply(label, self._process.request(label, message, timeout), statements)
 
     def defines(self, name: str) -> bool:
         return bool(self.eval(f"{name!r} in globals()", label="the notebook"))

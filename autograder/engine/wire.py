@@ -130,13 +130,15 @@ class Acceptance:
     dense CPU data of an ordinary dtype is taken, or shapes on ``meta`` where a test
     asked for them."""
     max_bytes: int = 256 << 20
+    max_header_bytes: int = 16 << 20  # the JSON part: parsed into objects many times its size
     max_elements: int = 1 << 26
     max_depth: int = 32
     max_items: int = 1 << 20
     allow_meta: bool = False
 
 
-TRUSTED = Acceptance(max_bytes=MAX_MESSAGE_BYTES, max_elements=1 << 40, allow_meta=True)  # the judge's own requests
+TRUSTED = Acceptance(max_bytes=MAX_MESSAGE_BYTES, max_header_bytes=MAX_MESSAGE_BYTES, max_elements=1 << 40,
+                     allow_meta=True)  # the judge's own requests
 _TENSOR_KEYS = {"dtype", "shape", "device", "requires_grad", "parameter", "stride", "buffer", "expanded_from"}
 
 
@@ -280,8 +282,9 @@ def _dtype(name) -> torch.dtype:
 
 # ---------------------------------------------------------------- framing
 
-def send(fd: int, message: dict, make_handle=None) -> None:
-    """Write one message (a dict) to a file descriptor."""
+def send(fd: int, message: dict, make_handle=None, deadline: float | None = None) -> None:
+    """Write one message (a dict) to a file descriptor; TimeoutError when the other side
+    has not taken it all by ``deadline``."""
     buffers: list = []
     header = json.dumps(encode(message, buffers, make_handle), allow_nan=False).encode()
     parts = [struct.pack("<QQ", len(header), len(buffers)), header]
@@ -299,8 +302,9 @@ def receive(fd: int, resolve_handle=None, deadline: float | None = None, accept:
         return _read_exactly(fd, n, deadline)
 
     header_len, n_buffers = struct.unpack("<QQ", read(16))
-    if header_len > accept.max_bytes or n_buffers > 1 << 20:
-        raise WireError(f"a reply of more than {accept.max_bytes:,} bytes came back")
+    if header_len > min(accept.max_bytes, accept.max_header_bytes) or n_buffers > 1 << 20:
+        raise WireError(f"a reply of more than {min(accept.max_bytes, accept.max_header_bytes):,} bytes "
+                        f"of structure came back")
     try:
         header = json.loads(read(header_len))
     except (ValueError, RecursionError) as exc:

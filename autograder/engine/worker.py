@@ -18,6 +18,9 @@ import torch
 
 from autograder.engine import guard, sandbox, wire
 
+# Taken at import, before any student code: replacing guard.forbidden later changes nothing.
+_forbidden = guard.forbidden
+
 
 class _NoMagics:
     """Stands in for IPython so that ``%matplotlib`` and ``!pip`` lines are ignored."""
@@ -105,11 +108,12 @@ class Worker:
     def call(self, request: dict) -> None:
         sandbox.limit_cpu_seconds(request.get("cpu_seconds", 10))
         self._seed(request.get("seed", 0))
-        args = request.get("args", [])
-        kwargs = request.get("kwargs", {})
+        # Tuples: the student's code can reach this frame, not change which objects it holds.
+        args = tuple(request.get("args", []))
+        kwarg_items = tuple(request.get("kwargs", {}).items())
         refused: list = []
         try:
-            with guard.forbidden(request.get("forbid", [])) as refused:
+            with _forbidden(request.get("forbid", []), self.namespace) as refused:
                 if "code" in request:
                     scope = dict(self.namespace)
                     scope.update(request.get("bindings", {}))
@@ -128,12 +132,12 @@ class Worker:
                         func = target
                     if request.get("attribute"):
                         func = getattr(func, request["attribute"])
-                    value = func(*args, **kwargs) if request.get("call", True) else func
+                    value = func(*args, **dict(kwarg_items)) if request.get("call", True) else func
                 if refused:  # refused, then caught by the student's own try/except
                     raise guard.ForbiddenBuiltinError(refused[0])
                 reply = {"ok": True, "value": value}
                 if request.get("return_inputs"):
-                    reply["inputs"] = {"args": args, "kwargs": kwargs}
+                    reply["inputs"] = {"args": list(args), "kwargs": dict(kwarg_items)}
                 # Encoding runs under the guard too, so it cannot smuggle in a built-in.
                 self.send(reply)
         except BaseException as exc:
