@@ -1,8 +1,10 @@
 """Checks that hidden tests use instead of bare ``assert``: each failure says, in
 words a student can act on, what was expected and what their code gave.
 
-Tolerances come from the dtype, so float32 and float64 answers are held to what
-their precision allows; integer and boolean results must be exact.
+Values are compared by ``mnist_course.checking.compare``, the same comparison the
+notebooks' check cells use: a floating-point result is held to the precision of
+the dtype it comes in (the coarser of the expected and the returned one), unless
+a test makes the dtype the rule; integer and boolean results must be exact.
 """
 from __future__ import annotations
 
@@ -11,32 +13,10 @@ import contextlib
 import torch
 
 from autograder.engine.student import StudentRaised
+from mnist_course.checking import TOLERANCES, compare, graded_dtype, show
 
-TOLERANCES = {  # (rtol, atol)
-    torch.float16: (1e-2, 1e-3),
-    torch.bfloat16: (2e-2, 1e-2),
-    torch.float32: (1e-4, 1e-5),
-    torch.float64: (1e-7, 1e-9),
-}
-
-
-def show(value) -> str:
-    """A short, readable picture of a value for feedback."""
-    if isinstance(value, torch.Tensor):
-        with _print_options():
-            text = repr(value.detach().cpu() if value.device.type != "meta" else value)
-        return text if len(text) < 1500 else text[:1500] + " ..."
-    text = repr(value)
-    return text if len(text) < 500 else text[:500] + " ..."
-
-
-@contextlib.contextmanager
-def _print_options():
-    torch.set_printoptions(precision=4, threshold=40, edgeitems=3, linewidth=100)
-    try:
-        yield
-    finally:
-        torch.set_printoptions(profile="default")
+__all__ = ["TOLERANCES", "graded_dtype", "show", "fail", "expect_tensor", "expect_shape", "expect_close",
+           "expect_equal", "expect_unchanged", "expect_raises"]
 
 
 def fail(message: str):
@@ -55,37 +35,15 @@ def expect_shape(actual, shape, what: str = "the result") -> None:
         fail(f"{what} should have shape {tuple(shape)}, got {tuple(actual.shape)}")
 
 
-def expect_close(actual, expected: torch.Tensor, what: str = "the result", *,
-                 rtol: float | None = None, atol: float | None = None, check_dtype: bool = False) -> None:
-    """Same shape and the same values within the tolerance of ``expected``'s dtype."""
-    expected = torch.as_tensor(expected)
-    actual = expect_tensor(actual, what)
-    if tuple(actual.shape) != tuple(expected.shape):
-        fail(f"{what} should have shape {tuple(expected.shape)}, got {tuple(actual.shape)}.\n"
-             f"Expected: {show(expected)}\nGot:      {show(actual)}")
-    if check_dtype and actual.dtype != expected.dtype:
-        fail(f"{what} should have dtype {expected.dtype}, got {actual.dtype}")
-    if actual.device.type == "meta" and expected.device.type != "meta":
-        fail(f"{what} is on the meta device: it has a shape but no values. Compute it on the device of "
-             f"the inputs.")
-    if expected.device.type == "meta":
-        return
-    default_rtol, default_atol = TOLERANCES.get(expected.dtype, (0.0, 0.0))
-    rtol = default_rtol if rtol is None else rtol
-    atol = default_atol if atol is None else atol
-    a = actual.detach().cpu()
-    e = expected.detach().cpu()
-    if a.dtype.is_complex or e.dtype.is_complex or a.dtype.is_floating_point or e.dtype.is_floating_point:
-        a, e = a.to(torch.float64), e.to(torch.float64)
-    else:
-        a, e = a.to(torch.int64), e.to(torch.int64)
-    close = torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
-    if not bool(close.all()):
-        bad = (~close).nonzero()[0].tolist()
-        index = tuple(bad)
-        fail(f"{what} is wrong.\nExpected: {show(expected)}\nGot:      {show(actual)}\n"
-             f"First difference at index {list(index)}: expected {e[index].item():.6g}, "
-             f"got {a[index].item():.6g}")
+def expect_close(actual, expected, what: str = "the result", *, rtol: float | None = None,
+                 atol: float | None = None, rounding_scale: float = 0.0, check_dtype: bool = False) -> None:
+    """Same shape and the same values, within the tolerance of the graded dtype (see
+    ``mnist_course.checking.compare``); ``rounding_scale`` widens atol by that many
+    epsilons of the dtype the answer came in."""
+    problem = compare(actual, expected, what, rtol=rtol, atol=atol, rounding_scale=rounding_scale,
+                      check_dtype=check_dtype)
+    if problem:
+        fail(problem)
 
 
 def expect_equal(actual, expected, what: str = "the result") -> None:
