@@ -77,6 +77,80 @@ def per_pixel_stats(x, eps=1e-8):
     s = xf.var(0, unbiased=False).sqrt()
     return m, torch.where(s < eps, torch.full_like(s, eps), s)
 '''}),
+    Case("variant_float32", "float32 throughout, as the notebook allows: x.float() first in every exercise",
+         kind="variant", full=True, answers={
+             "mean_std_answer": '''
+def mean_std(x):
+    x = x.float()
+    if x.numel() == 0:
+        raise ValueError(f"mean_std of an empty tensor (shape {tuple(x.shape)}) is undefined")
+    return x.mean(), x.std(correction=0)
+''',
+             "normalize_answer": '''
+def normalize(x, mean, std):
+    return (x.float() - mean) / std
+''',
+             "normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    stats = mean_std(train)
+    return tuple(normalize(t, *stats) for t in (train, valid))
+''',
+             "per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    x = x.float()
+    if x.ndim < 2:
+        raise ValueError(f"per_pixel_stats: x must be (N, features...), got shape {tuple(x.shape)}")
+    return x.mean(0), x.std(0, unbiased=False).clamp(min=eps)
+'''}),
+    Case("variant_own_imports", "answer cells that import what they use (math, torch functions by name), "
+         "statistics by hand, validation last", kind="variant", full=True, answers={
+             "mean_std_answer": '''
+import math
+def mean_std(x):
+    values = x.double().flatten()
+    n = values.numel()
+    if n == 0:
+        raise ValueError("mean_std: x has no elements, so it has no mean")
+    mean = values.sum() / n
+    return mean, torch.sqrt(((values - mean) ** 2).sum() / n)
+''',
+             "normalize_answer": '''
+from torch import div, sub
+def normalize(x, mean, std):
+    if not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    return div(sub(x, mean), std)
+''',
+             "normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    mean = train.double().mean()
+    std = ((train.double() - mean) ** 2).mean().sqrt()
+    return (train - mean) / std, (valid - mean) / std
+''',
+             "per_pixel_stats_answer": '''
+import numpy
+def per_pixel_stats(x, eps=1e-8):
+    xf = x.double()
+    mean = xf.sum(dim=0) / len(xf) if xf.dim() >= 2 else None
+    if mean is None:
+        raise ValueError(f"per_pixel_stats needs a batch of at least two dimensions, got {xf.dim()}")
+    std = ((xf - mean) ** 2).mean(dim=0).sqrt()
+    return mean, std.clamp(min=float(numpy.float64(eps)))
+'''}),
+    Case("variant_numpy_splits", "numpy for the splits, torch.true_divide for normalize, float64 statistics",
+         kind="variant", full=True, answers={
+             "normalize_answer": '''
+def normalize(x, mean, std):
+    return torch.true_divide(x - torch.as_tensor(mean), torch.as_tensor(std))
+''',
+             "normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    t = train.numpy().astype(np.float64)
+    if t.size == 0:
+        raise ValueError("normalize_splits: the training set is empty")
+    m, s = t.mean(), t.std()
+    return torch.from_numpy((t - m) / s), torch.from_numpy((valid.numpy().astype(np.float64) - m) / s)
+'''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
     Case("unbiased_std", "torch's default (unbiased) std", answers={"mean_std_answer": UNBIASED_MEAN_STD},

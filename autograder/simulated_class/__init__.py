@@ -38,6 +38,10 @@ class Case:
     mutate: object = None  # optional callable(notebook) -> notebook, bytes (a broken file) or None (no file)
     extra_files: dict = field(default_factory=dict)  # other files handed in beside the notebook
     kind: str = "mistake"  # solution | blank | variant | mistake | attack | broken
+    # A mistake no visible check can catch names the words of the notebook that warn about it
+    # (e.g. "the grader refuses them" for a built-in the exercise does not allow); the
+    # fairness suite checks that the notebook says them.
+    hidden_only: str = ""
 
 
 def drop_cells(*grade_ids):
