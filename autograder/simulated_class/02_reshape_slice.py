@@ -156,6 +156,47 @@ def channels_last(batch):''' + CHANNELS_CHECK + '''
 def select_digit(x, y, digit):''' + SELECT_CHECK + '''
     return x[torch.where(y == digit)[0]]
 '''}),
+    Case("variant_validate_late", "validation written after other work, slices as objects, two transposes, "
+         "a flatten that adds an axis first, a mask compared with a 0-d tensor", kind="variant", full=True, answers={
+             "rank_answer": '''
+def rank(t):
+    return t.dim()
+''',
+             "to_images_answer": '''
+def to_images(flat, height=28, width=28):
+    n, pixels = tuple(flat.shape) if flat.dim() == 2 else (None, None)
+    if pixels != height * width:
+        raise ValueError(f"to_images wants rows of {height} * {width} pixels, got a tensor of shape {tuple(flat.shape)}")
+    return flat.reshape(n, height, width).clone()
+''',
+             "flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError(f"flatten: {images!r} is 0-d, so it has no batch axis to keep")
+    return torch.flatten(images.unsqueeze(-1), start_dim=1)
+''',
+             "crop_answer": '''
+def crop(images, top, left, height, width):
+    if images.dim() < 2:
+        raise ValueError(f"crop works on the last two axes, but the input has shape {tuple(images.shape)}")
+    H, W = images.shape[-2:]
+    if not (0 <= top <= top + height <= H and 0 <= left <= left + width <= W):
+        raise ValueError(f"crop: the window ({top}, {left}, {height}, {width}) is not inside {H} x {W}")
+    rows, cols = slice(top, top + height), slice(left, left + width)
+    return images[..., rows, cols]
+''',
+             "channels_last_answer": '''
+def channels_last(batch):
+    if batch.dim() == 4:
+        return batch.transpose(1, 3).transpose(1, 2)
+    raise ValueError(f"channels_last needs a 4-d batch (N, C, H, W), got shape {tuple(batch.shape)}")
+''',
+             "select_digit_answer": '''
+def select_digit(x, y, digit):
+    if x.dim() == 0 or y.dim() != 1 or x.size(0) != y.size(0):
+        raise ValueError(f"select_digit: x has shape {tuple(x.shape)} but y has shape {tuple(y.shape)}")
+    return x[y.eq(torch.tensor(digit))]
+'''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
     Case("rank_len", "len(t): the size of the first axis, not the number of axes", answers={"rank_answer": '''
