@@ -112,6 +112,12 @@ def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
 '''}),
     Case("variant_recursive", "a recursive rule, reshape(-1, 1), numpy for the distance, sort for the argmin",
          kind="variant", full=True, answers={
+             "add_row_vector_answer": '''
+def add_row_vector(m, v):
+    if len(m.shape) != 2 or len(v.shape) != 1 or len(v) != m.shape[1]:
+        raise ValueError("add_row_vector: v of shape %s does not fit the rows of m, shape %s" % (list(v.shape), list(m.shape)))
+    return m + v.expand(m.shape[0], -1)
+''',
              "broadcast_shape_answer": '''
 def broadcast_shape(shape_a, shape_b):
     a, b = tuple(shape_a), tuple(shape_b)
@@ -138,6 +144,49 @@ def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
 def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
     d = (images.unsqueeze(1).double() - means.unsqueeze(0).double()).abs().mean((2, 3))
     return torch.sort(d, dim=1, stable=True).indices[:, 0]
+'''}),
+    Case("variant_float64_reuse", "sizes checked after they are chosen, torch.add and a transpose, float64 "
+         "distances that reuse broadcast_shape, argmin of mnist_distance", kind="variant", full=True, answers={
+             "broadcast_shape_answer": '''
+def broadcast_shape(shape_a, shape_b):
+    a, b = list(shape_a)[::-1], list(shape_b)[::-1]
+    out = []
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else 1
+        y = b[i] if i < len(b) else 1
+        size = y if x == 1 else x
+        if y not in (1, size):
+            raise ValueError(f"{tuple(shape_a)} and {tuple(shape_b)} do not broadcast: {x} against {y}")
+        out.append(int(size))
+    return tuple(reversed(out))
+''',
+             "add_row_vector_answer": '''
+def add_row_vector(m, v):
+    if m.dim() != 2 or tuple(v.shape) != (m.shape[1],):
+        raise ValueError(f"add_row_vector: v must have shape ({m.shape[-1]},) for m of shape {tuple(m.shape)}, "
+                         f"got {tuple(v.shape)}")
+    return torch.add(m, v.unsqueeze(0))
+''',
+             "add_column_vector_answer": '''
+def add_column_vector(m, v):
+    if m.dim() != 2 or tuple(v.shape) != (m.shape[0],):
+        raise ValueError(f"add_column_vector: v must have shape ({m.shape[0]},) for m of shape {tuple(m.shape)}, "
+                         f"got {tuple(v.shape)}")
+    return (m.T + v).T
+''',
+             "mnist_distance_answer": '''
+def mnist_distance(a, b):
+    if a.dim() < 2 or b.dim() < 2:
+        raise ValueError(f"mnist_distance needs images (..., H, W), got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    broadcast_shape(a.shape, b.shape)   # raises ValueError when they do not broadcast
+    return (a.double() - b.double()).abs().mean(dim=(-1, -2))
+''',
+             "nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):
+    if images.dim() != 3 or means.dim() != 3 or images.shape[-2:] != means.shape[-2:]:
+        raise ValueError(f"nearest_mean_predict: images {tuple(images.shape)} and means {tuple(means.shape)} "
+                         f"must be (N, H, W) and (K, H, W)")
+    return mnist_distance(images.unsqueeze(1), means).argmin(1)
 '''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
@@ -295,3 +344,9 @@ def nearest_mean_predict(images, means):
     return (images[:, None].float() - means[None].float()).abs().mean(dim=(-2, -1)).argmin(dim=1)
 '''}, fails={"nearest_mean_errors"}),
 ]
+
+# A built-in the exercise does not allow works in the student's own kernel, so no check cell
+# can catch it; the notebook says, next to the exercise, that the grader refuses it.
+for _case in CASES:
+    if _case.kind == "mistake" and "uses_" in _case.name:
+        _case.hidden_only = "the grader refuses them"

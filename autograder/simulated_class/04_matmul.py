@@ -281,3 +281,9 @@ def shop_totals(quantities, prices):
     return torch.from_numpy(np.einsum("pi,is->ps", quantities.numpy(), prices.numpy()))
 '''}),
 ]
+
+# A built-in the exercise does not allow works in the student's own kernel, so no check cell
+# can catch it; the notebook says, next to the exercise, that the grader refuses it.
+for _case in CASES:
+    if _case.kind == "mistake" and "uses_" in _case.name:
+        _case.hidden_only = "the grader refuses them"

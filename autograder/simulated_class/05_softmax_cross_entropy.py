@@ -278,3 +278,9 @@ def cross_entropy(logits, targets):
     return loss_module(logits, targets)
 '''}),
 ]
+
+# A built-in the exercise does not allow works in the student's own kernel, so no check cell
+# can catch it; the notebook says, next to the exercise, that the grader refuses it.
+for _case in CASES:
+    if _case.kind == "mistake" and "uses_" in _case.name:
+        _case.hidden_only = "the grader refuses them"
