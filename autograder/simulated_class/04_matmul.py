@@ -48,6 +48,13 @@ CASES = [
     # ---- correct, written differently: full marks
     Case("variant_loops", "loops: matvec row by row, matmul column by column, batches flattened and looped, "
          "markov_after by repeated squaring, shop bills person by person", kind="variant", full=True, answers={
+             "markov_step_answer": '''
+def markov_step(state, transition):
+    n = state.shape[0] if state.dim() == 1 else -1
+    if tuple(transition.shape) != (n, n):
+        raise ValueError(f"markov_step: a state {tuple(state.shape)} needs an (n, n) transition, got {tuple(transition.shape)}")
+    return torch.stack([(state * transition[:, j]).sum() for j in range(n)])
+''',
              "matvec_answer": matvec_with('''
     return torch.stack([(row * v).sum() for row in m])
 '''),
@@ -132,6 +139,102 @@ def markov_after(state, transition, years):
     if years == 0:
         return state.detach().clone()
     return markov_step(markov_after(state, transition, years - 1), transition)
+'''}),
+    Case("variant_reuse_matvec", "every product built on matvec, validation in another order, a recursive "
+         "markov_after", kind="variant", full=True, answers={
+             "matvec_answer": '''
+def matvec(m, v):
+    if v.dim() != 1:
+        raise ValueError(f"matvec: v must be a vector, got shape {tuple(v.shape)}")
+    if m.dim() != 2:
+        raise ValueError(f"matvec: m must be a matrix, got shape {tuple(m.shape)}")
+    if len(v) != m.shape[-1]:
+        raise ValueError(f"matvec: m has {m.shape[-1]} columns but v has {len(v)} entries")
+    return m.mul(v).sum(-1)
+''',
+             "matmul_answer": '''
+def matmul(a, b):
+    if a.dim() != 2 or b.dim() != 2:
+        raise ValueError(f"matmul: two matrices please, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"matmul: {tuple(a.shape)} by {tuple(b.shape)}: the inner sizes differ")
+    return torch.stack([matvec(b.T, row) for row in a])
+''',
+             "batched_matmul_answer": '''
+def batched_matmul(a, b):
+    if min(a.dim(), b.dim()) < 2:
+        raise ValueError(f"batched_matmul needs two stacks of matrices, got {tuple(a.shape)} and {tuple(b.shape)}")
+    try:
+        torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except RuntimeError as error:
+        raise ValueError(f"batched_matmul: the batch axes do not broadcast ({error})") from None
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"batched_matmul: inner sizes {a.shape[-1]} and {b.shape[-2]} differ")
+    return (a.unsqueeze(-2) * b.transpose(-1, -2).unsqueeze(-3)).sum(-1)
+''',
+             "markov_step_answer": '''
+def markov_step(state, transition):
+    if transition.dim() != 2 or transition.shape[0] != transition.shape[1] or state.shape != transition.shape[:1]:
+        raise ValueError(f"markov_step: state {tuple(state.shape)} and transition {tuple(transition.shape)} "
+                         f"should be (n,) and (n, n)")
+    return matvec(transition.T, state)
+''',
+             "markov_after_answer": '''
+def markov_after(state, transition, years):
+    if years == 0:
+        return state.clone()
+    return markov_after(markov_step(state, transition), transition, years - 1)
+''',
+             "shop_totals_answer": '''
+def shop_totals(quantities, prices):
+    # matvec refuses mismatched item counts with a ValueError
+    return torch.stack([matvec(quantities, prices[:, shop]) for shop in range(prices.shape[1])], dim=1)
+'''}),
+    Case("variant_float64_sums", "float64 sums for floats (integers kept exact), rows one at a time, the "
+         "transition matrix raised to a power with matmul", kind="variant", full=True, answers={
+             "matvec_answer": '''
+def matvec(m, v):
+    if m.ndim != 2 or v.ndim != 1 or m.size(1) != v.size(0):
+        raise ValueError(f"matvec: (n, k) times (k,), got {tuple(m.shape)} times {tuple(v.shape)}")
+    if m.is_floating_point():
+        return (m.double() * v.double()).sum(dim=1)
+    return (m * v).sum(dim=1)
+''',
+             "matmul_answer": '''
+def matmul(a, b):
+    if a.ndim != 2 or b.ndim != 2 or a.size(1) != b.size(0):
+        raise ValueError(f"matmul: (n, k) times (k, p), got {tuple(a.shape)} times {tuple(b.shape)}")
+    return torch.stack([(a[i].unsqueeze(1) * b).sum(0) for i in range(a.size(0))])
+''',
+             "batched_matmul_answer": '''
+def batched_matmul(a, b):
+    if a.ndim < 2 or b.ndim < 2 or a.size(-1) != b.size(-2):
+        raise ValueError(f"batched_matmul: (..., n, k) times (..., k, p), got {tuple(a.shape)} and {tuple(b.shape)}")
+    try:
+        return a.unsqueeze(-1).mul(b.unsqueeze(-3)).sum(-2)
+    except RuntimeError:
+        raise ValueError(f"batched_matmul: batch axes {tuple(a.shape[:-2])} and {tuple(b.shape[:-2])} do not broadcast") from None
+''',
+             "markov_step_answer": '''
+def markov_step(state, transition):
+    n = len(transition)
+    if transition.shape != (n, n) or state.shape != (n,):
+        raise ValueError(f"markov_step: need a state (n,) and a square transition (n, n), got "
+                         f"{tuple(state.shape)} and {tuple(transition.shape)}")
+    return torch.sum(state.reshape(-1, 1) * transition, dim=0, dtype=torch.float64)
+''',
+             "markov_after_answer": '''
+def markov_after(state, transition, years):
+    power = torch.eye(len(transition), dtype=transition.dtype)
+    for _ in range(years):
+        power = matmul(power, transition)
+    return matvec(power.T, state)
+''',
+             "shop_totals_answer": '''
+def shop_totals(quantities, prices):
+    if quantities.shape[-1] != prices.shape[0]:
+        raise ValueError(f"shop_totals: {quantities.shape[-1]} items in quantities, {prices.shape[0]} in prices")
+    return (quantities.unsqueeze(2) * prices.unsqueeze(0)).sum(1)
 '''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
