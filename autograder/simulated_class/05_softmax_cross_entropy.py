@@ -100,6 +100,15 @@ def cross_entropy(logits, targets):
     return torch.eq(torch.argmax(logits, dim=1), targets).to(torch.float32).mean()
 ''')}),
     Case("variant_float64", "float64 inside, cast back; accuracy through numpy", kind="variant", full=True, answers={
+             "nll_loss_answer": '''
+def nll_loss(log_probs, targets):
+    if log_probs.dim() != 2:
+        raise ValueError(f"nll_loss: log_probs must be (N, C), got {tuple(log_probs.shape)}")
+    if targets.shape != log_probs.shape[:1]:
+        raise ValueError(f"nll_loss: one target per row: {log_probs.shape[0]} rows, targets {tuple(targets.shape)}")
+    picked = torch.stack([log_probs[i, t] for i, t in enumerate(targets.tolist())])
+    return -picked.double().mean()
+''',
              "softmax_answer": '''
 def softmax(x, dim=-1):
     d = x.double()
@@ -124,6 +133,43 @@ def cross_entropy(logits, targets):
     predictions = np.argmax(logits.detach().numpy(), axis=1)
     return torch.tensor(float(np.mean(predictions == targets.numpy())))
 ''')}),
+    Case("variant_own_import_one_hot", "max().values, torch.where for the binary loss, F.one_hot from the "
+         "import cell for nll_loss, one_hot imported in the answer cell for cross_entropy, a true division for "
+         "accuracy", kind="variant", full=True, answers={
+             "softmax_answer": '''
+def softmax(x, dim=-1):
+    e = (x - x.max(dim=dim, keepdim=True).values).exp()
+    return e / e.sum(dim, keepdim=True)
+''',
+             "log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    m = x.max(dim, keepdim=True).values
+    return x - m - (x - m).exp().sum(dim, keepdim=True).log()
+''',
+             "binary_cross_entropy_answer": '''
+def binary_cross_entropy(p, y):
+    if tuple(p.shape) != tuple(y.shape):
+        raise ValueError(f"binary_cross_entropy: p {tuple(p.shape)} and y {tuple(y.shape)} must have one shape")
+    return torch.where(y == 1, -p.log(), -(1 - p).log()).mean()
+''',
+             "nll_loss_answer": '''
+def nll_loss(log_probs, targets):
+    if log_probs.ndim != 2 or targets.ndim != 1 or len(targets) != len(log_probs):
+        raise ValueError(f"nll_loss: log_probs (N, C) and targets (N,), got {tuple(log_probs.shape)} and {tuple(targets.shape)}")
+    return -(log_probs * F.one_hot(targets, log_probs.shape[1])).sum(1).mean()
+''',
+             "cross_entropy_answer": '''
+from torch.nn.functional import one_hot as onehot
+def cross_entropy(logits, targets):
+    lp = log_softmax(logits, dim=1)
+    return -(lp * onehot(targets, logits.shape[-1]).to(lp.dtype)).sum(dim=1).mean()
+''',
+             "accuracy_answer": '''
+def accuracy(logits, targets):
+    if logits.ndim != 2 or tuple(targets.shape) != (len(logits),):
+        raise ValueError(f"accuracy: logits (N, C) and targets (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    return (logits.argmax(1) == targets).sum() / len(targets)
+'''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
     Case("softmax_no_max", "softmax without subtracting the max: exp overflows", fails={"softmax_large"},
@@ -131,6 +177,18 @@ def cross_entropy(logits, targets):
 def softmax(x, dim=-1):
     e = torch.exp(x)
     return e / e.sum(dim=dim, keepdim=True)
+'''}),
+    Case("softmax_global_max", "softmax subtracting the max of the whole tensor, not of each row: a row far "
+         "below the others underflows to 0 / 0", fails={"softmax_large"}, answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    e = torch.exp(x - x.max())
+    return e / e.sum(dim=dim, keepdim=True)
+'''}),
+    Case("log_softmax_global_max", "log_softmax subtracting the max of the whole tensor: log(0) for a row far below",
+         fails={"log_softmax_large"}, answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    shifted = x - x.max()
+    return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
 '''}),
     Case("softmax_no_keepdim", "the sum without keepdim: wrong on square inputs", fails={"softmax_values"},
          answers={"softmax_answer": '''
