@@ -199,6 +199,67 @@ def predict(model, x):
     chunks = [model(part.to(device)).argmax(dim=1) for part in x.split(1000)]
     return torch.cat(chunks)
 '''}),
+    Case("variant_split_inference", "cuda:0, torch.randn of a tuple, masked_fill for the ReLU and matmul(...).add, "
+         "batches from randperm(...).split, losses averaged as tensors, predict under inference_mode",
+         kind="variant", full=True, answers={
+             "get_device_answer": '''
+def get_device():
+    if torch.cuda.is_available():
+        return torch.device("cuda:0")
+    return torch.device("cpu")
+''',
+             "get_weights_answer": '''
+def get_weights(*dims):
+    w = torch.randn(dims) / dims[0]
+    return nn.Parameter(w, requires_grad=True)
+''',
+             "simple_mnist_answer": simple_mnist('''
+        h = torch.matmul(x, self.l1_w).add(self.l1_b)
+        h = h.masked_fill(h < 0, 0.0)
+        return torch.matmul(h, self.l2_w).add(self.l2_b)'''),
+             "fit_answer": '''
+def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"fit: {x.shape[0]} examples but {y.shape[0]} labels")
+    device = next(iter(model.parameters())).device
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = []
+    for _ in range(epochs):
+        batch_losses = []
+        for idx in torch.randperm(len(x)).split(batch_size):
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
+            loss.backward()
+            optimizer.step()
+            batch_losses.append(loss.detach())
+        history.append(torch.stack(batch_losses).mean().item())
+    return history
+''',
+             "predict_answer": '''
+def predict(model, x):
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        return model(x.to(device)).max(dim=1).indices
+'''}),
+    Case("variant_device_count", "get_device asking torch.cuda.device_count too, get_weights by div",
+         kind="variant", full=True, answers={
+             "get_device_answer": '''
+def get_device():
+    has_gpu = torch.cuda.is_available() and torch.cuda.device_count() > 0
+    return torch.device("cuda") if has_gpu else torch.device("cpu")
+''',
+             "get_weights_answer": '''
+def get_weights(*dims):
+    fan_in = dims[0]
+    return nn.Parameter(torch.randn(*dims).div(fan_in))
+'''}),
+    Case("variant_device_by_index", "get_device as torch.device('cuda', 0), imported by name in the answer cell",
+         kind="variant", full=True, answers={
+             "get_device_answer": '''
+from torch import cuda
+def get_device():
+    return torch.device("cuda", 0) if cuda.is_available() else torch.device("cpu")
+'''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
     Case("weights_not_scaled", "get_weights forgets to divide by the fan-in", answers={"get_weights_answer": '''
@@ -301,6 +362,12 @@ def predict(model, x):
          answers={"fit_answer": fit_with(STEP, result="losses.append(total)")}, fails={"fit_losses"}),
     Case("last_batch_loss", "fit returns the last batch's loss of each epoch",
          answers={"fit_answer": fit_with(STEP, result="losses.append(loss.item())")}, fails={"fit_losses"}),
+    Case("new_adam_each_step", "fit creates a new Adam optimiser for every batch: its running averages restart "
+         "at every step", answers={"fit_answer": fit_with(
+             "            opt = torch.optim.Adam(model.parameters(), lr=lr)\n" + STEP)}, fails={"fit_optimizer"}),
+    Case("new_adam_each_epoch", "fit creates a new Adam optimiser at the start of every epoch",
+         answers={"fit_answer": fit_with(STEP, order="torch.randperm(len(x))\n        opt = torch.optim.Adam(model.parameters(), lr=lr)")},
+         fails={"fit_optimizer"}),
     Case("no_shuffle", "fit takes the examples in their original order",
          answers={"fit_answer": fit_with(STEP, order="torch.arange(len(x))")}, fails={"fit_batches"}),
     Case("shuffled_once", "fit shuffles once, before the first epoch", answers={"fit_answer": '''

@@ -437,16 +437,19 @@ for _i, _p in enumerate(_model.parameters()):
     _p.register_post_accumulate_grad_hook(
         lambda p, _i=_i: _accumulated.append(_i in _fresh and bool(_t.equal(p.grad, _fresh[_i]))))
 _ids = sorted(id(p) for p in _model.parameters())
+_optimizers = []  # kept alive here, so that two optimisers never share an id
 def _on_step(opt, args, kwargs):
     _steps.append((type(opt).__name__, [float(g["lr"]) for g in opt.param_groups],
                    sorted(id(p) for g in opt.param_groups for p in g["params"]) == _ids))
+    if not any(opt is seen for seen in _optimizers):
+        _optimizers.append(opt)
 _handle = _optim.register_optimizer_step_pre_hook(_on_step)
 try:
     _losses = fit(_model, x, y, epochs=epochs, lr=lr, batch_size=batch_size)
 finally:
     _handle.remove()
 result = {"losses": _losses, "forwards": _forwards, "accumulated": _accumulated, "steps": _steps,
-          "x": x, "y": y}
+          "optimizers": len(_optimizers), "x": x, "y": y}
 """
 
 
@@ -587,7 +590,7 @@ def test_fit_zeroes_the_gradients(student, epochs, batch_size, lr):
 @settings(max_examples=4)
 @given(epochs=fit_epochs, batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_takes_one_adam_step_per_batch(student, epochs, batch_size, lr):
-    """fit takes one torch.optim.Adam step per mini-batch, on all the model's parameters, with learning rate lr."""
+    """fit takes one torch.optim.Adam step per mini-batch, on all the model's parameters, with learning rate lr, all with one optimiser created for the whole fit."""
     probe = fit_probe(student, epochs, batch_size, lr)
     steps, batches = probe["steps"], training_batches(probe)
     if not steps:
@@ -602,6 +605,11 @@ def test_fit_takes_one_adam_step_per_batch(student, epochs, batch_size, lr):
         fail("the optimiser does not hold exactly the model's parameters: torch.optim.Adam(model.parameters(), lr=lr)")
     if len(steps) != len(batches):
         fail(f"fit took {len(steps)} optimiser steps for {len(batches)} batches: one step per batch")
+    optimizers = probe.get("optimizers")
+    if optimizers != 1:
+        fail(f"fit(..., epochs={epochs}) stepped {optimizers} different optimisers: create one "
+             f"torch.optim.Adam before the loops and use it for every step (Adam's running averages of "
+             f"the gradients live in the optimiser, and a new one starts them again)")
 
 
 FIT_META = """
