@@ -743,7 +743,7 @@ except Exception as _e:
     if not on_meta:
         raise
     _error = f"{type(_e).__name__}: {_e}"
-result = {"seen": _seen, "error": _error, "out": _out}
+result = {"seen": _seen, "error": _error, "out": None if on_meta else _out}  # a meta tensor holds no values to send
 """
 
 
