@@ -105,7 +105,7 @@ class JudgeServer:
         os.close(from_server_w)
         self.requests = os.fdopen(to_server_w, "w")
         self.replies = os.fdopen(from_server_r, "r")
-        self._buffer = ""
+        self._buffer = b""
         if not self._read_line(time.monotonic() + 120).get("ready"):
             self.stop()
             raise JudgeServerFailed("the judge did not start")
@@ -122,7 +122,10 @@ class JudgeServer:
             self.requests.flush()
             reply = self._read_line(time.monotonic() + timeout)
         except (OSError, ValueError, EOFError, TimeoutError) as exc:
-            code = self.proc.poll()
+            try:
+                code = self.proc.wait(timeout=0 if isinstance(exc, TimeoutError) else 5)
+            except subprocess.TimeoutExpired:
+                code = f"none, after {type(exc).__name__}: {exc}"
             self.stop()
             if isinstance(exc, TimeoutError):
                 raise JudgeServerFailed(f"the hidden tests took longer than {timeout:g} s") from None
@@ -133,16 +136,16 @@ class JudgeServer:
 
     def _read_line(self, deadline: float) -> dict:
         fd = self.replies.fileno()
-        while "\n" not in self._buffer:
+        while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 raise TimeoutError
-            chunk = os.read(fd, 1 << 16).decode()
+            chunk = os.read(fd, 1 << 16)
             if not chunk:
                 raise EOFError
             self._buffer += chunk
-        line, self._buffer = self._buffer.split("\n", 1)
-        return json.loads(line)
+        line, self._buffer = self._buffer.split(b"\n", 1)  # bytes: a character may span two reads
+        return json.loads(line.decode())
 
     def stop(self) -> None:
         for stream in (self.requests, self.replies):
