@@ -206,10 +206,11 @@ def dask_client(scheduler: str | None, workers: int | None):
         yield client
 
 
-def grade_class(course: Path, assignment: str, *, scheduler: str | None = None, workers: int | None = None,
-                db_url: str | None = None, force: bool = False, students: list[str] | None = None,
-                log: Path | None = None, progress: bool = True) -> Report:
-    """Grade every submission of ``assignment`` in ``course`` not graded yet, in parallel."""
+def grade_assignments(course: Path, assignments: list[str], *, scheduler: str | None = None,
+                      workers: int | None = None, db_url: str | None = None, force: bool = False,
+                      students: list[str] | None = None, log: Path | None = None,
+                      progress: bool = True) -> dict[str, Report]:
+    """Grade every submission of these assignments not graded yet, in parallel, on one cluster."""
     from distributed import as_completed
 
     course = Path(course).resolve()
@@ -217,62 +218,79 @@ def grade_class(course: Path, assignment: str, *, scheduler: str | None = None, 
     configured = course_api(str(course), db_url)
     url = gradebook.for_concurrent_writers(configured.coursedir.db_url)
     api = course_api(str(course), url)
-    to_grade, done = submissions(api, assignment, force)
-    if students is not None:
-        to_grade, done = [s for s in to_grade if s in students], [s for s in done if s in students]
-    report = Report(assignment, workers=0, outcomes=[Outcome(s, "skipped") for s in done])
-    if not to_grade:
-        return report
-    gradebook.prepare(url, api.coursedir.course_id, assignment, to_grade)
+    reports, work = {}, []
+    for assignment in assignments:
+        to_grade, done = submissions(api, assignment, force)
+        if students is not None:
+            to_grade, done = [s for s in to_grade if s in students], [s for s in done if s in students]
+        reports[assignment] = Report(assignment, workers=0, outcomes=[Outcome(s, "skipped") for s in done])
+        if to_grade:
+            gradebook.prepare(url, api.coursedir.course_id, assignment, to_grade)
+            work += [(assignment, student) for student in to_grade]
+    if not work:
+        return reports
 
     start = time.monotonic()
     with dask_client(scheduler, workers) as client, open(log, "a") as log_file:
-        report.workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        log_file.write(f"==== grade_class {assignment}: {len(to_grade)} submission(s) on "
-                       f"{report.workers} Dask worker(s), {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        cluster_size = len(client.scheduler_info(n_workers=-1)["workers"])
+        log_file.write(f"==== grade_class {' '.join(assignments)}: {len(work)} submission(s) on "
+                       f"{cluster_size} Dask worker(s), {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         futures = {client.submit(grade_submission, str(course), url, assignment, student, pure=False,
-                                 key=f"autograde-{assignment}-{student}-{time.time_ns()}"): student
-                   for student in to_grade}
-        bar = tqdm(total=len(futures), desc=f"grading {assignment}", unit="submission", file=sys.stderr,
-                   disable=not progress)
+                                 key=f"autograde-{assignment}-{student}-{time.time_ns()}"): (assignment, student)
+                   for assignment, student in work}
+        bar = tqdm(total=len(futures), desc=f"grading {' '.join(assignments)}"[:60], unit="submission",
+                   file=sys.stderr, disable=not progress)
         failed = 0
         for future in as_completed(futures):
-            student = futures[future]
+            assignment, student = futures[future]
             try:
                 outcome = future.result()
             except Exception as error:  # the task itself died (e.g. its worker was killed, repeatedly)
                 outcome = Outcome(student, "failed", error=f"{type(error).__name__}: {error}")
             failed += outcome.status == "failed"
-            report.outcomes.append(outcome)
-            log_file.write(f"---- {student}: {outcome.status} on {outcome.worker or '?'} in {outcome.seconds:.1f} s\n"
-                           f"{outcome.log}{outcome.error and 'error: ' + outcome.error + chr(10)}")
+            reports[assignment].outcomes.append(outcome)
+            log_file.write(f"---- {assignment} {student}: {outcome.status} on {outcome.worker or '?'} "
+                           f"in {outcome.seconds:.1f} s\n{outcome.log}"
+                           f"{outcome.error and 'error: ' + outcome.error + chr(10)}")
             bar.set_postfix_str(f"{student[:24]}{f', {failed} failed' if failed else ''}")
             bar.update(1)
         bar.close()
-    report.wall_seconds = time.monotonic() - start
-    return report
+    for report in reports.values():
+        report.workers, report.wall_seconds = cluster_size, time.monotonic() - start
+    return reports
 
 
-def print_report(report: Report, log: Path) -> None:
-    graded, failed, skipped = report.of("graded"), report.of("failed"), report.of("skipped")
-    if graded or failed:
-        cpu = sum(o.cpu_seconds for o in graded) / max(len(graded), 1)
-        print(f"{report.assignment}: graded {len(graded)} submission(s) in {report.wall_seconds:.0f} s on "
-              f"{report.workers} Dask worker(s), {cpu:.1f} CPU-s per submission")
-    for outcome in failed:
-        print(f"  FAILED {outcome.student}: {outcome.error}")
+def grade_class(course: Path, assignment: str, **options) -> Report:
+    """Grade every submission of ``assignment`` not graded yet, in parallel (see grade_assignments)."""
+    return grade_assignments(course, [assignment], **options)[assignment]
+
+
+def print_reports(reports: dict[str, Report], log: Path) -> None:
+    for report in reports.values():
+        graded, failed, skipped = report.of("graded"), report.of("failed"), report.of("skipped")
+        if not report.outcomes:
+            print(f"{report.assignment}: no submissions found")
+        if graded:
+            cpu = sum(o.cpu_seconds for o in graded) / len(graded)
+            print(f"{report.assignment}: graded {len(graded)} submission(s), {cpu:.1f} CPU-s each")
+        for outcome in failed:
+            print(f"{report.assignment}: FAILED {outcome.student}: {outcome.error}")
+        if skipped:
+            print(f"{report.assignment}: {len(skipped)} already graded, skipped (--force grades them again)")
+    ran = [r for r in reports.values() if r.of("graded") or r.of("failed")]
+    if ran:
+        count = sum(len(r.of("graded")) + len(r.of("failed")) for r in ran)
+        print(f"{count} submission(s) in {ran[0].wall_seconds:.0f} s on {ran[0].workers} Dask worker(s)")
+    failed = sum(len(r.of("failed")) for r in reports.values())
     if failed:
-        print(f"  {len(failed)} failed; their logs are in {log}. Run the command again to grade them, "
-              f"once fixed (graded submissions are skipped).")
-    if skipped:
-        print(f"  {len(skipped)} already graded, skipped (--force grades them again)")
-    if not report.outcomes:
-        print(f"{report.assignment}: no submissions found")
+        print(f"{failed} failed; nbgrader's log of each is in {log}. Once fixed, run the command again: "
+              f"it grades what is not graded yet.")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("assignment")
+    parser.add_argument("assignments", nargs="+", metavar="assignment",
+                        help="one or more assignments, graded on one cluster")
     parser.add_argument("--course", type=Path, default=Path.cwd(),
                         help="the course's root folder, holding nbgrader_config.py (default: here)")
     parser.add_argument("--scheduler", help="address of a Dask scheduler (default: a LocalCluster here)")
@@ -289,13 +307,13 @@ def main(argv=None) -> int:
         parser.error("--workers starts a LocalCluster; with --scheduler the cluster's workers are used")
     log = args.log or args.course.resolve() / "grade_class.log"
     try:
-        report = grade_class(args.course, args.assignment, scheduler=args.scheduler, workers=args.workers,
-                             db_url=args.db_url, force=args.force, students=args.students, log=log)
+        reports = grade_assignments(args.course, args.assignments, scheduler=args.scheduler, workers=args.workers,
+                                    db_url=args.db_url, force=args.force, students=args.students, log=log)
     except gradebook.GradebookNotReady as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print_report(report, log)
-    return 0 if report.ok else 1
+    print_reports(reports, log)
+    return 0 if all(report.ok for report in reports.values()) else 1
 
 
 if __name__ == "__main__":

@@ -23,25 +23,27 @@ from pathlib import Path
 
 import pytest
 
-from autograder.simulated_class import load_cases
+from autograder.simulated_class.representative import REPRESENTATIVE, representative_cases
 from instructor import grading
 from instructor.grade_class import grade_class
-from instructor.paths import ROOT
+from instructor.paths import ROOT, assignments
 from tests.postgres_support import postgres_server
 
-# The slow fixtures of this module are computed once, on one xdist worker.
-pytestmark = pytest.mark.xdist_group("parallel_grading")
-
 ASSIGNMENT = "01_normalization"
-CLASS = ["solution", "blank", "unbiased_std", "no_clamp", "variant_std_mean", "attack_allclose"]
+CLASS = REPRESENTATIVE[ASSIGNMENT]  # solution, blank, two mistakes, a variant, an attack
 VENV_BIN = Path(sys.executable).parent
 
 
 def small_class():
-    by_name = {case.name: case for case in load_cases(ASSIGNMENT)}
-    missing = [name for name in CLASS if name not in by_name]
-    assert not missing, f"the simulated class of {ASSIGNMENT} lost {missing}"
-    return [by_name[name] for name in CLASS]
+    return representative_cases(ASSIGNMENT)
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_every_assignment_has_a_small_representative_class(assignment):
+    kinds = [case.kind for case in representative_cases(assignment)]
+    assert kinds.count("solution") == kinds.count("blank") == 1, kinds
+    assert kinds.count("mistake") >= 2 and "variant" in kinds, kinds
+    assert len(kinds) <= 7, "the main job grades this class on every run: keep it small"
 
 
 def course_with_class(where: Path, db_url: str | None = None) -> Path:
@@ -157,7 +159,8 @@ def test_local_cluster_into_sqlite_grades_as_plain_nbgrader_and_reruns_what_fail
 
     first = command()
     assert first.returncode == 1, first.stdout + first.stderr
-    assert "graded 6 submission(s)" in first.stdout and "on 2 Dask worker(s)" in first.stdout, first.stdout
+    assert "graded 6 submission(s)" in first.stdout and "7 submission(s) in" in first.stdout, first.stdout
+    assert "on 2 Dask worker(s)" in first.stdout, first.stdout
     assert "FAILED garbled_timestamp" in first.stdout, first.stdout
     assert "garbled_timestamp" in (course / "grade_class.log").read_text()
     grades = grading.read_grades(course, ASSIGNMENT)
