@@ -129,6 +129,11 @@ def failure_summary(log: str, error: str) -> str:
     return "; ".join(dict.fromkeys(said[:2] + raised[-1:])) or (error.strip().splitlines() or ["unknown"])[-1]
 
 
+def warm_up(course_root: str, db_url: str) -> None:
+    """Load nbgrader and the course's configuration in this worker before its first task."""
+    course_api(course_root, db_url)
+
+
 def grade_submission(course_root: str, db_url: str, assignment: str, student: str) -> Outcome:
     """``nbgrader autograde ASSIGNMENT --student STUDENT --force``, in this (Dask worker) process."""
     api = course_api(course_root, db_url)
@@ -233,6 +238,9 @@ def grade_assignments(course: Path, assignments: list[str], *, scheduler: str | 
     start = time.monotonic()
     with dask_client(scheduler, workers) as client, open(log, "a") as log_file:
         cluster_size = len(client.scheduler_info(n_workers=-1)["workers"])
+        # Every worker pays nbgrader's imports and the configuration now, all at once, so a
+        # worker that cannot (the course or the environment missing there) stops the run here.
+        client.run(warm_up, str(course), url)
         log_file.write(f"==== grade_class {' '.join(assignments)}: {len(work)} submission(s) on "
                        f"{cluster_size} Dask worker(s), {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         futures = {client.submit(grade_submission, str(course), url, assignment, student, pure=False,
