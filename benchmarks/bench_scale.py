@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autograder.simulated_class import Case, load_cases  # noqa: E402
 from autograder.simulated_class.representative import representative_cases  # noqa: E402
 from instructor import grading  # noqa: E402
-from instructor.grade_class import course_api, grade_assignments, usable_cores  # noqa: E402
+from instructor.grade_class import (course_api, grade_assignments, process_tree_cpu_seconds,  # noqa: E402
+                                    usable_cores)
 from instructor.paths import assignments  # noqa: E402
 
 PROJECTED_STUDENTS = 300
@@ -39,13 +40,9 @@ PROJECTED_CORES = (2, 16, 64)
 
 
 def children_cpu() -> float:
+    """CPU-seconds of the finished processes this one started (a whole `nbgrader` command)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def own_and_children_cpu() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return own.ru_utime + own.ru_stime + children_cpu()
 
 
 def cycled_class(assignment: str, students: int) -> list[Case]:
@@ -72,14 +69,14 @@ def task_modes(where: Path, assignment: str, count: int) -> dict[str, list[float
         before = children_cpu()
         grading.nbgrader(course, "autograde", assignment, "--student", case.name, "--force")
         costs["command"].append(children_cpu() - before)
-    before = own_and_children_cpu()
+    before = process_tree_cpu_seconds()
     api = course_api(str(course))  # nbgrader, its configuration and the engine's imports: once per worker
-    costs["imports"] = [own_and_children_cpu() - before]
+    costs["imports"] = [process_tree_cpu_seconds() - before]
     for case in cases:
-        before = own_and_children_cpu()
+        before = process_tree_cpu_seconds()
         result = api.autograde(assignment, case.name, force=True, create=True)
         assert result["success"], result.get("error")
-        costs["in-process"].append(own_and_children_cpu() - before)
+        costs["in-process"].append(process_tree_cpu_seconds() - before)
     return costs
 
 

@@ -106,9 +106,23 @@ def course_api(course_root: str, db_url: str | None = None):
 
 
 # ----------------------------------------------------------------------------- one Dask task
-def _cpu_seconds() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def process_tree_cpu_seconds() -> float:
+    """CPU-seconds of this process and every process it started, finished or still running.
+
+    The grading engine keeps its judge running from one notebook to the next, so the
+    children this process has waited for are not all of it.
+    """
+    import psutil
+
+    own, waited = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # it ended meanwhile: its parent's waited-for times will hold it
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
 
 
 def _worker_name() -> str:
@@ -137,7 +151,7 @@ def warm_up(course_root: str, db_url: str) -> None:
 def grade_submission(course_root: str, db_url: str, assignment: str, student: str) -> Outcome:
     """``nbgrader autograde ASSIGNMENT --student STUDENT --force``, in this (Dask worker) process."""
     api = course_api(course_root, db_url)
-    start, cpu = time.monotonic(), _cpu_seconds()
+    start, cpu = time.monotonic(), process_tree_cpu_seconds()
     # Warnings (nbgrader's SQLAlchemy warnings on every new submission, say) go to this
     # submission's log rather than the worker's stderr. One task at a time per worker process.
     with warnings.catch_warnings(record=True) as caught:
@@ -146,7 +160,8 @@ def grade_submission(course_root: str, db_url: str, assignment: str, student: st
     log = (result.get("log") or "") + "".join(
         f"[WARNING] {w.category.__name__}: {w.message}\n" for w in caught)
     return Outcome(student, "graded" if result["success"] else "failed",
-                   seconds=time.monotonic() - start, cpu_seconds=_cpu_seconds() - cpu, worker=_worker_name(),
+                   seconds=time.monotonic() - start, cpu_seconds=process_tree_cpu_seconds() - cpu,
+                   worker=_worker_name(),
                    error="" if result["success"] else failure_summary(log, result.get("error") or ""), log=log)
 
 
