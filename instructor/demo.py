@@ -1,9 +1,13 @@
-"""The main job: generate every assignment, grade a simulated class with plain
-``nbgrader autograde``, print the grade table, write feedback.
+"""The main job: generate every assignment, grade a simulated class on the parallel path,
+print the grade table and the figures, write feedback.
 
-The class (``autograder/simulated_class/``) has our solution, a blank notebook,
-correct solutions written differently, typical mistakes and attacks; each says
-what it must score, and the table says whether it did.
+By default each assignment's small representative class is graded (our solution, the blank
+notebook, a few typical mistakes, a correct variant, an attack: see
+``autograder/simulated_class/representative.py``); ``--full`` grades every case of the
+simulated classes (``autograder/simulated_class/``). Grading runs on a Dask LocalCluster
+through nbgrader's own Autograde (``instructor.grade_class``); ``--serial`` grades with
+plain ``nbgrader autograde`` instead. Each case says what it must score, and the table
+says whether it did.
 """
 from __future__ import annotations
 
@@ -12,20 +16,21 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from autograder.simulated_class import load_cases
+from autograder.simulated_class.representative import representative_cases
 from instructor import grading
+from instructor.grade_class import course_api, grade_assignments
 from instructor.paths import ROOT, assignments
 
 
-def grade_assignment(course: Path, assignment: str, log: Path) -> tuple[list, dict]:
-    cases = load_cases(assignment)
-    grading.generate(course, assignment, log=log)
-    if not cases:
-        return [], {}
-    grading.submit_class(course, assignment, cases)
-    grading.autograde(course, assignment, [c.name for c in cases], log=log)
-    grading.generate_feedback(course, assignment, log=log)
-    return cases, grading.read_grades(course, assignment)
+def logged(log: Path, what: str, result: dict, check: bool = True) -> None:
+    """Append an in-process nbgrader step's log to nbgrader's log; a failed step stops the job."""
+    with open(log, "a") as f:
+        f.write(f"$ nbgrader {what}\n{result.get('log', '')}{result.get('error', '')}\n")
+    if check and not result["success"]:
+        raise grading.NbgraderFailed(f"nbgrader {what} failed:\n{result.get('error', '')[-4000:]}")
 
 
 def print_table(assignment: str, cases, grades) -> int:
@@ -47,6 +52,11 @@ def main(argv=None) -> int:
     parser.add_argument("assignments", nargs="*", help="default: every assignment in source/")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "demo",
                         help="where the course folder, feedback and log go (default: build/demo)")
+    parser.add_argument("--full", action="store_true",
+                        help="grade every case of the simulated classes, not the small representative ones")
+    parser.add_argument("--serial", action="store_true",
+                        help="grade with plain `nbgrader autograde`, one submission after another")
+    parser.add_argument("--workers", type=int, help="Dask worker processes (default: the usable cores)")
     args = parser.parse_args(argv)
     which = args.assignments or assignments()
 
@@ -54,11 +64,32 @@ def main(argv=None) -> int:
     log = args.out / "nbgrader.log"
     log.write_text("")
     start = time.monotonic()
+    api = course_api(str(course))  # nbgrader in this process: generate and feedback pay its imports once
+    classes = {a: load_cases(a) if args.full else representative_cases(a) for a in which}
+    for assignment in tqdm(which, desc="generating", unit="assignment", file=sys.stderr):
+        logged(log, f"generate_assignment {assignment} --force", api.generate_assignment(assignment, force=True))
+        if classes[assignment]:
+            grading.submit_class(course, assignment, classes[assignment])
+    generated = time.monotonic()
+
+    graded = [a for a in which if classes[a]]
+    reports = {}
+    if args.serial:
+        for assignment in graded:
+            grading.autograde(course, assignment, [c.name for c in classes[assignment]], log=log)
+    else:
+        reports = grade_assignments(course, graded, workers=args.workers, log=log)
+    grading_done = time.monotonic()
+    for assignment in graded:
+        logged(log, f"generate_feedback {assignment} --force", api.generate_feedback(assignment, force=True),
+               check=False)
+    finished = time.monotonic()
+
     failures = 0
     summary = {}
     for assignment in which:
-        cases, grades = grade_assignment(course, assignment, log)
-        failures += print_table(assignment, cases, grades)
+        grades = grading.read_grades(course, assignment) if classes[assignment] else {}
+        failures += print_table(assignment, classes[assignment], grades)
         summary[assignment] = grades
     students = sorted({s for grades in summary.values() for s in grades})
     print("\nGrade table (points; blank where the student has no submission)")
@@ -66,12 +97,31 @@ def main(argv=None) -> int:
     for student in students:
         row = "".join(f"{summary[a][student].score:>12g}" if student in summary[a] else " " * 12 for a in which)
         print(f"  {student:<28}{row}")
+
+    notebooks = sum(len(classes[a]) for a in graded)
+    grading_s = grading_done - generated
+    how = "plain `nbgrader autograde`, serially" if args.serial else \
+        f"{next(iter(reports.values())).workers if reports else 0} Dask worker(s)"
+    print(f"\nFigures ({'full' if args.full else 'representative'} classes)")
+    print(f"  generate {len(which)} assignment(s): {generated - start:6.0f} s")
+    print(f"  grade {notebooks} submission(s) on {how}: {grading_s:6.0f} s "
+          f"({60 * notebooks / max(grading_s, 1e-9):.1f} per minute)")
+    print(f"  generate feedback: {finished - grading_done:6.0f} s")
+    for assignment, report in reports.items():
+        done = report.of("graded")
+        if done:
+            print(f"  {assignment:<26} {sum(o.cpu_seconds for o in done) / len(done):5.1f} CPU-s per notebook")
+        for outcome in report.of("failed"):
+            failures += 1
+            print(f"  {assignment}: grading FAILED for {outcome.student}: {outcome.error}")
     print(f"\nFeedback: {course / 'feedback'}/<student>/<assignment>/*.html")
     print(f"nbgrader's log: {log}")
-    print(f"Graded in {time.monotonic() - start:.0f} s; "
+    print(f"Done in {finished - start:.0f} s; "
           f"{'every case scored as expected' if not failures else f'{failures} case(s) did NOT score as expected'}")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # As the importable module, so that Dask sends the grading task by reference (see grade_class).
+    from instructor.demo import main as module_main
+    sys.exit(module_main())

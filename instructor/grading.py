@@ -114,12 +114,13 @@ class NotebookGrade:
     cells: dict  # grade_id -> (score, max_score)
 
 
-def read_grades(course: Path, assignment: str) -> dict[str, NotebookGrade]:
-    """student id -> the grade nbgrader stored for this assignment's notebook."""
+def read_grades(course: Path, assignment: str, db_url: str | None = None) -> dict[str, NotebookGrade]:
+    """student id -> the grade nbgrader stored for this assignment's notebook (in the course's
+    ``gradebook.db``, or the gradebook at ``db_url``)."""
     from nbgrader.api import Gradebook
 
     grades = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(db_url or f"sqlite:///{course / 'gradebook.db'}") as gb:
         for submission in gb.assignment_submissions(assignment):
             for nb in submission.notebooks:
                 cells = {g.name: (float(g.score), float(g.max_score)) for g in nb.grades}

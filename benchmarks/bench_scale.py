@@ -1,0 +1,186 @@
+"""Grading a class at scale: plain serial `nbgrader autograde` against the parallel path.
+
+    python benchmarks/bench_scale.py            # a class of 60 submissions of 01_normalization
+    python benchmarks/bench_scale.py --quick    # a class of 6, one submission per task mode
+
+Prints, in one run:
+1. the cost of one Dask task's way of grading a submission: nbgrader's Autograde in the
+   worker process (what ``instructor.grade_class`` does) against ``nbgrader autograde
+   --student`` started per submission;
+2. CPU-seconds per notebook of each assignment (our solution, graded on the parallel path);
+3. the wall time of grading the same class (the assignment's representative cases, cycled
+   to ``--students`` students) serially with plain ``nbgrader autograde`` and in parallel
+   on ``--workers`` Dask workers, their ratio, CPU-seconds per notebook, and whether the
+   two grade tables are identical;
+4. a projection for 300 students x 6 notebooks on 2, 16 and 64 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from autograder.simulated_class import Case, load_cases  # noqa: E402
+from autograder.simulated_class.representative import representative_cases  # noqa: E402
+from instructor import grading  # noqa: E402
+from instructor.grade_class import (course_api, grade_assignments, process_tree_cpu_seconds,  # noqa: E402
+                                    usable_cores)
+from instructor.paths import assignments  # noqa: E402
+
+PROJECTED_STUDENTS = 300
+PROJECTED_CORES = (2, 16, 64)
+
+
+def adopt_orphans() -> None:
+    """Make this process the reaper of its orphaned descendants (Linux's child subreaper).
+
+    An `nbgrader` command leaves the engine's persistent judge to finish on its own after it
+    exits; adopted and waited for here, its CPU time counts in :func:`children_cpu`.
+    """
+    import ctypes
+
+    PR_SET_CHILD_SUBREAPER = 36
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def children_cpu() -> float:
+    """CPU-seconds of the finished processes this one started (a whole `nbgrader` command)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_command(run) -> tuple[float, float]:
+    """(wall seconds, CPU-seconds) of ``run()``, which runs commands, and of all they started."""
+    import psutil
+
+    before_children = {child.pid for child in psutil.Process().children()}
+    before_cpu, start = children_cpu(), time.monotonic()
+    run()
+    for orphan in psutil.Process().children():  # adopted: what the commands left running
+        if orphan.pid not in before_children:
+            os.waitpid(orphan.pid, 0)
+    return time.monotonic() - start, children_cpu() - before_cpu
+
+
+def cycled_class(assignment: str, students: int) -> list[Case]:
+    """``students`` submissions: the representative cases, again and again, each a student of its own."""
+    cases = representative_cases(assignment) or load_cases(assignment)
+    return [dataclasses.replace(cases[i % len(cases)], name=f"s{i:03d}_{cases[i % len(cases)].name}")
+            for i in range(students)]
+
+
+def course_with(where: Path, classes: dict[str, list[Case]]) -> Path:
+    course = grading.make_course(where)
+    for assignment, cases in classes.items():
+        grading.generate(course, assignment)
+        grading.submit_class(course, assignment, cases)
+    return course
+
+
+def task_modes(where: Path, assignment: str, count: int) -> dict[str, list[float]]:
+    """CPU-seconds per submission of each way a Dask task can grade one, on the same submissions."""
+    cases = cycled_class(assignment, count)
+    course = course_with(where, {assignment: cases})
+    costs = {"command": [], "in-process": []}
+    for case in cases:  # `nbgrader autograde --student`: a new process per submission
+        costs["command"].append(timed_command(lambda: grading.nbgrader(
+            course, "autograde", assignment, "--student", case.name, "--force"))[1])
+    before = process_tree_cpu_seconds()
+    api = course_api(str(course))  # nbgrader, its configuration and the engine's imports: once per worker
+    costs["imports"] = [process_tree_cpu_seconds() - before]
+    for case in cases:
+        before = process_tree_cpu_seconds()
+        result = api.autograde(assignment, case.name, force=True, create=True)
+        assert result["success"], result.get("error")
+        costs["in-process"].append(process_tree_cpu_seconds() - before)
+    return costs
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else float("nan")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assignment", default="01_normalization", help="the class's assignment")
+    parser.add_argument("--students", type=int, default=60, help="submissions in the class (default 60)")
+    parser.add_argument("--workers", type=int, default=2, help="Dask workers of the parallel run (default 2)")
+    parser.add_argument("--quick", action="store_true", help="a class of 6, one submission per task mode")
+    args = parser.parse_args(argv)
+    students = 6 if args.quick else args.students
+    mode_sample = 1 if args.quick else 3
+    started = time.monotonic()
+    adopt_orphans()
+    print(f"bench_scale: {os.cpu_count()} CPUs here, {usable_cores()} usable; "
+          f"load average at start {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)",
+          flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        tmp = Path(tmp)
+        # 1. One task's way of grading one submission.
+        modes = task_modes(tmp / "modes", args.assignment, mode_sample)
+        print(f"\n1. One Dask task, one submission of {args.assignment} (CPU-s, mean of {mode_sample}):")
+        print(f"   `nbgrader autograde --student` per submission : {mean(modes['command']):6.1f}")
+        print(f"   nbgrader's Autograde in the worker process     : {mean(modes['in-process']):6.1f}"
+              f"   (+ {modes['imports'][0]:.1f} once per worker for imports and configuration)")
+
+        # 2. CPU-seconds per notebook of each assignment: our solution, on the parallel path.
+        solution = {a: [c for c in load_cases(a) if c.name == "solution"] for a in assignments()}
+        solution = {a: cases for a, cases in solution.items() if cases}
+        course = course_with(tmp / "per_assignment", solution)
+        reports = grade_assignments(course, list(solution), workers=args.workers, log=tmp / "per_assignment.log")
+        per_notebook = {a: mean(o.cpu_seconds for o in r.of("graded")) for a, r in reports.items()}
+        failed = [f"{a}: {o.error}" for a, r in reports.items() for o in r.of("failed")]
+        assert not failed, failed
+        print("\n2. CPU-s to grade one notebook (our solution), per assignment:")
+        for assignment, seconds in per_notebook.items():
+            print(f"   {assignment:<26} {seconds:6.1f}")
+        per_student = sum(per_notebook.values())
+        print(f"   {'one student, every notebook':<26} {per_student:6.1f}")
+
+        # 3. The same class, serially with plain nbgrader and in parallel.
+        cases = cycled_class(args.assignment, students)
+        serial_course = course_with(tmp / "serial", {args.assignment: cases})
+        parallel_course = course_with(tmp / "parallel", {args.assignment: cases})
+        serial_s, serial_cpu = timed_command(
+            lambda: grading.autograde(serial_course, args.assignment, [c.name for c in cases]))
+        start = time.monotonic()
+        report = grade_assignments(parallel_course, [args.assignment], workers=args.workers,
+                                   log=tmp / "parallel.log")[args.assignment]
+        parallel_s = time.monotonic() - start  # the cluster's start and the gradebook's preparation included
+        task_cpu = sum(o.cpu_seconds for o in report.outcomes)
+        same = (grading.read_grades(serial_course, args.assignment)
+                == grading.read_grades(parallel_course, args.assignment))
+        print(f"\n3. A class of {students} submissions of {args.assignment}:")
+        print(f"   serial, plain `nbgrader autograde`      : {serial_s:7.1f} s wall, "
+              f"{serial_cpu / students:5.1f} CPU-s per notebook")
+        print(f"   parallel, {report.workers} Dask workers (grade_class) : {parallel_s:7.1f} s wall, "
+              f"{task_cpu / students:5.1f} CPU-s per notebook")
+        print(f"   speed-up: {serial_s / parallel_s:.2f}x   failed: {len(report.of('failed'))}   "
+              f"grade tables identical: {'yes' if same else 'NO'}")
+
+    # 4. Projection: every core as busy as the workers were in the parallel run.
+    busy = task_cpu / (report.workers * parallel_s)
+    notebooks = PROJECTED_STUDENTS * len(per_notebook)
+    print(f"\n4. Projection: {PROJECTED_STUDENTS} students x {len(per_notebook)} notebooks = {notebooks} notebooks, "
+          f"{per_student:.1f} CPU-s per student (step 2), cores {busy:.0%} busy as in step 3:")
+    print(f"   {'cores':>5}  {'wall time':>10}  {'per notebook':>12}")
+    for cores in PROJECTED_CORES:
+        wall = PROJECTED_STUDENTS * per_student / (cores * busy)
+        print(f"   {cores:>5}  {wall / 60:8.1f} min  {wall / notebooks:10.2f} s")
+    print(f"\nbench_scale took {time.monotonic() - started:.0f} s")
+    return 0 if same and report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
