@@ -36,7 +36,8 @@ def mnist_dir() -> Path:
 
 # ---- spreading the suite over cores (pytest-xdist, `--dist loadgroup`, see run_tests.sh)
 # Tests that share one deployment of unix users, servers and exchange run one after another.
-SERIAL_TOGETHER = {"test_jupyterhub_e2e.py": "jupyterhub", "test_jupyterhub_browser.py": "jupyterhub"}
+SERIAL_TOGETHER = {"test_jupyterhub_e2e.py": "jupyterhub", "test_jupyterhub_browser.py": "jupyterhub",
+                   "test_sandbox.py": "sandbox"}  # one unix user for both modes
 
 
 def pytest_collection_modifyitems(config, items):
