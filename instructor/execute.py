@@ -10,8 +10,9 @@ uses it to prove each source notebook runs. The kernel gets:
 - fixed seeds for ``random``, numpy and torch, set by an IPython startup file before
   the first cell, and ``PYTHONHASHSEED=0``, so a notebook that does not seed
   everything itself still prints the same numbers on every run on one machine;
-- no cell timing metadata (``record_timing`` off), so re-executing changes nothing
-  but what the code computes.
+- no cell timing metadata (``record_timing`` off), and the pieces of one cell's
+  printed output merged into one, so re-executing changes nothing but what the code
+  computes.
 
 The CPU time of each cell is read from the kernel process (and its children) before
 and after the cell, so a slow cell is named, not just a slow notebook.
@@ -66,6 +67,22 @@ class Execution:
                 f"slowest: {cells or 'none'}")
 
 
+def coalesce_streams(nb) -> None:
+    """Merge consecutive stdout (stderr) outputs of a cell into one: how a print is split
+    into messages depends on timing, and the executed notebook must not."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.outputs:
+            if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == output.name):
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        cell.outputs = merged
+
+
 def error_outputs(nb) -> list:
     return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
             if o.get("output_type") == "error"]
@@ -109,4 +126,5 @@ def execute(nb, workdir: Path, timeout: int = 1800, env: dict | None = None) -> 
         wall = time.monotonic()
         client.execute(env=kernel_env)
         wall = time.monotonic() - wall
+    coalesce_streams(nb)
     return Execution(nb, sum(c.cpu_seconds for c in costs), wall, costs)
