@@ -53,8 +53,9 @@ def test_written_answers_wait_for_manual_grading(assignment, tmp_path):
             assert grade.needs_manual_grade and grade.auto_score is None, name
             assert grade.max_score == questions[name] and grade.cell_type == "markdown", name
         auto_points = answered.score
-        for grade in written.values():  # the instructor grades each answer in the formgrader
+        for grade in written.values():  # the instructor grades each answer, as the formgrader's API does
             grade.manual_score = grade.max_score
+            grade.needs_manual_grade = False
         gb.db.commit()
         answered = gb.find_submission_notebook(notebook, assignment, "solution")
         assert answered.score == auto_points + sum(questions.values()) == answered.max_score
