@@ -17,7 +17,7 @@ def hidden_markers():
     """Text that only instructor material contains: our solutions' lines, the hidden
     tests' code, the simulated class."""
     markers = {"### BEGIN SOLUTION", "### END SOLUTION", "@graded(", "from autograder", "student.call("}
-    from autograder.simulated_class import solution_answers
+    from autograder.simulated_class import solution_answers, written_answers
     import nbformat
     notebooks = [nbformat.read(nb_path, as_version=4) for nb_path in SOURCE.glob("*/*.ipynb")]
     # Lines some notebook shows students anyway (the whole game, say, or a training loop
@@ -27,6 +27,8 @@ def hidden_markers():
              for line in cell.source.splitlines()}
     for nb in notebooks:
         answers = solution_answers(nb)
+        for written in written_answers(nb).values():  # model answers to the questions
+            markers.update(line.strip() for line in written.splitlines() if len(line.strip()) > 25)
         for answer in answers.values():
             body = answer.split('"""')[-1]  # the solution itself, after the docstring
             markers.update(line.strip() for line in body.splitlines()

@@ -125,6 +125,70 @@ def sgd_step(params, lr):
     return grad.to(x.dtype)
 ''')}),
 
+    Case("variant_copy_and_autograd_grad", "sgd_step copying the new values in and dropping the gradients; "
+         "fit_line with torch.autograd.grad and fresh leaves each step; numeric_grad with one-hot steps, stacked",
+         kind="variant", full=True, answers={
+             "sgd_step_answer": sgd_with('''
+    with torch.no_grad():
+        for p in params:
+            p.copy_(p - lr * p.grad)
+    for p in params:
+        p.grad = None
+'''),
+             "fit_line_answer": fit_with('''
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = torch.nn.functional.mse_loss(a * x + b, y)
+        losses.append(float(loss))
+        grad_a, grad_b = torch.autograd.grad(loss, [a, b])
+        a = (a - lr * grad_a).detach().requires_grad_(True)
+        b = (b - lr * grad_b).detach().requires_grad_(True)
+    return float(a), float(b), losses
+'''),
+             "numeric_grad_answer": numeric_with('''
+    flat = x.reshape(-1)
+    slopes = []
+    for i in range(flat.numel()):
+        e = torch.nn.functional.one_hot(torch.tensor(i), flat.numel()).to(x.dtype) * eps
+        slope = (f((flat + e).reshape(x.shape)) - f((flat - e).reshape(x.shape))) / (2 * eps)
+        slopes.append(torch.as_tensor(slope, dtype=x.dtype))
+    return torch.stack(slopes).reshape(x.shape)
+''')}),
+    Case("variant_numpy_indices", "sgd_step through the gradients' zip, zeroing with mul_(0); fit_line with the "
+         "squared residuals summed and divided and a while loop; numeric_grad over numpy's ndindex", kind="variant",
+         full=True, answers={
+             "sgd_step_answer": sgd_with('''
+    grads = [p.grad for p in params]
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p.sub_(g, alpha=lr)
+            g.mul_(0)
+'''),
+             "fit_line_answer": fit_with('''
+    params = [torch.tensor(0.0, dtype=x.dtype).requires_grad_(), torch.tensor(0.0, dtype=x.dtype).requires_grad_()]
+    losses = []
+    step = 0
+    while step < steps:
+        residual = params[0] * x + params[1] - y
+        loss = (residual * residual).sum() / len(x)
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step(params, lr)
+        step += 1
+    return params[0].item(), params[1].item(), losses
+'''),
+             "numeric_grad_answer": numeric_with('''
+    grad = np.zeros(tuple(x.shape), dtype=np.float64)
+    for index in np.ndindex(*x.shape):
+        up, down = x.clone(), x.clone()
+        up[index] += eps
+        down[index] -= eps
+        grad[index] = (float(f(up)) - float(f(down))) / (2 * eps)
+    return torch.from_numpy(grad).to(x.dtype)
+''')}),
+
     # ---- typical mistakes: each loses the cells of the property it breaks
     Case("lr_ignored", "sgd_step forgets the learning rate: p -= p.grad", fails={"sgd_step_update"} | FIT_VALUES,
          answers={"sgd_step_answer": sgd_with('''
@@ -254,7 +318,8 @@ def numeric_grad(f, x, eps=1e-3):
 '''}),
 
     # ---- built-ins not allowed
-    Case("uses_torch_optim", "sgd_step with torch.optim.SGD", fails=SGD_ALL | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+    Case("uses_torch_optim", "sgd_step with torch.optim.SGD", fails=SGD_ALL | FIT_VALUES,
+         hidden_only="the grader refuses it", answers={"sgd_step_answer": sgd_with('''
     optimizer = torch.optim.SGD(params, lr=lr)
     optimizer.step()
     optimizer.zero_grad()
