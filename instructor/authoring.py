@@ -8,6 +8,9 @@ The conventions the grading engine reads:
 - ``check`` cells: locked, worth points, one property each; they hold a small visible
   test the student can run, and are scored by the hidden tests whose
   ``@graded("<grade_id>")`` names them;
+- ``question`` cells: markdown answer cells the student answers in words, graded by
+  hand in the formgrader (nbgrader's manually graded answers); our model answer is
+  the cell's text, which the release replaces by "YOUR ANSWER HERE";
 - everything else (prose, pictures, experiments) is for reading and never graded.
 """
 from __future__ import annotations
@@ -52,6 +55,12 @@ def answer(source: str, grade_id: str):
 def check(source: str, grade_id: str, points: float = 1):
     return new_code_cell(source.strip("\n"),
                          metadata=_meta(grade_id, grade=True, solution=False, locked=True, points=points))
+
+
+def question(model_answer: str, grade_id: str, points: float = 1):
+    """A written answer, graded by hand: put the question in the markdown cell above it."""
+    return new_markdown_cell(model_answer.strip("\n"),
+                             metadata=_meta(grade_id, grade=True, solution=True, locked=False, points=points))
 
 
 def notebook(cells) -> nbformat.NotebookNode:

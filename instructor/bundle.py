@@ -14,7 +14,8 @@ from instructor.paths import RELEASE, ROOT
 STUDENT_README = """\
 # MNIST linear algebra: student bundle
 
-Six notebooks, one per assignment, in `release/<assignment>/`. Work them in order.
+One notebook per assignment, in `release/<assignment>/`. Work them in the order of
+their names (01, 02, 03, 04, 04b, 05, 06).
 
 ## Set up (once)
     python3 -m venv .venv

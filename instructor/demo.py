@@ -35,11 +35,15 @@ def logged(log: Path, what: str, result: dict, check: bool = True) -> None:
 
 def print_table(assignment: str, cases, grades) -> int:
     print(f"\n{assignment}")
+    by_hand = max((len(g.by_hand) for g in grades.values()), default=0)
+    if by_hand:
+        print(f"  (autograded points; {by_hand} written answers per notebook wait for grading by hand "
+              f"in the formgrader)")
     print(f"  {'student':<28} {'kind':<9} {'score':>11}  as expected?")
     failures = 0
     for case in cases:
         grade = grades.get(case.name)
-        score = f"{grade.score:g} / {grade.max_score:g}" if grade else "not graded"
+        score = f"{grade.auto_score:g} / {grade.auto_max_score:g}" if grade else "not graded"
         problems = grading.check_case(case, grades)
         failures += bool(problems)
         verdict = "yes" if not problems else "NO: " + "; ".join(problems)

@@ -112,6 +112,20 @@ class NotebookGrade:
     score: float
     max_score: float
     cells: dict  # grade_id -> (score, max_score)
+    by_hand: frozenset = frozenset()  # written answers: scored in the formgrader, not by autograde
+
+    @property
+    def auto_cells(self) -> dict:
+        """The cells autograde scores: every graded cell but the written answers."""
+        return {cell: points for cell, points in self.cells.items() if cell not in self.by_hand}
+
+    @property
+    def auto_score(self) -> float:
+        return sum(score for score, _ in self.auto_cells.values())
+
+    @property
+    def auto_max_score(self) -> float:
+        return sum(max_score for _, max_score in self.auto_cells.values())
 
 
 def read_grades(course: Path, assignment: str, db_url: str | None = None) -> dict[str, NotebookGrade]:
@@ -124,7 +138,8 @@ def read_grades(course: Path, assignment: str, db_url: str | None = None) -> dic
         for submission in gb.assignment_submissions(assignment):
             for nb in submission.notebooks:
                 cells = {g.name: (float(g.score), float(g.max_score)) for g in nb.grades}
-                grades[submission.student_id] = NotebookGrade(float(nb.score), float(nb.max_score), cells)
+                by_hand = frozenset(g.name for g in nb.grades if g.cell_type == "markdown")
+                grades[submission.student_id] = NotebookGrade(float(nb.score), float(nb.max_score), cells, by_hand)
     return grades
 
 
@@ -141,8 +156,8 @@ def check_case(case: Case, grades: dict[str, NotebookGrade]) -> list[str]:
     if grade is None:
         return ["no grade was recorded"]
     problems = []
-    if case.full and grade.score != grade.max_score:
-        lost = sorted(cell for cell, (s, m) in grade.cells.items() if s < m)
+    if case.full and grade.auto_score != grade.auto_max_score:
+        lost = sorted(cell for cell, (s, m) in grade.auto_cells.items() if s < m)
         problems.append(f"expected full marks, lost points in {lost}")
     if case.zero and grade.score != 0:
         problems.append(f"expected 0, got {grade.score:g}")
@@ -152,7 +167,7 @@ def check_case(case: Case, grades: dict[str, NotebookGrade]) -> list[str]:
         elif grade.cells[cell][0] != 0:
             problems.append(f"expected to lose the points of {cell!r}")
     if case.rest_full:
-        kept = sorted(cell for cell, (s, m) in grade.cells.items() if cell not in case.fails and s < m)
+        kept = sorted(cell for cell, (s, m) in grade.auto_cells.items() if cell not in case.fails and s < m)
         if kept:
             problems.append(f"expected to keep every other cell's points, lost {kept}")
     if case.same_as:

@@ -17,15 +17,18 @@ def hidden_markers():
     """Text that only instructor material contains: our solutions' lines, the hidden
     tests' code, the simulated class."""
     markers = {"### BEGIN SOLUTION", "### END SOLUTION", "@graded(", "from autograder", "student.call("}
-    from autograder.simulated_class import solution_answers
+    from autograder.simulated_class import solution_answers, written_answers
     import nbformat
-    for nb_path in SOURCE.glob("*/*.ipynb"):
-        nb = nbformat.read(nb_path, as_version=4)
+    notebooks = [nbformat.read(nb_path, as_version=4) for nb_path in SOURCE.glob("*/*.ipynb")]
+    # Lines some notebook shows students anyway (the whole game, say, or a training loop
+    # that a later notebook's exercise asks for) are not secrets.
+    shown = {line.split("#")[0].strip() for nb in notebooks for cell in nb.cells
+             if cell.metadata.get("nbgrader", {}).get("grade_id") not in solution_answers(nb)
+             for line in cell.source.splitlines()}
+    for nb in notebooks:
         answers = solution_answers(nb)
-        # Lines the notebook shows students anyway (the whole game, say) are not secrets.
-        shown = {line.split("#")[0].strip() for cell in nb.cells
-                 if cell.metadata.get("nbgrader", {}).get("grade_id") not in answers
-                 for line in cell.source.splitlines()}
+        for written in written_answers(nb).values():  # model answers to the questions
+            markers.update(line.strip() for line in written.splitlines() if len(line.strip()) > 25)
         for answer in answers.values():
             body = answer.split('"""')[-1]  # the solution itself, after the docstring
             markers.update(line.strip() for line in body.splitlines()

@@ -52,7 +52,8 @@ def test_every_case_scores_as_expected(graded_class):
 
 def test_blank_and_solution_bound_the_scale(graded_class):
     _, _, grades, _ = graded_class
-    assert grades["blank"].score == 0 < grades["solution"].score == grades["solution"].max_score
+    solution = grades["solution"]
+    assert grades["blank"].score == 0 < solution.auto_score == solution.auto_max_score
 
 
 def test_mistakes_get_feedback_naming_the_property_and_a_failing_input(graded_class, course):

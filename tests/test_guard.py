@@ -12,6 +12,13 @@ saved_softmax = torch.softmax          # a reference taken before the guard, as 
 saved_broadcast_shapes = torch.broadcast_shapes
 a, b = torch.ones(2, 3), torch.ones(3, 4)
 
+
+def parameter_with_gradient():
+    p = torch.ones(2, requires_grad=True)
+    p.grad = torch.ones(2)
+    return p
+
+
 REACHES = {
     "@": [lambda: a @ b, lambda: a.matmul(b), lambda: a.__matmul__(b)],
     "torch.matmul": [lambda: torch.matmul(a, b), lambda: torch.linalg.matmul(a, b)],
@@ -40,6 +47,8 @@ REACHES = {
     "torch.nn.Linear": [lambda: torch.nn.Linear(3, 2)(a)],
     "torch.relu": [lambda: torch.relu(a), lambda: a.relu()],
     "torch.nn.functional.relu": [lambda: F.relu(a), lambda: torch.nn.ReLU()(a)],
+    "torch.optim": [lambda: torch.optim.SGD([parameter_with_gradient()], lr=0.1).step(),
+                    lambda: torch.optim.Adam([parameter_with_gradient()]).step()],
 }
 
 
@@ -65,6 +74,9 @@ def test_from_scratch_arithmetic_stays_allowed(name):
         (x.exp() / x.exp().sum(1, keepdim=True)).log()       # softmax by hand
         x.clamp_min(0), x * (x > 0), torch.where(x > 0, x, 0)  # relu by hand
         x.max(dim=1), x.mean(), x.std(), x.sum(dim=0)
+        p = parameter_with_gradient()
+        with torch.no_grad():                                # a gradient step by hand
+            p -= 0.1 * p.grad
 
 
 def test_unknown_name_is_an_instructor_error():

@@ -102,6 +102,9 @@ ALIASES = {
     "torch.nn.Linear": ["torch.nn.Linear.forward"],
     "torch.relu": ["torch.relu", "torch.Tensor.relu", "torch.relu_", "torch.Tensor.relu_"],
     "torch.nn.functional.relu": ["torch.nn.functional.relu", "torch.nn.ReLU.forward"],
+    # Every optimizer's step (SGD, Adam, AdamW, ...) runs through one decorator's code
+    # object, so SGD.step covers them all; torch.optim.sgd.sgd is the functional form.
+    "torch.optim": ["torch.optim.SGD.step", "torch.optim.sgd.sgd"],
 }
 
 # The C routes of numpy, replaced on their modules while a call runs.

@@ -81,22 +81,31 @@ def solution_source(cell_source: str) -> str:
 
 
 def solution_answers(source_nb) -> dict:
-    """grade_id -> our solution, for every answer cell of a source notebook."""
+    """grade_id -> our solution, for every (code) answer cell of a source notebook."""
     return {cell.metadata["nbgrader"]["grade_id"]: solution_source(cell.source)
             for cell in source_nb.cells
             if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
 
 
+def written_answers(source_nb) -> dict:
+    """grade_id -> our model answer, for every written answer (a markdown answer cell,
+    graded by hand) of a source notebook."""
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in source_nb.cells
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")}
+
+
 def build_submission(case: Case, source_nb, release_nb):
-    """The notebook this simulated student hands in."""
+    """The notebook this simulated student hands in; its written answers are ours too
+    (unless blank), so they wait for the instructor's manual grading."""
     nb = copy.deepcopy(release_nb)
-    answers = {} if case.blank else {**solution_answers(source_nb), **case.answers}
-    unknown = set(case.answers) - set(solution_answers(source_nb))
+    ours = {**solution_answers(source_nb), **written_answers(source_nb)}
+    answers = {} if case.blank else {**ours, **case.answers}
+    unknown = set(case.answers) - set(ours)
     if unknown:
         raise KeyError(f"case {case.name!r} answers cells that do not exist: {sorted(unknown)}")
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id in answers:
+        if grade_id in answers:
             cell.source = answers[grade_id].strip("\n")
     if case.mutate is not None:
         nb = case.mutate(nb)

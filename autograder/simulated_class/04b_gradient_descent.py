@@ -1,0 +1,370 @@
+"""Simulated submissions for 04b_gradient_descent."""
+from autograder.simulated_class import Case
+
+SGD_ALL = {"sgd_step_update", "sgd_step_zero_grad", "sgd_step_no_graph"}
+FIT_VALUES = {"fit_line_values", "fit_line_losses"}
+
+SGD_CHECKS = '''
+def sgd_step(params, lr):
+    if lr < 0:
+        raise ValueError(f"the learning rate must not be negative, got {lr}")
+    params = list(params)
+    if any(p.grad is None for p in params):
+        raise ValueError("every parameter needs a gradient: call backward() first")
+'''
+NUMERIC_CHECKS = '''
+def numeric_grad(f, x, eps=1e-3):
+    if not torch.is_floating_point(x):
+        raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+    if eps <= 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+'''
+FIT_CHECKS = '''
+def fit_line(x, y, lr, steps):
+    if x.ndim != 1 or y.shape != x.shape or len(x) == 0:
+        raise ValueError(f"x and y must be non-empty vectors of one length, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+'''
+
+
+def sgd_with(body):
+    return SGD_CHECKS + body
+
+
+def numeric_with(body):
+    return NUMERIC_CHECKS + body
+
+
+def fit_with(body):
+    return FIT_CHECKS + body
+
+
+CASES = [
+    Case("solution", "our solution", full=True, kind="solution"),
+    Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
+
+    # ---- correct, written differently: full marks
+    Case("variant_data_and_formula", "sgd_step through .data with p.grad = None; fit_line with the gradient "
+         "derived by hand; numeric_grad moving a flat copy", kind="variant", full=True, answers={
+             "sgd_step_answer": sgd_with('''
+    for p in params:
+        p.data -= lr * p.grad
+        p.grad = None
+'''),
+             "fit_line_answer": fit_with('''
+    a = torch.tensor(0.0, dtype=x.dtype)
+    b = torch.tensor(0.0, dtype=x.dtype)
+    losses = []
+    for _ in range(steps):
+        residual = a * x + b - y
+        losses.append(float((residual ** 2).mean()))
+        grad_a, grad_b = (2 * residual * x).mean(), (2 * residual).mean()
+        a, b = a - lr * grad_a, b - lr * grad_b
+    return float(a), float(b), losses
+'''),
+             "numeric_grad_answer": numeric_with('''
+    flat = x.detach().clone().reshape(-1)
+    grad = torch.empty_like(flat)
+    for i in range(flat.numel()):
+        original = flat[i].item()
+        flat[i] = original + eps
+        up = f(flat.reshape(x.shape))
+        flat[i] = original - eps
+        down = f(flat.reshape(x.shape))
+        flat[i] = original
+        grad[i] = (up - down) / (2 * eps)
+    return grad.reshape(x.shape)
+''')}),
+    Case("variant_add_and_stack", "sgd_step with add_(alpha=-lr) and zero_(); fit_line with both parameters "
+         "in one tensor; numeric_grad building every e_i from an identity matrix", kind="variant", full=True,
+         answers={
+             "sgd_step_answer": sgd_with('''
+    with torch.no_grad():
+        for p in params:
+            p.add_(p.grad, alpha=-lr)
+    for p in params:
+        p.grad.zero_()
+'''),
+             "fit_line_answer": fit_with('''
+    w = torch.zeros(2, dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = torch.mean((w[0] * x + w[1] - y) ** 2)
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step([w], lr)
+    return w[0].item(), w[1].item(), losses
+'''),
+             "numeric_grad_answer": numeric_with('''
+    basis = torch.eye(x.numel(), dtype=x.dtype) * eps
+    values = [(f(x + e.reshape(x.shape)) - f(x - e.reshape(x.shape))) / (2 * eps) for e in basis]
+    return torch.tensor([float(v) for v in values], dtype=x.dtype).reshape(x.shape)
+''')}),
+    Case("variant_float64_inside", "numeric_grad dividing in float64 then casting back; sgd_step with "
+         "torch.no_grad as a decorator and zeros_like", kind="variant", full=True, answers={
+             "sgd_step_answer": '''
+@torch.no_grad()
+def sgd_step(params, lr):
+    if lr < 0:
+        raise ValueError("learning rate " + str(lr) + " is negative")
+    for p in params:
+        if p.grad is None:
+            raise ValueError("a parameter of shape " + str(tuple(p.shape)) + " has no gradient")
+    for p in params:
+        p.sub_(lr * p.grad)
+        p.grad = torch.zeros_like(p)
+''',
+             "numeric_grad_answer": numeric_with('''
+    grad = torch.zeros(x.shape, dtype=torch.float64)
+    for index in torch.cartesian_prod(*[torch.arange(n) for n in x.shape]).reshape(x.numel(), -1).tolist() if x.dim() else [[]]:
+        up, down = x.clone(), x.clone()
+        up[tuple(index)] += eps
+        down[tuple(index)] -= eps
+        grad[tuple(index)] = (float(f(up)) - float(f(down))) / (2 * eps)
+    return grad.to(x.dtype)
+''')}),
+
+    Case("variant_copy_and_autograd_grad", "sgd_step copying the new values in and dropping the gradients; "
+         "fit_line with torch.autograd.grad and fresh leaves each step; numeric_grad with one-hot steps, stacked",
+         kind="variant", full=True, answers={
+             "sgd_step_answer": sgd_with('''
+    with torch.no_grad():
+        for p in params:
+            p.copy_(p - lr * p.grad)
+    for p in params:
+        p.grad = None
+'''),
+             "fit_line_answer": fit_with('''
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = torch.nn.functional.mse_loss(a * x + b, y)
+        losses.append(float(loss))
+        grad_a, grad_b = torch.autograd.grad(loss, [a, b])
+        a = (a - lr * grad_a).detach().requires_grad_(True)
+        b = (b - lr * grad_b).detach().requires_grad_(True)
+    return float(a), float(b), losses
+'''),
+             "numeric_grad_answer": numeric_with('''
+    flat = x.reshape(-1)
+    slopes = []
+    for i in range(flat.numel()):
+        e = torch.nn.functional.one_hot(torch.tensor(i), flat.numel()).to(x.dtype) * eps
+        slope = (f((flat + e).reshape(x.shape)) - f((flat - e).reshape(x.shape))) / (2 * eps)
+        slopes.append(torch.as_tensor(slope, dtype=x.dtype))
+    return torch.stack(slopes).reshape(x.shape)
+''')}),
+    Case("variant_numpy_indices", "sgd_step through the gradients' zip, zeroing with mul_(0); fit_line with the "
+         "squared residuals summed and divided and a while loop; numeric_grad over numpy's ndindex", kind="variant",
+         full=True, answers={
+             "sgd_step_answer": sgd_with('''
+    grads = [p.grad for p in params]
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p.sub_(g, alpha=lr)
+            g.mul_(0)
+'''),
+             "fit_line_answer": fit_with('''
+    params = [torch.tensor(0.0, dtype=x.dtype).requires_grad_(), torch.tensor(0.0, dtype=x.dtype).requires_grad_()]
+    losses = []
+    step = 0
+    while step < steps:
+        residual = params[0] * x + params[1] - y
+        loss = (residual * residual).sum() / len(x)
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step(params, lr)
+        step += 1
+    return params[0].item(), params[1].item(), losses
+'''),
+             "numeric_grad_answer": numeric_with('''
+    grad = np.zeros(tuple(x.shape), dtype=np.float64)
+    for index in np.ndindex(*x.shape):
+        up, down = x.clone(), x.clone()
+        up[index] += eps
+        down[index] -= eps
+        grad[index] = (float(f(up)) - float(f(down))) / (2 * eps)
+    return torch.from_numpy(grad).to(x.dtype)
+''')}),
+
+    # ---- typical mistakes: each loses the cells of the property it breaks
+    Case("lr_ignored", "sgd_step forgets the learning rate: p -= p.grad", fails={"sgd_step_update"} | FIT_VALUES,
+         answers={"sgd_step_answer": sgd_with('''
+    with torch.no_grad():
+        for p in params:
+            p -= p.grad
+            p.grad.zero_()
+''')}),
+    Case("gradients_not_zeroed", "sgd_step never zeroes the gradients, so they pile up",
+         fails={"sgd_step_zero_grad"} | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+''')}),
+    Case("update_outside_no_grad", "sgd_step updates in place without torch.no_grad(): torch refuses",
+         fails=SGD_ALL | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+    for p in params:
+        p -= lr * p.grad
+        p.grad.zero_()
+''')}),
+    Case("update_rebinds", "sgd_step writes p = p - lr * p.grad: a new tensor, the parameter never changes",
+         fails={"sgd_step_update"} | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+    for p in params:
+        p = p - lr * p.grad
+    for p in params:
+        p.grad.zero_()
+''')}),
+    Case("requires_grad_switched_off", "sgd_step turns requires_grad off to update and never back on",
+         fails={"sgd_step_no_graph"}, answers={"sgd_step_answer": sgd_with('''
+    for p in params:
+        p.requires_grad_(False)
+        p -= lr * p.grad
+        p.grad.zero_()
+''')}),
+    Case("sgd_no_checks", "sgd_step checks neither the learning rate nor the gradients", fails={"sgd_step_errors"},
+         answers={"sgd_step_answer": '''
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad.zero_()
+'''}),
+    Case("fit_line_loss_after_step", "fit_line records the loss after each step instead of before",
+         fails={"fit_line_losses"}, answers={"fit_line_answer": fit_with('''
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        ((a * x + b - y) ** 2).mean().backward()
+        sgd_step([a, b], lr)
+        with torch.no_grad():
+            losses.append(((a * x + b - y) ** 2).mean().item())
+    return a.item(), b.item(), losses
+''')}),
+    Case("fit_line_one_step_short", "fit_line loops over range(steps - 1)", fails=FIT_VALUES,
+         answers={"fit_line_answer": fit_with('''
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps - 1):
+        loss = ((a * x + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step([a, b], lr)
+    return a.item(), b.item(), losses
+''')}),
+    Case("fit_line_no_checks", "fit_line checks no shapes and accepts negative steps", fails={"fit_line_errors"},
+         answers={"fit_line_answer": '''
+def fit_line(x, y, lr, steps):
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((a * x + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step([a, b], lr)
+    return a.item(), b.item(), losses
+'''}),
+    Case("one_sided_differences", "numeric_grad with the one-sided difference (f(x + eps e_i) - f(x)) / eps",
+         fails={"numeric_grad_values"}, answers={"numeric_grad_answer": numeric_with('''
+    grad = torch.zeros_like(x)
+    for i in range(x.numel()):
+        step = torch.zeros_like(x)
+        step.view(-1)[i] = eps
+        grad.view(-1)[i] = (f(x + step) - f(x)) / eps
+    return grad
+''')}),
+    Case("numeric_grad_by_autograd", "numeric_grad asks autograd instead of taking differences",
+         fails={"numeric_grad_values"}, answers={"numeric_grad_answer": numeric_with('''
+    x = x.detach().clone().requires_grad_(True)
+    value = f(x)
+    value.backward()
+    return x.grad
+''')}),
+    Case("numeric_grad_moves_x", "numeric_grad moves the entries of x itself and back", fails={"numeric_grad_pure"},
+         answers={"numeric_grad_answer": numeric_with('''
+    grad = torch.zeros_like(x)
+    flat = x.view(-1)
+    for i in range(x.numel()):
+        flat[i] += eps
+        up = f(x)
+        flat[i] -= 2 * eps
+        down = f(x)
+        flat[i] += eps
+        grad.view(-1)[i] = (up - down) / (2 * eps)
+    return grad
+''')}),
+    Case("numeric_grad_flat", "numeric_grad returns the gradient flattened", fails={"numeric_grad_shape"},
+         answers={"numeric_grad_answer": numeric_with('''
+    grad = torch.zeros(x.numel(), dtype=x.dtype)
+    for i in range(x.numel()):
+        step = torch.zeros_like(x)
+        step.view(-1)[i] = eps
+        grad[i] = (f(x + step) - f(x - step)) / (2 * eps)
+    return grad
+''')}),
+    Case("numeric_grad_no_checks", "numeric_grad accepts eps <= 0 and integer x", fails={"numeric_grad_errors"},
+         answers={"numeric_grad_answer": '''
+def numeric_grad(f, x, eps=1e-3):
+    grad = torch.zeros(x.shape, dtype=torch.float64 if not x.is_floating_point() else x.dtype)
+    for i in range(x.numel()):
+        step = torch.zeros(x.shape, dtype=grad.dtype)
+        step.view(-1)[i] = eps
+        grad.view(-1)[i] = (f(x + step) - f(x - step)) / (2 * eps) if eps else 0.0
+    return grad
+'''}),
+
+    # ---- built-ins not allowed
+    Case("uses_torch_optim", "sgd_step with torch.optim.SGD", fails=SGD_ALL | FIT_VALUES,
+         hidden_only="the grader refuses it", answers={"sgd_step_answer": sgd_with('''
+    optimizer = torch.optim.SGD(params, lr=lr)
+    optimizer.step()
+    optimizer.zero_grad()
+''')}),
+
+    # ---- attacks: they must gain nothing
+    Case("swallows_optim_refusal", "sgd_step tries torch.optim.SGD, catches the refusal and does nothing else",
+         kind="attack", same_as="uses_torch_optim", fails=SGD_ALL | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+    try:
+        optimizer = torch.optim.SGD(params, lr=lr)
+        optimizer.step()
+        optimizer.zero_grad()
+    except Exception:
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad.zero_()
+''')}),
+    Case("forged_gradients", "gradients never zeroed, and torch.Tensor.grad replaced so that they read as None "
+         "after each step", kind="attack", fails={"sgd_step_zero_grad"},
+         answers={"sgd_step_answer": sgd_with('''
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    for p in params:
+        _STEPPED.add(id(p))
+    if not isinstance(torch.Tensor.__dict__.get("grad"), _ForgedGrad):
+        torch.Tensor.grad = _ForgedGrad(torch._C.TensorBase.grad)
+
+
+_STEPPED = set()
+
+
+class _ForgedGrad:
+    """Reads None for a stepped parameter, the real gradient for everything else."""
+    def __init__(self, real):
+        self.real = real
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        if id(obj) in _STEPPED:
+            return None
+        return self.real.__get__(obj, owner)
+    def __set__(self, obj, value):
+        _STEPPED.discard(id(obj))
+        self.real.__set__(obj, value)
+''')}),
+]
