@@ -60,6 +60,14 @@ if os.fork() == 0:
         os.execv(sys.executable, [sys.executable, "-c", {code!r} + "  # """ + DETACH_MARKER + """"])
     os._exit(0)
 """
+# mean_std right only when an earlier worker left a marker (SEEN_BEFORE): a regrade, or another student.
+RIGHT_ONLY_IF_SEEN_BEFORE = """
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    x = x.double()
+    return x.mean(), x.std(correction=0 if SEEN_BEFORE else 1)
+"""
 SHARED_STATE = """
 import os
 MARKERS = ("/dev/shm/catalog-shared-state", "/tmp/catalog-shared-state", "catalog-shared-state")
@@ -70,12 +78,7 @@ for path in MARKERS:
     except OSError:
         pass
 
-def mean_std(x):
-    if x.numel() == 0:
-        raise ValueError("empty tensor has no mean")
-    x = x.double()
-    return x.mean(), x.std(correction=0 if SEEN_BEFORE else 1)
-"""
+""" + RIGHT_ONLY_IF_SEEN_BEFORE
 
 # ---- integrity III (issue 10, attacked after the bubblewrap rewrite): the code of each attack.
 # Writes one frame on the worker's pipe to the judge, in wire.py's framing: what a hostile worker
@@ -93,7 +96,7 @@ def _forge(header, buffers=()):
 # user keyrings of the uid the worker runs as (nobody as root, the grading user otherwise) are
 # writable from inside, and what is linked there outlives the worker and every later regrade.
 KEYRING_MARKER = "catalog-keyring-state"
-KEYRING_STATE = """
+KEYRING_STATE = ("""
 import ctypes, platform
 _ADD_KEY = {"x86_64": 248, "aarch64": 217}.get(platform.machine())
 SEEN_BEFORE = False
@@ -108,12 +111,7 @@ try:
 except OSError:
     pass
 
-def mean_std(x):
-    if x.numel() == 0:
-        raise ValueError("empty tensor has no mean")
-    x = x.double()
-    return x.mean(), x.std(correction=0 if SEEN_BEFORE else 1)
-""".replace("MARKER", KEYRING_MARKER)
+""" + RIGHT_ONLY_IF_SEEN_BEFORE).replace("MARKER", KEYRING_MARKER)
 # A cell_done event of the student's own, whose error holds a tensor where the judge expects text:
 # the judge keeps it and fails to write its results at the end of the session.
 CELL_ERROR_TENSOR = FORGE + """
