@@ -159,8 +159,11 @@ def main(argv=None) -> int:
                                    log=tmp / "parallel.log")[args.assignment]
         parallel_s = time.monotonic() - start  # the cluster's start and the gradebook's preparation included
         task_cpu = sum(o.cpu_seconds for o in report.outcomes)
-        same = (grading.read_grades(serial_course, args.assignment)
-                == grading.read_grades(parallel_course, args.assignment))
+        serial_grades = grading.read_grades(serial_course, args.assignment)
+        parallel_grades = grading.read_grades(parallel_course, args.assignment)
+        differ = sorted(s for s in serial_grades.keys() | parallel_grades.keys()
+                        if serial_grades.get(s) != parallel_grades.get(s))
+        same = not differ
         print(f"\n3. A class of {students} submissions of {args.assignment}:")
         print(f"   serial, plain `nbgrader autograde`      : {serial_s:7.1f} s wall, "
               f"{serial_cpu / students:5.1f} CPU-s per notebook")
@@ -168,6 +171,8 @@ def main(argv=None) -> int:
               f"{task_cpu / students:5.1f} CPU-s per notebook")
         print(f"   speed-up: {serial_s / parallel_s:.2f}x   failed: {len(report.of('failed'))}   "
               f"grade tables identical: {'yes' if same else 'NO'}")
+        for student in differ:
+            print(f"   differs: {student}: serial {serial_grades.get(student)}, parallel {parallel_grades.get(student)}")
 
     # 4. Projection: every core as busy as the workers were in the parallel run.
     busy = task_cpu / (report.workers * parallel_s)
