@@ -17,6 +17,8 @@ REPRESENTATIVE = {
                         "broadcast_uses_torch"],
     "04_matmul": ["solution", "blank", "matmul_elementwise", "markov_transposed", "variant_transposed",
                   "uses_torch_matmul"],
+    "04b_gradient_descent": ["solution", "blank", "gradients_not_zeroed", "fit_line_one_step_short",
+                             "variant_add_and_stack", "forged_gradients"],
     "05_softmax_cross_entropy": ["solution", "blank", "softmax_no_max", "nll_summed", "variant_one_hot",
                                  "uses_F_cross_entropy"],
     "06_simple_mnist": ["solution", "blank", "no_relu", "predict_logits", "variant_clamp_mm", "uses_f_linear"],
