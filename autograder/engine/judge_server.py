@@ -17,6 +17,7 @@ is one line of JSON.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
@@ -162,6 +163,9 @@ class JudgeServer:
 def stop_all() -> None:
     for server in list(JudgeServer._servers.values()):
         server.stop()
+
+
+atexit.register(stop_all)  # the judge ends with the grading process that started it
 
 
 if __name__ == "__main__":
