@@ -10,11 +10,18 @@ from autograder.simulated_class import load_cases
 from instructor import grading
 from instructor.paths import HIDDEN_TESTS, assignments, notebook_of
 
-GRADED = [a for a in assignments() if load_cases(a)]
+GRADED_KINDS = ("solution", "blank", "variant", "mistake")  # attacks and broken ones: the integrity catalog
+SHARD_SIZE = 16  # a large class is graded in shards, which pytest-xdist can run on different cores
+
+
+def shards(assignment) -> list[tuple[str, int, int]]:
+    count = max(1, -(-len([c for c in load_cases(assignment) if c.kind in GRADED_KINDS]) // SHARD_SIZE))
+    return [(assignment, index, count) for index in range(count)]
+
+
+GRADED = [shard for a in assignments() if load_cases(a) for shard in shards(a)]
 HIDDEN_CODE = ("def test_", "@graded(", "expect_close(", "student.call(", "import autograder", "from autograder")
 
-
-BEFORE_GRADING: dict = {}
 
 
 def snapshot(course: Path) -> dict:
@@ -24,40 +31,38 @@ def snapshot(course: Path) -> dict:
             and "__pycache__" not in p.parts}
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    made = grading.make_course(tmp_path_factory.mktemp("grading") / "course")
-    BEFORE_GRADING.update(snapshot(made))
-    return made
-
-
-@pytest.fixture(scope="module", params=GRADED)
-def graded_class(request, course):
-    assignment = request.param
-    # Attacks and broken submissions are graded, twice, by the integrity catalog.
-    cases = [c for c in load_cases(assignment) if c.kind in ("solution", "blank", "variant", "mistake")]
+@pytest.fixture(scope="module", params=GRADED, ids=[f"{a}-{i + 1}of{n}" for a, i, n in GRADED])
+def graded_class(request, tmp_path_factory):
+    assignment, index, count = request.param
+    course = grading.make_course(tmp_path_factory.mktemp(f"grading-{assignment}-{index}") / "course")
+    before = snapshot(course)
+    # Attacks and broken submissions are graded, twice, by the integrity catalog. Every shard
+    # holds our solution and the blank notebook, which bound the scale.
+    cases = [c for c in load_cases(assignment) if c.kind in GRADED_KINDS]
+    bounds = [c for c in cases if c.kind in ("solution", "blank")]
+    cases = bounds + [c for c in cases if c.kind not in ("solution", "blank")][index::count]
     grading.generate(course, assignment)
     grading.submit_class(course, assignment, cases)
     output = grading.autograde(course, assignment, [c.name for c in cases])
     grading.generate_feedback(course, assignment)
-    return assignment, cases, grading.read_grades(course, assignment), output
+    return assignment, cases, grading.read_grades(course, assignment), output, course, before
 
 
 def test_every_case_scores_as_expected(graded_class):
-    assignment, cases, grades, output = graded_class
+    assignment, cases, grades, output, _, _ = graded_class
     problems = {c.name: grading.check_case(c, grades) for c in cases}
     problems = {name: p for name, p in problems.items() if p}
     assert not problems, f"{assignment}: {problems}\n{output[-3000:]}"
 
 
 def test_blank_and_solution_bound_the_scale(graded_class):
-    _, _, grades, _ = graded_class
+    _, _, grades, _, _, _ = graded_class
     solution = grades["solution"]
     assert grades["blank"].score == 0 < solution.auto_score == solution.auto_max_score
 
 
-def test_mistakes_get_feedback_naming_the_property_and_a_failing_input(graded_class, course):
-    assignment, cases, grades, _ = graded_class
+def test_mistakes_get_feedback_naming_the_property_and_a_failing_input(graded_class):
+    assignment, cases, grades, _, course, _ = graded_class
     for case in cases:
         if case.kind != "mistake":
             continue
@@ -66,8 +71,8 @@ def test_mistakes_get_feedback_naming_the_property_and_a_failing_input(graded_cl
         assert "Smallest failing input" in html, f"{case.name}: the feedback shows no failing input"
 
 
-def test_feedback_and_graded_notebooks_never_show_hidden_test_code(graded_class, course):
-    assignment, cases, _, _ = graded_class
+def test_feedback_and_graded_notebooks_never_show_hidden_test_code(graded_class):
+    assignment, cases, _, _, course, _ = graded_class
     hidden_lines = {line.strip() for path in (HIDDEN_TESTS / assignment).rglob("*.py")
                     for line in path.read_text().splitlines() if len(line.strip()) > 30
                     and not line.strip().startswith(('"""', "#", "import ", "from "))}
@@ -83,9 +88,10 @@ def test_feedback_and_graded_notebooks_never_show_hidden_test_code(graded_class,
             assert not leaked, f"{path} shows hidden test code: {leaked[:3]}"
 
 
-def test_course_files_are_untouched_by_grading(graded_class, course):
-    """Student code (attacks included) changed no file of the course."""
-    assert BEFORE_GRADING and snapshot(course) == BEFORE_GRADING
+def test_course_files_are_untouched_by_grading(graded_class):
+    """Student code changed no file of the course."""
+    _, _, _, _, course, before = graded_class
+    assert before and snapshot(course) == before
 
 
 def test_the_same_submissions_graded_three_times_get_the_same_scores(tmp_path):
