@@ -34,32 +34,7 @@ def mnist_dir() -> Path:
     return directory
 
 
-# ---- spreading the suite over cores (pytest-xdist, `--dist loadgroup`, see run_tests.sh)
-# Tests that share one deployment of unix users, servers and exchange run one after another.
-SERIAL_TOGETHER = {"test_jupyterhub_e2e.py": "jupyterhub", "test_jupyterhub_browser.py": "jupyterhub",
-                   "test_sandbox.py": "sandbox"}  # one unix user for both modes
-
-
-def pytest_collection_modifyitems(config, items):
-    """Group each test with the others that share its module-scoped fixtures, so that a graded
-    class (or any other costly module fixture) is computed once, on one worker: the group is
-    the module plus the parameters of the module-scoped fixtures the test uses. Under
-    ``--dist loadgroup`` a group runs on one worker; the rest is shared freely."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        module = item.path.name
-        group = SERIAL_TOGETHER.get(module)
-        if group is None:
-            shared = []
-            for name in item.fixturenames:
-                definitions = item._fixtureinfo.name2fixturedefs.get(name) or ()
-                if any(d.scope in ("module", "class", "package") for d in definitions):
-                    callspec = getattr(item, "callspec", None)
-                    param = callspec.params.get(name) if callspec and name in callspec.params else None
-                    shared.append(name if param is None else f"{name}[{param}]")
-            if not shared:
-                continue
-            params = sorted(s for s in shared if "[" in s)
-            group = module + "".join(f"::{p}" for p in params)
-        item.add_marker(pytest.mark.xdist_group(group))
+# Spreading the suite over cores: run_tests.sh uses pytest-xdist's --dist loadscope, which
+# keeps each module on one worker, so a module-scoped graded class is computed once.
+# (--dist loadgroup with xdist_group markers does not group with pytest 9.2 + xdist 3.8: a
+# module fixture was computed on every worker.)

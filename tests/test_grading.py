@@ -11,7 +11,7 @@ from instructor import grading
 from instructor.paths import HIDDEN_TESTS, assignments, notebook_of
 
 GRADED_KINDS = ("solution", "blank", "variant", "mistake")  # attacks and broken ones: the integrity catalog
-SHARD_SIZE = 16  # a large class is graded in shards, which pytest-xdist can run on different cores
+SHARD_SIZE = 16  # a large class is graded in shards of this many mistakes and variants, each in its own course
 
 
 def shards(assignment) -> list[tuple[str, int, int]]:
