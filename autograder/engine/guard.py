@@ -199,6 +199,11 @@ def _operator_name(op) -> str:
     return name[:-1] if name.endswith("_") and not name.endswith("__") else name
 
 
+def _reached_as(operators: dict, op: str) -> str:
+    """What a refusal by operator says: the course's built-in, and the operator that computes it."""
+    return f"{operators[op]} (reached as aten::{op})"
+
+
 class _RefuseTorchFunctions(TorchFunctionMode):
     def __init__(self, covered: dict, refuse):
         super().__init__()
@@ -223,7 +228,7 @@ class _RefuseOperators(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         op = _operator_name(func)
         if op in self.operators:
-            self.refuse(f"{self.operators[op]} (reached as aten::{op})")
+            self.refuse(_reached_as(self.operators, op))
         return func(*args, **(kwargs or {}))
 
 
@@ -265,8 +270,8 @@ def _tamper_codes() -> set:
     for module, names in ((python_dispatch, ("_disable_current_modes", "_pop_mode", "_pop_mode_temporarily")),
                           (torch.overrides, ("_pop_mode", "_pop_mode_temporarily", "_disable_user_modes"))):
         for name in names:
-            code = getattr(getattr(getattr(module, name, None), "__wrapped__", getattr(module, name, None)),
-                           "__code__", None)
+            function = getattr(module, name, None)
+            code = getattr(getattr(function, "__wrapped__", function), "__code__", None)
             if code is not None:
                 codes.add(code)
     return codes
@@ -322,7 +327,7 @@ def forbidden(names, namespace: dict | None = None):
             if code in _OP_CALLS:
                 op = _operator_name(frame.f_locals.get("self"))
                 if op in operators:
-                    refuse(f"{operators[op]} (reached as aten::{op})")
+                    refuse(_reached_as(operators, op))
         elif event == "c_call":
             name = covered.get(arg)
             if name is None and arg in _TAMPER_C and _from_student(frame):
