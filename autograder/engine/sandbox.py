@@ -143,6 +143,9 @@ def worker_command(argv: list[str], *, tmp_bytes: int, shm_bytes: int, env: dict
     for path in SYSTEM_PATHS + ETC_FILES:
         if os.path.lexists(path):
             command += _bind_args(path)
+    # Before the binds: a course cloned under /tmp must not be hidden by the private /tmp.
+    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp",
+                "--size", str(shm_bytes), "--tmpfs", "/dev/shm"]
     for path in readable:
         if not any(_inside(path, system) for system in SYSTEM_PATHS if not os.path.islink(system)):
             command += ["--ro-bind", path, path]
@@ -155,10 +158,7 @@ def worker_command(argv: list[str], *, tmp_bytes: int, shm_bytes: int, env: dict
             if name.endswith(".py"):
                 fds.append(os.open(os.path.join(folder, name), os.O_RDONLY))
                 command += ["--file", str(fds[-1]), f"{mount}/{name}"]
-    command += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(tmp_bytes), "--tmpfs", "/tmp",
-                "--size", str(shm_bytes), "--tmpfs", "/dev/shm",
-                # Only /tmp and /dev/shm, both size-capped, stay writable.
+    command += [# Only /tmp and /dev/shm, both size-capped, stay writable.
                 "--remount-ro", "/dev", "--remount-ro", "/",
                 "--chdir", "/tmp", "--clearenv"]
     for key, value in env.items():
