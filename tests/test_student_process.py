@@ -135,8 +135,12 @@ def look():
         seen["write"] = False
     return seen
 """)
+    readme = (ROOT / "README.md").read_bytes()
     seen = student.look()
-    assert not any(v for k, v in seen.items() if k != "uid"), seen
+    # Opening the path may succeed inside the worker's private /tmp (a course cloned under
+    # /tmp): what matters is that the real file is untouched.
+    assert not any(v for k, v in seen.items() if k not in ("uid", "write")), seen
+    assert (ROOT / "README.md").read_bytes() == readme
     assert seen["uid"] != 0
 
 
