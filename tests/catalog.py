@@ -243,7 +243,7 @@ def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
     request = frame.f_locals["request"] if frame is not None else {}
     raise ValueError("GRADER CODE: " + str(request.get("code", request))[:1900])
 """
-LEAKED_GRADER_CODE = "register_optimizer_step_pre_hook"  # a line of the hidden fit probe
+LEAKED_GRADER_CODE = "_on_step"  # a name only the hidden fit probe uses (the notebook's own check hooks steps too)
 
 PROBE_LIMIT = "a probe that runs in the worker can be forged"
 

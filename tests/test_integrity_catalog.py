@@ -103,6 +103,8 @@ LEAK_CHECKED = [e for e in ENTRIES if e.feedback_lacks]
 def test_feedback_never_shows_hidden_test_source(graded, entry):
     """What a submission makes its own code raise must not carry the grader's code into its feedback."""
     course = graded[0]
+    notebook_text = "".join(p.read_text() for p in (ROOT / "source" / entry.assignment).glob("*.ipynb"))
+    assert entry.feedback_lacks not in notebook_text, "the marker must be hidden-test source only"
     feedback = grading.feedback_path(course, entry.assignment, entry.case.name)
     assert feedback.exists(), f"no feedback was written for {entry.case.name}"
     assert entry.feedback_lacks not in feedback.read_text(), (
@@ -113,7 +115,9 @@ def test_grading_twice_gives_identical_tables(graded):
     _, runs, _, _, _ = graded
     flat = [{(a, s): (g.score, g.cells) for a, grades in run.items() for s, g in grades.items()}
             for run in runs.values()]
-    assert flat[0] == flat[1]
+    differing = {key: (flat[0].get(key), flat[1].get(key)) for key in flat[0].keys() | flat[1].keys()
+                 if flat[0].get(key) != flat[1].get(key)}
+    assert not differing, f"graded as {' and as '.join(runs)}, these differ: {differing}"
     assert len(flat[0]) >= 45
 
 
