@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from autograder.engine import sandbox, wire
+from autograder.engine import cpu_wait, sandbox, wire
 
 
 class StudentFailure(AssertionError):
@@ -114,6 +114,7 @@ class StudentProcess:
         self.cost = {"worker_starts": 0, "worker_start_seconds": 0.0, "calls": 0, "call_seconds": 0.0,
                      "worker_cpu": 0.0}
         self._worker_cpu = 0.0  # as the current worker reports it (profiling only: it could lie)
+        self._tree: list[int] | None = None  # the current worker's processes, for its deadlines
 
     # -- life cycle
     def _spawn(self) -> None:
@@ -181,7 +182,7 @@ class StudentProcess:
         cells = [c for c in self.cells if c.id not in self.broken_cells]
         self._send({"op": "exec", "cells": [{"id": c.id, "source": c.source} for c in cells],
                     "cpu_seconds": self.limits.cells_seconds})
-        deadline = time.monotonic() + self.limits.cells_seconds
+        deadline = self._deadline(self.limits.cells_seconds)
         current = None
         try:
             while True:
@@ -225,7 +226,7 @@ class StudentProcess:
             except (ProcessLookupError, PermissionError):
                 pass
         self.proc.wait()
-        self.proc = None
+        self.proc, self._tree = None, None
         if self.logdir:
             shutil.rmtree(self.logdir, ignore_errors=True)
             self.logdir = None
@@ -247,6 +248,13 @@ class StudentProcess:
         return f"the process exited with status {code} (os._exit or a crash)"
 
     # -- messages
+    def _deadline(self, seconds: float) -> cpu_wait.LoadAwareDeadline:
+        """``seconds`` of wall clock, not counting the time the worker waits for a CPU: a
+        busy machine must not change a verdict."""
+        if self._tree is None:
+            self._tree = cpu_wait.process_tree(self.proc.pid)
+        return cpu_wait.LoadAwareDeadline(seconds, self.proc.pid, self._tree)
+
     def _send(self, message: dict, deadline: float | None = None) -> None:
         try:
             wire.send(self.to_worker, message, deadline=deadline)
@@ -277,7 +285,7 @@ class StudentProcess:
         self.cost["calls"] += 1
         started = time.perf_counter()
         try:
-            deadline = time.monotonic() + timeout
+            deadline = self._deadline(timeout)
             self._send(message, deadline)  # a worker that stops reading cannot stall the judge
             return self._receive(deadline, allow_meta)
         except TimeoutError:

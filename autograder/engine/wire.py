@@ -282,22 +282,21 @@ def _dtype(name) -> torch.dtype:
 
 # ---------------------------------------------------------------- framing
 
-def send(fd: int, message: dict, make_handle=None, deadline: float | None = None) -> None:
+def send(fd: int, message: dict, make_handle=None, deadline=None) -> None:
     """Write one message (a dict) to a file descriptor; TimeoutError when the other side
-    has not taken it all by ``deadline``."""
+    has not taken it all by ``deadline`` (see ``_remaining``)."""
     buffers: list = []
     header = json.dumps(encode(message, buffers, make_handle), allow_nan=False).encode()
     parts = [struct.pack("<QQ", len(header), len(buffers)), header]
     for buffer in buffers:
         parts.append(struct.pack("<Q", len(buffer)))
         parts.append(buffer)
-    _write_all(fd, b"".join(parts))
+    _write_all(fd, b"".join(parts), deadline)
 
 
-def receive(fd: int, resolve_handle=None, deadline: float | None = None, accept: Acceptance = TRUSTED) -> dict:
+def receive(fd: int, resolve_handle=None, deadline=None, accept: Acceptance = TRUSTED) -> dict:
     """Read one message; EOFError when the other side has gone, TimeoutError
-    when ``deadline`` (a ``time.monotonic()`` value) passes first; WireError when
-    it breaks ``accept``."""
+    when ``deadline`` (see ``_remaining``) passes first; WireError when it breaks ``accept``."""
     def read(n):
         return _read_exactly(fd, n, deadline)
 
@@ -323,19 +322,49 @@ def receive(fd: int, resolve_handle=None, deadline: float | None = None, accept:
     return message
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _remaining(deadline) -> float | None:
+    """Seconds left before ``deadline``: None (no limit), a ``time.monotonic()`` value, or an
+    object whose ``remaining()`` says (``cpu_wait.LoadAwareDeadline`` moves with the load)."""
+    if deadline is None:
+        return None
+    if isinstance(deadline, (int, float)):
+        return deadline - time.monotonic()
+    return deadline.remaining()
+
+
+def _write_all(fd: int, data: bytes, deadline=None) -> None:
     view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    if deadline is None:
+        while view:
+            view = view[os.write(fd, view):]
+        return
+    # A reader that stops reading must not stall the writer past its deadline: write only
+    # what the pipe takes without blocking.
+    was_blocking = os.get_blocking(fd)
+    os.set_blocking(fd, False)
+    try:
+        while view:
+            remaining = _remaining(deadline)
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                if _remaining(deadline) <= 0:
+                    raise TimeoutError("the other process did not take the message in time")
+                continue
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
+    finally:
+        os.set_blocking(fd, was_blocking)
 
 
-def _read_exactly(fd: int, n: int, deadline: float | None = None) -> bytes:
+def _read_exactly(fd: int, n: int, deadline=None) -> bytes:
     chunks = []
     while n:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+        while deadline is not None:
+            remaining = _remaining(deadline)
+            if remaining > 0 and select.select([fd], [], [], remaining)[0]:
+                break
+            if _remaining(deadline) <= 0:  # a deadline that moves with the load may have moved
                 raise TimeoutError("the other process did not answer in time")
         chunk = os.read(fd, min(n, 1 << 24))
         if not chunk:
