@@ -54,13 +54,13 @@ def time_worker_start(assignment: str, sandboxed: bool, repeats: int) -> float:
     """Seconds from nothing to a worker that has run the solution's cells and answered a call."""
     import nbformat
 
-    from autograder.engine.student import Cell, Limits, Student, StudentProcess
+    from autograder.engine.student import Limits, Student, StudentProcess
     from autograder.simulated_class import build_submission
     from instructor.paths import notebook_of
-    from instructor.try_hidden import program_cells
+    from autograder.engine.preprocessor import program_cells
 
     source = nbformat.read(notebook_of(assignment), as_version=4)
-    cells = [Cell(c["id"], c["source"]) for c in program_cells(source, build_submission(Case("s", ""), source, source))]
+    cells = program_cells(source, build_submission(Case("s", ""), source, source))
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -77,13 +77,12 @@ def _grade_directly(assignment: str, repeats: int = 2) -> list[dict]:
 
     from autograder.engine.judge_server import stop_all
     from autograder.engine.preprocessor import GradeWithHiddenTests
-    from autograder.engine.student import Cell
     from autograder.simulated_class import build_submission
     from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of
-    from instructor.try_hidden import program_cells
+    from autograder.engine.preprocessor import program_cells
 
     source = nbformat.read(notebook_of(assignment), as_version=4)
-    cells = [Cell(c["id"], c["source"]) for c in program_cells(source, build_submission(Case("s", ""), source, source))]
+    cells = program_cells(source, build_submission(Case("s", ""), source, source))
     grader = GradeWithHiddenTests(course_root=str(ROOT))
     try:
         return [grader.run_hidden_tests(str(HIDDEN_TESTS / assignment), cells)["cost"] for _ in range(repeats)]

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time

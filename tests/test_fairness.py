@@ -209,7 +209,7 @@ def test_every_correct_answer_gets_full_hidden_marks(assignment):
     lost = {}
     started = time.time()
     for case in correct_cases(assignment):
-        results = try_hidden.run(assignment, case.name, max_examples=MAX_EXAMPLES, quiet=True)
+        results = try_hidden.run(assignment, case.name, max_examples=MAX_EXAMPLES)
         problems = results["collection_errors"] + [f"{r['cell']}: {r['property']}: {r.get('message', '')[:300]}"
                                                    for r in results["tests"] if not r["passed"]]
         if problems or not results["tests"]:

@@ -17,7 +17,7 @@ import textwrap
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine.student import Cell, Limits, Student, StudentProcess
+from autograder.engine.student import MAX_EXAMPLES, Cell, Limits, Student, StudentProcess
 
 def load_grading_profile(max_examples: int) -> None:
     """Hypothesis as grading needs it; loaded at import and again for each notebook a
@@ -37,7 +37,7 @@ def load_grading_profile(max_examples: int) -> None:
     settings.load_profile("grading")
 
 
-load_grading_profile(int(os.environ.get("GRADING_MAX_EXAMPLES", "40")))
+load_grading_profile(int(os.environ.get("GRADING_MAX_EXAMPLES", MAX_EXAMPLES)))
 
 
 def graded(cell_id: str):

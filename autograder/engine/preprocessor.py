@@ -23,7 +23,7 @@ from traitlets import Bool, Dict, Integer, List, Unicode, default
 
 from autograder.engine import sandbox
 from autograder.engine.judge_server import JudgeServer, JudgeServerFailed
-from autograder.engine.student import Cell, Limits
+from autograder.engine.student import MAX_EXAMPLES, Cell, Limits
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 
@@ -42,7 +42,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     course_root = Unicode(help="The course's root folder.").tag(config=True)
     hidden_tests = Unicode(help="Folder with one folder of hidden tests per assignment.").tag(config=True)
     timeout = Integer(600, help="Seconds for all hidden tests of one notebook.").tag(config=True)
-    max_examples = Integer(40, help="Hypothesis examples per property.").tag(config=True)
+    max_examples = Integer(MAX_EXAMPLES, help="Hypothesis examples per property.").tag(config=True)
     limits = Dict(help="Overrides of the worker's limits (see autograder.engine.student.Limits).").tag(config=True)
     readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
                           "its packages and the course's helper package.").tag(config=True)
@@ -99,12 +99,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             setup = [Cell(c.name, c.source) for c in source.source_cells
                      if c.cell_type == "code" and c.name.startswith(SETUP_PREFIX)]
             answer_ids = {c.name for c in source.solution_cells}
-        answers = []
-        for cell in nb.cells:
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if cell.cell_type == "code" and utils.is_solution(cell) and grade_id in answer_ids:
-                answers.append(Cell(grade_id, cell.source))
-        return setup + answers
+        return setup + answer_cells(nb, answer_ids)
 
     def worker_limits(self, sandboxed: bool = True) -> Limits:
         return Limits(**self.limits, readable_paths=list(self.readable_paths), sandbox=sandboxed)
@@ -166,6 +161,28 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                 raise GradingError(f"graded cell {grade_id!r} has no hidden test")
             cell.outputs = [feedback_output(records)]
             cell.execution_count = None
+
+
+def answer_cells(nb, answer_ids: set) -> list[Cell]:
+    """The student's code cells that answer the source's answer cells ``answer_ids``: all
+    of the student's code that grading runs, besides the instructor's setup cells."""
+    answers = []
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and utils.is_solution(cell) and grade_id in answer_ids:
+            answers.append(Cell(grade_id, cell.source))
+    return answers
+
+
+def program_cells(source_nb, nb) -> list[Cell]:
+    """What grading runs for notebook ``nb`` of the assignment whose source notebook is
+    ``source_nb``, read from the notebooks rather than the gradebook (for tools and tests)."""
+    graded_ids = [c.metadata.get("nbgrader", {}).get("grade_id", "") for c in source_nb.cells]
+    setup = [Cell(grade_id, c.source) for c, grade_id in zip(source_nb.cells, graded_ids)
+             if c.cell_type == "code" and grade_id.startswith(SETUP_PREFIX)]
+    answer_ids = {grade_id for c, grade_id in zip(source_nb.cells, graded_ids)
+                  if c.cell_type == "code" and utils.is_solution(c)}
+    return setup + answer_cells(nb, answer_ids)
 
 
 def feedback_output(records: list[dict]):

@@ -73,6 +73,9 @@ class StudentCrashed(StudentFailure):
     """The worker died or ran out of time during the call."""
 
 
+MAX_EXAMPLES = 40  # hypothesis examples per property; course_config.py may override
+
+
 @dataclass
 class Limits:
     """Everything that bounds one submission's grading; course_config.py overrides."""
@@ -408,5 +411,3 @@ class Student:
                    "bindings": self._unwrap(bindings), "forbid": forbid or []}
         return self._decode_reply(label, self._process.request(label, message, timeout), statements)
 
-    def defines(self, name: str) -> bool:
-        return bool(self.eval(f"{name!r} in globals()", label="the notebook"))
