@@ -391,7 +391,7 @@ class Student:
         """Call ``obj.method(*args)`` in the worker (e.g. a module's ``forward``)."""
         label = label or f"{obj.origin or 'object'}.{method}"
         forbidden = self._forbidden.get(label, []) if forbid is None else forbid
-        message = {"op": "call", "target": obj.handle, "attribute": method,
+        message = {"op": "call_method", "target": obj.handle, "method": method,
                    "args": self._unwrap(list(args)), "kwargs": self._unwrap(kwargs), "forbid": forbidden}
         return self._decode_reply(label, self._process.request(label, message, timeout, allow_meta))
 
@@ -399,15 +399,15 @@ class Student:
              forbid: list | None = None, **bindings):
         """Evaluate a grader expression in the student's namespace (e.g. to list a
         module's parameters); the result crosses back as plain data."""
-        message = {"op": "call", "code": expression, "bindings": self._unwrap(bindings),
-                   "forbid": forbid or []}
+        message = {"op": "eval", "code": expression, "bindings": self._unwrap(bindings),
+                   "forbid": self._forbidden.get(label, []) if forbid is None else forbid}
         return self._decode_reply(label, self._process.request(label, message, timeout), expression)
 
     def run(self, statements: str, *, label: str = "your code", timeout: float | None = None,
             forbid: list | None = None, **bindings):
         """Run grader statements in the student's namespace; returns their ``result``
         variable as plain data (e.g. to call get_device with CUDA made to look present)."""
-        message = {"op": "call", "code": statements, "statements": True,
-                   "bindings": self._unwrap(bindings), "forbid": forbid or []}
+        message = {"op": "run", "code": statements, "bindings": self._unwrap(bindings),
+                   "forbid": self._forbidden.get(label, []) if forbid is None else forbid}
         return self._decode_reply(label, self._process.request(label, message, timeout), statements)
 

@@ -105,7 +105,26 @@ class Worker:
         if torch.cuda.is_initialized():
             torch.cuda.manual_seed_all(seed)
 
-    def call(self, request: dict) -> None:
+    def _compute(self, op: str, request: dict, args: tuple, kwarg_items: tuple):
+        """What one request asks for: ``call`` a function of the notebook by name,
+        ``call_method`` of an object the worker holds, ``eval`` a grader expression or
+        ``run`` grader statements (their ``result``) in the notebook's namespace."""
+        if op in ("eval", "run"):
+            scope = dict(self.namespace)
+            scope.update(request.get("bindings", {}))
+            if op == "eval":
+                return eval(compile(request["code"], "<grader>", "eval"), scope)
+            exec(compile(request["code"], "<grader>", "exec"), scope)
+            return scope.get("result")
+        if op == "call_method":
+            func = getattr(request["target"], request["method"])
+        else:
+            if request["target"] not in self.namespace:
+                raise NameError(f"name {request['target']!r} is not defined")
+            func = self.namespace[request["target"]]
+        return func(*args, **dict(kwarg_items))
+
+    def call(self, op: str, request: dict) -> None:
         sandbox.limit_cpu_seconds(request.get("cpu_seconds", 10))
         self._seed(request.get("seed", 0))
         # Tuples: the student's code can reach this frame, not change which objects it holds.
@@ -114,25 +133,7 @@ class Worker:
         refused: list = []
         try:
             with _forbidden(request.get("forbid", []), self.namespace) as refused:
-                if "code" in request:
-                    scope = dict(self.namespace)
-                    scope.update(request.get("bindings", {}))
-                    if request.get("statements"):
-                        exec(compile(request["code"], "<grader>", "exec"), scope)
-                        value = scope.get("result")
-                    else:
-                        value = eval(compile(request["code"], "<grader>", "eval"), scope)
-                else:
-                    target = request["target"]
-                    if isinstance(target, str):
-                        if target not in self.namespace:
-                            raise NameError(f"name {target!r} is not defined")
-                        func = self.namespace[target]
-                    else:
-                        func = target
-                    if request.get("attribute"):
-                        func = getattr(func, request["attribute"])
-                    value = func(*args, **dict(kwarg_items)) if request.get("call", True) else func
+                value = self._compute(op, request, args, kwarg_items)
                 if refused:  # refused, then caught by the student's own try/except
                     raise guard.ForbiddenBuiltinError(refused[0])
                 reply = {"ok": True, "value": value}
@@ -154,13 +155,14 @@ class Worker:
             op = request.get("op")
             if op == "exec":
                 self.exec_cells(request["cells"], request.get("cpu_seconds", 60))
-            elif op == "call":
-                self.call(request)
-            elif op == "bye":
-                return
+            elif op in CALLS:
+                self.call(op, request)
             else:
                 self.send({"ok": False, "error": {"type": "ProtocolError", "mro": [],
                                                  "message": f"unknown op {op!r}", "where": []}})
+
+
+CALLS = ("call", "call_method", "eval", "run")  # the requests answered with one reply
 
 
 def main() -> None:
