@@ -25,8 +25,15 @@ def written_answer_cells(assignment) -> dict:
 WITH_QUESTIONS = [a for a in assignments() if written_answer_cells(a)]
 
 
-def test_the_course_has_written_questions():
-    assert "04b_gradient_descent" in WITH_QUESTIONS
+def test_every_notebook_ends_with_written_questions():
+    """Each notebook closes with 3 to 5 questions answered in words, after its last exercise."""
+    assert WITH_QUESTIONS == assignments()
+    for assignment in assignments():
+        nb = nbformat.read(notebook_of(assignment), as_version=4)
+        graded = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade")]
+        questions = [i for i in graded if nb.cells[i].cell_type == "markdown"]
+        assert 3 <= len(questions) <= 5, f"{assignment}: {len(questions)} questions"
+        assert min(questions) > max(set(graded) - set(questions)), f"{assignment}: a question comes before a check cell"
 
 
 @pytest.mark.parametrize("assignment", WITH_QUESTIONS)
