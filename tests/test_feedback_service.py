@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nbgrader.utils import notebook_hash
@@ -16,10 +16,10 @@ from nbgrader.utils import notebook_hash
 from tests.hub_support import DEPLOY
 
 sys.path.insert(0, str(DEPLOY))
-import feedback_service as fs  # noqa: E402
+import feedback_service as fs
 
 COURSE_ID, ASSIGNMENT, NOTEBOOK = "a-course", "01_normalization", "normalization"
-START = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def stamp(minutes: float) -> str:
@@ -79,7 +79,7 @@ def note(course: dict, secret: str) -> str | None:
 
 def test_rate_limit_counts_gradings_in_a_sliding_window():
     limit = fs.RateLimit(3, timedelta(hours=1))
-    at = lambda m: START + timedelta(minutes=m)  # noqa: E731
+    at = lambda m: START + timedelta(minutes=m)
     assert limit.next_allowed([at(0), at(10)], at(20)) is None
     assert limit.next_allowed([at(0), at(10), at(20)], at(30)) == at(60)
     assert limit.next_allowed([at(0), at(10), at(20)], at(60)) is None  # the first left the window

@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ log = logging.getLogger("feedback-on-submit")
 def utc(timestamp: str) -> datetime:
     """nbgrader's submission timestamp ("2025-01-31 12:00:00.000000 UTC") as an aware datetime."""
     from nbgrader.utils import parse_utc
-    return parse_utc(timestamp).replace(tzinfo=timezone.utc)
+    return parse_utc(timestamp).replace(tzinfo=UTC)
 
 
 # ----------------------------------------------------------------------------- submissions
@@ -82,7 +82,7 @@ class Submission:
         return utc(self.timestamp)
 
     @classmethod
-    def parse(cls, folder: Path) -> "Submission | None":
+    def parse(cls, folder: Path) -> Submission | None:
         parts = folder.name.split("+")
         if len(parts) not in (3, 4) or not all(parts[:3]):
             return None
@@ -141,7 +141,7 @@ class Ledger:
     def record(self, sub: Submission, **fields) -> dict:
         entry = self.records.setdefault(sub.key, {"student": sub.student, "assignment": sub.assignment,
                                                   "timestamp": sub.timestamp, "attempts": 0})
-        entry.update(fields, updated=datetime.now(timezone.utc).isoformat())
+        entry.update(fields, updated=datetime.now(UTC).isoformat())
         self.save()
         return entry
 
@@ -366,7 +366,7 @@ class FeedbackService:
             graded = gb.find_submission(sub.assignment, sub.student)
             score, max_score = float(graded.score), float(graded.max_score)
         self.ledger.record(sub, status="graded", score=score, max_score=max_score,
-                           graded_at=datetime.now(timezone.utc).isoformat(), seconds=round(seconds, 1))
+                           graded_at=datetime.now(UTC).isoformat(), seconds=round(seconds, 1))
         log.info("%s: graded %g / %g in %.1f s; feedback released", sub.key, score, max_score, seconds)
 
     def serve(self, stop: threading.Event) -> None:
