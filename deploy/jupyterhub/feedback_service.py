@@ -231,7 +231,7 @@ class FeedbackService:
         self.limit = RateLimit(int(self.settings["max_graded"] or 0),
                                timedelta(minutes=float(self.settings["window_minutes"] or 0)))
         self.scheduler = scheduler
-        self.generated: set[str] = set()
+        self.generated: dict[str, str | None] = {}  # assignment -> why generating it failed, or None
         self.prepare_root()
         self.ledger = Ledger(self.root / "ledger.json")
 
@@ -260,12 +260,44 @@ class FeedbackService:
         return {p.name for p in (self.course_dir / "source").iterdir()
                 if p.is_dir() and (released / p.name).is_dir()}
 
+    def generate(self, assignment: str) -> str | None:
+        """``generate_assignment`` into the service's gradebook, from the course's current
+        sources, once per run of the service; returns why it failed, or None."""
+        if assignment not in self.generated:
+            from instructor.grade_class import course_api
+
+            answer = course_api(str(self.root)).generate_assignment(assignment, force=True, create=True)
+            self.generated[assignment] = None if answer["success"] else (
+                f"generate_assignment failed: {answer.get('error') or answer.get('log')}")
+            if answer["success"]:
+                log.info("%s generated into the on-submit gradebook", assignment)
+            else:
+                log.error("%s: %s", assignment, self.generated[assignment])
+        return self.generated[assignment]
+
+    def warm_up(self) -> None:
+        """nbgrader and the course's configuration loaded in every grading worker now, and each
+        released assignment generated, rather than when the first student waits for them."""
+        from distributed import Client
+
+        from instructor import gradebook
+        from instructor.grade_class import course_api, warm_up
+
+        for assignment in sorted(self.assignments()):
+            self.generate(assignment)
+        if self.scheduler:
+            url = gradebook.for_concurrent_writers(course_api(str(self.root)).coursedir.db_url)
+            with Client(self.scheduler) as client:
+                client.run(warm_up, str(self.root), url)
+
     # ---- one pass over what waits
     def round(self) -> int:
         """Handle every submission waiting now; returns how many were handled."""
         batch: dict[tuple[str, str], Submission] = {}
         handled = 0
-        assignments = None
+        assignments = self.assignments()
+        for assignment in sorted(assignments - set(self.generated)):  # released since the last round
+            self.generate(assignment)
         for sub in waiting_submissions(self.inbound):
             entry = self.ledger.get(sub.key)
             if entry and entry.get("status") in FINAL:
@@ -281,7 +313,6 @@ class FeedbackService:
                 self.ledger.record(sub, status="rejected", reason="not a student of the course")
                 handled += 1
                 continue
-            assignments = self.assignments() if assignments is None else assignments
             if sub.assignment not in assignments:
                 self.ledger.record(sub, status="rejected", reason="not a released assignment of the course")
                 write_note(self.feedback_exchange, sub, "Not graded on submit",
@@ -326,12 +357,10 @@ class FeedbackService:
             except OSError as error:
                 self.give_up(sub, f"cannot copy the submission: {error}")
                 continue
-            if sub.assignment not in self.generated:  # the course's current sources, once per run
-                answer = api.generate_assignment(sub.assignment, force=True, create=True)
-                if not answer["success"]:
-                    self.give_up(sub, f"generate_assignment failed: {answer.get('error') or answer.get('log')}")
-                    continue
-                self.generated.add(sub.assignment)
+            problem = self.generate(sub.assignment)
+            if problem:
+                self.give_up(sub, problem)
+                continue
             entry = self.ledger.get(sub.key) or {}
             self.ledger.record(sub, status="grading", attempts=entry.get("attempts", 0) + 1)
             staged.append(sub)
@@ -372,6 +401,10 @@ class FeedbackService:
     def serve(self, stop: threading.Event) -> None:
         log.info("watching %s (limit: %s)", self.inbound, f"{self.limit.max_graded} per "
                  f"{self.limit.window}" if self.limit.max_graded else "none")
+        try:
+            self.warm_up()
+        except Exception:  # the rounds try again, and say what fails for each submission
+            log.exception("warming up failed")
         while not stop.is_set():
             try:
                 self.round()
