@@ -194,11 +194,12 @@ class Hub:
         self.stopped_cleanly: bool | None = None
 
     # ---- set-up, as an instructor would run it
-    def setup_course(self, mnist_dir: Path) -> dict:
+    def setup_course(self, mnist_dir: Path, *options: str) -> dict:
+        """``setup_course.py`` as root, with these extra ``options``."""
         os.chmod(self.workdir, 0o755)  # the course root lives here: everyone must reach it
         command = [sys.executable, str(DEPLOY / "setup_course.py"), "--root", str(self.root),
                    "--instructor", self.instructor, "--students", ",".join(self.students),
-                   "--mnist-from", str(mnist_dir)]
+                   "--mnist-from", str(mnist_dir), *options]
         if not _runnable_by_all(Path(sys.executable).resolve()):
             # e.g. a venv made from pyenv's Python under /root: layer one that others can run
             command += ["--shared-env", str(self.root / "env")]
@@ -414,16 +415,16 @@ class UserSession:
 
 
 @contextmanager
-def running_hub(name: str, instructor: str, students: list[str], mnist_dir: Path):
-    """A Hub with its unix users, set up and started; whatever happens in the block,
-    every process is stopped, the users and files removed, and the Hub's log kept as
-    ``build/test-artifacts/<name>.log``."""
+def running_hub(name: str, instructor: str, students: list[str], mnist_dir: Path, setup_options=()):
+    """A Hub with its unix users, set up (``setup_course.py`` with ``setup_options``) and
+    started; whatever happens in the block, every process is stopped, the users and files
+    removed, and the Hub's log kept as ``build/test-artifacts/<name>.log``."""
     workdir = Path(tempfile.mkdtemp(prefix=f"course-{name}-", dir="/tmp"))
     users = UnixUsers([instructor, *students])
     the_hub = Hub(workdir, users, instructor, students)
     try:
         users.create()
-        the_hub.setup_course(mnist_dir)
+        the_hub.setup_course(mnist_dir, *setup_options)
         the_hub.start()
         yield the_hub
     finally:

@@ -50,7 +50,8 @@ def hub(mnist_dir):
     _chromium()
     hub_support.require_node_tools(need_browser_driver=True)
     # also when the test fails: every process stopped, users and files removed
-    with hub_support.running_hub("jupyterhub_browser", INSTRUCTOR, [STUDENT], mnist_dir) as the_hub:
+    with hub_support.running_hub("jupyterhub_browser", INSTRUCTOR, [STUDENT], mnist_dir,
+                                 setup_options=["--no-feedback-on-submit"]) as the_hub:
         yield the_hub
 
 

@@ -60,14 +60,38 @@ else:
     c.JupyterHub.authenticator_class = "jupyterhub.auth.PAMAuthenticator"
 c.Authenticator.allowed_users = INSTRUCTORS | STUDENTS
 
+c.JupyterHub.services = []
+c.JupyterHub.load_roles = []
 token = os.environ.get("COURSE_HUB_API_TOKEN")
 if token:
-    c.JupyterHub.services = [{"name": "course-admin", "api_token": token}]
-    c.JupyterHub.load_roles = [{
+    c.JupyterHub.services.append({"name": "course-admin", "api_token": token})
+    c.JupyterHub.load_roles.append({
         "name": "course-admin",
         "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users", "access:servers"],
         "services": ["course-admin"],
-    }]
+    })
+
+# ---- feedback on submit: a service the Hub starts (and starts again should it exit) as the
+# instructor, who owns the course folder and the exchange's inbox; see feedback_service.py.
+# The Hub makes its API token; its role lets it read nothing but users' names.
+FEEDBACK_ON_SUBMIT = COURSE.get("feedback_on_submit", {})
+if FEEDBACK_ON_SUBMIT.get("enabled"):
+    c.JupyterHub.services.append({
+        "name": "feedback-on-submit",
+        "user": COURSE["instructors"][0],
+        "command": [os.path.join(VENV_BIN, "python"), os.path.join(os.path.dirname(__file__), "feedback_service.py")],
+        "cwd": COURSE["course_dir"],
+        "environment": {
+            "PATH": os.pathsep.join([VENV_BIN, "/usr/local/bin", "/usr/bin", "/bin"]),
+            "MNIST_DIR": COURSE["data_dir"],
+            "COURSE_HUB_ROOT": ROOT,
+        },
+    })
+    c.JupyterHub.load_roles.append({
+        "name": "feedback-on-submit",
+        "scopes": ["read:users:name"],
+        "services": ["feedback-on-submit"],
+    })
 
 # ---- single-user servers: each runs as its unix user, in the course's environment
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"

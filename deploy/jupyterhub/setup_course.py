@@ -16,7 +16,8 @@ server (they must exist) and writes:
 - the instructor's course folder (default ``~INSTRUCTOR/<course id>``), a copy of this
   repository's course files (``course_config.py``, ``source/``, ``autograder/``, ...), owned by
   the instructor, mode 0700: students never see sources, hidden tests or the gradebook
-- ``ROOT/course.json``   what jupyterhub_config.py reads
+- ``ROOT/course.json``   what jupyterhub_config.py reads, with the settings of feedback on
+                         submit (deploy/jupyterhub/feedback_service.py)
 
 and makes the home folders of the instructor and the students private (0700), so that no
 student can read another's notebooks.
@@ -41,6 +42,7 @@ from instructor.paths import COURSE_FILES  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import shared_env  # noqa: E402
+from feedback_service import DEFAULT_SETTINGS as DEFAULT_FEEDBACK  # noqa: E402
 
 DEFAULT_ROOT = "/srv/nbgrader"
 
@@ -150,6 +152,14 @@ def check_environment(bin_dir: Path, user: pwd.struct_passwd) -> str | None:
     return None if run.returncode == 0 else run.stderr.strip()[-2000:]
 
 
+def feedback_summary(settings: dict) -> str:
+    if not settings["enabled"]:
+        return "no grading (--no-feedback-on-submit)"
+    limit = (f"at most {settings['max_graded']} per student and assignment in {settings['window_minutes']:g} min"
+             if settings["max_graded"] else "no limit")
+    return f"graded by the feedback-on-submit service, {limit}"
+
+
 def read_roster(args) -> list[str]:
     names = [n.strip() for n in (args.students or "").split(",") if n.strip()]
     if args.students_file:
@@ -177,6 +187,15 @@ def main(argv=None) -> int:
                         "under /root); default: the servers run this venv as it is")
     parser.add_argument("--update-course", action="store_true", help="overwrite the course files in an "
                         "existing course folder with this repository's (the gradebook is kept)")
+    parser.add_argument("--no-feedback-on-submit", dest="feedback_on_submit", action="store_false",
+                        help="do not run the service that grades each submission as it arrives")
+    parser.add_argument("--feedback-limit", type=int, default=DEFAULT_FEEDBACK["max_graded"], metavar="N",
+                        help="graded submissions per student and assignment in the window (default "
+                        "%(default)s; 0: no limit)")
+    parser.add_argument("--feedback-window-minutes", type=float, default=DEFAULT_FEEDBACK["window_minutes"],
+                        metavar="M", help="the rate limit's window (default %(default)s minutes)")
+    parser.add_argument("--feedback-workers", type=int, metavar="N", help="Dask worker processes grading on "
+                        "submit (default: the usable cores)")
     args = parser.parse_args(argv)
 
     if os.geteuid() != 0:
@@ -220,12 +239,16 @@ def main(argv=None) -> int:
         "data_dir": str(root / "data" / "mnist"),
         "jupyter_config_path": config_path,
         "python_bin": str(bin_dir),
+        "feedback_on_submit": {**DEFAULT_FEEDBACK, "enabled": args.feedback_on_submit,
+                               "max_graded": args.feedback_limit, "window_minutes": args.feedback_window_minutes,
+                               "workers": args.feedback_workers},
     }
     write(root / "course.json", json.dumps(settings, indent=2) + "\n")
     print(f"course {course_id}: instructor {instructor.pw_name}, {len(students)} students\n"
           f"  course folder  {course_dir}\n  exchange       {exchange}\n"
           f"  data           {settings['data_dir']}\n"
           f"  servers run    {bin_dir}/jupyterhub-singleuser\n"
+          f"  on submit      {feedback_summary(settings['feedback_on_submit'])}\n"
           f"start the Hub:   COURSE_HUB_ROOT={root} {Path(sys.executable).parent}/jupyterhub "
           f"-f {Path(__file__).with_name('jupyterhub_config.py')}")
     return 0

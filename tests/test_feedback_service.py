@@ -1,0 +1,167 @@
+"""The on-submit feedback service's bookkeeping, without a Hub or a grading: what it takes
+from the exchange, the rate limit, the ledger across restarts, and the notes it leaves.
+
+The real service, grading real submissions in a real Hub: tests/test_jupyterhub_feedback_on_submit.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from nbgrader.utils import notebook_hash
+
+from tests.hub_support import DEPLOY
+
+sys.path.insert(0, str(DEPLOY))
+import feedback_service as fs
+
+COURSE_ID, ASSIGNMENT, NOTEBOOK = "a-course", "01_normalization", "normalization"
+START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def stamp(minutes: float) -> str:
+    """nbgrader's timestamp of a submission ``minutes`` after START."""
+    return (START + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+@pytest.fixture
+def course(tmp_path):
+    exchange = tmp_path / "exchange"
+    for folder in ("inbound", f"outbound/{ASSIGNMENT}"):
+        (exchange / COURSE_ID / folder).mkdir(parents=True)
+    course_dir = tmp_path / "teach" / COURSE_ID
+    (course_dir / "source" / ASSIGNMENT).mkdir(parents=True)
+    (course_dir / "source" / "02_unreleased").mkdir()
+    return {"course_id": COURSE_ID, "course_dir": str(course_dir), "exchange": str(exchange),
+            "students": ["alice", "bob"]}
+
+
+def submit(course: dict, student: str, minutes: float, assignment: str = ASSIGNMENT, finished: bool = True):
+    """A submission as nbgrader's submit leaves it in the inbound folder."""
+    timestamp = stamp(minutes)
+    folder = fs.Path(course["exchange"]) / COURSE_ID / "inbound" / f"{student}+{assignment}+{timestamp}+r4nd0m"
+    folder.mkdir()
+    (folder / f"{NOTEBOOK}.ipynb").write_text("{}")
+    (folder / "timestamp.txt").write_text(timestamp)
+    secret = f"secret-of-{student}-{minutes}"
+    if finished:
+        (folder / "submission_secret.txt").write_text(secret)
+        os.chmod(folder, 0o777)
+    return fs.Submission.parse(folder), secret
+
+
+class RecordingService(fs.FeedbackService):
+    """The service with grading replaced: it records what it would grade and marks it graded."""
+
+    def __init__(self, *args, crash: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.graded: list[str] = []
+        self.crash = crash
+
+    def generate(self, assignment):
+        self.generated[assignment] = None
+
+    def grade(self, subs):
+        for sub in subs:
+            entry = self.ledger.get(sub.key) or {}
+            self.ledger.record(sub, status="grading", attempts=entry.get("attempts", 0) + 1)
+        if self.crash:
+            raise RuntimeError("the grading worker died")
+        for sub in subs:
+            self.graded.append(sub.key)
+            self.ledger.record(sub, status="graded", score=1.0, max_score=1.0)
+
+
+def note(course: dict, secret: str) -> str | None:
+    path = fs.Path(course["exchange"]) / COURSE_ID / "feedback" / f"{notebook_hash(secret=secret, notebook_id=NOTEBOOK)}.html"
+    return path.read_text() if path.exists() else None
+
+
+def test_rate_limit_counts_gradings_in_a_sliding_window():
+    limit = fs.RateLimit(3, timedelta(hours=1))
+    at = lambda m: START + timedelta(minutes=m)
+    assert limit.next_allowed([at(0), at(10)], at(20)) is None
+    assert limit.next_allowed([at(0), at(10), at(20)], at(30)) == at(60)
+    assert limit.next_allowed([at(0), at(10), at(20)], at(60)) is None  # the first left the window
+    assert limit.next_allowed([at(0), at(10), at(20), at(61)], at(65)) == at(70)
+    assert fs.RateLimit(0, timedelta(hours=1)).next_allowed([at(m) for m in range(10)], at(10)) is None
+
+
+def test_submission_parsed_from_nbgrader_folder_name(course):
+    sub, _ = submit(course, "alice", 5)
+    assert (sub.student, sub.assignment, sub.timestamp) == ("alice", ASSIGNMENT, stamp(5))
+    assert sub.key == f"alice+{ASSIGNMENT}+{stamp(5)}" and sub.at == START + timedelta(minutes=5)
+    assert fs.Submission.parse(sub.folder.with_name("not-a-submission")) is None
+    assert fs.Submission.parse(sub.folder.with_name("alice+x+yesterday+r")) is None
+
+
+def test_half_written_submission_waits(course):
+    submit(course, "alice", 0, finished=False)
+    service = RecordingService(course, {"max_graded": 3})
+    assert service.round() == 0 and service.graded == []
+
+
+def test_limit_refuses_with_a_note_and_a_restart_grades_nothing_twice(course):
+    settings = {"max_graded": 2, "window_minutes": 60}
+    first, _ = submit(course, "alice", 0)
+    second, _ = submit(course, "alice", 1)
+    bobs, _ = submit(course, "bob", 1.5)
+    service = RecordingService(course, settings)
+    service.round()  # one per student and assignment per round, oldest first
+    assert service.graded == [first.key, bobs.key]
+    service.round()
+    assert service.graded == [first.key, bobs.key, second.key]
+    third, secret = submit(course, "alice", 2)
+    service.round()
+    entry = service.ledger.get(third.key)
+    assert entry["status"] == "refused" and entry["next_grading"] == (START + timedelta(minutes=60)).isoformat()
+    page = note(course, secret)
+    assert "2025-03-01 10:00 UTC" in page and "at most 2 times per 60 minutes" in page
+    assert third.folder.is_dir()  # kept for the instructor's collect
+
+    restarted = RecordingService(course, settings)  # a new process: the ledger on disk only
+    fourth, _ = submit(course, "alice", 61)  # the first grading has left the window
+    restarted.round()
+    assert restarted.graded == [fourth.key]
+    assert json.loads((restarted.root / "ledger.json").read_text())[first.key]["attempts"] == 1
+
+
+def test_unknown_student_and_assignment_are_not_graded(course):
+    stranger, _ = submit(course, "mallory", 0)
+    unreleased, secret = submit(course, "bob", 0, assignment="02_unreleased")
+    service = RecordingService(course, {})
+    assert service.round() == 2 and service.graded == []
+    assert service.ledger.get(stranger.key)["status"] == "rejected"
+    assert service.ledger.get(unreleased.key)["status"] == "rejected"
+    assert "not an assignment of this course" in note(course, secret)
+
+
+def test_interrupted_grading_is_tried_again_then_given_up(course):
+    sub, secret = submit(course, "alice", 0)
+    crashing = RecordingService(course, {}, crash=True)
+    with pytest.raises(RuntimeError):
+        crashing.round()  # the service dies mid-grading: the ledger says "grading", 1 attempt
+    retried = RecordingService(course, {}, crash=True)
+    with pytest.raises(RuntimeError):
+        retried.round()
+    assert retried.ledger.get(sub.key) | {"updated": ""} == {
+        "student": "alice", "assignment": ASSIGNMENT, "timestamp": sub.timestamp, "attempts": 2,
+        "status": "grading", "updated": ""}
+    last = RecordingService(course, {})
+    assert last.round() == 1 and last.graded == []
+    assert last.ledger.get(sub.key)["status"] == "failed"
+    assert "could not be graded automatically" in note(course, secret)
+    # why is for the instructor (the ledger, the log): an error may quote the course's files
+    assert "interrupted" in last.ledger.get(sub.key)["reason"] and "interrupted" not in note(course, secret)
+
+
+def test_onsubmit_folder_is_an_nbgrader_course_with_its_own_gradebook(course):
+    service = RecordingService(course, {})
+    config = (service.root / "nbgrader_config.py").read_text()
+    assert f"c.CourseDirectory.root = {str(service.root)!r}" in config
+    assert "course_config.py" in config and "db_url" not in config  # the default: onsubmit/gradebook.db
+    assert (service.root / "source").resolve() == (fs.Path(course["course_dir"]) / "source").resolve()
+    assert oct(service.root.stat().st_mode & 0o777) == "0o700"
