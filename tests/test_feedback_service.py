@@ -56,8 +56,10 @@ def submit(course: dict, student: str, minutes: float, assignment: str = ASSIGNM
 class RecordingService(fs.FeedbackService):
     """The service with grading replaced: it records what it would grade and marks it graded."""
 
-    def __init__(self, *args, crash: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, course, settings, crash: bool = False, **kwargs):
+        # The folders here are made by root for students without a Unix user: ownership is
+        # checked in its own test below (and by the real Hub's).
+        super().__init__(course, {"check_owner": False, **settings}, **kwargs)
         self.graded: list[str] = []
         self.crash = crash
 
@@ -165,3 +167,39 @@ def test_onsubmit_folder_is_an_nbgrader_course_with_its_own_gradebook(course):
     assert "course_config.py" in config and "db_url" not in config  # the default: onsubmit/gradebook.db
     assert (service.root / "source").resolve() == (fs.Path(course["course_dir"]) / "source").resolve()
     assert oct(service.root.stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_folder_named_after_another_student_is_not_graded(course):
+    """The inbound folder is writable by every student: a folder named after someone else,
+    but not owned by their Unix user, is not graded (and does not use up their limit)."""
+    course["students"].append("nobody")  # a Unix user on every machine
+    forged, _ = submit(course, "nobody", 1)  # made by root, named after nobody
+    service = RecordingService(course, {"check_owner": True})
+    assert service.round() == 1 and service.graded == []
+    assert service.ledger.get(forged.key)["status"] == "rejected"
+    own, _ = submit(course, "nobody", 2)
+    os.chown(own.folder, fs.pwd.getpwnam("nobody").pw_uid, -1)
+    assert service.round() == 1 and service.graded == [own.key]
+
+
+def test_only_plain_files_of_a_submission_are_copied(tmp_path):
+    """A link in a submission (to the solutions, say) is never followed by the service,
+    which runs as the instructor: what it points to must not come back as feedback."""
+    secret = tmp_path / "solutions.ipynb"
+    secret.write_text("THE SOLUTIONS")
+    src = tmp_path / "submission"
+    (src / "data").mkdir(parents=True)
+    (src / "normalization.ipynb").write_text("{}")
+    (src / "data" / "notes.txt").write_text("mine")
+    (src / "linked.ipynb").symlink_to(secret)
+    (src / "data" / "linked_folder").symlink_to(tmp_path)
+    os.mkfifo(src / "pipe")
+    left_out = fs.copy_submission(src, tmp_path / "copy")
+    copied = sorted(str(p.relative_to(tmp_path / "copy")) for p in (tmp_path / "copy").rglob("*"))
+    assert copied == ["data", "data/notes.txt", "normalization.ipynb"], copied
+    assert sorted(left_out) == ["data/linked_folder", "linked.ipynb", "pipe"]
+    (src / "secret_link.txt").symlink_to(secret)
+    assert fs._read_regular(src / "secret_link.txt") is None
+    (src / "big.bin").write_bytes(b"x" * 2048)
+    with pytest.raises(OSError, match="more than"):
+        fs.copy_submission(src, tmp_path / "copy2", max_bytes=1024)

@@ -32,6 +32,8 @@ import html
 import json
 import logging
 import os
+import pwd
+import stat
 import shutil
 import signal
 import sys
@@ -53,7 +55,9 @@ FINAL = ("graded", "failed", "refused", "rejected")
 COUNTED = ("graded", "failed")
 # Defaults of course.json's "feedback_on_submit" (setup_course.py writes them).
 DEFAULT_SETTINGS = {"enabled": True, "max_graded": 3, "window_minutes": 60, "workers": None,
-                    "poll_seconds": 2.0}
+                    "poll_seconds": 2.0, "check_owner": True}
+# The most a submission may hold (all its files): what is copied for grading.
+MAX_SUBMISSION_BYTES = 64 << 20
 
 log = logging.getLogger("feedback-on-submit")
 
@@ -96,19 +100,61 @@ class Submission:
         """Whether nbgrader's submit has finished writing it: the secret is its last file and
         the folder's mode 0777 its last step."""
         try:
-            return (len((self.folder / "submission_secret.txt").read_text().strip()) > 0
-                    and (self.folder.stat().st_mode & 0o777) == 0o777)
+            return bool(self.secret()) and (self.folder.lstat().st_mode & 0o777) == 0o777
         except OSError:
             return False
 
     def secret(self) -> str | None:
-        try:
-            return (self.folder / "submission_secret.txt").read_text() or None
-        except OSError:
-            return None
+        return _read_regular(self.folder / "submission_secret.txt")
 
     def notebook_ids(self) -> list[str]:
-        return sorted(p.stem for p in self.folder.glob("*.ipynb"))
+        return sorted(p.stem for p in self.folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
+
+    def owned_by_student(self) -> bool:
+        """Whether the student's Unix user owns the folder, as nbgrader's collect checks
+        (``ExchangeCollect.check_owner``): the inbound folder is writable by every student, so
+        anyone can name a folder after someone else (and use up their limit)."""
+        try:
+            return self.folder.lstat().st_uid == pwd.getpwnam(self.student).pw_uid
+        except (KeyError, OSError):
+            return False
+
+
+def _read_regular(path: Path) -> str | None:
+    """A small regular file's text, never through a link (the student owns the folder)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd) as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        return f.read(4096).strip() or None
+
+
+def copy_submission(src: Path, dest: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> list[str]:
+    """Copy the regular files and folders of a submission the student owns, and nothing
+    else: a link (to the solutions, the hidden tests, another student's work) would otherwise
+    be followed by the service, which runs as the instructor, and come back as feedback.
+    Returns what was left out; OSError when the submission holds more than ``max_bytes``."""
+    left_out, total, pending = [], 0, [(src, dest)]
+    while pending:
+        folder, into = pending.pop()
+        into.mkdir(parents=True)
+        for entry in os.scandir(folder):
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                pending.append((Path(entry.path), into / entry.name))
+            elif stat.S_ISREG(mode):
+                with os.fdopen(os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f, \
+                        open(into / entry.name, "wb") as out:
+                    shutil.copyfileobj(f, out)
+                total += (into / entry.name).stat().st_size
+                if total > max_bytes:
+                    raise OSError(f"the submission holds more than {max_bytes:,} bytes")
+            else:
+                left_out.append(os.path.relpath(entry.path, src))
+    return left_out
 
 
 def waiting_submissions(inbound: Path) -> list[Submission]:
@@ -313,6 +359,11 @@ class FeedbackService:
                 self.ledger.record(sub, status="rejected", reason="not a student of the course")
                 handled += 1
                 continue
+            if self.settings["check_owner"] and not sub.owned_by_student():
+                log.warning("%s: the folder is not owned by %s's user; not graded", sub.key, sub.student)
+                self.ledger.record(sub, status="rejected", reason="the folder is not the student's")
+                handled += 1
+                continue
             if sub.assignment not in assignments:
                 self.ledger.record(sub, status="rejected", reason="not a released assignment of the course")
                 write_note(self.feedback_exchange, sub, "Not graded on submit",
@@ -353,7 +404,9 @@ class FeedbackService:
             try:
                 if dest.exists():
                     shutil.rmtree(dest)
-                shutil.copytree(sub.folder, dest)
+                left_out = copy_submission(sub.folder, dest)
+                if left_out:
+                    log.warning("%s: left out what is not a plain file: %s", sub.key, ", ".join(left_out[:10]))
             except OSError as error:
                 self.give_up(sub, f"cannot copy the submission: {error}")
                 continue
