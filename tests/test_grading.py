@@ -9,6 +9,7 @@ import pytest
 from autograder.simulated_class import load_cases
 from instructor import grading
 from instructor.paths import HIDDEN_TESTS, assignments, notebook_of
+from tests.test_written_answers import check_manual_grading
 
 GRADED_KINDS = ("solution", "blank", "variant", "mistake")  # attacks and broken ones: the integrity catalog
 SHARD_SIZE = 16  # a large class is graded in shards of this many mistakes and variants, each in its own course
@@ -53,6 +54,12 @@ def test_every_case_scores_as_expected(graded_class):
     problems = {c.name: grading.check_case(c, grades) for c in cases}
     problems = {name: p for name, p in problems.items() if p}
     assert not problems, f"{assignment}: {problems}\n{output[-3000:]}"
+
+
+def test_written_answers_wait_for_manual_grading(graded_class, tmp_path):
+    """The questions at the end of the notebook reach the formgrader's manual grading."""
+    assignment, _, _, _, course, _ = graded_class
+    check_manual_grading(assignment, course, tmp_path)
 
 
 def test_blank_and_solution_bound_the_scale(graded_class):

@@ -1,16 +1,17 @@
 """Written answers (markdown answer cells, graded by hand) reach the formgrader's manual
-grading: after plain ``nbgrader autograde`` the submission waits for manual grading in
+grading: after plain ``nbgrader autograde`` (of the class ``tests/test_grading.py`` grades,
+``check_manual_grading`` below) the submission waits for manual grading in
 nbgrader's API (what the formgrader's "Manual Grading" view lists), each question is a
 grade of its points that needs a score, and the score an instructor gives counts in the
 notebook's total. A question left unanswered scores 0 without waiting for anyone."""
+import shutil
+from pathlib import Path
+
 import nbformat
-import pytest
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
-from autograder.simulated_class import load_cases
-from instructor import grading
 from instructor.paths import assignments, notebook_of
 
 
@@ -36,14 +37,10 @@ def test_every_notebook_ends_with_written_questions():
         assert min(questions) > max(set(graded) - set(questions)), f"{assignment}: a question comes before a check cell"
 
 
-@pytest.mark.parametrize("assignment", WITH_QUESTIONS)
-def test_written_answers_wait_for_manual_grading(assignment, tmp_path):
+def check_manual_grading(assignment: str, course, work_dir) -> None:
+    """On a course where ``solution`` and ``blank`` of ``assignment`` were autograded:
+    answered questions wait for the instructor, and their manual scores count."""
     questions = written_answer_cells(assignment)
-    cases = [c for c in load_cases(assignment) if c.name in ("solution", "blank")]
-    course = grading.make_course(tmp_path / "course")
-    grading.generate(course, assignment)
-    grading.submit_class(course, assignment, cases)
-    grading.autograde(course, assignment, [c.name for c in cases])
     notebook = notebook_of(assignment, course).stem
 
     # What the formgrader's manual grading view lists, through nbgrader's own API.
@@ -52,7 +49,9 @@ def test_written_answers_wait_for_manual_grading(assignment, tmp_path):
     assert listed["solution"]["needs_manual_grade"], "answered questions must wait for the instructor"
     assert not listed["blank"]["needs_manual_grade"], "unanswered questions score 0 without manual grading"
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    gradebook = Path(work_dir) / "gradebook.db"  # a copy: the instructor's scores below stay here
+    shutil.copy(course / "gradebook.db", gradebook)
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
         answered = gb.find_submission_notebook(notebook, assignment, "solution")
         written = {g.name: g for g in answered.grades if g.name in questions}
         assert set(written) == set(questions)
