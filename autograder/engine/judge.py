@@ -103,10 +103,19 @@ def smallest_failing_input(exc: BaseException, fixtures=("student",)) -> str | N
     for note in getattr(exc, "__notes__", []) or []:
         match = _FALSIFYING.match(note.strip())
         if match:
-            lines = textwrap.dedent(match.group(1)).strip("\n").splitlines()
-            args = [line[:-1] if line.endswith(",") and not line.startswith(" ") else line
-                    for line in lines if not line.startswith(tuple(f"{name}=" for name in fixtures))]
-            return "\n".join(args) or None
+            # One argument per unindented line, its value continued on indented ones (a tensor's
+            # rows); hypothesis ends each argument, not each line, with a comma.
+            args: list[list[str]] = []
+            for line in textwrap.dedent(match.group(1)).strip("\n").splitlines():
+                if line.startswith((" ", "\t")) and args:
+                    args[-1].append(line)
+                else:
+                    args.append([line])
+            for arg in args:
+                if arg[-1].endswith(","):
+                    arg[-1] = arg[-1][:-1]
+            kept = ["\n".join(arg) for arg in args if not arg[0].startswith(tuple(f"{name}=" for name in fixtures))]
+            return "\n".join(kept) or None
     return None
 
 
