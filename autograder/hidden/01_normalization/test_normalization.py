@@ -3,9 +3,8 @@ scoring the check cell it names, against torch's own statistics."""
 import torch
 from hypothesis import given, strategies as st
 
-from autograder import strategies as S
-from autograder.checks import expect_close, expect_raises, expect_shape, expect_tensor, expect_unchanged, fail
-from autograder.engine.judge import graded
+from autograder.testing import (S, expect_close, expect_shape, expect_tensor, fail, graded, leaves_inputs_unchanged,
+                                raises_value_error, returns_pair)
 
 
 def population_std(x, dim=None):
@@ -45,9 +44,7 @@ def _as_reference_dtype(expected, x):
 @given(x=S.float_tensors())
 def test_mean_std_returns_two_zero_dim_tensors(student, x):
     """mean_std returns a pair of 0-d tensors (not python floats, not shape (1,))."""
-    result = student.mean_std(x)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(f"mean_std should return a tuple (mean, std), got {result!r}")
+    result = returns_pair(student, "mean_std", x, names=("mean", "std"))
     for name, value in zip(("mean", "std"), result):
         expect_shape(value, (), what=name)
 
@@ -84,16 +81,14 @@ def test_mean_std_of_pixels(student, x):
 @given(shape=st.sampled_from([(0,), (0, 3), (2, 0)]))
 def test_mean_std_of_nothing_raises(student, shape):
     """mean_std raises ValueError, with a message, for an empty tensor."""
-    with expect_raises(ValueError, f"mean_std of an empty tensor of shape {shape}"):
-        student.mean_std(torch.empty(shape))
+    raises_value_error(student, "mean_std", torch.empty(shape), what=f"mean_std of an empty tensor of shape {shape}")
 
 
 @graded("mean_std_zero_dim")
 @given(x=S.float_tensors())
 def test_mean_std_leaves_input_unchanged(student, x):
     """mean_std does not modify its input."""
-    _, (after,) = student.call("mean_std", x, return_inputs=True)
-    expect_unchanged(x, after, "x")
+    leaves_inputs_unchanged(student, "mean_std", x, names=["x"])
 
 
 # ---------------------------------------------------------------- normalize
@@ -133,9 +128,8 @@ def test_normalize_pixels_gives_floats(student, x, mean, std):
 @given(x=S.float_tensors(), mean=centres, std=scales)
 def test_normalize_leaves_input_unchanged(student, x, mean, std):
     """normalize does not modify x in place."""
-    _, (after, _, _) = student.call("normalize", x, torch.tensor(mean, dtype=x.dtype),
-                                    torch.tensor(std, dtype=x.dtype), return_inputs=True)
-    expect_unchanged(x, after, "x")
+    leaves_inputs_unchanged(student, "normalize", x, torch.tensor(mean, dtype=x.dtype), torch.tensor(std, dtype=x.dtype),
+                            names=["x"])
 
 
 # ---------------------------------------------------------------- normalize_splits
@@ -154,9 +148,7 @@ def _splits_reference(train, valid):
 def test_train_split_is_standardised(student, train_and_valid):
     """normalize_splits returns train normalised with its own mean and population std."""
     train, valid = train_and_valid
-    result = student.normalize_splits(train, valid)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(f"normalize_splits should return (train_n, valid_n), got {result!r}")
+    result = returns_pair(student, "normalize_splits", train, valid, names=("train_n", "valid_n"))
     expect_close(result[0], _splits_reference(train, valid)[0], what="train_n", atol=1e-3)
 
 
@@ -165,9 +157,7 @@ def test_train_split_is_standardised(student, train_and_valid):
 def test_valid_split_uses_training_statistics(student, train_and_valid):
     """normalize_splits normalises valid with the TRAINING mean and std, never its own."""
     train, valid = train_and_valid
-    result = student.normalize_splits(train, valid)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(f"normalize_splits should return (train_n, valid_n), got {result!r}")
+    result = returns_pair(student, "normalize_splits", train, valid, names=("train_n", "valid_n"))
     expect_close(result[1], _splits_reference(train, valid)[1], what="valid_n", atol=1e-3)
 
 
@@ -176,9 +166,7 @@ def test_valid_split_uses_training_statistics(student, train_and_valid):
 def test_normalize_splits_leaves_inputs_unchanged(student, train_and_valid):
     """normalize_splits modifies neither train nor valid."""
     train, valid = train_and_valid
-    _, (train_after, valid_after) = student.call("normalize_splits", train, valid, return_inputs=True)
-    expect_unchanged(train, train_after, "train")
-    expect_unchanged(valid, valid_after, "valid")
+    leaves_inputs_unchanged(student, "normalize_splits", train, valid, names=["train", "valid"])
 
 
 # ---------------------------------------------------------------- per_pixel_stats
@@ -189,10 +177,7 @@ batches = S.float_tensors(min_dims=2, max_dims=3, max_side=6)
 @given(x=batches)
 def test_per_pixel_mean_and_std_over_axis_0(student, x):
     """per_pixel_stats gives one mean and std per feature, computed over the images (axis 0)."""
-    result = student.per_pixel_stats(x)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(f"per_pixel_stats should return (mean, std), got {result!r}")
-    mean, std = result
+    mean, std = returns_pair(student, "per_pixel_stats", x, names=("mean", "std"))
     expect_close(mean, x.double().mean(dim=0).to(x.dtype), what="mean", atol=scale_atol(x))
     expected_std = population_std(x, dim=0).clamp_min(1e-8).to(x.dtype)
     expect_close(std, expected_std, what="std", atol=10 * scale_atol(x))
@@ -230,13 +215,11 @@ def test_per_pixel_stats_default_eps_on_pixels(student, x):
 @given(x=S.float_tensors(min_dims=0, max_dims=1))
 def test_per_pixel_stats_needs_a_batch(student, x):
     """per_pixel_stats raises ValueError, with a message, for a 0-d or 1-d input."""
-    with expect_raises(ValueError, f"per_pixel_stats of a tensor of shape {tuple(x.shape)}"):
-        student.per_pixel_stats(x)
+    raises_value_error(student, "per_pixel_stats", x, what=f"per_pixel_stats of a tensor of shape {tuple(x.shape)}")
 
 
 @graded("per_pixel_stats_pure")
 @given(x=batches)
 def test_per_pixel_stats_leaves_input_unchanged(student, x):
     """per_pixel_stats does not modify x."""
-    _, (after,) = student.call("per_pixel_stats", x, return_inputs=True)
-    expect_unchanged(x, after, "x")
+    leaves_inputs_unchanged(student, "per_pixel_stats", x, names=["x"])

@@ -13,8 +13,8 @@ import torch
 from hypothesis import assume, given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.checks import expect_equal, expect_raises, expect_shape, expect_tensor, expect_unchanged, fail
-from autograder.engine.judge import graded
+from autograder.testing import (expect_equal, expect_shape, expect_tensor, fail, graded, leaves_inputs_unchanged,
+                                raises_value_error)
 
 DTYPES = (torch.float32, torch.int64, torch.uint8)
 sides = st.integers(1, 6)
@@ -129,8 +129,7 @@ def test_to_images_row_by_row(student, batch):
 def test_to_images_leaves_input_unchanged(student, batch):
     """to_images does not modify flat."""
     flat, h, w = batch
-    _, (after, *_) = student.call("to_images", flat, h, w, return_inputs=True)
-    expect_unchanged(flat, after, "flat")
+    leaves_inputs_unchanged(student, "to_images", flat, h, w, names=["flat"])
 
 
 @graded("to_images_rows")
@@ -164,8 +163,8 @@ def wrong_flat_batches(draw):
 def test_to_images_wrong_shape_raises(student, wrong):
     """to_images raises ValueError, with a message, unless flat is (N, height*width)."""
     shape, h, w = wrong
-    with expect_raises(ValueError, f"to_images of shape {shape} with height={h}, width={w}"):
-        student.to_images(numbered(shape), h, w)
+    raises_value_error(student, "to_images", numbered(shape), h, w,
+                       what=f"to_images of shape {shape} with height={h}, width={w}")
 
 
 # ---------------------------------------------------------------- flatten
@@ -188,8 +187,7 @@ def test_flatten_row_by_row(student, x):
 @given(x=numbered_tensors(hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=4)))
 def test_flatten_leaves_input_unchanged(student, x):
     """flatten does not modify images."""
-    _, (after,) = student.call("flatten", x, return_inputs=True)
-    expect_unchanged(x, after, "images")
+    leaves_inputs_unchanged(student, "flatten", x, names=["images"])
 
 
 @graded("flatten_edge")
@@ -212,8 +210,7 @@ def test_flatten_vector(student, x):
 @given(x=numbered_tensors(st.just(())))
 def test_flatten_scalar_raises(student, x):
     """flatten of a 0-d tensor (no batch axis) raises ValueError, with a message."""
-    with expect_raises(ValueError, f"flatten of the 0-d tensor {x!r}"):
-        student.flatten(x)
+    raises_value_error(student, "flatten", x, what=f"flatten of the 0-d tensor {x!r}")
 
 
 @graded("flatten_noncontiguous")
@@ -277,8 +274,7 @@ def test_crop_values(student, case):
 def test_crop_leaves_input_unchanged(student, case):
     """crop does not modify images."""
     images, window = case
-    _, (after, *_) = student.call("crop", images, *window, return_inputs=True)
-    expect_unchanged(images, after, "images")
+    leaves_inputs_unchanged(student, "crop", images, *window, names=["images"])
 
 
 @graded("crop_any_rank")
@@ -323,16 +319,15 @@ def bad_windows(draw):
 def test_crop_outside_raises(student, case):
     """crop raises ValueError, with a message, when the window does not lie inside the image."""
     shape, window = case
-    with expect_raises(ValueError, f"crop(images of shape {shape}, top, left, height, width = {window})"):
-        student.crop(numbered(shape), *window)
+    raises_value_error(student, "crop", numbered(shape), *window,
+                       what=f"crop(images of shape {shape}, top, left, height, width = {window})")
 
 
 @graded("crop_errors")
 @given(shape=hnp.array_shapes(min_dims=0, max_dims=1, min_side=1, max_side=5))
 def test_crop_needs_two_axes(student, shape):
     """crop raises ValueError, with a message, for a tensor of rank 0 or 1 (no rows and columns)."""
-    with expect_raises(ValueError, f"crop of a tensor of shape {tuple(shape)}"):
-        student.crop(numbered(shape), 0, 0, 1, 1)
+    raises_value_error(student, "crop", numbered(shape), 0, 0, 1, 1, what=f"crop of a tensor of shape {tuple(shape)}")
 
 
 # ---------------------------------------------------------------- channels_last
@@ -367,16 +362,15 @@ def test_channels_last_of_views(student, x, layout):
 @given(x=batches_nchw)
 def test_channels_last_leaves_input_unchanged(student, x):
     """channels_last does not modify batch."""
-    _, (after,) = student.call("channels_last", x, return_inputs=True)
-    expect_unchanged(x, after, "batch")
+    leaves_inputs_unchanged(student, "channels_last", x, names=["batch"])
 
 
 @graded("channels_last_rank")
 @given(shape=hnp.array_shapes(min_dims=0, max_dims=6, min_side=1, max_side=3).filter(lambda s: len(s) != 4))
 def test_channels_last_needs_rank_4(student, shape):
     """channels_last raises ValueError, with a message, for any rank other than 4."""
-    with expect_raises(ValueError, f"channels_last of a tensor of shape {tuple(shape)}"):
-        student.channels_last(numbered(shape))
+    raises_value_error(student, "channels_last", numbered(shape),
+                       what=f"channels_last of a tensor of shape {tuple(shape)}")
 
 
 # ---------------------------------------------------------------- select_digit
@@ -408,9 +402,7 @@ def test_select_digit_leaves_inputs_unchanged(student, data, digit):
     """select_digit modifies neither x nor y."""
     x, y = data
     assume(bool((y == digit).any()))
-    _, (x_after, y_after, _) = student.call("select_digit", x, y, digit, return_inputs=True)
-    expect_unchanged(x, x_after, "x")
-    expect_unchanged(y, y_after, "y")
+    leaves_inputs_unchanged(student, "select_digit", x, y, digit, names=["x", "y"])
 
 
 @graded("select_digit_empty")
@@ -434,5 +426,5 @@ def test_select_digit_length_mismatch_raises(student, data, extra, digit):
     n = y.shape[0] + extra
     assume(n >= 0)
     y = torch.arange(n, dtype=torch.int64) % 10
-    with expect_raises(ValueError, f"select_digit(x of shape {tuple(x.shape)}, y of shape {tuple(y.shape)})"):
-        student.select_digit(x, y, digit)
+    raises_value_error(student, "select_digit", x, y, digit,
+                       what=f"select_digit(x of shape {tuple(x.shape)}, y of shape {tuple(y.shape)})")

@@ -12,17 +12,16 @@ import torch
 from hypothesis import example, given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder import strategies as S
-from autograder.checks import (expect_close, expect_equal, expect_raises, expect_tensor,
-                               expect_unchanged, fail)
-from autograder.engine.judge import graded
+from autograder.testing import (S, expect_close, expect_equal, expect_tensor, fail, graded, leaves_inputs_unchanged,
+                                not_allowed, raises_value_error)
 
 FLOATS = (torch.float32, torch.float64)
 sides = st.integers(1, 6)
 BIG = 2 ** 30  # products up to 2**60: exact in int64, not in float64
-# The built-ins of conftest.py, for the calls made through student.run.
+# Every exercise is written from scratch, without the built-in products.
 NOT_ALLOWED = ["@", "torch.matmul", "torch.mm", "torch.bmm", "torch.mv", "torch.dot", "torch.einsum",
                "torch.tensordot", "torch.nn.functional.linear", "numpy.matmul", "numpy.dot", "numpy.einsum"]
+forbidden_builtins = not_allowed(NOT_ALLOWED)  # in every function of the notebook
 
 
 # ---------------------------------------------------------------- references and checks
@@ -98,16 +97,16 @@ def test_matvec_integers_are_exact(student, mv):
 @given(shapes=st.tuples(sides, sides, sides).filter(lambda s: s[1] != s[2]).map(lambda s: ((s[0], s[1]), (s[2],))))
 def test_matvec_rejects_mismatched_sizes(student, shapes):
     """matvec raises ValueError when v does not have one entry per column of m (a size-1 v must not broadcast)."""
-    with expect_raises(ValueError, f"matvec of shapes {shapes_text(*shapes)}"):
-        student.matvec(torch.ones(shapes[0]), torch.ones(shapes[1]))
+    raises_value_error(student, "matvec", torch.ones(shapes[0]), torch.ones(shapes[1]),
+                       what=f"matvec of shapes {shapes_text(*shapes)}")
 
 
 @graded("matvec_sizes")
 @given(shapes=st.sampled_from([((3,), (3,)), ((2, 3), (3, 1)), ((2, 2, 3), (3,)), ((3,), (3, 2)), ((), (1,))]))
 def test_matvec_rejects_wrong_ranks(student, shapes):
     """matvec raises ValueError unless m is a matrix (2-d) and v a vector (1-d)."""
-    with expect_raises(ValueError, f"matvec of shapes {shapes_text(*shapes)}"):
-        student.matvec(torch.ones(shapes[0]), torch.ones(shapes[1]))
+    raises_value_error(student, "matvec", torch.ones(shapes[0]), torch.ones(shapes[1]),
+                       what=f"matvec of shapes {shapes_text(*shapes)}")
 
 
 @graded("matvec_pure")
@@ -115,9 +114,7 @@ def test_matvec_rejects_wrong_ranks(student, shapes):
 def test_matvec_leaves_inputs_unchanged(student, mv):
     """matvec does not modify m or v."""
     m, v = mv
-    _, (m_after, v_after) = student.call("matvec", m, v, return_inputs=True)
-    expect_unchanged(m, m_after, "m")
-    expect_unchanged(v, v_after, "v")
+    leaves_inputs_unchanged(student, "matvec", m, v, names=["m", "v"])
 
 
 # ---------------------------------------------------------------- matmul
@@ -152,8 +149,8 @@ def test_matmul_integers_are_exact(student, ab):
        .map(lambda s: ((s[0], s[1]), (s[2], s[3]))))
 def test_matmul_rejects_mismatched_inner_sizes(student, shapes):
     """matmul raises ValueError when a's column count differs from b's row count, even where broadcasting would run."""
-    with expect_raises(ValueError, f"matmul of shapes {shapes_text(*shapes)}"):
-        student.matmul(torch.ones(shapes[0]), torch.ones(shapes[1]))
+    raises_value_error(student, "matmul", torch.ones(shapes[0]), torch.ones(shapes[1]),
+                       what=f"matmul of shapes {shapes_text(*shapes)}")
 
 
 @st.composite
@@ -170,8 +167,8 @@ def wrong_rank_shapes(draw):
 @given(shapes=wrong_rank_shapes())
 def test_matmul_rejects_non_matrices(student, shapes):
     """matmul raises ValueError unless both inputs are matrices (2-d)."""
-    with expect_raises(ValueError, f"matmul of shapes {shapes_text(*shapes)}"):
-        student.matmul(torch.ones(shapes[0]), torch.ones(shapes[1]))
+    raises_value_error(student, "matmul", torch.ones(shapes[0]), torch.ones(shapes[1]),
+                       what=f"matmul of shapes {shapes_text(*shapes)}")
 
 
 @graded("matmul_pure")
@@ -179,9 +176,7 @@ def test_matmul_rejects_non_matrices(student, shapes):
 def test_matmul_leaves_inputs_unchanged(student, ab):
     """matmul does not modify a or b."""
     a, b = ab
-    _, (a_after, b_after) = student.call("matmul", a, b, return_inputs=True)
-    expect_unchanged(a, a_after, "a")
-    expect_unchanged(b, b_after, "b")
+    leaves_inputs_unchanged(student, "matmul", a, b, names=["a", "b"])
 
 
 # ---------------------------------------------------------------- batched_matmul
@@ -221,9 +216,7 @@ def test_batched_matmul_pairs_up_equal_batches(student, ab):
 def test_batched_matmul_leaves_inputs_unchanged(student, ab):
     """batched_matmul does not modify a or b."""
     a, b = ab
-    _, (a_after, b_after) = student.call("batched_matmul", a, b, return_inputs=True)
-    expect_unchanged(a, a_after, "a")
-    expect_unchanged(b, b_after, "b")
+    leaves_inputs_unchanged(student, "batched_matmul", a, b, names=["a", "b"])
 
 
 @graded("batched_matmul_broadcast")
@@ -239,8 +232,8 @@ def test_batched_matmul_broadcasts_batch_axes(student, ab):
 def test_batched_matmul_rejects_vectors(student, bs):
     """batched_matmul raises ValueError when an input has fewer than 2 dimensions."""
     a, b = bs.input_shapes
-    with expect_raises(ValueError, f"batched_matmul of shapes {shapes_text(a, b)}"):
-        student.batched_matmul(torch.ones(a), torch.ones(b))
+    raises_value_error(student, "batched_matmul", torch.ones(a), torch.ones(b),
+                       what=f"batched_matmul of shapes {shapes_text(a, b)}")
 
 
 @graded("batched_matmul_errors")
@@ -250,8 +243,8 @@ def test_batched_matmul_rejects_vectors(student, bs):
        .map(lambda t: (t[0].input_shapes[0], t[0].input_shapes[1][:-2] + (t[1],) + t[0].input_shapes[1][-1:])))
 def test_batched_matmul_rejects_mismatched_inner_sizes(student, shapes):
     """batched_matmul raises ValueError when a's last axis differs from b's second-to-last, even where broadcasting would run."""
-    with expect_raises(ValueError, f"batched_matmul of shapes {shapes_text(*shapes)}"):
-        student.batched_matmul(torch.ones(shapes[0]), torch.ones(shapes[1]))
+    raises_value_error(student, "batched_matmul", torch.ones(shapes[0]), torch.ones(shapes[1]),
+                       what=f"batched_matmul of shapes {shapes_text(*shapes)}")
 
 
 @graded("batched_matmul_errors")
@@ -261,8 +254,8 @@ def test_batched_matmul_rejects_incompatible_batches(student, sizes, lead, nkp):
     """batched_matmul raises ValueError when the batch axes cannot broadcast (sizes differ and neither is 1)."""
     n, k, p = nkp
     a, b = lead + (sizes[0], n, k), (sizes[1], k, p)
-    with expect_raises(ValueError, f"batched_matmul of shapes {shapes_text(a, b)}"):
-        student.batched_matmul(torch.ones(a), torch.ones(b))
+    raises_value_error(student, "batched_matmul", torch.ones(a), torch.ones(b),
+                       what=f"batched_matmul of shapes {shapes_text(a, b)}")
 
 
 # ---------------------------------------------------------------- Markov chain
@@ -320,9 +313,7 @@ def test_markov_step_weights_rows(student, chain):
 def test_markov_step_leaves_inputs_unchanged(student, chain):
     """markov_step does not modify state or transition."""
     state, transition = chain
-    _, (state_after, transition_after) = student.call("markov_step", state, transition, return_inputs=True)
-    expect_unchanged(state, state_after, "state")
-    expect_unchanged(transition, transition_after, "transition")
+    leaves_inputs_unchanged(student, "markov_step", state, transition, names=["state", "transition"])
 
 
 @graded("markov_step_shapes")
@@ -335,8 +326,8 @@ def test_markov_step_rejects_bad_shapes(student, shapes):
     s, t = shapes
     state = torch.ones(s) / max(1, s[-1])
     transition = torch.ones(t) / t[-1]
-    with expect_raises(ValueError, f"markov_step of a state of shape {tuple(s)} and a transition of shape {tuple(t)}"):
-        student.markov_step(state, transition)
+    raises_value_error(student, "markov_step", state, transition,
+                       what=f"markov_step of a state of shape {tuple(s)} and a transition of shape {tuple(t)}")
 
 
 @graded("markov_after_example")
@@ -379,10 +370,7 @@ def test_markov_after_zero_years_is_a_copy(student, chain):
 def test_markov_after_leaves_inputs_unchanged(student, chain, years):
     """markov_after does not modify state or transition."""
     state, transition = chain
-    _, (state_after, transition_after, _) = student.call("markov_after", state, transition, years,
-                                                         return_inputs=True)
-    expect_unchanged(state, state_after, "state")
-    expect_unchanged(transition, transition_after, "transition")
+    leaves_inputs_unchanged(student, "markov_after", state, transition, years, names=["state", "transition"])
 
 
 # ---------------------------------------------------------------- shop_totals
@@ -423,9 +411,7 @@ def test_shop_totals_is_quantities_times_prices(student, qp):
 def test_shop_totals_leaves_inputs_unchanged(student, qp):
     """shop_totals does not modify quantities or prices."""
     quantities, prices = qp
-    _, (q_after, p_after) = student.call("shop_totals", quantities, prices, return_inputs=True)
-    expect_unchanged(quantities, q_after, "quantities")
-    expect_unchanged(prices, p_after, "prices")
+    leaves_inputs_unchanged(student, "shop_totals", quantities, prices, names=["quantities", "prices"])
 
 
 @graded("shop_totals_shapes")
@@ -434,5 +420,5 @@ def test_shop_totals_rejects_mismatched_items(student, sizes):
     """shop_totals raises ValueError when quantities and prices disagree on the number of items."""
     people, items_q, items_p, n_shops = sizes
     q, p = (people, items_q), (items_p, n_shops)
-    with expect_raises(ValueError, f"shop_totals of quantities {q} and prices {p}"):
-        student.shop_totals(torch.ones(q), torch.ones(p))
+    raises_value_error(student, "shop_totals", torch.ones(q), torch.ones(p),
+                       what=f"shop_totals of quantities {q} and prices {p}")

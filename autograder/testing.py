@@ -1,0 +1,123 @@
+"""Everything a hidden test file needs, from one place.
+
+A hidden test file (``autograder/hidden/<id>/test_<notebook>.py``) imports from here,
+and otherwise only from torch, hypothesis, numpy and math::
+
+    from hypothesis import given, strategies as st
+    from autograder.testing import S, graded, expect_close, leaves_inputs_unchanged, not_allowed
+
+    forbidden_builtins = not_allowed(["torch.softmax"], only=["softmax"])
+
+    @graded("softmax_pure")                 # the notebook's check cell this test scores
+    @given(x=S.float_tensors())
+    def test_softmax_leaves_input_unchanged(student, x):
+        \"\"\"softmax does not modify x.\"\"\"    # the property: the line the student reads
+        leaves_inputs_unchanged(student, "softmax", x, names=["x"])
+
+- ``graded(cell_id)``: which check cell a test scores; a cell scores its points when
+  every test marked with it passes.
+- ``student``: the pytest fixture every test takes; ``student.<function>(...)`` (or
+  ``student.call("<function>", ...)``) runs the student's function in the sandboxed
+  worker and brings the result back as plain data.
+- the checks (``expect_close``, ``expect_equal``, ...): compare and fail with a message
+  the student can act on; ``fail(message)`` for anything else.
+- ``S``: the shared hypothesis strategies (``S.float_tensors()``, ``S.tensors(...)``).
+- the one-line properties below: inputs left unchanged, a pair returned, ``ValueError``
+  raised for a wrong input.
+- ``not_allowed``: the built-ins an exercise may not call, declared once per test file.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pytest
+
+from autograder import strategies as S
+from autograder.checks import (TOLERANCES, expect_close, expect_equal, expect_raises, expect_shape, expect_tensor,
+                               expect_unchanged, fail, graded_dtype, show)
+from autograder.engine.judge import graded
+from autograder.engine.student import StudentFailure, StudentRaised
+
+__all__ = ["TOLERANCES", "S", "StudentFailure", "StudentRaised", "expect_close", "expect_equal", "expect_raises",
+           "expect_shape", "expect_tensor", "expect_unchanged", "fail", "graded", "graded_dtype",
+           "leaves_inputs_unchanged", "not_allowed", "raises_value_error", "returns_pair", "show"]
+
+
+# ---------------------------------------------------------------- built-ins not allowed
+class _EveryFunction(Mapping):
+    """The same built-ins refused in every function of the notebook: a function added to the
+    notebook later is guarded without being listed anywhere."""
+
+    def __init__(self, builtins: Iterable[str]):
+        self._builtins = tuple(builtins)
+
+    def __getitem__(self, function: str) -> list[str]:
+        return list(self._builtins)
+
+    def __contains__(self, function) -> bool:
+        return True
+
+    def __iter__(self):  # no finite list of names: every name is in it
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __bool__(self) -> bool:  # not "empty" although it lists no names
+        return True
+
+    def __repr__(self):
+        return f"every function: {list(self._builtins)}"
+
+
+def not_allowed(builtins: Iterable[str], *, only: Iterable[str] | None = None):
+    """The pytest fixture ``forbidden_builtins`` for one assignment's hidden tests: the
+    built-ins (as named in COURSE.md, e.g. "torch.matmul", "@") refused while the student's
+    function runs, in every function of the notebook, or ``only`` in those listed (a method
+    as "Class.method"). Assign it in the test file, under that name::
+
+        NOT_ALLOWED = ["torch.matmul", "@"]
+        forbidden_builtins = not_allowed(NOT_ALLOWED)
+
+    ``student.call`` and ``student.<function>`` look the list up by the function's name;
+    ``student.run`` and ``student.eval`` run grader code, so pass ``forbid=NOT_ALLOWED``
+    there."""
+    builtins = list(builtins)
+    table = _EveryFunction(builtins) if only is None else {name: list(builtins) for name in only}
+
+    @pytest.fixture(scope="session", name="forbidden_builtins")
+    def forbidden_builtins() -> Mapping[str, list[str]]:
+        return table
+
+    return forbidden_builtins
+
+
+# ---------------------------------------------------------------- one-line properties
+def leaves_inputs_unchanged(student, function: str, *args, names: Iterable[str], **kwargs) -> None:
+    """The student's ``function(*args, **kwargs)`` leaves its arguments as they were: the
+    first ``len(names)`` arguments, called ``names`` in the message, are compared with
+    what they are in the worker after the call."""
+    names = list(names)
+    if len(names) > len(args):
+        raise TypeError(f"{len(names)} names for {len(args)} arguments")  # the test's mistake, not the student's
+    _, after = student.call(function, *args, return_inputs=True, **kwargs)
+    if len(after) != len(args):
+        fail(f"{function}'s arguments did not come back from the call: {len(after)} of {len(args)}")
+    for name, before, now in zip(names, args, after):
+        expect_unchanged(before, now, name)
+
+
+def returns_pair(student, function: str, *args, names: tuple[str, str], **kwargs) -> tuple:
+    """The student's ``function(*args, **kwargs)`` returns a tuple of two values (named
+    ``names`` in the message); returns it."""
+    result = student.call(function, *args, **kwargs)
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"{function} should return a tuple ({', '.join(names)}), got {result!r}")
+    return result
+
+
+def raises_value_error(student, function: str, *args, what: str, **kwargs) -> None:
+    """The student's ``function(*args, **kwargs)`` raises ValueError with a message (one that
+    says what was expected and what was given); ``what`` names the call in the feedback."""
+    with expect_raises(ValueError, what):
+        student.call(function, *args, **kwargs)
