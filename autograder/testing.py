@@ -70,6 +70,13 @@ class _EveryFunction(Mapping):
         return f"every function: {list(self._builtins)}"
 
 
+def forbidden_table(builtins: Iterable[str], *, only: Iterable[str] | None = None) -> Mapping[str, list[str]]:
+    """Function name -> the built-ins refused while it runs: ``builtins`` for every function,
+    or for those in ``only``."""
+    builtins = list(builtins)
+    return _EveryFunction(builtins) if only is None else {name: list(builtins) for name in only}
+
+
 def not_allowed(builtins: Iterable[str], *, only: Iterable[str] | None = None):
     """The pytest fixture ``forbidden_builtins`` for one assignment's hidden tests: the
     built-ins (as named in COURSE.md, e.g. "torch.matmul", "@") refused while the student's
@@ -82,8 +89,7 @@ def not_allowed(builtins: Iterable[str], *, only: Iterable[str] | None = None):
     ``student.call`` and ``student.<function>`` look the list up by the function's name;
     ``student.run`` and ``student.eval`` run grader code, so pass ``forbid=NOT_ALLOWED``
     there."""
-    builtins = list(builtins)
-    table = _EveryFunction(builtins) if only is None else {name: list(builtins) for name in only}
+    table = forbidden_table(builtins, only=only)
 
     @pytest.fixture(scope="session", name="forbidden_builtins")
     def forbidden_builtins() -> Mapping[str, list[str]]:

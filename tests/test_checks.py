@@ -3,7 +3,8 @@ of the answer, and every failure says exactly what differs."""
 import pytest
 import torch
 
-from autograder.checks import expect_close, expect_equal
+from autograder.checks import expect_close, expect_equal, expect_raises, expect_shape, expect_tensor, expect_unchanged
+from autograder.engine.student import StudentRaised
 from mnist_course import assert_close
 from mnist_course.checking import TOLERANCES, compare, graded_dtype
 
@@ -100,3 +101,73 @@ def test_assert_close_for_check_cells_never_crashes_on_mixed_dtypes():
         assert_close(torch.tensor(1.25, dtype=torch.float64), torch.tensor(1.250001, dtype=torch.float64))
     with pytest.raises(AssertionError, match="should have shape"):
         assert_close(torch.tensor([1.0]), 1.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_each_floating_dtype_is_held_to_its_own_tolerance_and_no_looser(dtype):
+    """|got - expected| <= atol + rtol * |expected|: inside by half the margin passes,
+    outside by twice the margin fails (at a large value, where rtol decides, and at 0,
+    where atol does)."""
+    rtol, atol = TOLERANCES[dtype]
+    for value in (1000.0, 0.0):
+        expected = torch.tensor([value], dtype=torch.float64)
+        margin = atol + rtol * value
+        assert compare((expected + margin / 2).to(dtype), expected.to(dtype)) is None
+        assert compare((expected + 2 * margin).to(dtype), expected.to(dtype)) is not None
+
+
+def test_explicit_tolerances_replace_the_dtype_defaults():
+    expected = torch.tensor([1.0])
+    assert compare(torch.tensor([1.01]), expected) is not None
+    assert compare(torch.tensor([1.01]), expected, rtol=0.0, atol=0.02) is None
+    assert compare(torch.tensor([1.0 + 1e-6]), expected, rtol=0.0, atol=0.0) is not None
+
+
+def test_expect_equal_on_plain_values_shows_both():
+    expect_equal((2, 3), (2, 3))
+    with pytest.raises(AssertionError) as raised:
+        expect_equal((2, 3), (3, 2), what="the shape")
+    assert str(raised.value) == "the shape is wrong.\nExpected: (3, 2)\nGot:      (2, 3)"
+
+
+def test_expect_shape_and_expect_tensor_name_what_they_checked():
+    expect_shape(torch.zeros(2, 3), (2, 3))
+    with pytest.raises(AssertionError, match=r"^mean should have shape \(\), got \(1,\)$"):
+        expect_shape(torch.zeros(1), (), what="mean")
+    with pytest.raises(AssertionError, match="^std should be a torch.Tensor, got list"):
+        expect_tensor([1.0], what="std")
+
+
+def test_expect_unchanged_shows_the_input_before_and_after():
+    expect_unchanged(torch.ones(2), torch.ones(2), "x")
+    with pytest.raises(AssertionError) as raised:
+        expect_unchanged(torch.ones(2), torch.tensor([1.0, 0.0]), "x")
+    text = str(raised.value)
+    assert text.startswith("x was modified in place: your function must leave its inputs unchanged")
+    assert "Before the call: tensor([1., 1.])\nAfter the call:  tensor([1., 0.])" in text
+    with pytest.raises(AssertionError, match="x was modified in place"):  # a reshaped input is a change too
+        expect_unchanged(torch.ones(2), torch.ones(1, 2), "x")
+
+
+def raised_by_student(type_name: str, message: str) -> StudentRaised:
+    return StudentRaised("fn", {"type": type_name, "mro": [type_name, "Exception", "BaseException", "object"],
+                                "message": message})
+
+
+def test_expect_raises_accepts_the_type_with_a_message_that_explains():
+    with expect_raises(ValueError, "fn of a vector"):
+        raise raised_by_student("ValueError", "expected a matrix, got shape (3,)")
+
+
+@pytest.mark.parametrize("raised, expected", [
+    (None, "fn of a vector: expected ValueError, but nothing was raised"),
+    (("TypeError", "bad"), "fn of a vector: expected ValueError, but your code raised TypeError: bad"),
+    (("ValueError", " no "), "fn of a vector: ValueError was raised, but its message should say what was expected "
+                             "and what was given, got ' no '"),
+])
+def test_expect_raises_says_what_happened_instead(raised, expected):
+    with pytest.raises(AssertionError) as failure:
+        with expect_raises(ValueError, "fn of a vector"):
+            if raised:
+                raise raised_by_student(*raised)
+    assert str(failure.value) == expected
