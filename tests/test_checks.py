@@ -162,12 +162,11 @@ def test_expect_raises_accepts_the_type_with_a_message_that_explains():
 @pytest.mark.parametrize("raised, expected", [
     (None, "fn of a vector: expected ValueError, but nothing was raised"),
     (("TypeError", "bad"), "fn of a vector: expected ValueError, but your code raised TypeError: bad"),
-    (("ValueError", " no "), "fn of a vector: ValueError was raised, but its message should say what was expected "
-                             "and what was given, got ' no '"),
+    (("ValueError", " no "), ("fn of a vector: ValueError was raised, but its message should say what was expected "
+                              "and what was given, got ' no '")),
 ])
 def test_expect_raises_says_what_happened_instead(raised, expected):
-    with pytest.raises(AssertionError) as failure:
-        with expect_raises(ValueError, "fn of a vector"):
-            if raised:
-                raise raised_by_student(*raised)
+    with pytest.raises(AssertionError) as failure, expect_raises(ValueError, "fn of a vector"):
+        if raised:
+            raise raised_by_student(*raised)
     assert str(failure.value) == expected

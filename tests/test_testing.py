@@ -103,8 +103,8 @@ def test_raises_value_error_passes_a_value_error_with_a_message(student):
 @pytest.mark.parametrize("function, expected", [
     ("unchecked", "checked of a vector: expected ValueError, but nothing was raised"),
     ("checked_wrongly", "checked of a vector: expected ValueError, but your code raised TypeError: not a matrix"),
-    ("checked_tersely", "checked of a vector: ValueError was raised, but its message should say what was expected "
-                        "and what was given, got 'no'"),
+    ("checked_tersely", ("checked of a vector: ValueError was raised, but its message should say what was expected "
+                         "and what was given, got 'no'")),
 ])
 def test_raises_value_error_says_what_went_wrong(student, function, expected):
     assert failure(raises_value_error, student, function, torch.ones(3), what="checked of a vector") == expected
