@@ -9,13 +9,13 @@ import argparse
 import zipfile
 from pathlib import Path
 
-from instructor.paths import RELEASE, ROOT
+from instructor.paths import RELEASE, ROOT, assignments
 
 STUDENT_README = """\
 # MNIST linear algebra: student bundle
 
 One notebook per assignment, in `release/<assignment>/`. Work them in the order of
-their names (01, 02, 03, 04, 04b, 05, 06).
+their names ({order}).
 
 ## Set up (once)
     python3 -m venv .venv
@@ -52,12 +52,17 @@ def bundle_files() -> list[Path]:
     return files
 
 
+def student_readme() -> str:
+    """The bundle's README; the order of the assignments is that of source/."""
+    return STUDENT_README.format(order=", ".join(a.split("_", 1)[0] for a in assignments()))
+
+
 def build(out: Path) -> Path:
     if not RELEASE.exists():
         raise SystemExit("release/ is missing: run `python -m instructor.release` first")
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("README.md", STUDENT_README)
+        z.writestr("README.md", student_readme())
         for path in bundle_files():
             z.write(path, path.relative_to(ROOT).as_posix())
     return out

@@ -26,9 +26,13 @@ REPRESENTATIVE = {
 
 
 def representative_cases(assignment: str) -> list[Case]:
-    """The small class of ``assignment``, in the order above; every name must be a case of its file."""
-    by_name = {case.name: case for case in load_cases(assignment)}
-    names = REPRESENTATIVE.get(assignment, [])
+    """The small class of ``assignment``, in the order above; every name must be a case of its file.
+    An assignment not listed (a new one) is represented by its whole simulated class."""
+    cases = load_cases(assignment)
+    if assignment not in REPRESENTATIVE:
+        return cases
+    by_name = {case.name: case for case in cases}
+    names = REPRESENTATIVE[assignment]
     missing = [name for name in names if name not in by_name]
     if missing:
         raise KeyError(f"the representative class of {assignment} names cases its simulated class "
