@@ -54,17 +54,6 @@ def float_tensors(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_s
                    dtypes() if dtype is None else dtype, min_value, max_value)
 
 
-def matrices(rows=st.integers(1, 6), cols=st.integers(1, 6), dtype=None, min_value=-100.0, max_value=100.0):
-    return st.tuples(rows, cols).flatmap(
-        lambda rc: tensors(rc, dtypes() if dtype is None else dtype, min_value, max_value))
-
-
-def pixel_images(n=st.integers(1, 6), height=st.integers(1, 6), width=st.integers(1, 6)):
-    """Stacks of greyscale images (N, H, W) with uint8-like pixel values as floats."""
-    return st.tuples(n, height, width).flatmap(
-        lambda s: tensors(s, torch.float32, 0, 255).map(lambda t: t.round()))
-
-
 def non_constant(strategy):
     """Only tensors with at least two different values (a std above zero)."""
     return strategy.filter(lambda t: t.numel() >= 2 and bool((t != t.reshape(-1)[0]).any()))

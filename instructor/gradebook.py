@@ -23,10 +23,6 @@ class GradebookNotReady(RuntimeError):
     """The gradebook lacks what grading needs (the assignment was never generated into it)."""
 
 
-def is_sqlite(db_url: str) -> bool:
-    return make_url(db_url).get_backend_name() == "sqlite"
-
-
 def for_concurrent_writers(db_url: str) -> str:
     """``db_url`` with a SQLite busy timeout (``?timeout=``), unless it sets one already."""
     url = make_url(db_url)

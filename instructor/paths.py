@@ -4,7 +4,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"
 RELEASE = ROOT / "release"
-SOLUTIONS = ROOT / "solutions"
 AUTOGRADER = ROOT / "autograder"
 HIDDEN_TESTS = AUTOGRADER / "hidden"
 # What a course folder needs to generate and grade assignments.

@@ -1,7 +1,6 @@
 """Simulated submissions for 04_matmul."""
 from autograder.simulated_class import Case
 
-MATVEC = {"matvec_values", "matvec_integer", "matvec_sizes", "matvec_pure"}
 MATVEC_VALUES = {"matvec_values", "matvec_integer", "matvec_pure"}
 MATMUL_VALUES = {"matmul_values", "matmul_integer", "matmul_pure"}
 BATCHED_VALUES = {"batched_matmul_same_batch", "batched_matmul_broadcast"}
