@@ -86,9 +86,9 @@ def not_allowed(builtins: Iterable[str], *, only: Iterable[str] | None = None):
         NOT_ALLOWED = ["torch.matmul", "@"]
         forbidden_builtins = not_allowed(NOT_ALLOWED)
 
-    ``student.call`` and ``student.<function>`` look the list up by the function's name;
-    ``student.run`` and ``student.eval`` run grader code, so pass ``forbid=NOT_ALLOWED``
-    there."""
+    Every way a test reaches the student's code looks the list up: ``student.<function>``
+    and ``student.call`` by the function's name, ``student.call_method``, ``student.run``
+    and ``student.eval`` by their ``label`` (name the exercise the grader code runs)."""
     table = forbidden_table(builtins, only=only)
 
     @pytest.fixture(scope="session", name="forbidden_builtins")

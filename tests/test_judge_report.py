@@ -41,8 +41,6 @@ def no_big_matrix(student, m):
     assert m.shape[0] < 2, "too many rows"
 
 
-@pytest.mark.xfail(strict=True, reason="judge.smallest_failing_input strips the comma inside a value's first "
-                   "line and keeps the one after its last: a known bug, reported to the engine's owner")
 def test_a_value_printed_on_several_lines_keeps_its_lines_and_commas():
     example_text = smallest_failing_input(failure_of(no_big_matrix, student=None))
     assert example_text == "m=tensor([[0., 1.],\n        [2., 3.]])"

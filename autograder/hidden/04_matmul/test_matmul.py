@@ -359,7 +359,7 @@ def test_markov_after_zero_years_is_a_copy(student, chain):
         "if isinstance(out, torch.Tensor) and out.shape == state.shape:\n"
         "    out.fill_(-1.0)\n"
         "result = state\n",
-        state=state, transition=transition, label="markov_after", forbid=NOT_ALLOWED)
+        state=state, transition=transition, label="markov_after")
     if not torch.equal(after, state):
         fail("markov_after(state, transition, 0) returned state itself (or a view of it): filling the result "
              f"with -1 changed state to {after}. Return a copy, e.g. state.clone().")

@@ -92,7 +92,7 @@ def sgd_reference(values, grads, lr):
 
 
 def one_step(student, parameters, lr):
-    return student.run(ONE_STEP, label="sgd_step", forbid=NOT_ALLOWED,
+    return student.run(ONE_STEP, label="sgd_step",
                        values=parameters.values, grads=parameters.grads, lr=lr)
 
 
@@ -133,7 +133,7 @@ def test_sgd_step_next_backward_starts_afresh(student, parameters, lr, data):
     """After sgd_step, a backward() of a new loss, sum(p * c), leaves each parameter's gradient equal to c alone, not c plus the old gradient."""
     coefficients = [data.draw(S.tensors(tuple(v.shape), v.dtype, -5, 5), label=f"coefficients[{i}]")
                     for i, v in enumerate(parameters.values)]
-    grads = student.run(STEP_THEN_BACKWARD, label="sgd_step", forbid=NOT_ALLOWED, values=parameters.values,
+    grads = student.run(STEP_THEN_BACKWARD, label="sgd_step", values=parameters.values,
                         grads=parameters.grads, lr=lr, coefficients=coefficients)
     if not isinstance(grads, list) or len(grads) != len(coefficients):
         fail(f"the grader could not read the gradients back, got {show(grads)}")
@@ -178,7 +178,7 @@ def test_sgd_step_rejects_parameters_without_gradient(student, parameters, data)
     missing = data.draw(st.integers(0, len(parameters.values) - 1), label="parameter without a gradient")
     code = MAKE_PARAMETERS + "held[missing].grad = None\nsgd_step(params, 0.1)\n"
     with expect_raises(ValueError, f"sgd_step when parameter {missing} has no gradient"):
-        student.run(code, label="sgd_step", forbid=NOT_ALLOWED, values=parameters.values,
+        student.run(code, label="sgd_step", values=parameters.values,
                     grads=parameters.grads, missing=missing)
 
 
