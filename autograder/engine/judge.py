@@ -70,7 +70,8 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def forbidden_builtins() -> dict:
-    """Function name -> built-ins it may not call; overridden in an assignment's conftest."""
+    """Function name -> built-ins it may not call; a hidden test file declares its own with
+    ``forbidden_builtins = autograder.testing.not_allowed([...])``."""
     return {}
 
 

@@ -11,7 +11,7 @@ Hidden tests use it through the ``student`` fixture::
     device = student.run("torch.cuda.is_available = lambda: True\nresult = str(get_device())")
 
 Built-ins an exercise may not use are listed per function in the ``forbidden_builtins``
-fixture (override it in the assignment's conftest.py); calling one fails the call
+fixture (a hidden test file declares it with ``autograder.testing.not_allowed``); calling one fails the call
 with a message naming it.
 """
 from __future__ import annotations
