@@ -110,6 +110,30 @@ def kill_processes(procs: list[psutil.Process], timeout: float = 10) -> None:
     psutil.wait_procs(alive, timeout=timeout)
 
 
+ACCESS_PROBE = r'''
+import json, os, sys
+def attempt(path):
+    try:
+        os.listdir(path) if os.path.isdir(path) else open(path, "rb").read(1)
+        return "allowed"
+    except PermissionError:
+        return "denied"
+    except OSError as exc:
+        return type(exc).__name__
+print(json.dumps({label: attempt(path) for label, path in json.loads(sys.argv[1]).items()}))
+'''
+
+
+def access_as(hub: "Hub", user: str, python: Path, paths: dict) -> dict:
+    """label -> "allowed" or "denied": whether ``user`` (their uid, no extra groups) can
+    read each path (list it, for a folder). Each path must exist, or the check shows nothing."""
+    for label, path in paths.items():
+        assert Path(path).exists(), f"{label}: {path} should exist for this check"
+    run = hub.users.run_as(user, python, ACCESS_PROBE, json.dumps({k: str(v) for k, v in paths.items()}))
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
 class UnixUsers:
     """Unix users made for one test, with private homes; ``remove`` deletes them and their files."""
 

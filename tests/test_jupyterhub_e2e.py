@@ -163,24 +163,12 @@ def test_release_fetch_submit_collect_autograde_feedback(hub, tmp_path):
     assert hub.users.processes() == []
 
 
-def _check_isolation(hub: Hub, course: dict, course_dir: Path) -> None:
+def _check_isolation(hub: hub_support.Hub, course: dict, course_dir: Path) -> None:
     """As each student (their uid, no extra groups): the other's work, the exchange's inbox
     and the instructor's course folder are closed; their own work and the data are open."""
     exchange = Path(course["exchange"]) / course["course_id"]
     data_file = next(Path(course["data_dir"]).glob("*.gz"))
     hidden = next((course_dir / "autograder" / "hidden" / ASSIGNMENT).glob("*.py"))
-    probe = r'''
-import json, os, sys
-def attempt(path):
-    try:
-        os.listdir(path) if os.path.isdir(path) else open(path, "rb").read(1)
-        return "allowed"
-    except PermissionError:
-        return "denied"
-    except OSError as exc:
-        return type(exc).__name__
-print(json.dumps({label: attempt(path) for label, path in json.loads(sys.argv[1]).items()}))
-'''
     for name, other in ((RIGHT, WRONG), (WRONG, RIGHT)):
         mine, theirs = hub.users.home(name), hub.users.home(other)
         paths = {
@@ -199,11 +187,7 @@ print(json.dumps({label: attempt(path) for label, path in json.loads(sys.argv[1]
             "the sources": course_dir / "source" / ASSIGNMENT / NOTEBOOK,
             "the collected submissions": course_dir / "submitted" / other / ASSIGNMENT / NOTEBOOK,
         }
-        for label, path in paths.items():
-            assert Path(path).exists(), f"{label}: {path} should exist for this check"
-        run = hub.users.run_as(name, Path(course["python_bin"]) / "python", probe, json.dumps({k: str(v) for k, v in paths.items()}))
-        assert run.returncode == 0, run.stderr
-        found = json.loads(run.stdout)
+        found = hub_support.access_as(hub, name, Path(course["python_bin"]) / "python", paths)
         expected = {label: "allowed" if label in ("own notebook", "the data", "the released assignment")
                     else "denied" for label in paths}
         assert found == expected, f"as {name}: {found}"
