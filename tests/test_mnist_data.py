@@ -4,7 +4,6 @@ import contextlib
 import functools
 import gzip
 import itertools
-import shutil
 import socket
 import tempfile
 import threading

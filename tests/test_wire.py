@@ -7,7 +7,7 @@ import struct
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
 
 from autograder.engine import wire
 from tests.strategies import plain_values, tensors
