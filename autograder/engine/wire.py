@@ -37,10 +37,9 @@ class WireError(Exception):
 class Handle:
     """An object that lives in the worker; only its id and type name cross."""
 
-    def __init__(self, handle_id: int, type_name: str, description: str = ""):
+    def __init__(self, handle_id: int, type_name: str):
         self.handle_id = handle_id
         self.type_name = type_name
-        self.description = description
 
     def __repr__(self):
         return f"<{self.type_name} in the student's process>"
@@ -84,8 +83,7 @@ def encode(value, buffers: list, make_handle=None):
         return {"__npscalar__": _encode_tensor(torch.from_numpy(np.asarray(value)), buffers)}
     if make_handle is not None:
         handle = make_handle(value)
-        return {"__handle__": handle.handle_id, "type": handle.type_name,
-                "description": handle.description}
+        return {"__handle__": handle.handle_id, "type": handle.type_name}
     raise WireError(f"cannot send a value of type {type(value).__name__}")
 
 
@@ -185,7 +183,7 @@ class _Decoder:
             array = self.tensor(body["__tensor__"], for_numpy=True).numpy()
             return array if tag == "__ndarray__" else array[()]
         if tag == "__handle__":
-            handle = Handle(_as_int(body), str(data.get("type", "object"))[:200], "")
+            handle = Handle(_as_int(body), str(data.get("type", "object"))[:200])
             return self.resolve_handle(handle) if self.resolve_handle else handle
         raise WireError(f"unknown tag {str(tag)[:50]!r}")
 

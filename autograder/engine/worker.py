@@ -60,10 +60,10 @@ class Worker:
         handle_id = len(self.objects) + 1
         self.objects[handle_id] = obj
         try:
-            description = type(obj).__qualname__
+            type_name = type(obj).__qualname__
         except Exception:
-            description = "object"
-        return wire.Handle(handle_id, str(description), "")
+            type_name = "object"
+        return wire.Handle(handle_id, str(type_name))
 
     def resolve_handle(self, handle: wire.Handle):
         try:
