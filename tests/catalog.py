@@ -255,6 +255,9 @@ class Entry:
     log_says: str | None = None  # text the grading log must contain for this student
     feedback_lacks: str | None = None  # text this student's feedback must not show (hidden-test source)
     known_limit: str | None = None  # a hole README's "Known limits" names (this text): reported, not hidden
+    # Why this submission's own score depends on timing (it kills its own worker on a wall-clock
+    # timer, say), so that two gradings need not agree on it; everyone else's still must.
+    timed: str | None = None
 
 
 def attack(name: str, description: str, prelude: str, **kwargs) -> Entry:
@@ -367,7 +370,8 @@ def mean_std(x):
                     "signal: costs its own points only", kind="attack", fails={"mean_std_population_std"},
                     answers={"mean_std_answer": DETACH.format(
                         code="import os, time\ntime.sleep(3)\nwhile True:\n    try:\n        os.kill(-1, 9)\n"
-                             "    except OSError:\n        pass\n    time.sleep(0.2)") + "\n" + UNBIASED})),
+                             "    except OSError:\n        pass\n    time.sleep(0.2)") + "\n" + UNBIASED}),
+          timed="it kills its own worker 3 s after each start: which of its calls finish first is a race"),
     Entry(A01, Case("cat_zz_graded_after_the_killer", "our solution, graded after the detached killer",
                     full=True, kind="solution")),
     Entry(A01, Case("cat_shared_state", "right only when an earlier worker left a marker in /dev/shm or /tmp "

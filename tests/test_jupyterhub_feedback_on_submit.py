@@ -31,6 +31,7 @@ import pytest
 
 from autograder.simulated_class import build_submission, load_cases
 from instructor import grading
+from tests.test_written_answers import written_answer_cells
 from tests import hub_support
 from tests.hub_support import REPO
 
@@ -138,7 +139,7 @@ def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_pat
     course = hub.course
     course_id, course_dir = course["course_id"], Path(course["course_dir"])
     assert course["feedback_on_submit"] == {"enabled": True, "max_graded": LIMIT, "window_minutes": 60,
-                                            "workers": 1, "poll_seconds": 2.0}
+                                            "workers": 1, "poll_seconds": 2.0, "check_owner": True}
     hub.start_servers(INSTRUCTOR, ALICE, BOB)
     [service] = _service_processes(hub)
     assert service.username() == INSTRUCTOR
@@ -185,7 +186,9 @@ def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_pat
     second, _ = alice.submit()
     second_html = alice.wait_for_feedback(second)
     score, max_score = _score_line(second_html)
-    assert score == max_score > first_entry["score"] and "✗" not in second_html
+    # every automatic point; the written questions wait for the instructor's manual grading
+    assert score == max_score - sum(written_answer_cells(ASSIGNMENT).values()) > first_entry["score"]
+    assert "✗" not in second_html
 
     # ---- a third, over the limit: kept, not graded, and the student told when next
     third, _ = alice.submit()
