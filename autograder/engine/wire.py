@@ -342,10 +342,10 @@ def _write_all(fd: int, data: bytes, deadline=None) -> None:
     os.set_blocking(fd, False)
     try:
         while view:
-            remaining = _remaining(deadline)
-            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
-                if _remaining(deadline) <= 0:
-                    raise TimeoutError("the other process did not take the message in time")
+            remaining = _remaining(deadline)  # a deadline that moves with the load has moved already
+            if remaining <= 0:
+                raise TimeoutError("the other process did not take the message in time")
+            if not select.select([], [fd], [], remaining)[1]:
                 continue
             try:
                 view = view[os.write(fd, view):]
@@ -359,11 +359,11 @@ def _read_exactly(fd: int, n: int, deadline=None) -> bytes:
     chunks = []
     while n:
         while deadline is not None:
-            remaining = _remaining(deadline)
-            if remaining > 0 and select.select([fd], [], [], remaining)[0]:
-                break
-            if _remaining(deadline) <= 0:  # a deadline that moves with the load may have moved
+            remaining = _remaining(deadline)  # a deadline that moves with the load has moved already
+            if remaining <= 0:
                 raise TimeoutError("the other process did not answer in time")
+            if select.select([fd], [], [], remaining)[0]:
+                break
         chunk = os.read(fd, min(n, 1 << 24))
         if not chunk:
             raise EOFError("the other process closed the connection")
