@@ -49,13 +49,13 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.GradeWithHiddenTests.course_root = COURSE_ROOT
-# Hypothesis examples per property (default autograder.engine.student.MAX_EXAMPLES) and the
+# Hypothesis examples per property (default autograder.engine.student_proxy.MAX_EXAMPLES) and the
 # seconds all hidden tests of one notebook may take: set them here to change them, e.g.
 # c.GradeWithHiddenTests.max_examples = 40; c.GradeWithHiddenTests.timeout = 600
 # Student code runs in a bubblewrap sandbox; where none can be built, grading refuses.
 # True grades anyway (student code then has the grading user's rights) and logs it every run.
 c.GradeWithHiddenTests.allow_unsandboxed = False
 # What one submission may use (calls' time, memory, files, processes, reply size): the
-# defaults and their meaning are autograder.engine.student.Limits; override a field here, e.g.
+# defaults and their meaning are autograder.engine.student_proxy.Limits; override a field here, e.g.
 # c.GradeWithHiddenTests.limits = {"call_seconds": 20, "memory_bytes": 4 << 30}
 c.GradeWithHiddenTests.limits = {}

@@ -36,7 +36,7 @@ from autograder import strategies as S
 from autograder.checks import (TOLERANCES, expect_close, expect_equal, expect_raises, expect_shape, expect_tensor,
                                expect_unchanged, fail, graded_dtype, show)
 from autograder.engine.judge import graded
-from autograder.engine.student import StudentFailure, StudentRaised
+from autograder.engine.student_proxy import StudentFailure, StudentRaised
 
 __all__ = ["TOLERANCES", "S", "StudentFailure", "StudentRaised", "expect_close", "expect_equal", "expect_raises",
            "expect_shape", "expect_tensor", "expect_unchanged", "fail", "graded", "graded_dtype",

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.simulated_class import Case  # noqa: E402
-from instructor import grading  # noqa: E402
+from instructor import nbgrader_cli  # noqa: E402
 
 PLAIN_CONFIG = '''
 c = get_config()
@@ -43,10 +43,10 @@ def time_autograde(course: Path, assignment: str, repeats: int) -> tuple[float, 
     seconds, cpu = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), children_cpu()
-        grading.nbgrader(course, "autograde", assignment, "--student=solution", "--force")
+        nbgrader_cli.nbgrader(course, "autograde", assignment, "--student=solution", "--force")
         seconds.append(time.perf_counter() - start)
         cpu.append(children_cpu() - start_cpu)
-    score = grading.read_grades(course, assignment)["solution"]
+    score = nbgrader_cli.read_grades(course, assignment)["solution"]
     return statistics.median(seconds), statistics.median(cpu), score.score / score.max_score
 
 
@@ -54,7 +54,7 @@ def time_worker_start(assignment: str, sandboxed: bool, repeats: int) -> float:
     """Seconds from nothing to a worker that has run the solution's cells and answered a call."""
     import nbformat
 
-    from autograder.engine.student import Limits, Student, StudentProcess
+    from autograder.engine.student_proxy import Limits, Student, StudentProcess
     from autograder.simulated_class import build_submission
     from instructor.paths import notebook_of
     from autograder.engine.preprocessor import program_cells
@@ -124,11 +124,11 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = {}
         for label in ("grading engine", "plain nbgrader"):
-            course = grading.make_course(Path(tmp) / label.replace(" ", "_"))
+            course = nbgrader_cli.make_course(Path(tmp) / label.replace(" ", "_"))
             if label == "plain nbgrader":
                 (course / "nbgrader_config.py").write_text(PLAIN_CONFIG)
-            grading.generate(course, args.assignment)
-            grading.submit_class(course, args.assignment, [Case("solution", "our solution")])
+            nbgrader_cli.generate(course, args.assignment)
+            nbgrader_cli.submit_class(course, args.assignment, [Case("solution", "our solution")])
             results[label] = time_autograde(course, args.assignment, args.repeats)
     engine, plain = results["grading engine"], results["plain nbgrader"]
     print(f"autograde one submission of {args.assignment} (median of {args.repeats}):")

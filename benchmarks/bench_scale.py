@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.simulated_class import Case, load_cases  # noqa: E402
 from autograder.simulated_class.representative import representative_cases  # noqa: E402
-from instructor import grading  # noqa: E402
+from instructor import nbgrader_cli  # noqa: E402
 from instructor.grade_class import (course_api, grade_assignments, process_tree_cpu_seconds,  # noqa: E402
                                     usable_cores)
 from instructor.paths import assignments  # noqa: E402
@@ -78,10 +78,10 @@ def cycled_class(assignment: str, students: int) -> list[Case]:
 
 
 def course_with(where: Path, classes: dict[str, list[Case]]) -> Path:
-    course = grading.make_course(where)
+    course = nbgrader_cli.make_course(where)
     for assignment, cases in classes.items():
-        grading.generate(course, assignment)
-        grading.submit_class(course, assignment, cases)
+        nbgrader_cli.generate(course, assignment)
+        nbgrader_cli.submit_class(course, assignment, cases)
     return course
 
 
@@ -91,7 +91,7 @@ def task_modes(where: Path, assignment: str, count: int) -> dict[str, list[float
     course = course_with(where, {assignment: cases})
     costs = {"command": [], "in-process": []}
     for case in cases:  # `nbgrader autograde --student`: a new process per submission
-        costs["command"].append(timed_command(lambda: grading.nbgrader(
+        costs["command"].append(timed_command(lambda: nbgrader_cli.nbgrader(
             course, "autograde", assignment, "--student", case.name, "--force"))[1])
     before = process_tree_cpu_seconds()
     api = course_api(str(course))  # nbgrader, its configuration and the engine's imports: once per worker
@@ -152,14 +152,14 @@ def main(argv=None) -> int:
         serial_course = course_with(tmp / "serial", {args.assignment: cases})
         parallel_course = course_with(tmp / "parallel", {args.assignment: cases})
         serial_s, serial_cpu = timed_command(
-            lambda: grading.autograde(serial_course, args.assignment, [c.name for c in cases]))
+            lambda: nbgrader_cli.autograde(serial_course, args.assignment, [c.name for c in cases]))
         start = time.monotonic()
         report = grade_assignments(parallel_course, [args.assignment], workers=args.workers,
                                    log=tmp / "parallel.log")[args.assignment]
         parallel_s = time.monotonic() - start  # the cluster's start and the gradebook's preparation included
         task_cpu = sum(o.cpu_seconds for o in report.outcomes)
-        serial_grades = grading.read_grades(serial_course, args.assignment)
-        parallel_grades = grading.read_grades(parallel_course, args.assignment)
+        serial_grades = nbgrader_cli.read_grades(serial_course, args.assignment)
+        parallel_grades = nbgrader_cli.read_grades(parallel_course, args.assignment)
         differ = sorted(s for s in serial_grades.keys() | parallel_grades.keys()
                         if serial_grades.get(s) != parallel_grades.get(s))
         same = not differ

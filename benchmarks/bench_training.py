@@ -32,7 +32,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from autograder.simulated_class import solution_source  # noqa: E402
+from autograder.source_cells import solution_source  # noqa: E402
 from mnist_course import load_mnist  # noqa: E402
 
 NOTEBOOK = ROOT / "source" / "06_simple_mnist" / "simple_mnist.ipynb"

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from autograder.simulated_class import load_cases
 from autograder.simulated_class.representative import representative_cases
-from instructor import grading
+from instructor import nbgrader_cli
 from instructor.grade_class import course_api, grade_assignments
 from instructor.paths import ROOT, assignments
 
@@ -30,7 +30,7 @@ def logged(log: Path, what: str, result: dict, check: bool = True) -> None:
     with open(log, "a") as f:
         f.write(f"$ nbgrader {what}\n{result.get('log', '')}{result.get('error', '')}\n")
     if check and not result["success"]:
-        raise grading.NbgraderFailed(f"nbgrader {what} failed:\n{result.get('error', '')[-4000:]}")
+        raise nbgrader_cli.NbgraderFailed(f"nbgrader {what} failed:\n{result.get('error', '')[-4000:]}")
 
 
 def print_table(assignment: str, cases, grades) -> int:
@@ -44,7 +44,7 @@ def print_table(assignment: str, cases, grades) -> int:
     for case in cases:
         grade = grades.get(case.name)
         score = f"{grade.auto_score:g} / {grade.auto_max_score:g}" if grade else "not graded"
-        problems = grading.check_case(case, grades)
+        problems = nbgrader_cli.check_case(case, grades)
         failures += bool(problems)
         verdict = "yes" if not problems else "NO: " + "; ".join(problems)
         print(f"  {case.name:<28} {case.kind:<9} {score:>11}  {verdict}")
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     which = args.assignments or assignments()
 
-    course = grading.make_course(args.out / "course")
+    course = nbgrader_cli.make_course(args.out / "course")
     log = args.out / "nbgrader.log"
     log.write_text("")
     start = time.monotonic()
@@ -73,14 +73,14 @@ def main(argv=None) -> int:
     for assignment in tqdm(which, desc="generating", unit="assignment", file=sys.stderr):
         logged(log, f"generate_assignment {assignment} --force", api.generate_assignment(assignment, force=True))
         if classes[assignment]:
-            grading.submit_class(course, assignment, classes[assignment])
+            nbgrader_cli.submit_class(course, assignment, classes[assignment])
     generated = time.monotonic()
 
     graded = [a for a in which if classes[a]]
     reports = {}
     if args.serial:
         for assignment in graded:
-            grading.autograde(course, assignment, [c.name for c in classes[assignment]], log=log)
+            nbgrader_cli.autograde(course, assignment, [c.name for c in classes[assignment]], log=log)
     else:
         reports = grade_assignments(course, graded, workers=args.workers, log=log)
     grading_done = time.monotonic()
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     failures = 0
     summary = {}
     for assignment in which:
-        grades = grading.read_grades(course, assignment) if classes[assignment] else {}
+        grades = nbgrader_cli.read_grades(course, assignment) if classes[assignment] else {}
         failures += print_table(assignment, classes[assignment], grades)
         summary[assignment] = grades
     students = sorted({s for grades in summary.values() for s in grades})

@@ -34,9 +34,9 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograder.simulated_class import solution_source
+from autograder.source_cells import solution_source
 from instructor.execute import execute
-from instructor.grading import generate, make_course
+from instructor.nbgrader_cli import generate, make_course
 from instructor.paths import ROOT, assignments, notebook_of
 
 SOURCE_HASH_KEY = "executed_from_sha256"  # in the notebook metadata's "solutions" entry

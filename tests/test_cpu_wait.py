@@ -8,8 +8,8 @@ import time
 import pytest
 
 from autograder.engine import cpu_wait, wire
-from tests.test_student_process import student_with
-from autograder.engine.student import Limits, StudentCrashed
+from tests.test_student_proxy import student_with
+from autograder.engine.student_proxy import Limits, StudentCrashed
 
 CPU = min(os.sched_getaffinity(0))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.simulated_class import load_cases
-from instructor import grading
+from instructor import nbgrader_cli
 from instructor.paths import HIDDEN_TESTS, assignments, notebook_of
 from tests.test_written_answers import check_manual_grading
 
@@ -35,23 +35,23 @@ def snapshot(course: Path) -> dict:
 @pytest.fixture(scope="module", params=GRADED, ids=[f"{a}-{i + 1}of{n}" for a, i, n in GRADED])
 def graded_class(request, tmp_path_factory):
     assignment, index, count = request.param
-    course = grading.make_course(tmp_path_factory.mktemp(f"grading-{assignment}-{index}") / "course")
+    course = nbgrader_cli.make_course(tmp_path_factory.mktemp(f"grading-{assignment}-{index}") / "course")
     before = snapshot(course)
     # Attacks and broken submissions are graded, twice, by the integrity catalog. Every shard
     # holds our solution and the blank notebook, which bound the scale.
     cases = [c for c in load_cases(assignment) if c.kind in GRADED_KINDS]
     bounds = [c for c in cases if c.kind in ("solution", "blank")]
     cases = bounds + [c for c in cases if c.kind not in ("solution", "blank")][index::count]
-    grading.generate(course, assignment)
-    grading.submit_class(course, assignment, cases)
-    output = grading.autograde(course, assignment, [c.name for c in cases])
-    grading.generate_feedback(course, assignment)
-    return assignment, cases, grading.read_grades(course, assignment), output, course, before
+    nbgrader_cli.generate(course, assignment)
+    nbgrader_cli.submit_class(course, assignment, cases)
+    output = nbgrader_cli.autograde(course, assignment, [c.name for c in cases])
+    nbgrader_cli.generate_feedback(course, assignment)
+    return assignment, cases, nbgrader_cli.read_grades(course, assignment), output, course, before
 
 
 def test_every_case_scores_as_expected(graded_class):
     assignment, cases, grades, output, _, _ = graded_class
-    problems = {c.name: grading.check_case(c, grades) for c in cases}
+    problems = {c.name: nbgrader_cli.check_case(c, grades) for c in cases}
     problems = {name: p for name, p in problems.items() if p}
     assert not problems, f"{assignment}: {problems}\n{output[-3000:]}"
 
@@ -73,7 +73,7 @@ def test_mistakes_get_feedback_naming_the_property_and_a_failing_input(graded_cl
     for case in cases:
         if case.kind != "mistake":
             continue
-        html = grading.feedback_path(course, assignment, case.name).read_text()
+        html = nbgrader_cli.feedback_path(course, assignment, case.name).read_text()
         assert "✗" in html, f"{case.name}: no failed property in the feedback"
         assert "Smallest failing input" in html, f"{case.name}: the feedback shows no failing input"
 
@@ -88,7 +88,7 @@ def test_feedback_and_graded_notebooks_never_show_hidden_test_code(graded_class)
         # A line the student wrote too (a reference one-liner, say) is theirs to see.
         submitted = "".join(p.read_text() for p in Path(course, "submitted", case.name, assignment).glob("*.ipynb"))
         secret = {line for line in hidden_lines if line not in notebook and line not in submitted}
-        for path in [grading.feedback_path(course, assignment, case.name),
+        for path in [nbgrader_cli.feedback_path(course, assignment, case.name),
                      *Path(course, "autograded", case.name, assignment).glob("*.ipynb")]:
             text = path.read_text()
             leaked = [m for m in HIDDEN_CODE if m in text] + [line for line in secret if line in text]
@@ -105,13 +105,13 @@ def test_the_same_submissions_graded_three_times_get_the_same_scores(tmp_path):
     assignment = "01_normalization"
     cases = [c for c in load_cases(assignment)
              if c.name in {"solution", "unbiased_std", "per_image_stats", "infinite_loop", "attack_allclose"}]
-    course = grading.make_course(tmp_path / "course")
-    grading.generate(course, assignment)
-    grading.submit_class(course, assignment, cases)
+    course = nbgrader_cli.make_course(tmp_path / "course")
+    nbgrader_cli.generate(course, assignment)
+    nbgrader_cli.submit_class(course, assignment, cases)
     runs = []
     for _ in range(3):
-        grading.autograde(course, assignment, [c.name for c in cases])
-        grades = grading.read_grades(course, assignment)
+        nbgrader_cli.autograde(course, assignment, [c.name for c in cases])
+        grades = nbgrader_cli.read_grades(course, assignment)
         runs.append({student: (g.score, g.cells) for student, g in grades.items()})
     assert runs[0] == runs[1] == runs[2]
     assert len(runs[0]) == len(cases)

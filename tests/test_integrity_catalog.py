@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.simulated_class import load_cases
-from instructor import grading
+from instructor import nbgrader_cli
 from tests.catalog import DETACH_MARKER, catalog
 from tests.hub_support import UnixUsers
 from instructor.paths import ROOT
@@ -42,7 +42,7 @@ def graded():
     workdir = Path(tempfile.mkdtemp(prefix="catalog-", dir="/tmp"))
     os.chmod(workdir, 0o755)  # the plain grading user must reach the course
     try:
-        course = grading.make_course(workdir / "course")
+        course = nbgrader_cli.make_course(workdir / "course")
         by_assignment = defaultdict(list)
         for entry in ENTRIES:
             by_assignment[entry.assignment].append(entry.case)
@@ -50,8 +50,8 @@ def graded():
             names = {c.name for c in cases}
             cases += [c for c in load_cases(assignment) if c.name not in names
                       and any(other.same_as == c.name for other in cases)]
-            grading.generate(course, assignment)
-            grading.submit_class(course, assignment, cases)
+            nbgrader_cli.generate(course, assignment)
+            nbgrader_cli.submit_class(course, assignment, cases)
         before = snapshot(course)
         runs, logs, alive = {}, {}, {}
         for mode in MODES:
@@ -61,13 +61,13 @@ def graded():
                 run_as = GRADING_USER
             table, logs[mode] = {}, {}
             for assignment, cases in by_assignment.items():
-                logs[mode][assignment] = grading.autograde(course, assignment, [c.name for c in cases], run_as=run_as)
-                table[assignment] = grading.read_grades(course, assignment)
+                logs[mode][assignment] = nbgrader_cli.autograde(course, assignment, [c.name for c in cases], run_as=run_as)
+                table[assignment] = nbgrader_cli.read_grades(course, assignment)
             runs[mode] = table
             alive[mode] = surviving(DETACH_MARKER)
         # Feedback of the first assignment, and of every assignment whose feedback is checked below.
         for assignment in {next(iter(by_assignment))} | {e.assignment for e in ENTRIES if e.feedback_lacks}:
-            grading.generate_feedback(course, assignment)
+            nbgrader_cli.generate_feedback(course, assignment)
         yield course, runs, logs, before, alive
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -87,7 +87,7 @@ def test_the_catalog_is_large_enough():
 def test_entry_scores_as_expected(graded, entry, mode):
     _, runs, logs, _, _ = graded
     grades = runs[mode][entry.assignment]
-    problems = grading.check_case(entry.case, grades)
+    problems = nbgrader_cli.check_case(entry.case, grades)
     if problems and entry.known_limit:
         assert entry.known_limit in README.read_text(), f"README must name the known limit {entry.known_limit!r}"
         pytest.xfail(f"known limit, stated in README: {entry.known_limit}: {problems}")
@@ -105,7 +105,7 @@ def test_feedback_never_shows_hidden_test_source(graded, entry):
     course = graded[0]
     notebook_text = "".join(p.read_text() for p in (ROOT / "source" / entry.assignment).glob("*.ipynb"))
     assert entry.feedback_lacks not in notebook_text, "the marker must be hidden-test source only"
-    feedback = grading.feedback_path(course, entry.assignment, entry.case.name)
+    feedback = nbgrader_cli.feedback_path(course, entry.assignment, entry.case.name)
     assert feedback.exists(), f"no feedback was written for {entry.case.name}"
     assert entry.feedback_lacks not in feedback.read_text(), (
         f"{entry.case.name}'s feedback shows hidden-test source ({entry.feedback_lacks!r})")

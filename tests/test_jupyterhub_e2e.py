@@ -22,7 +22,7 @@ import nbformat
 import pytest
 
 from autograder.simulated_class import build_submission, load_cases
-from instructor import grading
+from instructor import nbgrader_cli
 from tests import hub_support
 from tests.hub_support import REPO
 
@@ -109,7 +109,7 @@ def test_release_fetch_submit_collect_autograde_feedback(hub, tmp_path):
     _ok(teach.formgrader("POST", f"assignment/{ASSIGNMENT}/generate_feedback"), "generate_feedback")
     _ok(teach.formgrader("POST", f"assignment/{ASSIGNMENT}/release_feedback"), "release_feedback")
 
-    hub_grades = grading.read_grades(course_dir, ASSIGNMENT)
+    hub_grades = nbgrader_cli.read_grades(course_dir, ASSIGNMENT)
     assert set(hub_grades) == {RIGHT, WRONG}
     # The formgrader shows the gradebook's totals.
     shown = {row["student"]: (row["score"], row["max_score"])
@@ -117,7 +117,7 @@ def test_release_fetch_submit_collect_autograde_feedback(hub, tmp_path):
     assert shown == {n: (g.score, g.max_score) for n, g in hub_grades.items()}
     # The right answers score every point; the wrong ones lose the property they break.
     for name, case in ANSWERS.items():
-        assert grading.check_case(case, {case.name: hub_grades[name]}) == [], (name, hub_grades[name])
+        assert nbgrader_cli.check_case(case, {case.name: hub_grades[name]}) == [], (name, hub_grades[name])
     # (the written questions at the end wait for the instructor's manual grading)
     assert hub_grades[RIGHT].auto_score == hub_grades[RIGHT].auto_max_score > hub_grades[WRONG].auto_score
 
@@ -142,12 +142,12 @@ def test_release_fetch_submit_collect_autograde_feedback(hub, tmp_path):
         assert at_teacher.request("GET", f"formgrader/api/submissions/{ASSIGNMENT}").status_code == 403
 
     # ---- the same two notebooks, graded directly (plain `nbgrader autograde` as root)
-    direct_course = grading.make_course(tmp_path / "direct")
-    grading.generate(direct_course, ASSIGNMENT)
+    direct_course = nbgrader_cli.make_course(tmp_path / "direct")
+    nbgrader_cli.generate(direct_course, ASSIGNMENT)
     for name in students:
         shutil.copytree(course_dir / "submitted" / name / ASSIGNMENT, direct_course / "submitted" / name / ASSIGNMENT)
-    grading.autograde(direct_course, ASSIGNMENT, list(students))
-    direct = grading.read_grades(direct_course, ASSIGNMENT)
+    nbgrader_cli.autograde(direct_course, ASSIGNMENT, list(students))
+    direct = nbgrader_cli.read_grades(direct_course, ASSIGNMENT)
     for name in students:
         assert hub_grades[name].cells == direct[name].cells, name
         assert (hub_grades[name].score, hub_grades[name].max_score) == (direct[name].score, direct[name].max_score)

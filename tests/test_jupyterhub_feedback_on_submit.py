@@ -30,7 +30,7 @@ import psutil
 import pytest
 
 from autograder.simulated_class import build_submission, load_cases
-from instructor import grading
+from instructor import nbgrader_cli
 from tests.test_written_answers import written_answer_cells
 from tests import hub_support
 from tests.hub_support import REPO
@@ -167,17 +167,17 @@ def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_pat
     hidden_lines = {line.strip() for line in hidden.splitlines() if len(line.strip()) > 25}
     assert [line for line in hidden_lines if line in first_html] == []
     # recorded apart: the instructor's gradebook has no submission; the service's has it
-    assert grading.read_grades(course_dir, ASSIGNMENT) == {}
-    onsubmit = grading.read_grades(course_dir / "onsubmit", ASSIGNMENT)
+    assert nbgrader_cli.read_grades(course_dir, ASSIGNMENT) == {}
+    onsubmit = nbgrader_cli.read_grades(course_dir / "onsubmit", ASSIGNMENT)
     assert set(onsubmit) == {ALICE}
 
     # the same notebook, graded directly (plain `nbgrader autograde` as root)
     [inbound] = (Path(course["exchange"]) / course_id / "inbound").glob(f"{ALICE}+{ASSIGNMENT}+{first}+*")
-    direct_course = grading.make_course(tmp_path / "direct")
-    grading.generate(direct_course, ASSIGNMENT)
+    direct_course = nbgrader_cli.make_course(tmp_path / "direct")
+    nbgrader_cli.generate(direct_course, ASSIGNMENT)
     shutil.copytree(inbound, direct_course / "submitted" / ALICE / ASSIGNMENT)
-    grading.autograde(direct_course, ASSIGNMENT, [ALICE])
-    direct = grading.read_grades(direct_course, ASSIGNMENT)[ALICE]
+    nbgrader_cli.autograde(direct_course, ASSIGNMENT, [ALICE])
+    direct = nbgrader_cli.read_grades(direct_course, ASSIGNMENT)[ALICE]
     assert (direct.score, direct.max_score) == _score_line(first_html)
     assert onsubmit[ALICE].cells == direct.cells
 
@@ -238,7 +238,7 @@ def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_pat
 
     # ---- nobody reads what is not theirs
     _check_isolation(hub, course, course_dir)
-    assert grading.read_grades(course_dir, ASSIGNMENT) == {}  # still: the grade is the instructor's to give
+    assert nbgrader_cli.read_grades(course_dir, ASSIGNMENT) == {}  # still: the grade is the instructor's to give
 
     # ---- the Hub stops, and with it the service and its grading cluster
     outlived = hub.stop()

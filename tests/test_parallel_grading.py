@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from autograder.simulated_class.representative import REPRESENTATIVE, representative_cases
-from instructor import grading
+from instructor import nbgrader_cli
 from instructor.grade_class import grade_class
 from instructor.paths import ROOT, assignments
 from tests.postgres_support import postgres_server
@@ -47,9 +47,9 @@ def test_every_assignment_has_a_small_representative_class(assignment):
 
 
 def course_with_class(where: Path, db_url: str | None = None) -> Path:
-    course = grading.make_course(where / "course")
-    grading.nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", *(["--db", db_url] if db_url else []))
-    grading.submit_class(course, ASSIGNMENT, small_class())
+    course = nbgrader_cli.make_course(where / "course")
+    nbgrader_cli.nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", *(["--db", db_url] if db_url else []))
+    nbgrader_cli.submit_class(course, ASSIGNMENT, small_class())
     return course
 
 
@@ -61,7 +61,7 @@ def table(grades: dict) -> dict:
 def exported(course: Path, db_url: str | None = None) -> list[dict]:
     """nbgrader's own CSV export, one row per student."""
     target = course / "grades.csv"
-    grading.nbgrader(course, "export", "--to", str(target), *(["--db", db_url] if db_url else []))
+    nbgrader_cli.nbgrader(course, "export", "--to", str(target), *(["--db", db_url] if db_url else []))
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     return sorted(rows, key=lambda row: row["student_id"])
 
@@ -70,10 +70,10 @@ def exported(course: Path, db_url: str | None = None) -> list[dict]:
 def serial(tmp_path_factory):
     """The class graded by plain `nbgrader autograde`: the reference."""
     course = course_with_class(tmp_path_factory.mktemp("serial"))
-    output = grading.autograde(course, ASSIGNMENT, CLASS)
-    grades = grading.read_grades(course, ASSIGNMENT)
+    output = nbgrader_cli.autograde(course, ASSIGNMENT, CLASS)
+    grades = nbgrader_cli.read_grades(course, ASSIGNMENT)
     assert sorted(grades) == sorted(CLASS), output[-3000:]
-    problems = {case.name: grading.check_case(case, grades) for case in small_class()}
+    problems = {case.name: nbgrader_cli.check_case(case, grades) for case in small_class()}
     assert not any(problems.values()), problems
     return table(grades), exported(course)
 
@@ -137,7 +137,7 @@ def test_two_dask_workers_into_postgresql_grade_as_plain_nbgrader(serial, tmp_pa
         assert report.workers == 2
         assert {o.worker for o in report.outcomes} == {"grading-host-0", "grading-host-1"}, \
             "the class was not shared between the two grading hosts"
-        assert table(grading.read_grades(course, ASSIGNMENT, db_url=db_url)) == serial_table
+        assert table(nbgrader_cli.read_grades(course, ASSIGNMENT, db_url=db_url)) == serial_table
         assert exported(course, db_url) == serial_export
         assert not (course / "gradebook.db").exists(), "something wrote a SQLite gradebook instead of PostgreSQL"
         for student in CLASS:
@@ -155,7 +155,7 @@ def test_local_cluster_into_sqlite_grades_as_plain_nbgrader_and_reruns_what_fail
     def command(*extra):
         return subprocess.run([sys.executable, "-m", "instructor.grade_class", ASSIGNMENT, "--course", str(course),
                                "--workers", "2", *extra], cwd=ROOT, capture_output=True, text=True,
-                              env=grading.nbgrader_env(), timeout=1200)
+                              env=nbgrader_cli.nbgrader_env(), timeout=1200)
 
     first = command()
     assert first.returncode == 1, first.stdout + first.stderr
@@ -163,7 +163,7 @@ def test_local_cluster_into_sqlite_grades_as_plain_nbgrader_and_reruns_what_fail
     assert "on 2 Dask worker(s)" in first.stdout, first.stdout
     assert "FAILED garbled_timestamp" in first.stdout, first.stdout
     assert "garbled_timestamp" in (course / "grade_class.log").read_text()
-    grades = grading.read_grades(course, ASSIGNMENT)
+    grades = nbgrader_cli.read_grades(course, ASSIGNMENT)
     assert "garbled_timestamp" not in grades, "a failed submission has a grade"
     assert table(grades) == serial_table
 
@@ -172,7 +172,7 @@ def test_local_cluster_into_sqlite_grades_as_plain_nbgrader_and_reruns_what_fail
     assert second.returncode == 0, second.stdout + second.stderr
     assert "graded 1 submission(s)" in second.stdout, second.stdout
     assert "6 already graded, skipped" in second.stdout, second.stdout
-    regraded = table(grading.read_grades(course, ASSIGNMENT))
+    regraded = table(nbgrader_cli.read_grades(course, ASSIGNMENT))
     assert regraded.pop("garbled_timestamp")[:3] == serial_table["solution"]
     assert regraded == serial_table
     assert [row for row in exported(course) if row["student_id"] in CLASS] == serial_export

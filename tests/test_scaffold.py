@@ -5,7 +5,7 @@ exactly the property it breaks."""
 import pytest
 
 from autograder.simulated_class import load_cases
-from instructor import grading
+from instructor import nbgrader_cli
 from instructor.scaffold import scaffold
 
 ASSIGNMENT, NOTEBOOK = "07_scaling", "scaling"
@@ -13,7 +13,7 @@ ASSIGNMENT, NOTEBOOK = "07_scaling", "scaling"
 
 @pytest.fixture(scope="module")
 def scaffolded(tmp_path_factory):
-    course = grading.make_course(tmp_path_factory.mktemp("scaffold") / "course")
+    course = nbgrader_cli.make_course(tmp_path_factory.mktemp("scaffold") / "course")
     written = scaffold(ASSIGNMENT, NOTEBOOK, root=course)
     return course, written
 
@@ -22,10 +22,10 @@ def scaffolded(tmp_path_factory):
 def graded(scaffolded):
     course, _ = scaffolded
     cases = load_cases(ASSIGNMENT, course / "autograder" / "simulated_class")
-    grading.generate(course, ASSIGNMENT)
-    grading.submit_class(course, ASSIGNMENT, cases)
-    output = grading.autograde(course, ASSIGNMENT, [c.name for c in cases])
-    return cases, grading.read_grades(course, ASSIGNMENT), output
+    nbgrader_cli.generate(course, ASSIGNMENT)
+    nbgrader_cli.submit_class(course, ASSIGNMENT, cases)
+    output = nbgrader_cli.autograde(course, ASSIGNMENT, [c.name for c in cases])
+    return cases, nbgrader_cli.read_grades(course, ASSIGNMENT), output
 
 
 def test_the_scaffold_writes_three_files_a_human_edits(scaffolded):
@@ -50,7 +50,7 @@ def test_the_scaffold_refuses_an_assignment_that_exists(scaffolded):
 def test_plain_nbgrader_grades_the_new_assignment_as_its_simulated_class_says(graded):
     cases, grades, output = graded
     assert {c.name for c in cases} == {"solution", "blank", "scale_in_place"}
-    problems = {c.name: grading.check_case(c, grades) for c in cases}
+    problems = {c.name: nbgrader_cli.check_case(c, grades) for c in cases}
     assert not any(problems.values()), f"{problems}\n{output[-3000:]}"
     assert grades["solution"].auto_score == grades["solution"].auto_max_score == 2
     assert grades["scale_in_place"].auto_score == 1  # values right, input changed: one property lost

@@ -17,7 +17,7 @@ import textwrap
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine.student import MAX_EXAMPLES, Cell, Limits, Student, StudentProcess
+from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Limits, Student, StudentProcess
 
 def load_grading_profile(max_examples: int) -> None:
     """Hypothesis as grading needs it; loaded at import and again for each notebook a

@@ -23,7 +23,7 @@ from traitlets import Bool, Dict, Integer, List, Unicode, default
 
 from autograder.engine import sandbox
 from autograder.engine.judge_server import JudgeServer, JudgeServerFailed
-from autograder.engine.student import MAX_EXAMPLES, Cell, Limits
+from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Limits
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 
@@ -43,7 +43,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     hidden_tests = Unicode(help="Folder with one folder of hidden tests per assignment.").tag(config=True)
     timeout = Integer(600, help="Seconds for all hidden tests of one notebook.").tag(config=True)
     max_examples = Integer(MAX_EXAMPLES, help="Hypothesis examples per property.").tag(config=True)
-    limits = Dict(help="Overrides of the worker's limits (see autograder.engine.student.Limits).").tag(config=True)
+    limits = Dict(help="Overrides of the worker's limits (see autograder.engine.student_proxy.Limits).").tag(config=True)
     readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
                           "its packages and the course's helper package.").tag(config=True)
     allow_unsandboxed = Bool(False, help="Grade even where no sandbox can be built (student code then "

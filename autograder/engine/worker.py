@@ -1,6 +1,6 @@
 """The student's side: runs the answer cells and serves calls from the judge.
 
-Started by ``autograder.engine.student.StudentProcess``. Everything the judge
+Started by ``autograder.engine.student_proxy.StudentProcess``. Everything the judge
 learns from here crosses through ``wire`` as plain data; nothing here is trusted.
 """
 from __future__ import annotations

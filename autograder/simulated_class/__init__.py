@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from autograder.source_cells import solution_source
+
 HERE = Path(__file__).resolve().parent
-_SOLUTION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 
 @dataclass
@@ -75,11 +75,6 @@ def load_cases(assignment: str, folder: Path = HERE) -> list[Case]:
     if len(names) != len(set(names)):
         raise ValueError(f"duplicate case names in {path}")
     return module.CASES
-
-
-def solution_source(cell_source: str) -> str:
-    """An answer cell's source with the solution markers removed."""
-    return _SOLUTION.sub("", cell_source)
 
 
 def solution_answers(source_nb) -> dict:

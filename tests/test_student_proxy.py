@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from autograder.engine.student import Cell, Limits, Student, StudentCrashed, StudentFailure, StudentProcess
+from autograder.engine.student_proxy import Cell, Limits, Student, StudentCrashed, StudentFailure, StudentProcess
 from instructor.paths import ROOT
 
 AS_ROOT = os.geteuid() == 0
