@@ -55,7 +55,8 @@ c.GradeWithHiddenTests.course_root = COURSE_ROOT
 # Student code runs in a bubblewrap sandbox; where none can be built, grading refuses.
 # True grades anyway (student code then has the grading user's rights) and logs it every run.
 c.GradeWithHiddenTests.allow_unsandboxed = False
-# What one submission may use (calls' time, memory, files, processes, reply size): the
-# defaults and their meaning are autograder.engine.student_proxy.Limits; override a field here, e.g.
+# What one submission may use (calls' time, memory, files, processes, reply size): the fields,
+# their defaults and meaning are autograder.engine.limits.Limits; override fields by name here, e.g.
 # c.GradeWithHiddenTests.limits = {"call_seconds": 20, "memory_bytes": 4 << 30}
+# An unknown name, a wrong type or a value that is not positive stops grading with an error naming it.
 c.GradeWithHiddenTests.limits = {}

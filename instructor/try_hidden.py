@@ -25,7 +25,7 @@ def run(assignment: str, case_name: str = "solution", max_examples: int = MAX_EX
     cases = {c.name: c for c in load_cases(assignment)}
     case = cases.get(case_name) or Case(case_name, "our solution")
     submission = build_submission(case, source_nb, source_nb)
-    grader = GradeWithHiddenTests(course_root=str(ROOT), max_examples=max_examples)
+    grader = GradeWithHiddenTests.configured(str(ROOT), max_examples=max_examples)
     return grader.run_hidden_tests(str(HIDDEN_TESTS / assignment), program_cells(source_nb, submission),
                                    grader.sandbox_or_refuse())
 

@@ -17,7 +17,8 @@ import textwrap
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Limits, Student, StudentProcess
+from autograder.engine.limits import Limits
+from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
 
 def load_grading_profile(max_examples: int) -> None:
     """Hypothesis as grading needs it; loaded at import and again for each notebook a
@@ -83,7 +84,7 @@ def student_process(request):
     with open(path) as f:
         submission = json.load(f)
     process = StudentProcess([Cell(**c) for c in submission["cells"]],
-                             Limits(**submission.get("limits", {})),
+                             Limits.from_dict(submission["limits"], f"{path}: limits"),
                              log=request.config._grading_problems.append)
     request.config._grading_process = process
     yield process

@@ -19,11 +19,13 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Dict, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Integer, List, Unicode, default, validate
+from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.engine import sandbox
 from autograder.engine.judge_server import JudgeServer, JudgeServerFailed
-from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Limits
+from autograder.engine.limits import Limits
+from autograder.engine.student_proxy import MAX_EXAMPLES, Cell
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 
@@ -43,7 +45,9 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     hidden_tests = Unicode(help="Folder with one folder of hidden tests per assignment.").tag(config=True)
     timeout = Integer(600, help="Seconds for all hidden tests of one notebook.").tag(config=True)
     max_examples = Integer(MAX_EXAMPLES, help="Hypothesis examples per property.").tag(config=True)
-    limits = Dict(help="Overrides of the worker's limits (see autograder.engine.student_proxy.Limits).").tag(config=True)
+    limits = Dict(help="Overrides of the worker's limits by field name (the fields, their defaults and "
+                  "meaning: autograder.engine.limits.Limits); an unknown name or a value that is not "
+                  "a positive number of the field's type is an error.").tag(config=True)
     readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
                           "its packages and the course's helper package.").tag(config=True)
     allow_unsandboxed = Bool(False, help="Grade even where no sandbox can be built (student code then "
@@ -53,9 +57,22 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
 
     _reported_gaps: set = set()
 
+    @classmethod
+    def configured(cls, course_root: str, **traits) -> "GradeWithHiddenTests":
+        """The preprocessor as ``nbgrader autograde`` run in ``course_root`` configures it
+        (its ``nbgrader_config.py``, which loads ``course_config.py``), with ``traits`` on top:
+        for tools that grade without nbgrader, under the course's own limits."""
+        config = PyFileConfigLoader("nbgrader_config.py", path=course_root).load_config()
+        return cls(config=config, **traits)
+
     @default("course_root")
     def _default_course_root(self):
         return os.getcwd()
+
+    @validate("limits")
+    def _valid_limits(self, proposal):
+        Limits.from_overrides(proposal.value)  # raises LimitsError, naming the field, on a typo
+        return proposal.value
 
     @default("hidden_tests")
     def _default_hidden_tests(self):
@@ -102,7 +119,8 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         return setup + answer_cells(nb, answer_ids)
 
     def worker_limits(self, sandboxed: bool = True) -> Limits:
-        return Limits(**self.limits, readable_paths=list(self.readable_paths), sandbox=sandboxed)
+        """The one value that bounds a submission's grading, as the judge and its worker get it."""
+        return Limits.from_overrides(self.limits, readable_paths=list(self.readable_paths), sandbox=sandboxed)
 
     def _limit_judge(self):
         resource.setrlimit(resource.RLIMIT_AS, (self.judge_memory_bytes, self.judge_memory_bytes))
@@ -113,7 +131,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             submission = os.path.join(work, "submission.json")
             results = os.path.join(work, "results.json")
             with open(submission, "w") as f:
-                json.dump({"cells": [asdict(c) for c in cells], "limits": asdict(self.worker_limits(sandboxed))}, f)
+                json.dump({"cells": [asdict(c) for c in cells], "limits": self.worker_limits(sandboxed).to_dict()}, f)
             args = [tests_dir, "-p", "autograder.engine.judge", f"--submission={submission}",
                     f"--results={results}", "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header",
                     # pytest's unraisable-exception plugin runs gc.collect() twice at the end of

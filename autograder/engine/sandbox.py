@@ -34,6 +34,8 @@ import shutil
 import subprocess
 import sys
 
+from autograder.engine.limits import Limits
+
 # Which part of the grading engine the worker may read: its own code, nothing else.
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 ENGINE_MOUNT = "/grader"  # where the worker finds it inside: autograder/engine under this folder
@@ -217,20 +219,20 @@ def probe() -> str | None:
 
 # ------------------------------------------------------------------ worker side
 
-def confine_worker(limits: dict, sandboxed: bool) -> list[str]:
+def confine_worker(limits: Limits) -> list[str]:
     """Set the worker's resource limits (soft = hard, so student code cannot raise
     them). Returns what does not hold, for the grading log."""
     values = {
-        resource.RLIMIT_AS: limits["memory_bytes"],
-        resource.RLIMIT_FSIZE: limits["file_bytes"],
-        resource.RLIMIT_NOFILE: limits["open_files"],
+        resource.RLIMIT_AS: limits.memory_bytes,
+        resource.RLIMIT_FSIZE: limits.file_bytes,
+        resource.RLIMIT_NOFILE: limits.open_files,
         resource.RLIMIT_CORE: 0,
     }
-    if sandboxed:  # counted per user namespace: the worker's own processes only
-        values[resource.RLIMIT_NPROC] = limits["processes"]
+    if limits.sandbox:  # counted per user namespace: the worker's own processes only
+        values[resource.RLIMIT_NPROC] = limits.processes
     for kind, value in values.items():
         resource.setrlimit(kind, (value, value))
-    if sandboxed:
+    if limits.sandbox:
         return []
     return ["UNSANDBOXED: student code ran without a sandbox (allowed by course_config.py): it could "
             "read and write whatever the grading user can, reach the network and outlive grading"]

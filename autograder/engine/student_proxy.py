@@ -16,16 +16,16 @@ with a message naming it.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from autograder.engine import cpu_wait, sandbox, wire
+from autograder.engine.limits import Limits
 
 
 class StudentFailure(AssertionError):
@@ -77,25 +77,6 @@ MAX_EXAMPLES = 40  # hypothesis examples per property; course_config.py may over
 
 
 @dataclass
-class Limits:
-    """Everything that bounds one submission's grading; course_config.py overrides."""
-    call_seconds: float = 10.0        # wall clock for one call
-    cpu_seconds: float = 20.0         # CPU time for one call (all threads)
-    cells_seconds: float = 60.0       # wall clock to run all answer cells
-    memory_bytes: int = 3 << 30       # the worker's address space
-    file_bytes: int = 16 << 20        # one file written by student code
-    tmp_bytes: int = 256 << 20        # the worker's private /tmp (memory-backed)
-    shm_bytes: int = 64 << 20         # the worker's private /dev/shm
-    open_files: int = 256
-    processes: int = 64               # processes and threads of one worker
-    threads: int = 1
-    reply_bytes: int = 256 << 20      # the most the judge reads of one reply
-    reply_elements: int = 1 << 26     # the most tensor elements one reply may describe
-    sandbox: bool = True              # False only when course_config.py allows unsandboxed grading
-    readable_paths: list = field(default_factory=list)  # beyond Python and the helper package
-
-
-@dataclass
 class Cell:
     id: str
     source: str
@@ -132,9 +113,6 @@ class StudentProcess:
         self.logdir = tempfile.mkdtemp(prefix="grading-worker-")  # the judge's, never the worker's
         to_judge_r, to_judge_w = os.pipe()
         from_judge_r, from_judge_w = os.pipe()
-        policy = {"memory_bytes": self.limits.memory_bytes, "file_bytes": self.limits.file_bytes,
-                  "open_files": self.limits.open_files, "processes": self.limits.processes,
-                  "threads": self.limits.threads, "sandboxed": self.limits.sandbox}
         engine_root = os.path.dirname(os.path.dirname(sandbox.ENGINE_DIR))
         env = {
             "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
@@ -144,7 +122,7 @@ class StudentProcess:
             "USER": "student", "LOGNAME": "student",
         }
         argv = [sys.executable, "-m", "autograder.engine.worker", str(to_judge_w), str(from_judge_r),
-                json.dumps(policy)]
+                self.limits.to_json()]
         launch, command = {}, None
         if self.limits.sandbox:
             env["PYTHONPATH"] = sandbox.ENGINE_MOUNT

@@ -5,7 +5,6 @@ learns from here crosses through ``wire`` as plain data; nothing here is trusted
 """
 from __future__ import annotations
 
-import json
 import linecache
 import random
 import resource
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from autograder.engine import guard, sandbox, wire
+from autograder.engine.limits import Limits
 
 # Taken at import, before any student code: replacing guard.forbidden later changes nothing.
 _forbidden = guard.forbidden
@@ -49,9 +49,10 @@ def _describe_error(exc: BaseException) -> dict:
 
 
 class Worker:
-    def __init__(self, to_judge: int, from_judge: int):
+    def __init__(self, to_judge: int, from_judge: int, limits: Limits):
         self.to_judge = to_judge
         self.from_judge = from_judge
+        self.limits = limits
         self.namespace = {"__name__": "__main__", "get_ipython": _NoMagics}
         self.objects: dict[int, object] = {}
 
@@ -125,7 +126,7 @@ class Worker:
         return func(*args, **dict(kwarg_items))
 
     def call(self, op: str, request: dict) -> None:
-        sandbox.limit_cpu_seconds(request.get("cpu_seconds", 10))
+        sandbox.limit_cpu_seconds(request.get("cpu_seconds", self.limits.cpu_seconds))
         self._seed(request.get("seed", 0))
         # Tuples: the student's code can reach this frame, not change which objects it holds.
         args = tuple(request.get("args", []))
@@ -154,7 +155,7 @@ class Worker:
                 return
             op = request.get("op")
             if op == "exec":
-                self.exec_cells(request["cells"], request.get("cpu_seconds", 60))
+                self.exec_cells(request["cells"], request.get("cpu_seconds", self.limits.cells_seconds))
             elif op in CALLS:
                 self.call(op, request)
             else:
@@ -167,12 +168,12 @@ CALLS = ("call", "call_method", "eval", "run")  # the requests answered with one
 
 def main() -> None:
     to_judge, from_judge = int(sys.argv[1]), int(sys.argv[2])
-    policy = json.loads(sys.argv[3])
+    limits = Limits.from_json(sys.argv[3])  # as the judge's StudentProcess holds them
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file write fails, not the process
-    torch.set_num_threads(policy.get("threads", 1))
+    torch.set_num_threads(limits.threads)
     import IPython.core.inputtransformer2  # noqa: F401  (imported before the limits apply)
-    gaps = sandbox.confine_worker(policy, policy.get("sandboxed", True))
-    worker = Worker(to_judge, from_judge)
+    gaps = sandbox.confine_worker(limits)
+    worker = Worker(to_judge, from_judge, limits)
     worker.send({"event": "ready", "gaps": gaps})
     worker.serve()
 

@@ -1,0 +1,135 @@
+"""``Limits``, the one value that bounds a submission's grading: built from course_config.py's
+overrides (a typo is an error naming it), serialised by itself with its own field names,
+and applied as configured inside a real sandboxed worker."""
+import dataclasses
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from traitlets.config import Config
+
+from autograder.engine.limits import Limits, LimitsError
+from autograder.engine.preprocessor import GradeWithHiddenTests
+from autograder.engine.student_proxy import Cell
+from instructor.paths import ROOT
+
+
+def configured_with(limits) -> GradeWithHiddenTests:
+    """The preprocessor as course_config.py's ``c.GradeWithHiddenTests.limits = limits`` makes it."""
+    return GradeWithHiddenTests(config=Config({"GradeWithHiddenTests": {"limits": limits}}))
+
+
+@pytest.mark.parametrize("limits, message", [
+    ({"memry_bytes": 1 << 30}, "unknown limit 'memry_bytes' (did you mean 'memory_bytes'?)"),
+    ({"call_secs": 20}, "unknown limit 'call_secs' (did you mean 'call_seconds'?)"),
+    ({"memory_bytes": "4G"}, "memory_bytes must be a whole number, not '4G' (str)"),
+    ({"memory_bytes": 4e9}, "memory_bytes must be a whole number, not 4000000000.0 (float)"),
+    ({"call_seconds": -1}, "call_seconds must be positive, not -1"),
+    ({"threads": True}, "threads must be a whole number, not True (bool)"),
+    ({"sandbox": False}, "'sandbox' is not a limit; it is set by c.GradeWithHiddenTests.allow_unsandboxed"),
+])
+def test_a_typo_in_the_course_config_is_an_error_that_names_it(limits, message):
+    with pytest.raises(LimitsError) as refused:
+        configured_with(limits)
+    assert str(refused.value).startswith("c.GradeWithHiddenTests.limits: ")
+    assert message in str(refused.value)
+
+
+def test_the_course_config_grades_with_the_dataclass_defaults():
+    grader = GradeWithHiddenTests.configured(str(ROOT))
+    assert grader.course_root == str(ROOT)  # course_config.py was read, not just the traits' defaults
+    assert grader.worker_limits(sandboxed=True) == Limits()
+
+
+def test_overrides_change_only_the_fields_they_name():
+    limits = configured_with({"call_seconds": 20, "memory_bytes": 4 << 30}).worker_limits(sandboxed=False)
+    assert limits == dataclasses.replace(Limits(), call_seconds=20.0, memory_bytes=4 << 30, sandbox=False)
+    assert type(limits.call_seconds) is float  # an int given for seconds is the same value after JSON
+
+
+def _any_field(item: dataclasses.Field):
+    kind = type(item.default)
+    if kind is bool:
+        return st.booleans()
+    if kind is tuple:
+        return st.lists(st.text(), max_size=3)
+    if kind is float:
+        return st.floats(min_value=1e-3, max_value=1e9, allow_nan=False)
+    return st.integers(min_value=1, max_value=1 << 62)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.fixed_dictionaries({item.name: _any_field(item) for item in dataclasses.fields(Limits)}))
+def test_a_round_trip_through_json_is_identity(fields):
+    limits = Limits(**fields)
+    assert Limits.from_json(limits.to_json()) == limits
+    assert Limits.from_dict(limits.to_dict()) == limits
+    assert set(limits.to_dict()) == {item.name for item in dataclasses.fields(Limits)}
+
+
+def test_json_with_a_field_renamed_or_missing_is_refused():
+    fields = Limits().to_dict()
+    fields["sandboxed"] = fields.pop("sandbox")  # the name the worker's old policy dict used
+    with pytest.raises(LimitsError, match=r"unknown fields \['sandboxed'\], missing fields \['sandbox'\]"):
+        Limits.from_dict(fields)
+
+
+# What the worker is to see, configured as a course would in its course_config.py; every
+# value differs from the default, so a field that fell back to it on the way would show.
+OVERRIDES = {"memory_bytes": 2 << 30, "file_bytes": 8 << 20, "open_files": 200, "processes": 48,
+             "threads": 2, "tmp_bytes": 48 << 20, "shm_bytes": 12 << 20, "call_seconds": 2}
+
+HIDDEN_TESTS = '''
+import time
+
+LOOK = """
+import os, resource, torch
+def bytes_of(folder):
+    fs = os.statvfs(folder)
+    return fs.f_blocks * fs.f_frsize
+result = {name: resource.getrlimit(getattr(resource, name))
+          for name in ("RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC")}
+result.update(threads=torch.get_num_threads(), omp=os.environ["OMP_NUM_THREADS"],
+              tmp=bytes_of("/tmp"), shm=bytes_of("/dev/shm"))
+"""
+
+
+def test_the_worker_runs_under_the_course_limits(student):
+    seen = student.run(LOOK)
+    expected = {EXPECTED}
+    assert seen == expected, f"seen {seen}, expected {expected}"
+
+
+def test_a_call_stops_at_the_course_call_seconds(student):
+    student.run("import time\\ntime.sleep(60)")
+'''
+
+
+def test_an_override_in_the_course_config_reaches_the_sandboxed_worker(tmp_path):
+    """The whole way: nbgrader's config file, the preprocessor, the judge's submission
+    file, the worker's command line, and the limits the worker sets on itself."""
+    config = tmp_path / "course"
+    config.mkdir()
+    (config / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
+        c = get_config()
+        load_subconfig({str(ROOT / "course_config.py")!r})
+        c.GradeWithHiddenTests.limits = {OVERRIDES!r}
+        """))
+    tests = tmp_path / "hidden" / "limits_probe"
+    tests.mkdir(parents=True)
+    expected = {"RLIMIT_AS": (2 << 30,) * 2, "RLIMIT_FSIZE": (8 << 20,) * 2, "RLIMIT_NOFILE": (200,) * 2,
+                "RLIMIT_NPROC": (48,) * 2, "threads": 2, "omp": "2", "tmp": 48 << 20, "shm": 12 << 20}
+    (tests / "test_limits_probe.py").write_text(HIDDEN_TESTS.replace("{EXPECTED}", repr(expected)))
+
+    grader = GradeWithHiddenTests.configured(str(config), max_examples=1)
+    assert grader.course_root == str(ROOT)
+    outcome = grader.run_hidden_tests(str(tests), [Cell("answer", "x = 1")], grader.sandbox_or_refuse())
+
+    assert outcome["collection_errors"] == []
+    records = {r["test"]: r for r in outcome["tests"]}
+    looked = records["test_the_worker_runs_under_the_course_limits"]
+    assert looked["passed"], looked.get("message")
+    stopped = records["test_a_call_stops_at_the_course_call_seconds"]
+    assert not stopped["passed"]
+    assert "did not finish within 2 seconds" in stopped["message"], stopped["message"]
