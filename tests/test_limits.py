@@ -81,8 +81,6 @@ OVERRIDES = {"memory_bytes": 2 << 30, "file_bytes": 8 << 20, "open_files": 200, 
              "threads": 2, "tmp_bytes": 48 << 20, "shm_bytes": 12 << 20, "call_seconds": 2}
 
 HIDDEN_TESTS = '''
-import time
-
 LOOK = """
 import os, resource, torch
 def bytes_of(folder):
