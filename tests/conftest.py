@@ -5,12 +5,7 @@ from pathlib import Path
 
 import pytest
 
-MNIST_FILE_NAMES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
+from mnist_course.data import MNIST_FILES
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +20,7 @@ def mnist_dir() -> Path:
         directory = Path(from_env).expanduser().resolve()
     else:
         directory = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-    missing = [name for name in MNIST_FILE_NAMES if not (directory / name).is_file()]
+    missing = [name for name in MNIST_FILES if not (directory / name).is_file()]
     if missing:
         pytest.fail(
             f"MNIST test data not found: {directory} lacks {', '.join(missing)}. "
