@@ -83,7 +83,7 @@ def _grade_directly(assignment: str, repeats: int = 2) -> list[dict]:
 
     source = nbformat.read(notebook_of(assignment), as_version=4)
     cells = program_cells(source, build_submission(Case("s", ""), source, source))
-    grader = GradeWithHiddenTests.configured(str(ROOT), course_root=str(ROOT))
+    grader = GradeWithHiddenTests.configured(str(ROOT))
     try:
         return [grader.run_hidden_tests(str(HIDDEN_TESTS / assignment), cells)["cost"] for _ in range(repeats)]
     finally:
