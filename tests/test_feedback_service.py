@@ -39,12 +39,15 @@ def course(tmp_path):
             "students": ["alice", "bob"]}
 
 
-def submit(course: dict, student: str, minutes: float, assignment: str = ASSIGNMENT, finished: bool = True):
-    """A submission as nbgrader's submit leaves it in the inbound folder."""
+def submit(course: dict, student: str, minutes: float, assignment: str = ASSIGNMENT, finished: bool = True,
+           notebooks: dict | None = None):
+    """A submission as nbgrader's submit leaves it in the inbound folder, with these
+    ``notebooks`` (name -> text; by default an empty notebook of the assignment)."""
     timestamp = stamp(minutes)
     folder = fs.Path(course["exchange"]) / COURSE_ID / "inbound" / f"{student}+{assignment}+{timestamp}+r4nd0m"
     folder.mkdir()
-    (folder / f"{NOTEBOOK}.ipynb").write_text("{}")
+    for name, text in (notebooks or {f"{NOTEBOOK}.ipynb": "{}"}).items():
+        (folder / name).write_text(text)
     (folder / "timestamp.txt").write_text(timestamp)
     secret = f"secret-of-{student}-{minutes}"
     if finished:
@@ -77,9 +80,20 @@ class RecordingService(fs.FeedbackService):
             self.ledger.record(sub, status="graded", score=1.0, max_score=1.0)
 
 
-def note(course: dict, secret: str) -> str | None:
-    path = fs.Path(course["exchange"]) / COURSE_ID / "feedback" / f"{notebook_hash(secret=secret, notebook_id=NOTEBOOK)}.html"
+def note(course: dict, secret: str, notebook: str = NOTEBOOK) -> str | None:
+    path = fs.Path(course["exchange"]) / COURSE_ID / "feedback" / f"{notebook_hash(secret=secret, notebook_id=notebook)}.html"
     return path.read_text() if path.exists() else None
+
+
+def notebook_with_cells(*grade_ids: str) -> str:
+    """A notebook's JSON whose nbgrader cells have these grade_ids."""
+    cells = [{"cell_type": "code", "source": "", "outputs": [], "execution_count": None,
+              "metadata": {"nbgrader": {"grade_id": grade_id, "solution": True}}} for grade_id in grade_ids]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+OWN_CELLS = ("setup", "mean_std_answer", "normalize_answer", "normalize_values")
+OTHER_CELLS = ("setup", "rank_answer", "to_images_answer", "rank_values")
 
 
 def test_rate_limit_counts_gradings_in_a_sliding_window():
@@ -203,3 +217,31 @@ def test_only_plain_files_of_a_submission_are_copied(tmp_path):
     (src / "big.bin").write_bytes(b"x" * 2048)
     with pytest.raises(OSError, match="more than"):
         fs.copy_submission(src, tmp_path / "copy2", max_bytes=1024)
+
+
+def test_another_assignments_notebook_gets_a_note_and_uses_up_no_grading(course):
+    """Told apart by their graded cells: a notebook of 02 renamed as 01's, or handed in under
+    its own name in 01's folder, is not graded as 01; its student is told why."""
+    outbound = fs.Path(course["exchange"]) / COURSE_ID / "outbound"
+    (outbound / ASSIGNMENT / f"{NOTEBOOK}.ipynb").write_text(notebook_with_cells(*OWN_CELLS))
+    (outbound / "02_reshape_slice").mkdir()
+    (outbound / "02_reshape_slice" / "reshape_slice.ipynb").write_text(notebook_with_cells(*OTHER_CELLS))
+    renamed, renamed_secret = submit(course, "alice", 0, notebooks={f"{NOTEBOOK}.ipynb": notebook_with_cells(*OTHER_CELLS)})
+    own_name, own_name_secret = submit(course, "bob", 0, notebooks={"reshape_slice.ipynb": notebook_with_cells(*OTHER_CELLS)})
+    service = RecordingService(course, {"max_graded": 1})
+    assert service.round() == 2 and service.graded == []
+    assert service.ledger.get(renamed.key)["status"] == "rejected"
+    page = note(course, renamed_secret)
+    assert "normalization.ipynb in this submission is a notebook of 02_reshape_slice, not the " \
+           f"normalization.ipynb of {ASSIGNMENT}" in page, page
+    page = note(course, own_name_secret, notebook="reshape_slice")
+    assert f"none of its notebooks (normalization.ipynb); it holds reshape_slice.ipynb (a notebook of " \
+           "02_reshape_slice)" in page, page
+    assert service.ledger.get(own_name.key)["reason"].startswith(f"This submission of {ASSIGNMENT} has none")
+
+    # Graded: its own notebook with cells deleted and another beside it; an unreadable one
+    # (grading says what is wrong). The notes above used up none of the limit of 1.
+    partial, _ = submit(course, "alice", 1, notebooks={f"{NOTEBOOK}.ipynb": notebook_with_cells("setup", "normalize_values"),
+                                                       "reshape_slice.ipynb": notebook_with_cells(*OTHER_CELLS)})
+    unreadable, _ = submit(course, "bob", 1, notebooks={f"{NOTEBOOK}.ipynb": "{ not a notebook"})
+    assert service.round() == 2 and service.graded == [partial.key, unreadable.key]

@@ -1,27 +1,38 @@
 """Feedback on submit in a real JupyterHub: the Hub's feedback-on-submit service grades each
 submission as it arrives, and the student fetches the feedback, with no instructor action.
 
-One instructor and two students, the deployment of deploy/jupyterhub with a limit of
-``LIMIT`` gradings per student and assignment an hour. Through the Hub's REST API and the
-servers' nbgrader endpoints, as the Assignments tab does:
+One instructor and three students, the deployment of deploy/jupyterhub with a limit of
+``LIMIT`` gradings per student and assignment an hour, one Hub for the whole module. Through
+the Hub's REST API and the servers' nbgrader endpoints, as the Assignments tab does:
 
-- Alice submits a wrong answer and fetches its feedback (the time from submit to feedback
-  is printed); its scores equal grading the same notebook directly with ``nbgrader autograde``;
-  the instructor's gradebook stays empty. Her second submission (right) is graded; her third
-  is over the limit: kept, and its feedback says when the next grading is possible.
+- Alice submits a wrong answer and fetches its feedback; its scores equal grading the same
+  notebook directly with ``nbgrader autograde``; the instructor's gradebook stays empty.
+- Carol submits a notebook whose ``per_pixel_stats`` kills the process that runs it: graded,
+  it loses only that function's points, and the same service goes on to grade Alice's second
+  submission (right). Alice's third is over the limit: kept, and its feedback says when the
+  next grading is possible.
+- Bob submits 02's notebook as 01's: not graded, a note says whose notebook it is. A user
+  of the server who is not in the course submits with ``nbgrader submit``: recorded, ignored.
 - The service is stopped while Bob submits; the Hub starts it again, and it grades Bob's
   submission, once. An unreadable notebook gets a note, and the service goes on.
-- Neither student can read the other's feedback, the ledger or the service's gradebook.
+- In Chromium, Carol opens the Assignments tab, fetches the feedback of her graded submission
+  and reads it: its score, the failed checks' messages, no hidden test's source.
+- No student can read another's feedback (every HTML fetched), the exchange's feedback or
+  inbound folders, the ledger or the service's gradebook; the Hub stops with nothing left.
 
-Needs root (CI runs as root); skipped otherwise.
+The time from each submit to its feedback is printed (and kept in
+build/test-artifacts/feedback_on_submit_seconds.txt). Needs root (CI runs as root); skipped
+otherwise; the browser test also needs Chromium, as tests/test_jupyterhub_browser.py.
 """
 from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -33,11 +44,17 @@ from autograder.simulated_class import build_submission, load_cases
 from instructor import nbgrader_cli
 from tests.test_written_answers import written_answer_cells
 from tests import hub_support
-from tests.hub_support import REPO
+from tests.hub_support import NODE_DIR, REPO
 
 ASSIGNMENT = "01_normalization"
 NOTEBOOK = "normalization.ipynb"
-INSTRUCTOR, ALICE, BOB = "nbgf-teach", "nbgf-alice", "nbgf-bob"
+OTHER_ASSIGNMENT, OTHER_NOTEBOOK = "02_reshape_slice", "reshape_slice.ipynb"
+INSTRUCTOR, ALICE, BOB, CAROL = "nbgf-teach", "nbgf-alice", "nbgf-bob", "nbgf-carol"
+STUDENTS = (ALICE, BOB, CAROL)
+# A user of the server who is not in the course (every Linux system has one).
+OUTSIDER = "nobody"
+# Carol's submission: its per_pixel_stats ends the process that calls it (os._exit).
+WORKER_KILLER = "os_exit_in_function"
 LIMIT = 2
 CASES = {case.name: case for case in load_cases(ASSIGNMENT)}
 ARTIFACTS = REPO / "build" / "test-artifacts"
@@ -52,9 +69,26 @@ def hub(mnist_dir):
     hub_support.require_root()
     hub_support.require_node_tools()
     options = ["--feedback-limit", str(LIMIT), "--feedback-window-minutes", "60", "--feedback-workers", "1"]
-    with hub_support.running_hub("jupyterhub_feedback_on_submit", INSTRUCTOR, [ALICE, BOB], mnist_dir,
+    with hub_support.running_hub("jupyterhub_feedback_on_submit", INSTRUCTOR, list(STUDENTS), mnist_dir,
                                  setup_options=options) as the_hub:
         yield the_hub
+
+
+@pytest.fixture(scope="module")
+def handed_over() -> dict:
+    """What one test of this module leaves for the next (they share the Hub, in order)."""
+    return {}
+
+
+SECONDS: list[str] = []
+
+
+def report_seconds(what: str, seconds: float) -> None:
+    """The time from a submit to its feedback: printed, and kept as a test artifact."""
+    SECONDS.append(f"{seconds:6.1f} s  {what}")
+    print(f"\nfeedback on submit: {seconds:.1f} s from submit to {what} ({ASSIGNMENT})")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "feedback_on_submit_seconds.txt").write_text("\n".join(SECONDS) + "\n")
 
 
 def _ok(answer: dict, what: str) -> dict:
@@ -75,11 +109,16 @@ class Student:
         self.name, self.course_id, self.session = name, course_id, hub.session(name)
         self.path = None
 
-    def fetch(self) -> None:
-        self.session.assignment_action("fetch", self.course_id, ASSIGNMENT)
-        [fetched] = [a for a in self.session.assignments(self.course_id) if a["status"] == "fetched"]
-        self.path = f"{fetched['path']}/{NOTEBOOK}"
-        self.released = nbformat.from_dict(self.session.read(self.path)["content"])
+    def fetch(self, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK) -> str:
+        """Fetches an assignment; returns its notebook's path (for 01, also kept as ``path``)."""
+        self.session.assignment_action("fetch", self.course_id, assignment)
+        [fetched] = [a for a in self.session.assignments(self.course_id)
+                     if a["status"] == "fetched" and a["assignment_id"] == assignment]
+        path = f"{fetched['path']}/{notebook}"
+        if assignment == ASSIGNMENT:
+            self.path = path
+            self.released = nbformat.from_dict(self.session.read(path)["content"])
+        return path
 
     def write_case(self, case_name: str) -> None:
         source_nb = nbformat.read(REPO / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
@@ -95,8 +134,20 @@ class Student:
         return timestamp, made
 
     def submissions(self) -> list[dict]:
-        entries = [a for a in self.session.assignments(self.course_id) if a["status"] == "submitted"]
+        entries = [a for a in self.session.assignments(self.course_id)
+                   if a["status"] == "submitted" and a["assignment_id"] == ASSIGNMENT]
         return entries[0]["submissions"] if entries else []
+
+    def wait_for_released_feedback(self, timestamp: str, timeout: float = FEEDBACK_TIMEOUT_S) -> None:
+        """Until this submission's feedback waits in the exchange, as the Assignments tab shows
+        it ("feedback available to fetch"), without fetching it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            [mine] = [s for s in self.submissions() if s["timestamp"] == timestamp]
+            if mine["has_exchange_feedback"]:
+                return
+            time.sleep(1)
+        raise AssertionError(f"no feedback released for {self.name}'s submission at {timestamp} within {timeout:.0f} s")
 
     def wait_for_feedback(self, timestamp: str, timeout: float = FEEDBACK_TIMEOUT_S) -> str:
         """Fetch Feedback until this submission's arrives; returns its HTML."""
@@ -135,29 +186,27 @@ def _ledger(course_dir: Path) -> dict:
     return json.loads((course_dir / "onsubmit" / "ledger.json").read_text())
 
 
-def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_path):
+def test_submissions_graded_on_submit_within_limit_bad_ones_noted_and_after_restart(hub, handed_over, tmp_path):
     course = hub.course
     course_id, course_dir = course["course_id"], Path(course["course_dir"])
     assert course["feedback_on_submit"] == {"enabled": True, "max_graded": LIMIT, "window_minutes": 60,
                                             "workers": 1, "poll_seconds": 2.0, "check_owner": True}
-    hub.start_servers(INSTRUCTOR, ALICE, BOB)
+    hub.start_servers(INSTRUCTOR, *STUDENTS)
     [service] = _service_processes(hub)
     assert service.username() == INSTRUCTOR
 
     teach = hub.session(INSTRUCTOR)
     _ok(teach.formgrader("POST", f"assignment/{ASSIGNMENT}/assign"), "generate_assignment")
     _ok(teach.formgrader("POST", f"assignment/{ASSIGNMENT}/release"), "release_assignment")
-    alice, bob = Student(hub, ALICE, course_id), Student(hub, BOB, course_id)
+    alice, bob, carol = (Student(hub, name, course_id) for name in STUDENTS)
     alice.fetch()
 
     # ---- a wrong answer: graded on submit, the feedback fetched with no instructor action
     alice.write_case("unbiased_std")
     first, made = alice.submit()
     first_html = alice.wait_for_feedback(first)
-    seconds = time.monotonic() - made
-    print(f"\nfeedback on submit: {seconds:.1f} s from submit to feedback fetched ({ASSIGNMENT})")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "feedback_on_submit_seconds.txt").write_text(f"{seconds:.1f}\n")
+    report_seconds("feedback fetched: Alice's first, a wrong answer (the first after the release)",
+                   time.monotonic() - made)
     ledger = _ledger(course_dir)
     [first_entry] = [e for e in ledger.values() if e["timestamp"] == first]
     assert first_entry["status"] == "graded" and first_entry["attempts"] == 1, first_entry
@@ -181,10 +230,26 @@ def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_pat
     assert (direct.score, direct.max_score) == _score_line(first_html)
     assert onsubmit[ALICE].cells == direct.cells
 
-    # ---- a second submission, within the limit: graded
+    # ---- a submission that kills the process grading it: it loses what it broke, no more
+    carol.fetch()
+    carol.write_case(WORKER_KILLER)
+    killer, made = carol.submit()
+    carol.wait_for_released_feedback(killer)  # fetched in the browser, by the test below
+    report_seconds("feedback released: Carol's, whose per_pixel_stats kills its process", time.monotonic() - made)
+    [killer_entry] = [e for e in _ledger(course_dir).values() if e["timestamp"] == killer]
+    assert killer_entry["status"] == "graded" and killer_entry["attempts"] == 1, killer_entry
+    carols = nbgrader_cli.read_grades(course_dir / "onsubmit", ASSIGNMENT)[CAROL]
+    assert nbgrader_cli.check_case(CASES[WORKER_KILLER], {WORKER_KILLER: carols}) == []
+    assert (carols.score, carols.max_score) == (killer_entry["score"], killer_entry["max_score"])
+    assert 0 < carols.auto_score < carols.auto_max_score
+    handed_over["carol"] = {"timestamp": killer, "score": (carols.score, carols.max_score)}
+
+    # ---- a second submission, within the limit: graded, by the same service, after the killer
     alice.write_case("solution")
-    second, _ = alice.submit()
+    second, made = alice.submit()
     second_html = alice.wait_for_feedback(second)
+    report_seconds("feedback fetched: Alice's second, right", time.monotonic() - made)
+    assert _service_processes(hub) == [service]
     score, max_score = _score_line(second_html)
     # every automatic point; the written questions wait for the instructor's manual grading
     assert score == max_score - sum(written_answer_cells(ASSIGNMENT).values()) > first_entry["score"]
@@ -199,13 +264,35 @@ def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_pat
     # the exchange keeps all three for the instructor's collect
     assert len(list(inbound.parent.glob(f"{ALICE}+{ASSIGNMENT}+*"))) == 3
 
+    # ---- another assignment's notebook, handed in as 01's: a note, no grading
+    _ok(teach.formgrader("POST", f"assignment/{OTHER_ASSIGNMENT}/assign"), f"generate_assignment {OTHER_ASSIGNMENT}")
+    _ok(teach.formgrader("POST", f"assignment/{OTHER_ASSIGNMENT}/release"), f"release_assignment {OTHER_ASSIGNMENT}")
+    bob.fetch()
+    others = bob.session.read(bob.fetch(OTHER_ASSIGNMENT, OTHER_NOTEBOOK))["content"]
+    bob.session.write_notebook(bob.path, others)  # 02's notebook, saved as 01's normalization.ipynb
+    wrong, made = bob.submit()
+    wrong_note = bob.wait_for_feedback(wrong)
+    report_seconds("note fetched: Bob's, 02's notebook as 01's", time.monotonic() - made)
+    assert f"{NOTEBOOK} in this submission is a notebook of {OTHER_ASSIGNMENT}, not the {NOTEBOOK} of " \
+           f"{ASSIGNMENT}" in wrong_note, wrong_note
+    [wrong_entry] = [e for e in _ledger(course_dir).values() if e["timestamp"] == wrong]
+    assert wrong_entry["status"] == "rejected" and wrong_entry["attempts"] == 0, wrong_entry
+
+    # ---- a user of the server who is not in the course submits with nbgrader: ignored
+    outsiders = _submit_as_outsider(hub, course)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and outsiders not in _ledger(course_dir):
+        time.sleep(1)
+    assert _ledger(course_dir).get(outsiders, {}).get("status") == "rejected", _ledger(course_dir).get(outsiders)
+    assert _ledger(course_dir)[outsiders]["reason"] == "not a student of the course"
+    assert OUTSIDER not in nbgrader_cli.read_grades(course_dir / "onsubmit", ASSIGNMENT)
+
     # ---- the service stopped while a submission waits; the Hub starts it again
     before_restart = _ledger(course_dir)
     os.kill(service.pid, signal.SIGSTOP)
     try:
-        bob.fetch()
         bob.write_case("solution")
-        bobs, _ = bob.submit()
+        bobs, made = bob.submit()
         time.sleep(3)
         assert all(e["timestamp"] != bobs for e in _ledger(course_dir).values())
         os.kill(service.pid, signal.SIGTERM)  # handled first when it continues: it stops
@@ -216,10 +303,12 @@ def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_pat
         time.sleep(0.5)
     assert not _alive(service), "the service did not stop on SIGTERM"
     bobs_html = bob.wait_for_feedback(bobs, timeout=FEEDBACK_TIMEOUT_S + 60)  # the Hub polls every 30 s
+    report_seconds("feedback fetched: Bob's, submitted while the service was stopped (restart included)",
+                   time.monotonic() - made)
     [restarted] = _service_processes(hub)
     assert restarted.pid != service.pid
     after = _ledger(course_dir)
-    [bob_entry] = [e for e in after.values() if e["student"] == BOB]
+    [bob_entry] = [e for e in after.values() if e["timestamp"] == bobs]
     assert bob_entry["status"] == "graded" and bob_entry["attempts"] == 1
     assert _score_line(bobs_html) == (bob_entry["score"], bob_entry["max_score"])
     # nothing handled before the restart was handled again
@@ -235,30 +324,105 @@ def test_submission_graded_on_submit_within_limit_and_after_restart(hub, tmp_pat
     [broken_entry] = [e for e in _ledger(course_dir).values() if e["timestamp"] == broken]
     assert broken_entry["status"] == "failed" and broken_entry["reason"]
     assert _service_processes(hub) == [restarted]
-
-    # ---- nobody reads what is not theirs
-    _check_isolation(hub, course, course_dir)
     assert nbgrader_cli.read_grades(course_dir, ASSIGNMENT) == {}  # still: the grade is the instructor's to give
 
-    # ---- the Hub stops, and with it the service and its grading cluster
+
+def _submit_as_outsider(hub, course: dict) -> str:
+    """``nbgrader submit`` of 01 by a user of the server who is not in the course (the Hub
+    lets no such user log in, but the exchange is open to every local user); returns its
+    ledger key."""
+    user = pwd.getpwnam(OUTSIDER)
+    exchange = Path(course["exchange"]) / course["course_id"]
+    home = hub.workdir / "outsider"
+    shutil.copytree(exchange / "outbound" / ASSIGNMENT, home / ASSIGNMENT)
+    for path in [home, *home.rglob("*")]:
+        os.chown(path, user.pw_uid, user.pw_gid)
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin",
+           "JUPYTER_CONFIG_PATH": os.pathsep.join(course["jupyter_config_path"]["student"])}
+    run = subprocess.run([str(Path(course["python_bin"]) / "python"), "-m", "nbgrader", "submit", ASSIGNMENT],
+                         cwd=home, user=user.pw_uid, group=user.pw_gid, extra_groups=[], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, f"nbgrader submit as {OUTSIDER}:\n{run.stdout}\n{run.stderr}"
+    [folder] = (exchange / "inbound").glob(f"{OUTSIDER}+{ASSIGNMENT}+*")
+    return "+".join(folder.name.split("+")[:3])
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("needs Debian's chromium for the browser test (apt-get install chromium; "
+                "scripts/install_hub_test_tools.sh does it as root)")
+
+
+def test_student_opens_on_submit_feedback_in_the_browser(hub, handed_over, tmp_path):
+    """Carol's submission (the one whose per_pixel_stats kills its process), graded on submit
+    by the test above; she fetches and reads its feedback in JupyterLab, in Chromium."""
+    chromium = _chromium()
+    hub_support.require_node_tools(need_browser_driver=True)
+    assert "carol" in handed_over, "needs Carol's submission, graded by the test above"
+    timestamp, score = handed_over["carol"]["timestamp"], handed_over["carol"]["score"]
+    args = {"url": hub.url, "username": CAROL, "password": hub.password, "assignment": ASSIGNMENT,
+            "notebook": NOTEBOOK[:-len(".ipynb")], "timestamp": timestamp, "chromium": chromium,
+            "screenshot_dir": str(tmp_path), "timeout_ms": 120_000}
+    run = subprocess.run(["node", str(REPO / "tests" / "node" / "hub_onsubmit_feedback.js"), json.dumps(args)],
+                         env=dict(os.environ, NODE_TOOLS_DIR=str(NODE_DIR)), capture_output=True, text=True,
+                         timeout=300)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"the browser script said nothing:\n{run.stdout}\n{run.stderr}"
+    result = json.loads(lines[-1])
+    assert result["ok"] and run.returncode == 0, (
+        f"in the browser: {result.get('error')}\nat {result.get('url')}\nsteps: {result['steps']}\n"
+        f"see {tmp_path}/onsubmit_feedback-failure.png\n{run.stderr[-3000:]}\n{hub.log_tail()}")
+    print(f"\nin the browser: {result['steps']}\nscreenshot: {tmp_path / 'onsubmit_feedback.png'}")
+    screenshot = tmp_path / "onsubmit_feedback.png"
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 10_000
+
+    # What she reads: her score, the checks her per_pixel_stats failed and why, no hidden test
+    text = result["text"]
+    assert f"Score: {score[0]:.1f} / {score[1]:.1f}" in text, text[:3000]
+    assert "✗ per_pixel_stats clamps the std below by eps" in text, text
+    assert "per_pixel_stats stopped the grading process" in text, text
+    course_dir = Path(hub.course["course_dir"])
+    hidden = (course_dir / "autograder" / "hidden" / ASSIGNMENT / "test_normalization.py").read_text()
+    hidden_lines = {line.strip() for line in hidden.splitlines() if len(line.strip()) > 25}
+    assert [line for line in hidden_lines if line in text] == []
+    # and the server has it where Fetch Feedback puts it, in her home
+    fetched = hub.users.home(CAROL) / ASSIGNMENT / "feedback" / timestamp / f"{NOTEBOOK[:-len('.ipynb')]}.html"
+    assert fetched.is_file() and fetched.stat().st_uid == pwd.getpwnam(CAROL).pw_uid
+
+
+def test_nobody_reads_what_is_not_theirs_and_the_hub_stops_clean(hub):
+    """As each student (their uid, no extra groups): every on-submit feedback HTML another
+    student fetched, the exchange's feedback and inbound folders, the ledger and the service's
+    course folder and gradebook are closed; their own feedback is open. Then the Hub stops,
+    and with it the service and its grading cluster."""
+    course = hub.course
+    course_dir = Path(course["course_dir"])
+    exchange = Path(course["exchange"]) / course["course_id"]
+    fetched = {name: sorted((hub.users.home(name) / ASSIGNMENT / "feedback").rglob("*.html"))
+               if (hub.users.home(name) / ASSIGNMENT / "feedback").is_dir() else [] for name in STUDENTS}
+    # Alice: her 3 submissions; Bob: 02's notebook, the one after the restart, the unreadable
+    # one; Carol: the one the browser test fetched (none when it was skipped)
+    assert len(fetched[ALICE]) == 3 and len(fetched[BOB]) == 3, fetched
+    closed = {
+        "the exchange's feedback": exchange / "feedback",
+        "the exchange's inbound": exchange / "inbound",
+        "the ledger": course_dir / "onsubmit" / "ledger.json",
+        "the on-submit gradebook": course_dir / "onsubmit" / "gradebook.db",
+        "the service's course folder": course_dir / "onsubmit",
+    }
+    for name in STUDENTS:
+        paths = dict(closed)
+        for owner, files in fetched.items():
+            for path in files:
+                whose = "own" if owner == name else f"{owner}'s"
+                paths[f"{whose} feedback of {path.parent.name}"] = path
+        found = hub_support.access_as(hub, name, Path(course["python_bin"]) / "python", paths)
+        expected = {label: "allowed" if label.startswith("own ") else "denied" for label in paths}
+        assert found == expected, f"as {name}: {found}"
+
     outlived = hub.stop()
     assert outlived == [], f"still running after the Hub stopped: {outlived}"
     assert hub.users.processes() == []
-
-
-def _check_isolation(hub, course: dict, course_dir: Path) -> None:
-    """As each student (their uid, no extra groups): the other's on-submit feedback, the
-    exchange's feedback folder, the ledger and the service's gradebook are closed."""
-    exchange = Path(course["exchange"]) / course["course_id"]
-    for name, other in ((ALICE, BOB), (BOB, ALICE)):
-        mine, theirs = hub.users.home(name), hub.users.home(other)
-        paths = {
-            "own feedback": next((mine / ASSIGNMENT / "feedback").rglob("*.html")),
-            "other's feedback": next((theirs / ASSIGNMENT / "feedback").rglob("*.html")),
-            "the exchange's feedback": exchange / "feedback",
-            "the ledger": course_dir / "onsubmit" / "ledger.json",
-            "the on-submit gradebook": course_dir / "onsubmit" / "gradebook.db",
-        }
-        found = hub_support.access_as(hub, name, Path(course["python_bin"]) / "python", paths)
-        expected = {label: "allowed" if label == "own feedback" else "denied" for label in paths}
-        assert found == expected, f"as {name}: {found}"

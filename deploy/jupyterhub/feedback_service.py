@@ -4,7 +4,8 @@ jupyterhub_config.py starts it (and the Hub stops it, or starts it again when it
 the instructor, when ``course.json`` has ``feedback_on_submit.enabled``. It watches the
 exchange's ``inbound/`` folder; for each new submission it
 
-1. checks it: a student on the roster, an assignment of the course, within the rate limit
+1. checks it: a student on the roster, an assignment of the course, a notebook of that
+   assignment (not another's, told by its graded cells), within the rate limit
    (``max_graded`` gradings per student and assignment in ``window_minutes``);
 2. copies it into its own nbgrader course folder, ``<course folder>/onsubmit/``, which has
    the course's configuration (``course_config.py``) but its **own gradebook**: on-submit
@@ -17,8 +18,8 @@ exchange's ``inbound/`` folder; for each new submission it
 5. records the outcome in ``onsubmit/ledger.json``, keyed by student+assignment+timestamp,
    written before grading (attempts) and after (outcome), atomically.
 
-A submission it does not grade (over the limit, not an assignment of the course, a notebook
-that cannot be graded) stays in the exchange for the instructor's collect, and its student
+A submission it does not grade (over the limit, not an assignment of the course, another
+assignment's notebook, a notebook that cannot be graded) stays in the exchange for the instructor's collect, and its student
 gets a short note as that submission's feedback instead (when the next grading is possible,
 or that the instructor will grade it). A service restart picks up what is waiting; the ledger
 keeps what was done from being done again. A submission whose grading was interrupted
@@ -130,6 +131,30 @@ def _read_regular(path: Path) -> str | None:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             return None
         return f.read(4096).strip() or None
+
+
+def graded_cell_ids(path: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> set[str] | None:
+    """The ``grade_id`` of every nbgrader cell of a notebook (a plain file, never through a
+    link); None when it is not a notebook that can be read (grading then says what is wrong)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode) or os.fstat(f.fileno()).st_size > max_bytes:
+            return None
+        try:
+            cells = json.loads(f.read()).get("cells")
+        except (ValueError, AttributeError):
+            return None
+    if not isinstance(cells, list):
+        return None
+    ids = set()
+    for cell in cells:
+        nbgrader = cell.get("metadata", {}).get("nbgrader") if isinstance(cell, dict) else None
+        if isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id"), str):
+            ids.add(nbgrader["grade_id"])
+    return ids
 
 
 def copy_submission(src: Path, dest: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> list[str]:
@@ -278,6 +303,7 @@ class FeedbackService:
                                timedelta(minutes=float(self.settings["window_minutes"] or 0)))
         self.scheduler = scheduler
         self.generated: dict[str, str | None] = {}  # assignment -> why generating it failed, or None
+        self._released: dict[Path, tuple[int, set[str]]] = {}  # released notebook -> (mtime, grade_ids)
         self.prepare_root()
         self.ledger = Ledger(self.root / "ledger.json")
 
@@ -305,6 +331,61 @@ class FeedbackService:
         released = self.inbound.parent / "outbound"
         return {p.name for p in (self.course_dir / "source").iterdir()
                 if p.is_dir() and (released / p.name).is_dir()}
+
+    def released_cells(self) -> dict[str, dict[str, set[str]]]:
+        """assignment -> notebook id -> the grade_ids of its released notebook (the exchange's
+        outbound copy), read again only when a release changes."""
+        found = {}
+        for path in sorted((self.inbound.parent / "outbound").glob("*/*.ipynb")):
+            try:
+                stamp = path.stat().st_mtime_ns
+            except OSError:
+                continue
+            if self._released.get(path, (None,))[0] != stamp:
+                self._released[path] = (stamp, graded_cell_ids(path) or set())
+            found.setdefault(path.parent.name, {})[path.stem] = self._released[path][1]
+        return found
+
+    def wrong_notebooks(self, sub: Submission) -> str | None:
+        """Why this submission holds no notebook of its assignment to grade, in words for its
+        student (it names notebooks and assignments only); None when it does, or when that
+        cannot be told (an unreadable notebook: grading it says what is wrong).
+
+        A notebook is told by its graded cells: one named as the assignment's but sharing more
+        of them with another released assignment's notebook (a notebook of 02 renamed, or
+        submitted in 01's folder) is that assignment's."""
+        released = self.released_cells()
+        own = released.get(sub.assignment)
+        if not own:
+            return None
+
+        def whose(ids: set[str]) -> str | None:
+            """The other assignment whose notebook shares more graded cells with these than any
+            of this assignment's does."""
+            best, best_shared = None, max(len(ids & cells) for cells in own.values())
+            for assignment, notebooks in sorted(released.items()):
+                if assignment == sub.assignment:
+                    continue
+                for cells in notebooks.values():
+                    if len(ids & cells) > best_shared:
+                        best, best_shared = assignment, len(ids & cells)
+            return best
+
+        submitted = {nb: graded_cell_ids(sub.folder / f"{nb}.ipynb") for nb in sub.notebook_ids()}
+        expected = ", ".join(f"{nb}.ipynb" for nb in sorted(own))
+        mine = sorted(nb for nb in submitted if nb in own)
+        if not mine:
+            found = ", ".join(
+                f"{nb}.ipynb" + (f" (a notebook of {other})" if ids and (other := whose(ids)) else "")
+                for nb, ids in sorted(submitted.items())) or "no notebook"
+            return f"This submission of {sub.assignment} has none of its notebooks ({expected}); it holds {found}."
+        for nb in mine:
+            ids = submitted[nb]
+            other = whose(ids) if ids else None
+            if other:
+                return (f"{nb}.ipynb in this submission is a notebook of {other}, not the {nb}.ipynb of "
+                        f"{sub.assignment}: its graded cells are {other}'s.")
+        return None
 
     def generate(self, assignment: str) -> str | None:
         """``generate_assignment`` into the service's gradebook, from the course's current
@@ -368,6 +449,15 @@ class FeedbackService:
                 self.ledger.record(sub, status="rejected", reason="not a released assignment of the course")
                 write_note(self.feedback_exchange, sub, "Not graded on submit",
                            f"{sub.assignment} is not an assignment of this course that is graded on submit.")
+                handled += 1
+                continue
+            wrong = self.wrong_notebooks(sub)
+            if wrong:  # told before the limit: it costs no grading, so it uses up none
+                log.info("%s: %s; not graded", sub.key, wrong)
+                self.ledger.record(sub, status="rejected", reason=wrong)
+                write_note(self.feedback_exchange, sub, "Not graded: not a notebook of this assignment",
+                           f"{wrong} Put your work on {sub.assignment} in its own notebook (the Assignments "
+                           f"tab fetches it again if it is gone) and submit {sub.assignment} again.")
                 handled += 1
                 continue
             next_at = self.limit.next_allowed(self.ledger.counted(sub.student, sub.assignment), sub.at)
