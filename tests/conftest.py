@@ -33,3 +33,15 @@ def mnist_dir() -> Path:
 # keeps each module on one worker, so a module-scoped graded class is computed once.
 # (--dist loadgroup with xdist_group markers does not group with pytest 9.2 + xdist 3.8: a
 # module fixture was computed on every worker.)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Where every tool must be present (CI sets TESTS_REQUIRE_EVERY_TOOL=1), a test that
+    skips for a missing tool (root, chromium, node, PostgreSQL...) fails, saying what was missing."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("TESTS_REQUIRE_EVERY_TOOL") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but TESTS_REQUIRE_EVERY_TOOL=1 asks for every tool: {reason}"
