@@ -235,7 +235,7 @@ def test_another_assignments_notebook_gets_a_note_and_uses_up_no_grading(course)
     assert "normalization.ipynb in this submission is a notebook of 02_reshape_slice, not the " \
            f"normalization.ipynb of {ASSIGNMENT}" in page, page
     page = note(course, own_name_secret, notebook="reshape_slice")
-    assert f"none of its notebooks (normalization.ipynb); it holds reshape_slice.ipynb (a notebook of " \
+    assert "none of its notebooks (normalization.ipynb); it holds reshape_slice.ipynb (a notebook of " \
            "02_reshape_slice)" in page, page
     assert service.ledger.get(own_name.key)["reason"].startswith(f"This submission of {ASSIGNMENT} has none")
 
