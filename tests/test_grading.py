@@ -32,7 +32,19 @@ def snapshot(course: Path) -> dict:
             and "__pycache__" not in p.parts}
 
 
-@pytest.fixture(scope="module", params=GRADED, ids=[f"{a}-{i + 1}of{n}" for a, i, n in GRADED])
+# The shards are checked in GROUPS test classes: pytest-xdist's --dist loadscope sends each
+# class to one worker (a shard is graded once, on that worker) and the groups to several.
+GROUPS = 3
+
+
+def shard_group(group: int):
+    """Every test of a class checks each of these shards (graded once, by the fixture)."""
+    chosen = GRADED[group::GROUPS]
+    return pytest.mark.parametrize("graded_class", chosen, indirect=True,
+                                   ids=[f"{a}-{i + 1}of{n}" for a, i, n in chosen])
+
+
+@pytest.fixture(scope="module")
 def graded_class(request, tmp_path_factory):
     assignment, index, count = request.param
     course = nbgrader_cli.make_course(tmp_path_factory.mktemp(f"grading-{assignment}-{index}") / "course")
@@ -49,56 +61,74 @@ def graded_class(request, tmp_path_factory):
     return assignment, cases, nbgrader_cli.read_grades(course, assignment), output, course, before
 
 
-def test_every_case_scores_as_expected(graded_class):
-    assignment, cases, grades, output, _, _ = graded_class
-    problems = {c.name: nbgrader_cli.check_case(c, grades) for c in cases}
-    problems = {name: p for name, p in problems.items() if p}
-    assert not problems, f"{assignment}: {problems}\n{output[-3000:]}"
+class ShardChecks:
+    """What every graded shard of a simulated class must show."""
+
+    def test_every_case_scores_as_expected(self, graded_class):
+        assignment, cases, grades, output, _, _ = graded_class
+        problems = {c.name: nbgrader_cli.check_case(c, grades) for c in cases}
+        problems = {name: p for name, p in problems.items() if p}
+        assert not problems, f"{assignment}: {problems}\n{output[-3000:]}"
 
 
-def test_written_answers_wait_for_manual_grading(graded_class, tmp_path):
-    """The questions at the end of the notebook reach the formgrader's manual grading."""
-    assignment, _, _, _, course, _ = graded_class
-    check_manual_grading(assignment, course, tmp_path)
+    def test_written_answers_wait_for_manual_grading(self, graded_class, tmp_path):
+        """The questions at the end of the notebook reach the formgrader's manual grading."""
+        assignment, _, _, _, course, _ = graded_class
+        check_manual_grading(assignment, course, tmp_path)
 
 
-def test_blank_and_solution_bound_the_scale(graded_class):
-    _, _, grades, _, _, _ = graded_class
-    solution = grades["solution"]
-    assert grades["blank"].score == 0 < solution.auto_score == solution.auto_max_score
+    def test_blank_and_solution_bound_the_scale(self, graded_class):
+        _, _, grades, _, _, _ = graded_class
+        solution = grades["solution"]
+        assert grades["blank"].score == 0 < solution.auto_score == solution.auto_max_score
 
 
-def test_mistakes_get_feedback_naming_the_property_and_a_failing_input(graded_class):
-    assignment, cases, grades, _, course, _ = graded_class
-    for case in cases:
-        if case.kind != "mistake":
-            continue
-        html = nbgrader_cli.feedback_path(course, assignment, case.name).read_text()
-        assert "✗" in html, f"{case.name}: no failed property in the feedback"
-        assert "Smallest failing input" in html, f"{case.name}: the feedback shows no failing input"
+    def test_mistakes_get_feedback_naming_the_property_and_a_failing_input(self, graded_class):
+        assignment, cases, grades, _, course, _ = graded_class
+        for case in cases:
+            if case.kind != "mistake":
+                continue
+            html = nbgrader_cli.feedback_path(course, assignment, case.name).read_text()
+            assert "✗" in html, f"{case.name}: no failed property in the feedback"
+            assert "Smallest failing input" in html, f"{case.name}: the feedback shows no failing input"
 
 
-def test_feedback_and_graded_notebooks_never_show_hidden_test_code(graded_class):
-    assignment, cases, _, _, course, _ = graded_class
-    hidden_lines = {line.strip() for path in (HIDDEN_TESTS / assignment).rglob("*.py")
-                    for line in path.read_text().splitlines() if len(line.strip()) > 30
-                    and not line.strip().startswith(('"""', "#", "import ", "from "))}
-    notebook = notebook_of(assignment, course).read_text()
-    for case in cases:
-        # A line the student wrote too (a reference one-liner, say) is theirs to see.
-        submitted = "".join(p.read_text() for p in Path(course, "submitted", case.name, assignment).glob("*.ipynb"))
-        secret = {line for line in hidden_lines if line not in notebook and line not in submitted}
-        for path in [nbgrader_cli.feedback_path(course, assignment, case.name),
-                     *Path(course, "autograded", case.name, assignment).glob("*.ipynb")]:
-            text = path.read_text()
-            leaked = [m for m in HIDDEN_CODE if m in text] + [line for line in secret if line in text]
-            assert not leaked, f"{path} shows hidden test code: {leaked[:3]}"
+    def test_feedback_and_graded_notebooks_never_show_hidden_test_code(self, graded_class):
+        assignment, cases, _, _, course, _ = graded_class
+        hidden_lines = {line.strip() for path in (HIDDEN_TESTS / assignment).rglob("*.py")
+                        for line in path.read_text().splitlines() if len(line.strip()) > 30
+                        and not line.strip().startswith(('"""', "#", "import ", "from "))}
+        notebook = notebook_of(assignment, course).read_text()
+        for case in cases:
+            # A line the student wrote too (a reference one-liner, say) is theirs to see.
+            submitted = "".join(p.read_text() for p in Path(course, "submitted", case.name, assignment).glob("*.ipynb"))
+            secret = {line for line in hidden_lines if line not in notebook and line not in submitted}
+            for path in [nbgrader_cli.feedback_path(course, assignment, case.name),
+                         *Path(course, "autograded", case.name, assignment).glob("*.ipynb")]:
+                text = path.read_text()
+                leaked = [m for m in HIDDEN_CODE if m in text] + [line for line in secret if line in text]
+                assert not leaked, f"{path} shows hidden test code: {leaked[:3]}"
 
 
-def test_course_files_are_untouched_by_grading(graded_class):
-    """Student code changed no file of the course."""
-    _, _, _, _, course, before = graded_class
-    assert before and snapshot(course) == before
+    def test_course_files_are_untouched_by_grading(self, graded_class):
+        """Student code changed no file of the course."""
+        _, _, _, _, course, before = graded_class
+        assert before and snapshot(course) == before
+
+
+@shard_group(0)
+class TestShardGroup1(ShardChecks):
+    pass
+
+
+@shard_group(1)
+class TestShardGroup2(ShardChecks):
+    pass
+
+
+@shard_group(2)
+class TestShardGroup3(ShardChecks):
+    pass
 
 
 def test_the_same_submissions_graded_three_times_get_the_same_scores(tmp_path):
