@@ -459,3 +459,19 @@ def running_hub(name: str, instructor: str, students: list[str], mnist_dir: Path
         if the_hub.log_path.exists():
             shutil.copy(the_hub.log_path, artifacts / f"{name}.log")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_browser_script(script: str, args: dict, hub, failure_screenshot: Path) -> dict:
+    """Run ``tests/node/<script>`` (playwright-core driving Debian's Chromium) with ``args``
+    as its one JSON argument; its last JSON line, asserted ``ok`` (else the steps it took, its
+    error, where it stopped, ``failure_screenshot`` and the Hub's log)."""
+    run = subprocess.run(["node", str(REPO / "tests" / "node" / script), json.dumps(args)],
+                         env=dict(os.environ, NODE_TOOLS_DIR=str(NODE_DIR)), capture_output=True, text=True,
+                         timeout=300)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"the browser script said nothing:\n{run.stdout}\n{run.stderr}"
+    result = json.loads(lines[-1])
+    assert result["ok"] and run.returncode == 0, (
+        f"in the browser: {result.get('error')}\nat {result.get('url')}\nsteps: {result['steps']}\n"
+        f"see {failure_screenshot}\n{run.stderr[-3000:]}\n{hub.log_tail()}")
+    return result

@@ -9,16 +9,14 @@ Needs root and Chromium; skipped, saying which, otherwise.
 """
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import shutil
-import subprocess
 
 import pytest
 
 from tests import hub_support
-from tests.hub_support import NODE_DIR, REPO
+from tests.hub_support import REPO
 
 ASSIGNMENT = "01_normalization"
 NOTEBOOK = "normalization"
@@ -68,15 +66,7 @@ def test_student_fetches_and_runs_the_assignment_in_jupyterlab(hub):
         old.unlink()
     args = {"url": hub.url, "username": STUDENT, "password": hub.password, "assignment": ASSIGNMENT,
             "notebook": NOTEBOOK, "chromium": _chromium(), "screenshot": str(SCREENSHOT), "timeout_ms": 150_000}
-    run = subprocess.run(["node", str(REPO / "tests" / "node" / "hub_browser.js"), json.dumps(args)],
-                         env=dict(os.environ, NODE_TOOLS_DIR=str(NODE_DIR)), capture_output=True, text=True,
-                         timeout=300)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"the browser script said nothing:\n{run.stdout}\n{run.stderr}"
-    result = json.loads(lines[-1])
-    assert result["ok"] and run.returncode == 0, (
-        f"in the browser: {result.get('error')}\nat {result.get('url')}\nsteps: {result['steps']}\n"
-        f"see {ARTIFACTS}/jupyterhub_browser-failure.png\n{run.stderr[-3000:]}\n{hub.log_tail()}")
+    result = hub_support.run_browser_script("hub_browser.js", args, hub, ARTIFACTS / "jupyterhub_browser-failure.png")
     assert "import torch" in result["source"] and result["errors"] == 0, result
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and SCREENSHOT.stat().st_size > 10_000
 

@@ -44,7 +44,7 @@ from autograder.simulated_class import build_submission, load_cases
 from instructor import nbgrader_cli
 from tests.test_written_answers import written_answer_cells
 from tests import hub_support
-from tests.hub_support import NODE_DIR, REPO
+from tests.hub_support import REPO
 
 ASSIGNMENT = "01_normalization"
 NOTEBOOK = "normalization.ipynb"
@@ -366,15 +366,8 @@ def test_student_opens_on_submit_feedback_in_the_browser(hub, handed_over, tmp_p
     args = {"url": hub.url, "username": CAROL, "password": hub.password, "assignment": ASSIGNMENT,
             "notebook": NOTEBOOK[:-len(".ipynb")], "timestamp": timestamp, "chromium": chromium,
             "screenshot_dir": str(tmp_path), "timeout_ms": 120_000}
-    run = subprocess.run(["node", str(REPO / "tests" / "node" / "hub_onsubmit_feedback.js"), json.dumps(args)],
-                         env=dict(os.environ, NODE_TOOLS_DIR=str(NODE_DIR)), capture_output=True, text=True,
-                         timeout=300)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"the browser script said nothing:\n{run.stdout}\n{run.stderr}"
-    result = json.loads(lines[-1])
-    assert result["ok"] and run.returncode == 0, (
-        f"in the browser: {result.get('error')}\nat {result.get('url')}\nsteps: {result['steps']}\n"
-        f"see {tmp_path}/onsubmit_feedback-failure.png\n{run.stderr[-3000:]}\n{hub.log_tail()}")
+    result = hub_support.run_browser_script("hub_onsubmit_feedback.js", args, hub,
+                                            tmp_path / "onsubmit_feedback-failure.png")
     print(f"\nin the browser: {result['steps']}\nscreenshot: {tmp_path / 'onsubmit_feedback.png'}")
     screenshot = tmp_path / "onsubmit_feedback.png"
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 10_000
