@@ -475,3 +475,14 @@ def run_browser_script(script: str, args: dict, hub, failure_screenshot: Path) -
         f"in the browser: {result.get('error')}\nat {result.get('url')}\nsteps: {result['steps']}\n"
         f"see {failure_screenshot}\n{run.stderr[-3000:]}\n{hub.log_tail()}")
     return result
+
+
+def chromium() -> str:
+    """Debian's Chromium, for the browser tests; the test skips, saying how to install it,
+    where there is none (and fails instead where TESTS_REQUIRE_EVERY_TOOL=1, as in CI)."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("needs Debian's chromium for the browser test (apt-get install chromium; "
+                "scripts/install_hub_test_tools.sh does it as root)")

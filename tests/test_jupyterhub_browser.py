@@ -33,19 +33,10 @@ pytestmark = [
 ]
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("needs Debian's chromium for the browser test (apt-get install chromium; "
-                "scripts/install_hub_test_tools.sh does it as root)")
-
-
 @pytest.fixture
 def hub(mnist_dir):
     hub_support.require_root()
-    _chromium()
+    hub_support.chromium()
     hub_support.require_node_tools(need_browser_driver=True)
     # also when the test fails: every process stopped, users and files removed
     with hub_support.running_hub("jupyterhub_browser", INSTRUCTOR, [STUDENT], mnist_dir,
@@ -65,7 +56,7 @@ def test_student_fetches_and_runs_the_assignment_in_jupyterlab(hub):
     for old in ARTIFACTS.glob("jupyterhub_browser*.png"):
         old.unlink()
     args = {"url": hub.url, "username": STUDENT, "password": hub.password, "assignment": ASSIGNMENT,
-            "notebook": NOTEBOOK, "chromium": _chromium(), "screenshot": str(SCREENSHOT), "timeout_ms": 150_000}
+            "notebook": NOTEBOOK, "chromium": hub_support.chromium(), "screenshot": str(SCREENSHOT), "timeout_ms": 150_000}
     result = hub_support.run_browser_script("hub_browser.js", args, hub, ARTIFACTS / "jupyterhub_browser-failure.png")
     assert "import torch" in result["source"] and result["errors"] == 0, result
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and SCREENSHOT.stat().st_size > 10_000

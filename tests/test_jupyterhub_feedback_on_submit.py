@@ -347,19 +347,10 @@ def _submit_as_outsider(hub, course: dict) -> str:
     return "+".join(folder.name.split("+")[:3])
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("needs Debian's chromium for the browser test (apt-get install chromium; "
-                "scripts/install_hub_test_tools.sh does it as root)")
-
-
 def test_student_opens_on_submit_feedback_in_the_browser(hub, handed_over, tmp_path):
     """Carol's submission (the one whose per_pixel_stats kills its process), graded on submit
     by the test above; she fetches and reads its feedback in JupyterLab, in Chromium."""
-    chromium = _chromium()
+    chromium = hub_support.chromium()
     hub_support.require_node_tools(need_browser_driver=True)
     assert "carol" in handed_over, "needs Carol's submission, graded by the test above"
     timestamp, score = handed_over["carol"]["timestamp"], handed_over["carol"]["score"]

@@ -3,8 +3,7 @@
 // Driven by tests/test_jupyterhub_browser.py: one JSON argument in, one JSON line out.
 // Chromium is Debian's; playwright-core talks to it over a pipe (no listening port).
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(process.env.NODE_TOOLS_DIR, 'node_modules', 'playwright-core'));
+const { openBrowser, logInToJupyterLab } = require('./hub_student');
 
 const args = JSON.parse(process.argv[2]);
 const steps = [];
@@ -12,25 +11,10 @@ const t0 = Date.now();
 function step(name) { steps.push([name, (Date.now() - t0) / 1000]); }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: args.chromium,
-    headless: true,
-    // root (CI) cannot use Chromium's sandbox; nothing here is untrusted web content
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', '--disable-gpu'],
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.setDefaultTimeout(args.timeout_ms);
+  const { browser, page } = await openBrowser(args);
   try {
-    await page.goto(`${args.url}/hub/login`);
-    await page.fill('#username_input', args.username);
-    await page.fill('#password_input', args.password);
-    await page.click('#login_submit');
-    step('logged in');
-
-    // The Hub spawns the student's server, then JupyterLab loads.
-    await page.waitForURL(new RegExp(`/user/${args.username}/lab`), { timeout: args.timeout_ms });
-    await page.locator('#jp-main-dock-panel').waitFor();
-    step('JupyterLab loaded');
+    await logInToJupyterLab(page, args);
+    step('logged in, JupyterLab loaded');
 
     await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Nbgrader' }).click();
     await page.locator('.lm-Menu-itemLabel', { hasText: 'Assignment List' }).click();

@@ -6,7 +6,7 @@
 // hub_browser.js (a pipe, no listening port).
 'use strict';
 const path = require('path');
-const { chromium } = require(path.join(process.env.NODE_TOOLS_DIR, 'node_modules', 'playwright-core'));
+const { openBrowser, logInToJupyterLab } = require('./hub_student');
 
 const args = JSON.parse(process.argv[2]);
 const steps = [];
@@ -15,21 +15,9 @@ function step(name) { steps.push([name, (Date.now() - t0) / 1000]); }
 const shot = (suffix) => path.join(args.screenshot_dir, `onsubmit_feedback${suffix}.png`);
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: args.chromium,
-    headless: true,
-    // root (CI) cannot use Chromium's sandbox; the pages are the test's own Hub
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', '--disable-gpu'],
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.setDefaultTimeout(args.timeout_ms);
+  const { browser, page } = await openBrowser(args);
   try {
-    await page.goto(`${args.url}/hub/login`);
-    await page.fill('#username_input', args.username);
-    await page.fill('#password_input', args.password);
-    await page.click('#login_submit');
-    await page.waitForURL(new RegExp(`/user/${args.username}/lab`), { timeout: args.timeout_ms });
-    await page.locator('#jp-main-dock-panel').waitFor();
+    await logInToJupyterLab(page, args);
     step('logged in, JupyterLab loaded');
 
     await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Nbgrader' }).click();
