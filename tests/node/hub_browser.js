@@ -3,7 +3,7 @@
 // Driven by tests/test_jupyterhub_browser.py: one JSON argument in, one JSON line out.
 // Chromium is Debian's; playwright-core talks to it over a pipe (no listening port).
 'use strict';
-const { openBrowser, logInToJupyterLab } = require('./hub_student');
+const { openBrowser, logInToJupyterLab, openAssignmentList } = require('./hub_student');
 
 const args = JSON.parse(process.argv[2]);
 const steps = [];
@@ -16,8 +16,7 @@ function step(name) { steps.push([name, (Date.now() - t0) / 1000]); }
     await logInToJupyterLab(page, args);
     step('logged in, JupyterLab loaded');
 
-    await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Nbgrader' }).click();
-    await page.locator('.lm-Menu-itemLabel', { hasText: 'Assignment List' }).click();
+    await openAssignmentList(page);
     const released = page.locator('#released_assignments_list .list_item', { hasText: args.assignment });
     await released.waitFor();
     step('assignment list open');

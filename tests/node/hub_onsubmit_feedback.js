@@ -6,7 +6,7 @@
 // hub_browser.js (a pipe, no listening port).
 'use strict';
 const path = require('path');
-const { openBrowser, logInToJupyterLab } = require('./hub_student');
+const { openBrowser, logInToJupyterLab, openAssignmentList } = require('./hub_student');
 
 const args = JSON.parse(process.argv[2]);
 const steps = [];
@@ -20,8 +20,7 @@ const shot = (suffix) => path.join(args.screenshot_dir, `onsubmit_feedback${suff
     await logInToJupyterLab(page, args);
     step('logged in, JupyterLab loaded');
 
-    await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Nbgrader' }).click();
-    await page.locator('.lm-Menu-itemLabel', { hasText: 'Assignment List' }).click();
+    await openAssignmentList(page);
     // The submission, as the Assignments tab lists it: graded on submit, its feedback waiting.
     const submission = page.locator('#submitted_assignments_list .nested_list_item', { hasText: args.timestamp });
     await submission.filter({ hasText: 'feedback available to fetch' }).waitFor();

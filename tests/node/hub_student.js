@@ -26,4 +26,10 @@ async function logInToJupyterLab(page, args) {
   await page.locator('#jp-main-dock-panel').waitFor();
 }
 
-module.exports = { openBrowser, logInToJupyterLab };
+// The Assignments tab: nbgrader's Assignment List, from JupyterLab's Nbgrader menu.
+async function openAssignmentList(page) {
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Nbgrader' }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: 'Assignment List' }).click();
+}
+
+module.exports = { openBrowser, logInToJupyterLab, openAssignmentList };
