@@ -1,9 +1,15 @@
-"""The integrity catalog graded as one class with plain ``nbgrader autograde``, twice:
-once as root (CI, a grading host) and once as an unprivileged grading user (the
-formgrader on a Hub grades as the instructor). Every attack gains nothing and touches
-nothing, every broken submission gets what it earned and a clear message, nothing a
-submission started is alive afterwards, and the two grade tables are identical."""
+"""The integrity catalog graded with plain ``nbgrader autograde``, twice: once as root
+(CI, a grading host) and once as an unprivileged grading user (the formgrader on a Hub
+grades as the instructor). Every attack gains nothing and touches nothing, every broken
+submission gets what it earned and a clear message, nothing a submission started is
+alive afterwards, and the two grade tables are identical.
+
+The catalog is graded in ``GROUPS`` groups, each its own course and its own test class,
+which pytest-xdist's loadscope sends to different workers: graded as one class it held
+CI's longest worker for 35 minutes. Each group grades its entries with the plain cases
+they are compared with, in both modes, and every check holds within each group."""
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +21,7 @@ import pytest
 
 from autograder.simulated_class import load_cases
 from instructor import nbgrader_cli
-from tests.catalog import DETACH_MARKER, catalog
+from tests.catalog import DETACH_MARKER, Entry, catalog
 from tests.hub_support import UnixUsers
 from instructor.paths import ROOT
 from tests.sandbox_probe import surviving
@@ -23,8 +29,27 @@ from tests.sandbox_probe import surviving
 README = ROOT / "README.md"
 
 ENTRIES = catalog()
-GRADING_USER = "course-catalog-grader"
+GROUPS = 3
 MODES = ["root", "plain user"]
+
+
+def leaves_processes(entry: Entry) -> bool:
+    """Whether the entry starts processes meant to outlive its worker (they carry the marker)."""
+    return DETACH_MARKER in json.dumps(entry.case.answers or {})
+
+
+def grouped(entries: list[Entry]) -> list[list[Entry]]:
+    """The entries dealt round-robin to GROUPS groups, except that every entry that leaves
+    processes behind is in the first: the check that none survives looks for the marker
+    machine-wide, so only the group that grades them may look, and no other group's
+    grading may be running one of them meanwhile."""
+    groups: list[list[Entry]] = [[e for e in entries if leaves_processes(e)]] + [[] for _ in range(GROUPS - 1)]
+    for entry in (e for e in entries if not leaves_processes(e)):
+        min(groups, key=len).append(entry)
+    return groups
+
+
+ENTRY_GROUPS = grouped(ENTRIES)
 
 
 def snapshot(course: Path) -> dict:
@@ -34,22 +59,38 @@ def snapshot(course: Path) -> dict:
             if p.is_file() and "__pycache__" not in p.parts}
 
 
-@pytest.fixture(scope="module")
-def graded():
+def cases_to_grade(entries: list[Entry]) -> dict[str, list]:
+    """Per assignment, the entries' cases and the plain cases they are compared with
+    (``same_as``: another catalog entry or a case of the simulated class)."""
+    by_assignment = defaultdict(list)
+    for entry in entries:
+        by_assignment[entry.assignment].append(entry.case)
+    for assignment, cases in by_assignment.items():
+        names = {c.name for c in cases}
+        wanted = {c.same_as for c in cases if c.same_as and c.same_as not in names}
+        others = [e.case for e in ENTRIES if e.assignment == assignment] + load_cases(assignment)
+        for case in others:
+            if case.name in wanted:
+                cases.append(case)
+                wanted.discard(case.name)
+        assert not wanted, f"{assignment}: no case named {sorted(wanted)} to compare with"
+    return dict(by_assignment)
+
+
+@pytest.fixture(scope="class")
+def graded(request):
+    group = request.param
     if os.geteuid() != 0:
         pytest.fail("the catalog is graded as root and as a plain user: run the tests as root (CI does)")
-    users = UnixUsers([GRADING_USER]).create()
-    workdir = Path(tempfile.mkdtemp(prefix="catalog-", dir="/tmp"))
+    grading_user = f"course-catalog-grader{group + 1}"
+    users = UnixUsers([grading_user]).create()
+    workdir = Path(tempfile.mkdtemp(prefix=f"catalog{group + 1}-", dir="/tmp"))
     os.chmod(workdir, 0o755)  # the plain grading user must reach the course
+    entries = ENTRY_GROUPS[group]
     try:
         course = nbgrader_cli.make_course(workdir / "course")
-        by_assignment = defaultdict(list)
-        for entry in ENTRIES:
-            by_assignment[entry.assignment].append(entry.case)
-        for assignment, cases in by_assignment.items():  # the plain cases the attacks are compared with
-            names = {c.name for c in cases}
-            cases += [c for c in load_cases(assignment) if c.name not in names
-                      and any(other.same_as == c.name for other in cases)]
+        by_assignment = cases_to_grade(entries)
+        for assignment, cases in by_assignment.items():
             nbgrader_cli.generate(course, assignment)
             nbgrader_cli.submit_class(course, assignment, cases)
         before = snapshot(course)
@@ -57,21 +98,37 @@ def graded():
         for mode in MODES:
             run_as = None
             if mode == "plain user":
-                subprocess.run(["chown", "-R", f"{GRADING_USER}:{GRADING_USER}", str(course)], check=True)
-                run_as = GRADING_USER
+                subprocess.run(["chown", "-R", f"{grading_user}:{grading_user}", str(course)], check=True)
+                run_as = grading_user
             table, logs[mode] = {}, {}
             for assignment, cases in by_assignment.items():
                 logs[mode][assignment] = nbgrader_cli.autograde(course, assignment, [c.name for c in cases], run_as=run_as)
                 table[assignment] = nbgrader_cli.read_grades(course, assignment)
             runs[mode] = table
-            alive[mode] = surviving(DETACH_MARKER)
-        # Feedback of the first assignment, and of every assignment whose feedback is checked below.
-        for assignment in {next(iter(by_assignment))} | {e.assignment for e in ENTRIES if e.feedback_lacks}:
+            if any(leaves_processes(e) for e in entries):
+                alive[mode] = surviving(DETACH_MARKER)
+        # Feedback of the group's first assignment, and of every assignment whose feedback is checked below.
+        for assignment in {next(iter(by_assignment))} | {e.assignment for e in entries if e.feedback_lacks}:
             nbgrader_cli.generate_feedback(course, assignment)
-        yield course, runs, logs, before, alive
+        yield course, by_assignment, runs, logs, before, alive
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         users.remove()
+
+
+def pytest_generate_tests(metafunc):
+    """Each group's class grades its own entries (the ``graded`` fixture, once per class)."""
+    group = getattr(metafunc.cls, "group", None)
+    if group is None:
+        return
+    metafunc.parametrize("graded", [group], indirect=True, scope="class", ids=[f"group{group + 1}of{GROUPS}"])
+    entries = ENTRY_GROUPS[group]
+    if "entry" in metafunc.fixturenames:
+        if metafunc.function.__name__ == "test_feedback_never_shows_hidden_test_source":
+            entries = [e for e in entries if e.feedback_lacks]
+        metafunc.parametrize("entry", entries, ids=[f"{e.assignment}:{e.case.name}" for e in entries])
+    if "mode" in metafunc.fixturenames:
+        metafunc.parametrize("mode", MODES)
 
 
 def test_the_catalog_is_large_enough():
@@ -82,60 +139,72 @@ def test_the_catalog_is_large_enough():
     assert len(ENTRIES) >= 45
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.assignment}:{e.case.name}" for e in ENTRIES])
-def test_entry_scores_as_expected(graded, entry, mode):
-    _, runs, logs, _, _ = graded
-    grades = runs[mode][entry.assignment]
-    problems = nbgrader_cli.check_case(entry.case, grades)
-    if problems and entry.known_limit:
-        assert entry.known_limit in README.read_text(), f"README must name the known limit {entry.known_limit!r}"
-        pytest.xfail(f"known limit, stated in README: {entry.known_limit}: {problems}")
-    assert not problems, f"{entry.case.name}: {problems}"
-    if entry.log_says:
-        assert entry.log_says in logs[mode][entry.assignment], f"the grading log does not say {entry.log_says!r}"
+def test_every_entry_is_in_exactly_one_group():
+    names = [(e.assignment, e.case.name) for group in ENTRY_GROUPS for e in group]
+    assert sorted(names) == sorted((e.assignment, e.case.name) for e in ENTRIES)
+    assert len(set(names)) == len(names), "two entries share a name: one would hide the other's grade"
+    assert all(ENTRY_GROUPS), "an empty group grades nothing"
 
 
-LEAK_CHECKED = [e for e in ENTRIES if e.feedback_lacks]
+class CatalogChecks:
+    group: int
+
+    def test_entry_scores_as_expected(self, graded, entry, mode):
+        _, _, runs, logs, _, _ = graded
+        grades = runs[mode][entry.assignment]
+        problems = nbgrader_cli.check_case(entry.case, grades)
+        if problems and entry.known_limit:
+            assert entry.known_limit in README.read_text(), f"README must name the known limit {entry.known_limit!r}"
+            pytest.xfail(f"known limit, stated in README: {entry.known_limit}: {problems}")
+        assert not problems, f"{entry.case.name}: {problems}"
+        if entry.log_says:
+            assert entry.log_says in logs[mode][entry.assignment], f"the grading log does not say {entry.log_says!r}"
+
+    def test_feedback_never_shows_hidden_test_source(self, graded, entry):
+        """What a submission makes its own code raise must not carry the grader's code into its feedback."""
+        course = graded[0]
+        notebook_text = "".join(p.read_text() for p in (ROOT / "source" / entry.assignment).glob("*.ipynb"))
+        assert entry.feedback_lacks not in notebook_text, "the marker must be hidden-test source only"
+        feedback = nbgrader_cli.feedback_path(course, entry.assignment, entry.case.name)
+        assert feedback.exists(), f"no feedback was written for {entry.case.name}"
+        assert entry.feedback_lacks not in feedback.read_text(), (
+            f"{entry.case.name}'s feedback shows hidden-test source ({entry.feedback_lacks!r})")
+
+    def test_grading_twice_gives_identical_tables(self, graded):
+        _, by_assignment, runs, _, _, _ = graded
+        timed = {(e.assignment, e.case.name) for e in ENTRY_GROUPS[self.group] if e.timed}
+        flat = [{(a, s): (g.score, g.cells) for a, grades in run.items() for s, g in grades.items() if (a, s) not in timed}
+                for run in runs.values()]
+        differing = {key: (flat[0].get(key), flat[1].get(key)) for key in flat[0].keys() | flat[1].keys()
+                     if flat[0].get(key) != flat[1].get(key)}
+        assert not differing, f"graded as {' and as '.join(runs)}, these differ: {differing}"
+        recorded = {(a, c.name) for a, cases in by_assignment.items() for c in cases if c.recorded} - timed
+        assert set(flat[0]) == recorded, "the tables must hold every recorded submission of the group"
+
+    def test_nothing_a_submission_started_is_alive_after_grading(self, graded):
+        _, _, _, _, _, alive = graded
+        assert alive == ({mode: [] for mode in MODES} if any(map(leaves_processes, ENTRY_GROUPS[self.group])) else {})
+
+    def test_no_file_of_the_course_or_of_another_student_changed(self, graded):
+        course, _, _, _, before, _ = graded
+        after = snapshot(course)
+        changed = sorted(str(p.relative_to(course)) for p in before if after.get(p) != before[p])
+        assert not changed, changed
+
+    def test_every_run_is_sandboxed(self, graded):
+        _, _, _, logs, _, _ = graded
+        for mode, by_assignment in logs.items():
+            for assignment, log in by_assignment.items():
+                assert "UNSANDBOXED" not in log and "grading refused" not in log, (mode, assignment)
 
 
-@pytest.mark.parametrize("entry", LEAK_CHECKED, ids=[f"{e.assignment}:{e.case.name}" for e in LEAK_CHECKED])
-def test_feedback_never_shows_hidden_test_source(graded, entry):
-    """What a submission makes its own code raise must not carry the grader's code into its feedback."""
-    course = graded[0]
-    notebook_text = "".join(p.read_text() for p in (ROOT / "source" / entry.assignment).glob("*.ipynb"))
-    assert entry.feedback_lacks not in notebook_text, "the marker must be hidden-test source only"
-    feedback = nbgrader_cli.feedback_path(course, entry.assignment, entry.case.name)
-    assert feedback.exists(), f"no feedback was written for {entry.case.name}"
-    assert entry.feedback_lacks not in feedback.read_text(), (
-        f"{entry.case.name}'s feedback shows hidden-test source ({entry.feedback_lacks!r})")
+class TestCatalogGroup1(CatalogChecks):
+    group = 0
 
 
-def test_grading_twice_gives_identical_tables(graded):
-    _, runs, _, _, _ = graded
-    timed = {(e.assignment, e.case.name) for e in ENTRIES if e.timed}
-    flat = [{(a, s): (g.score, g.cells) for a, grades in run.items() for s, g in grades.items() if (a, s) not in timed}
-            for run in runs.values()]
-    differing = {key: (flat[0].get(key), flat[1].get(key)) for key in flat[0].keys() | flat[1].keys()
-                 if flat[0].get(key) != flat[1].get(key)}
-    assert not differing, f"graded as {' and as '.join(runs)}, these differ: {differing}"
-    assert len(flat[0]) >= 45
+class TestCatalogGroup2(CatalogChecks):
+    group = 1
 
 
-def test_nothing_a_submission_started_is_alive_after_grading(graded):
-    _, _, _, _, alive = graded
-    assert alive == {mode: [] for mode in MODES}
-
-
-def test_no_file_of_the_course_or_of_another_student_changed(graded):
-    course, _, _, before, _ = graded
-    after = snapshot(course)
-    changed = sorted(str(p.relative_to(course)) for p in before if after.get(p) != before[p])
-    assert not changed, changed
-
-
-def test_every_run_is_sandboxed(graded):
-    _, _, logs, _, _ = graded
-    for mode, by_assignment in logs.items():
-        for assignment, log in by_assignment.items():
-            assert "UNSANDBOXED" not in log and "grading refused" not in log, (mode, assignment)
+class TestCatalogGroup3(CatalogChecks):
+    group = 2
