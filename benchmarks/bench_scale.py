@@ -7,7 +7,9 @@ Prints, in one run:
 1. the cost of one Dask task's way of grading a submission: nbgrader's Autograde in the
    worker process (what ``instructor.grade_class`` does) against ``nbgrader autograde
    --student`` started per submission;
-2. CPU-seconds per notebook of each assignment (our solution, graded on the parallel path);
+2. CPU-seconds per notebook of each assignment (our solution, graded on the parallel path),
+   and where they go: the judge's parts and the worker's start and calls, profiled
+   (``benchmarks/grading_profile.py``; with --quick only the class's assignment);
 3. the wall time of grading the same class (the assignment's representative cases, cycled
    to ``--students`` students) serially with plain ``nbgrader autograde`` and in parallel
    on ``--workers`` Dask workers, their ratio, CPU-seconds per notebook, and whether the
@@ -34,6 +36,8 @@ from instructor import nbgrader_cli  # noqa: E402
 from instructor.grade_class import (course_api, grade_assignments, process_tree_cpu_seconds,  # noqa: E402
                                     usable_cores)
 from instructor.paths import assignments  # noqa: E402
+
+import grading_profile  # noqa: E402  (beside this file)
 
 PROJECTED_STUDENTS = 300
 PROJECTED_CORES = (2, 16, 64)
@@ -151,6 +155,10 @@ def main(argv=None) -> int:
             print(f"   {assignment:<26} {seconds:6.1f}")
         per_student = sum(per_notebook.values())
         print(f"   {'one student, every notebook':<26} {per_student:6.1f}")
+        profiled = [args.assignment] if args.quick else list(solution)
+        print("   Where it goes (the engine alone, without nbgrader's pipeline; judge start excluded):", flush=True)
+        grading_profile.print_table({a: grading_profile.profile_assignment(a, tmp) for a in profiled},
+                                    grading_profile.guard_cost_us())
 
         # 3. The same class, serially with plain nbgrader and in parallel.
         cases = cycled_class(args.assignment, students)

@@ -29,6 +29,9 @@ import sys
 import time
 
 MAX_NOTEBOOKS = 100  # then a fresh process, so that nothing accumulates
+# Set to a file path (by the benchmark), each notebook's run is profiled in CPU time and its
+# statistics written there: where the judge's CPU goes, without changing what it does.
+PROFILE_ENV = "GRADING_JUDGE_PROFILE"
 
 
 class JudgeServerFailed(RuntimeError):
@@ -60,8 +63,16 @@ def grade_one(request: dict) -> dict:
     judge.load_grading_profile(int(request["max_examples"]))
     _forget_modules_under(request["tests_dir"])
     output = io.StringIO()
+    profile_path = os.environ.get(PROFILE_ENV)
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        code = pytest.main([*request["args"]], plugins=[])
+        if profile_path:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            code = profiler.runcall(pytest.main, [*request["args"]], plugins=[])
+            profiler.dump_stats(profile_path)
+        else:
+            code = pytest.main([*request["args"]], plugins=[])
     _forget_modules_under(request["tests_dir"])
     return {"exit": int(code), "output": output.getvalue()[-6000:]}
 

@@ -96,7 +96,7 @@ class StudentProcess:
         self.sandbox_gaps: list[str] = []
         self.logdir: str | None = None
         self.cost = {"worker_starts": 0, "worker_start_seconds": 0.0, "calls": 0, "call_seconds": 0.0,
-                     "worker_cpu": 0.0}
+                     "worker_cpu": 0.0, "worker_ready_cpu": 0.0}
         self._worker_cpu = 0.0  # as the current worker reports it (profiling only: it could lie)
         self._tree: list[int] | None = None  # the current worker's processes, for its deadlines
 
@@ -152,6 +152,7 @@ class StudentProcess:
             reason = self._death_reason()
             self.stop()
             raise StudentCrashed(f"the grading worker did not start: {reason}")
+        self.cost["worker_ready_cpu"] += self._worker_cpu  # its start: interpreter and imports
         gaps = [str(g) for g in ready.get("gaps", [])][:5]
         if gaps != self.sandbox_gaps:
             self.sandbox_gaps = gaps

@@ -1,0 +1,131 @@
+"""Where one notebook's grading CPU goes, per assignment (our solution).
+
+    python benchmarks/grading_profile.py [ASSIGNMENT ...]
+
+For each assignment, three gradings of our solution through the engine (the judge, its
+sandboxed worker, the configured limits; without nbgrader around them): the first pays the
+judge's start, the second is measured as it runs, the third under cProfile (in CPU time)
+to share the judge's CPU out among what it does. The profiler slows Python code more than
+C code, so the shares are indicative; the totals come from the unprofiled run.
+
+Columns: the judge's collection (importing the hidden tests) and its tests, split into
+hypothesis's engine (drawing, shrinking), the tests' own code (hidden tests, strategies,
+checks), torch (references and comparisons), the wire (encoding requests, decoding
+replies) and pytest; the worker's start (interpreter, torch, limits) and its calls (count,
+CPU per call, cells included); and the built-in guard's cost per guarded call (measured
+in this process).
+"""
+from __future__ import annotations
+
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from autograder.engine.judge_server import PROFILE_ENV, stop_all  # noqa: E402
+from instructor import try_hidden  # noqa: E402
+from instructor.paths import assignments  # noqa: E402
+
+JUDGE_PARTS = ("hypothesis", "tests", "torch", "wire", "pytest", "other")
+PART_OF_PATH = (  # the first match wins
+    ("/hypothesis/", "hypothesis"), ("/autograder/engine/wire.py", "wire"),
+    ("/autograder/engine/student_proxy.py", "wire"), ("/autograder/hidden/", "tests"),
+    ("/autograder/", "tests"), ("/mnist_course/", "tests"), ("/torch/", "torch"),
+    ("/_pytest/", "pytest"), ("/pluggy/", "pytest"), ("/pytest/", "pytest"),
+)
+
+
+def _part(func: tuple) -> str | None:
+    """The part a profiled function belongs to; None for a built-in (its caller decides)."""
+    filename, _, name = func
+    if filename == "~":
+        return "torch" if "torch" in name else None
+    return next((part for marker, part in PART_OF_PATH if marker in filename), "other")
+
+
+def judge_shares(profile: Path) -> dict[str, float]:
+    """Each part's share of the profiled judge CPU; a built-in's time goes to its callers' parts."""
+    stats = pstats.Stats(str(profile)).stats
+    seconds: dict[str, float] = defaultdict(float)
+    for func, (_, _, own, _, callers) in stats.items():
+        part = _part(func)
+        if part is not None:
+            seconds[part] += own
+            continue
+        by_caller = {caller: timing[2] for caller, timing in callers.items()}
+        total = sum(by_caller.values())
+        for caller, share in by_caller.items():
+            seconds[_part(caller) or "other"] += own * (share / total if total else 1 / len(by_caller))
+    total = sum(seconds.values()) or 1.0
+    return {part: seconds[part] / total for part in JUDGE_PARTS}
+
+
+def guard_cost_us(calls: int = 300) -> float:
+    """Microseconds the guard adds to one call that forbids matmul and softmax (set-up, hooks, tear-down)."""
+    import torch
+
+    from autograder.engine import guard
+
+    x, namespace = torch.randn(4, 5), {}
+
+    def timed(guarded: bool) -> float:
+        start = time.process_time()
+        for _ in range(calls):
+            if guarded:
+                with guard.forbidden(["torch.matmul", "torch.softmax"], namespace):
+                    (x - x.max()).exp().sum()
+            else:
+                (x - x.max()).exp().sum()
+        return time.process_time() - start
+
+    timed(True)  # the guard's tables are built once per process
+    return (timed(True) - timed(False)) / calls * 1e6
+
+
+def profile_assignment(assignment: str, where: Path) -> dict:
+    try_hidden.run(assignment)  # the judge's start: paid once per grading process
+    cost = try_hidden.run(assignment)["cost"]
+    profile = where / f"{assignment}.prof"
+    os.environ[PROFILE_ENV] = str(profile)
+    try:
+        try_hidden.run(assignment)
+    finally:
+        del os.environ[PROFILE_ENV]
+        stop_all()
+    return {"cost": cost, "shares": judge_shares(profile)}
+
+
+def print_table(rows: dict[str, dict], guard_us: float) -> None:
+    head = " ".join(f"{p:>10}" for p in JUDGE_PARTS)
+    print(f"   {'':<26} {'judge (CPU-s)':^27} {'of the tests (share)':^65} {'worker':^32}")
+    print(f"   {'assignment':<26} {'collect':>8} {'tests':>8} {'total':>8}  {head} {'start':>8} {'calls':>6} "
+          f"{'ms/call':>8} {'total':>8}  {'notebook':>8}")
+    for assignment, row in rows.items():
+        cost, shares = row["cost"], row["shares"]
+        calls = cost.get("calls", 0)
+        start = cost.get("worker_ready_cpu", 0.0)
+        per_call = (cost["worker_cpu"] - start) / calls * 1e3 if calls else 0.0
+        judge = cost["judge_collect_cpu"] + cost["judge_tests_cpu"]
+        parts = " ".join(f"{shares[p] * cost['judge_tests_cpu']:5.2f} {shares[p]:3.0%}" for p in JUDGE_PARTS)
+        print(f"   {assignment:<26} {cost['judge_collect_cpu']:8.2f} {cost['judge_tests_cpu']:8.2f} {judge:8.2f}  "
+              f"{parts} {start:8.2f} {calls:6d} {per_call:8.2f} {cost['worker_cpu']:8.2f}  "
+              f"{judge + cost['worker_cpu']:8.2f}")
+    print(f"   the built-in guard: {guard_us:.0f} µs of worker CPU per guarded call (matmul and softmax refused)")
+
+
+def main(argv=None) -> int:
+    chosen = (argv if argv is not None else sys.argv[1:]) or assignments()
+    with tempfile.TemporaryDirectory(prefix="grading-profile-") as tmp:
+        rows = {a: profile_assignment(a, Path(tmp)) for a in chosen}
+    print("Where one notebook's grading CPU goes (our solution; judge start excluded):")
+    print_table(rows, guard_cost_us())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
