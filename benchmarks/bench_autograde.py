@@ -71,55 +71,16 @@ def time_worker_start(assignment: str, sandboxed: bool, repeats: int) -> float:
     return statistics.median(seconds)
 
 
-def _grade_directly(assignment: str, repeats: int = 2) -> list[dict]:
-    """Our solution graded ``repeats`` times by the preprocessor's persistent judge."""
-    import nbformat
-
-    from autograder.engine.judge_server import stop_all
-    from autograder.engine.preprocessor import GradeWithHiddenTests
-    from autograder.simulated_class import build_submission
-    from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of
-    from autograder.engine.preprocessor import program_cells
-
-    source = nbformat.read(notebook_of(assignment), as_version=4)
-    cells = program_cells(source, build_submission(Case("s", ""), source, source))
-    grader = GradeWithHiddenTests.configured(str(ROOT))
-    try:
-        return [grader.run_hidden_tests(str(HIDDEN_TESTS / assignment), cells)["cost"] for _ in range(repeats)]
-    finally:
-        stop_all()
-
-
-def profile(assignments: list[str]) -> None:
-    """Where the CPU time of grading our solution goes, per assignment: the first notebook a
-    judge grades pays for its process; later ones do not."""
-    print("where one notebook's grading spends its CPU (our solution, seconds of CPU):")
-    print(f"  {'assignment':<26} {'judge start':>11} {'collect':>8} {'tests':>6} {'worker':>7} {'calls':>6} "
-          f"{'ms/call':>8} {'first':>6} {'later':>6}")
-    for assignment in assignments:
-        first, later = _grade_directly(assignment)
-        per_call = 1000 * later["call_seconds"] / max(later["calls"], 1)
-        total_first = sum(first[k] for k in ("judge_process_cpu", "judge_collect_cpu", "judge_tests_cpu", "worker_cpu"))
-        total_later = sum(later[k] for k in ("judge_collect_cpu", "judge_tests_cpu", "worker_cpu"))
-        print(f"  {assignment:<26} {first['judge_process_cpu']:11.2f} {later['judge_collect_cpu']:8.2f} "
-              f"{later['judge_tests_cpu']:6.2f} {later['worker_cpu']:7.2f} {later['calls']:6d} {per_call:8.2f} "
-              f"{total_first:6.2f} {total_later:6.2f}")
-    print("  judge start: its interpreter and imports, paid by the first notebook a judge grades; collect: "
-          "the hidden tests' import\n  and collection; tests: hypothesis and test bodies (requests encoded, "
-          "replies checked); worker: the student's sandboxed\n  process (interpreter, torch, answer cells, "
-          "calls); ms/call: wall time of one round trip; first / later: CPU of a notebook\n  graded first by "
-          "a judge, and of one graded after it")
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignment", default="01_normalization")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="only the CPU profile, for every assignment")
     args = parser.parse_args(argv)
-    if args.profile:
-        from instructor.paths import assignments
-        profile(assignments())
+    if args.profile:  # the table benchmarks/grading_profile.py prints
+        import grading_profile
+
+        grading_profile.main([])
         return
     with tempfile.TemporaryDirectory() as tmp:
         results = {}

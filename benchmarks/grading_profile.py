@@ -8,7 +8,7 @@ judge's start, the second is measured as it runs, the third under cProfile (in C
 to share the judge's CPU out among what it does. The profiler slows Python code more than
 C code, so the shares are indicative; the totals come from the unprofiled run.
 
-Columns: the judge's collection (importing the hidden tests) and its tests, split into
+Columns: the judge's start (once per grading process), its collection (importing the hidden tests) and its tests, split into
 hypothesis's engine (drawing, shrinking), the tests' own code (hidden tests, strategies,
 checks), torch (references and comparisons), the wire (encoding requests, decoding
 replies) and pytest; the worker's start (interpreter, torch, limits) and its calls (count,
@@ -88,7 +88,7 @@ def guard_cost_us(calls: int = 300) -> float:
 
 
 def profile_assignment(assignment: str, where: Path) -> dict:
-    try_hidden.run(assignment)  # the judge's start: paid once per grading process
+    first = try_hidden.run(assignment)["cost"]  # pays the judge's start: once per grading process
     cost = try_hidden.run(assignment)["cost"]
     profile = where / f"{assignment}.prof"
     os.environ[PROFILE_ENV] = str(profile)
@@ -97,13 +97,13 @@ def profile_assignment(assignment: str, where: Path) -> dict:
     finally:
         del os.environ[PROFILE_ENV]
         stop_all()
-    return {"cost": cost, "shares": judge_shares(profile)}
+    return {"cost": cost, "judge_start": first["judge_process_cpu"], "shares": judge_shares(profile)}
 
 
 def print_table(rows: dict[str, dict], guard_us: float) -> None:
     head = " ".join(f"{p:>10}" for p in JUDGE_PARTS)
-    print(f"   {'':<26} {'judge (CPU-s)':^27} {'of the tests (share)':^65} {'worker':^32}")
-    print(f"   {'assignment':<26} {'collect':>8} {'tests':>8} {'total':>8}  {head} {'start':>8} {'calls':>6} "
+    print(f"   {'':<26} {'judge (CPU-s)':^36} {'of the tests (share)':^65} {'worker':^32}")
+    print(f"   {'assignment':<26} {'start':>8} {'collect':>8} {'tests':>8} {'total':>8}  {head} {'start':>8} {'calls':>6} "
           f"{'ms/call':>8} {'total':>8}  {'notebook':>8}")
     for assignment, row in rows.items():
         cost, shares = row["cost"], row["shares"]
@@ -112,9 +112,11 @@ def print_table(rows: dict[str, dict], guard_us: float) -> None:
         per_call = (cost["worker_cpu"] - start) / calls * 1e3 if calls else 0.0
         judge = cost["judge_collect_cpu"] + cost["judge_tests_cpu"]
         parts = " ".join(f"{shares[p] * cost['judge_tests_cpu']:5.2f} {shares[p]:3.0%}" for p in JUDGE_PARTS)
-        print(f"   {assignment:<26} {cost['judge_collect_cpu']:8.2f} {cost['judge_tests_cpu']:8.2f} {judge:8.2f}  "
+        print(f"   {assignment:<26} {row['judge_start']:8.2f} {cost['judge_collect_cpu']:8.2f} {cost['judge_tests_cpu']:8.2f} {judge:8.2f}  "
               f"{parts} {start:8.2f} {calls:6d} {per_call:8.2f} {cost['worker_cpu']:8.2f}  "
               f"{judge + cost['worker_cpu']:8.2f}")
+    print("   judge start: its interpreter and imports, once per grading process (not in a notebook's total);\n"
+          "   worker start: its interpreter, torch and limits, once per notebook; ms/call: its CPU per call")
     print(f"   the built-in guard: {guard_us:.0f} µs of worker CPU per guarded call (matmul and softmax refused)")
 
 
