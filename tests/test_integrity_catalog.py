@@ -38,13 +38,18 @@ def leaves_processes(entry: Entry) -> bool:
     return DETACH_MARKER in json.dumps(entry.case.answers or {})
 
 
+def in_first_group(entry: Entry) -> bool:
+    """Entries the first group's class alone checks: those that leave processes behind (the
+    check that none survives looks for their marker machine-wide, so only the group that
+    grades them may look, and no other group may be running one meanwhile) and those whose
+    feedback is checked for hidden-test source (a check with no entries would be skipped)."""
+    return leaves_processes(entry) or bool(entry.feedback_lacks)
+
+
 def grouped(entries: list[Entry]) -> list[list[Entry]]:
-    """The entries dealt round-robin to GROUPS groups, except that every entry that leaves
-    processes behind is in the first: the check that none survives looks for the marker
-    machine-wide, so only the group that grades them may look, and no other group's
-    grading may be running one of them meanwhile."""
-    groups: list[list[Entry]] = [[e for e in entries if leaves_processes(e)]] + [[] for _ in range(GROUPS - 1)]
-    for entry in (e for e in entries if not leaves_processes(e)):
+    """The entries dealt to GROUPS groups, the smallest first, after those of the first group."""
+    groups: list[list[Entry]] = [[e for e in entries if in_first_group(e)]] + [[] for _ in range(GROUPS - 1)]
+    for entry in (e for e in entries if not in_first_group(e)):
         min(groups, key=len).append(entry)
     return groups
 
@@ -126,6 +131,7 @@ def pytest_generate_tests(metafunc):
     if "entry" in metafunc.fixturenames:
         if metafunc.function.__name__ == "test_feedback_never_shows_hidden_test_source":
             entries = [e for e in entries if e.feedback_lacks]
+            assert entries, "the first group holds every entry whose feedback is checked"
         metafunc.parametrize("entry", entries, ids=[f"{e.assignment}:{e.case.name}" for e in entries])
     if "mode" in metafunc.fixturenames:
         metafunc.parametrize("mode", MODES)
@@ -144,6 +150,7 @@ def test_every_entry_is_in_exactly_one_group():
     assert sorted(names) == sorted((e.assignment, e.case.name) for e in ENTRIES)
     assert len(set(names)) == len(names), "two entries share a name: one would hide the other's grade"
     assert all(ENTRY_GROUPS), "an empty group grades nothing"
+    assert not [e for group in ENTRY_GROUPS[1:] for e in group if in_first_group(e)]
 
 
 class CatalogChecks:
@@ -160,16 +167,6 @@ class CatalogChecks:
         if entry.log_says:
             assert entry.log_says in logs[mode][entry.assignment], f"the grading log does not say {entry.log_says!r}"
 
-    def test_feedback_never_shows_hidden_test_source(self, graded, entry):
-        """What a submission makes its own code raise must not carry the grader's code into its feedback."""
-        course = graded[0]
-        notebook_text = "".join(p.read_text() for p in (ROOT / "source" / entry.assignment).glob("*.ipynb"))
-        assert entry.feedback_lacks not in notebook_text, "the marker must be hidden-test source only"
-        feedback = nbgrader_cli.feedback_path(course, entry.assignment, entry.case.name)
-        assert feedback.exists(), f"no feedback was written for {entry.case.name}"
-        assert entry.feedback_lacks not in feedback.read_text(), (
-            f"{entry.case.name}'s feedback shows hidden-test source ({entry.feedback_lacks!r})")
-
     def test_grading_twice_gives_identical_tables(self, graded):
         _, by_assignment, runs, _, _, _ = graded
         timed = {(e.assignment, e.case.name) for e in ENTRY_GROUPS[self.group] if e.timed}
@@ -180,10 +177,6 @@ class CatalogChecks:
         assert not differing, f"graded as {' and as '.join(runs)}, these differ: {differing}"
         recorded = {(a, c.name) for a, cases in by_assignment.items() for c in cases if c.recorded} - timed
         assert set(flat[0]) == recorded, "the tables must hold every recorded submission of the group"
-
-    def test_nothing_a_submission_started_is_alive_after_grading(self, graded):
-        _, _, _, _, _, alive = graded
-        assert alive == ({mode: [] for mode in MODES} if any(map(leaves_processes, ENTRY_GROUPS[self.group])) else {})
 
     def test_no_file_of_the_course_or_of_another_student_changed(self, graded):
         course, _, _, _, before, _ = graded
@@ -200,6 +193,21 @@ class CatalogChecks:
 
 class TestCatalogGroup1(CatalogChecks):
     group = 0
+
+    def test_nothing_a_submission_started_is_alive_after_grading(self, graded):
+        _, _, _, _, _, alive = graded
+        assert any(map(leaves_processes, ENTRY_GROUPS[self.group])), "the catalog must try to leave processes behind"
+        assert alive == {mode: [] for mode in MODES}
+
+    def test_feedback_never_shows_hidden_test_source(self, graded, entry):
+        """What a submission makes its own code raise must not carry the grader's code into its feedback."""
+        course = graded[0]
+        notebook_text = "".join(p.read_text() for p in (ROOT / "source" / entry.assignment).glob("*.ipynb"))
+        assert entry.feedback_lacks not in notebook_text, "the marker must be hidden-test source only"
+        feedback = nbgrader_cli.feedback_path(course, entry.assignment, entry.case.name)
+        assert feedback.exists(), f"no feedback was written for {entry.case.name}"
+        assert entry.feedback_lacks not in feedback.read_text(), (
+            f"{entry.case.name}'s feedback shows hidden-test source ({entry.feedback_lacks!r})")
 
 
 class TestCatalogGroup2(CatalogChecks):
