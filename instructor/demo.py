@@ -111,6 +111,10 @@ def main(argv=None) -> int:
     print(f"  grade {notebooks} submission(s) on {how}: {grading_s:6.0f} s "
           f"({60 * notebooks / max(grading_s, 1e-9):.1f} per minute)")
     print(f"  generate feedback: {finished - grading_done:6.0f} s")
+    slowest = sorted(((o.seconds, o.cpu_seconds, a, o.student) for a, r in reports.items() for o in r.of("graded")),
+                     reverse=True)[:3]
+    if slowest:  # where a run's wall time goes: a time limit waited out, a training loop
+        print("  slowest: " + "; ".join(f"{a} {s} {wall:.0f} s ({cpu:.1f} CPU-s)" for wall, cpu, a, s in slowest))
     for assignment, report in reports.items():
         done = report.of("graded")
         if done:
