@@ -41,6 +41,7 @@ class Limits:
     reply_bytes: int = 256 << 20      # the most the judge reads of one reply
     reply_elements: int = 1 << 26     # the most tensor elements one reply may describe
     sandbox: bool = True              # False only when course_config.py allows unsandboxed grading
+    forked_workers: bool = True       # workers forked from a sandboxed zygote (imports paid once), not fresh
     readable_paths: tuple = ()        # beyond Python and the helper package
 
     def __post_init__(self):

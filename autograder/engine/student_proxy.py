@@ -24,7 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from autograder.engine import cpu_wait, sandbox, wire
+from autograder.engine import cpu_wait, sandbox, wire, zygote
 from autograder.engine.limits import Limits
 
 
@@ -89,14 +89,17 @@ class StudentProcess:
         self.cells = cells
         self.limits = limits
         self.log = log or (lambda message: None)
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | None = None  # a fresh worker's process
+        self.zygote: zygote.Zygote | None = None   # or the zygote a forked worker came from
+        self.worker_pid: int | None = None         # the worker's pid as the judge sees it
+        self._ended: dict | None = None            # what the zygote said when it ended the worker
         self.cell_errors: dict[str, dict] = {}
         self.broken_cells: dict[str, str] = {}  # cells that kill the worker are skipped on restart
         self.poisoned: dict[str, str] = {}      # functions that hung or crashed: fail at once
         self.sandbox_gaps: list[str] = []
         self.logdir: str | None = None
         self.cost = {"worker_starts": 0, "worker_start_seconds": 0.0, "calls": 0, "call_seconds": 0.0,
-                     "worker_cpu": 0.0, "worker_ready_cpu": 0.0}
+                     "worker_cpu": 0.0, "worker_ready_cpu": 0.0, "zygote_starts": 0, "zygote_cpu": 0.0}
         self._worker_cpu = 0.0  # as the current worker reports it (profiling only: it could lie)
         self._tree: list[int] | None = None  # the current worker's processes, for its deadlines
 
@@ -124,25 +127,36 @@ class StudentProcess:
         argv = [sys.executable, "-m", "autograder.engine.worker", str(to_judge_w), str(from_judge_r),
                 self.limits.to_json()]
         launch, command = {}, None
+        protected = [os.path.join(engine_root, "autograder", "hidden")]
         if self.limits.sandbox:
             env["PYTHONPATH"] = sandbox.ENGINE_MOUNT
-            command = sandbox.worker_command(
-                argv, tmp_bytes=self.limits.tmp_bytes, shm_bytes=self.limits.shm_bytes, env=env,
-                readable=sandbox.readable_paths(self.limits.readable_paths),
-                protected=[os.path.join(engine_root, "autograder", "hidden")])
-            argv, launch = command.argv, sandbox.launch_user()
         log_file = open(os.path.join(self.logdir, "worker.log"), "wb")
         try:
-            self.proc = subprocess.Popen(
-                argv, pass_fds=(to_judge_w, from_judge_r, *(command.pass_fds if command else ())), env=env,
-                cwd="/" if command else self.logdir, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                start_new_session=True, **launch)
+            if self.limits.sandbox and self.limits.forked_workers:
+                self._fork_worker(env, protected, to_judge_w, from_judge_r, log_file.fileno())
+            else:
+                if self.limits.sandbox:
+                    command = sandbox.worker_command(
+                        argv, tmp_bytes=self.limits.tmp_bytes, shm_bytes=self.limits.shm_bytes, env=env,
+                        readable=sandbox.readable_paths(self.limits.readable_paths), protected=protected)
+                    argv, launch = command.argv, sandbox.launch_user()
+                try:
+                    self.proc = subprocess.Popen(
+                        argv, pass_fds=(to_judge_w, from_judge_r, *(command.pass_fds if command else ())), env=env,
+                        cwd="/" if command else self.logdir, stdin=subprocess.DEVNULL, stdout=log_file,
+                        stderr=log_file, start_new_session=True, **launch)
+                finally:
+                    if command:
+                        command.close()
+                self.worker_pid = self.proc.pid
+        except BaseException:
+            os.close(from_judge_w)
+            os.close(to_judge_r)
+            raise
         finally:
-            if command:
-                command.close()
-        log_file.close()
-        os.close(to_judge_w)
-        os.close(from_judge_r)
+            log_file.close()
+            os.close(to_judge_w)
+            os.close(from_judge_r)
         self.to_worker, self.from_worker = from_judge_w, to_judge_r
         try:
             ready = self._receive(time.monotonic() + 60)
@@ -159,6 +173,42 @@ class StudentProcess:
             for gap in gaps:
                 self.log(f"sandbox: {gap}")
         self._run_cells()
+
+    def _fork_worker(self, env: dict, protected: list[str], to_judge: int, from_judge: int, log: int) -> None:
+        """The worker, forked by a zygote that has already imported what it needs. A zygote
+        that died (a student's code of an earlier notebook or worker killed it) or does not
+        answer is replaced once; a second failure is this worker's failure to start."""
+        for attempt in (1, 2):
+            try:
+                self.zygote = zygote.lease(env, self.limits, protected)
+            except zygote.ZygoteGone as exc:
+                raise StudentCrashed(str(exc)) from None
+            if self.zygote.start_cpu:
+                self.cost["zygote_starts"] += 1
+                self.cost["zygote_cpu"] += self.zygote.start_cpu
+                self.zygote.start_cpu = 0.0  # counted once, by the notebook that started it
+            try:
+                self.worker_pid = self.zygote.fork(to_judge, from_judge, log, self.limits)
+                self._ended = None
+                return
+            except zygote.ZygoteGone as exc:
+                self.zygote = None
+                if attempt == 2:
+                    raise StudentCrashed(f"the grading worker did not start: {exc}") from None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None or self.zygote is not None
+
+    def _end_forked(self, wait: float) -> dict:
+        """Have the zygote end the worker and everything it started (once)."""
+        if self._ended is None:
+            try:
+                self._ended = self.zygote.end(wait)
+            except zygote.ZygoteGone:
+                # Killed (its sandbox with it) by this worker's code: the worker died with it.
+                self._ended = {"returncode": -9, "cpu": None}
+        return self._ended
 
     def _run_cells(self) -> None:
         cells = [c for c in self.cells if c.id not in self.broken_cells]
@@ -192,34 +242,48 @@ class StudentProcess:
 
     def stop(self) -> None:
         """End the worker and everything it started: killing bwrap ends the worker's PID
-        namespace, so even a detached process of the student's dies with it."""
-        if self.proc is None:
+        namespace, so even a detached process of the student's dies with it; a zygote
+        kills every process of its namespace but itself, and empties /tmp, /dev/shm and
+        SysV IPC, before it forks the next worker."""
+        if not self.running:
             return
-        self.cost["worker_cpu"] += self._worker_cpu
-        self._worker_cpu = 0.0
         for fd in (self.to_worker, self.from_worker):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        for kill in (lambda: os.killpg(self.proc.pid, 9), self.proc.kill):
-            try:
-                kill()
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.proc.wait()
-        self.proc, self._tree = None, None
+        if self.zygote is not None:
+            ended = self._end_forked(0.0)
+            # The zygote's count (wait4) covers the processes the worker started too.
+            self.cost["worker_cpu"] += ended["cpu"] if ended["cpu"] is not None else self._worker_cpu
+            zygote.give_back(self.zygote)
+            self.zygote, self._ended = None, None
+        else:
+            self.cost["worker_cpu"] += self._worker_cpu
+            for kill in (lambda: os.killpg(self.proc.pid, 9), self.proc.kill):
+                try:
+                    kill()
+                except (ProcessLookupError, PermissionError):
+                    pass
+            self.proc.wait()
+        self._worker_cpu = 0.0
+        self.proc, self.worker_pid, self._tree = None, None, None
         if self.logdir:
             shutil.rmtree(self.logdir, ignore_errors=True)
             self.logdir = None
 
     def _death_reason(self) -> str:
-        if self.proc is None:
+        if not self.running:
             return "the process stopped"
-        try:
-            code = self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return "the process stopped answering"
+        if self.zygote is not None:
+            code = self._end_forked(2.0)["returncode"]
+            if code is None:
+                return "the process stopped answering"
+        else:
+            try:
+                code = self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                return "the process stopped answering"
         signal_number = -code if code < 0 else code - 128 if code > 128 else 0  # bwrap reports 128 + signal
         if signal_number == 9:
             return "the process was killed (out of memory or over a limit)"
@@ -234,8 +298,8 @@ class StudentProcess:
         """``seconds`` of wall clock, not counting the time the worker waits for a CPU: a
         busy machine must not change a verdict."""
         if self._tree is None:
-            self._tree = cpu_wait.process_tree(self.proc.pid)
-        return cpu_wait.LoadAwareDeadline(seconds, self.proc.pid, self._tree)
+            self._tree = cpu_wait.process_tree(self.worker_pid) if self.worker_pid else []
+        return cpu_wait.LoadAwareDeadline(seconds, self.worker_pid, self._tree)
 
     def _send(self, message: dict, deadline: float | None = None) -> None:
         try:
@@ -256,7 +320,7 @@ class StudentProcess:
         or StudentFailure (it answered with something the judge does not accept)."""
         if label in self.poisoned:
             raise StudentCrashed(self.poisoned[label])
-        if self.proc is None:
+        if not self.running:
             self._spawn()
         cpu = self.limits.cpu_seconds
         if timeout:  # a call given more time (training, say) gets the CPU time to use it

@@ -167,8 +167,14 @@ CALLS = ("call", "call_method", "eval", "run")  # the requests answered with one
 
 
 def main() -> None:
-    to_judge, from_judge = int(sys.argv[1]), int(sys.argv[2])
+    """A fresh worker: ``python -m autograder.engine.worker TO_JUDGE FROM_JUDGE LIMITS``."""
     limits = Limits.from_json(sys.argv[3])  # as the judge's StudentProcess holds them
+    serve_judge(int(sys.argv[1]), int(sys.argv[2]), limits)
+
+
+def serve_judge(to_judge: int, from_judge: int, limits: Limits) -> None:
+    """Confine this process, then run cells and answer calls until the judge closes its pipe
+    (here in a fresh worker, or in a child forked by ``autograder.engine.zygote``)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file write fails, not the process
     torch.set_num_threads(limits.threads)
     import IPython.core.inputtransformer2  # noqa: F401  (imported before the limits apply)
