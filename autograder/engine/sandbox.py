@@ -53,12 +53,18 @@ HOW_TO_INSTALL = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewra
 
 # System calls the worker is refused (EPERM) by a seccomp filter bwrap installs: the kernel
 # keyrings are kept per user, not per namespace, so a key added by one worker would be read
-# by the next one and by a regrade; the others are attack surface no exercise needs.
+# by the next one and by a regrade; POSIX message queues outlive their processes in the IPC
+# namespace, which successive workers forked from one zygote share; the others are attack
+# surface no exercise needs.
 REFUSED_SYSCALLS = {  # audit arch -> {name: number}
     0xC000003E: {"add_key": 248, "request_key": 249, "keyctl": 250, "perf_event_open": 298, "bpf": 321,
-                 "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427},
+                 "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
+                 "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243,
+                 "mq_notify": 244, "mq_getsetattr": 245},
     0xC00000B7: {"add_key": 217, "request_key": 218, "keyctl": 219, "perf_event_open": 241, "bpf": 280,
-                 "userfaultfd": 282, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427},
+                 "userfaultfd": 282, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
+                 "mq_open": 180, "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183,
+                 "mq_notify": 184, "mq_getsetattr": 185},
 }
 _MACHINE_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 

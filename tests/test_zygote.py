@@ -1,0 +1,102 @@
+"""Workers forked from one sandboxed zygote are as isolated from each other as fresh
+sandboxes, proved with a real zygote as root (CI, a grading host) and as a plain grading
+user (the formgrader on a Hub): nothing a worker writes, starts, maps or changes reaches
+the next one; a worker cannot read, trace or reach the zygote's files; and a worker that
+kills or stops the zygote costs only its own notebook."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from instructor.paths import ROOT
+from tests.hub_support import UnixUsers
+
+GRADING_USER = "course-zygote-test"  # not test_sandbox's: the two modules may run at once
+
+
+@pytest.fixture(scope="module")
+def plain_user():
+    if os.geteuid() != 0:  # already a plain user: test as this one
+        yield None
+        return
+    users = UnixUsers([GRADING_USER]).create()
+    try:
+        yield GRADING_USER
+    finally:
+        users.remove()
+
+
+@pytest.fixture(scope="module", params=["root", "plain user"])
+def report(request, plain_user) -> dict:
+    if request.param == "root" and os.geteuid() != 0:
+        pytest.skip("grading as root is tested where the tests run as root (CI does)")
+    command = [sys.executable, "-m", "tests.zygote_probe"]
+    if request.param == "plain user" and plain_user:
+        command = ["runuser", "-u", plain_user, "--", *command]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_successive_workers_came_from_one_zygote(report):
+    # Otherwise the tests below would prove fresh sandboxes, not forked workers.
+    assert report["zygote_starts"][:2] == [1, 0]
+    assert report["first_sees"]["zygote"] == report["second_sees"]["zygote"]
+
+
+def test_files_left_in_tmp_and_shm_are_gone_for_the_next_worker(report):
+    left = report["first_leaves"]
+    assert len(left["tmp"]) == 2 and len(left["shm"]) == 2, left  # the marker and a folder closed with mode 000
+    assert report["second_sees"]["tmp"] == [] and report["second_sees"]["shm"] == []
+
+
+def test_a_detached_process_is_dead_before_the_next_worker_starts(report):
+    assert report["alive_while_running"] == 1, "the worker did not manage to start a detached process"
+    assert report["alive_after_stop"] == []
+
+
+def test_sysv_shared_memory_is_gone_and_posix_queues_cannot_be_made(report):
+    assert report["first_leaves"]["shm_segment"] >= 0, "the first worker could not make a SysV segment"
+    assert report["second_sees"]["sysv_shm"] == [] and report["second_sees"]["shm_segment"] == "absent"
+    assert report["second_sees"]["mq_open"] == "refused"
+
+
+def test_a_worker_cannot_read_trace_or_reach_the_zygote(report):
+    for seen in (report["first_sees"], report["second_sees"]):
+        assert seen["zygote_environ"] == "PermissionError" and seen["zygote_mem"] == "PermissionError"
+        assert seen["zygote_fds"] == "PermissionError", "the zygote's control channel is reachable"
+        assert seen["ptrace_zygote"] == "refused"
+        assert seen["zygote_cmdline"][:2] == ["-s", "-P"]  # nothing from /tmp or ~/.local on its path
+        assert not [p for p in seen["sys_path"] if not p.startswith("/") or p.startswith(("/tmp", "/dev/shm"))]
+
+
+def test_a_worker_holds_only_its_own_files(report):
+    first, second = report["first_leaves"]["fds"], report["second_sees"]["fds"]
+    for fds in (first, second):
+        assert sorted(fds, key=int) == ["0", "1", "2", "3", "4"], fds  # stdin, its log twice, its two pipes
+        assert not [target for target in fds.values() if target.startswith("socket:")]
+    pipes = {target for target in first.values() if target.startswith("pipe:")}
+    assert len(pipes) == 2 and not pipes & set(second.values())
+
+
+def test_torch_state_a_worker_changes_does_not_reach_the_next(report):
+    first, second = report["first_sees"], report["second_sees"]
+    assert second["default_dtype"] == "torch.float32" and second["threads"] == 1
+    assert second["allclose_is_torchs"] and not second["planted"]
+    assert second["first_random"] == first["first_random"] == report["first_random"]
+
+
+def test_a_worker_that_kills_the_zygote_costs_only_its_own_notebook(report):
+    assert report["killing_the_zygote"].startswith("crashed:"), report["killing_the_zygote"]
+    after = report["after_the_kill"]
+    assert after["double"] == 42 and after["sees"]["tmp"] == [] and after["sees"]["sysv_shm"] == []
+    assert report["zygote_starts"][2] == 1  # a fresh zygote, in a fresh sandbox
+
+
+def test_a_worker_that_stops_the_zygote_costs_only_its_own_notebook(report):
+    assert report["stop_seconds_with_a_stopped_zygote"] < 10
+    assert report["after_the_stop"]["double"] == 42
+    assert report["zygote_starts"][3] == 1

@@ -1,0 +1,145 @@
+"""Run by tests/test_zygote.py as root and as a plain grading user: grades successive
+workers forked from one real zygote the way the judge does, has the first leave behind
+everything it can, the next ones look for it and attack the zygote, and prints what they
+saw (JSON). Usage: python -m tests.zygote_probe"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from autograder.engine.student_proxy import Cell, Limits, Student, StudentCrashed, StudentProcess
+from tests.sandbox_probe import surviving
+
+STUDENT = r'''
+import ctypes, json, os, signal, sys, time, torch
+
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT, SHM_KEY = 0o1000, 0x5EED
+
+def _try(fn):
+    try:
+        return fn()
+    except Exception as exc:
+        return type(exc).__name__
+
+def fds():
+    """This process's open files: number -> what it is (pipe:[inode], socket:[inode], a path)."""
+    found = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            found[name] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            pass  # the folder listdir had open
+    return found
+
+def leave_behind(marker):
+    """Everything a worker can leave for the next one: files (one in a folder it then
+    closes with mode 000), a process that detaches twice, SysV shared memory, and changes to
+    torch's state and functions."""
+    for top in ("/tmp", "/dev/shm"):
+        open(f"{top}/{marker}", "w").write("left by an earlier worker")
+        os.makedirs(f"{top}/locked/deeper")
+        open(f"{top}/locked/deeper/{marker}", "w").write("left by an earlier worker")
+        os.chmod(f"{top}/locked/deeper", 0)
+        os.chmod(f"{top}/locked", 0)
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(sys.executable, [sys.executable, "-c", f"import time; time.sleep(120)  # {marker}"])
+        os._exit(0)
+    segment = libc.shmget(SHM_KEY, 4096, IPC_CREAT | 0o600)
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(3)
+    torch.allclose = lambda *args, **kwargs: True
+    torch.planted_by_an_earlier_worker = True
+    time.sleep(0.5)
+    return {"shm_segment": segment, "fds": fds(), "tmp": sorted(os.listdir("/tmp")),
+            "shm": sorted(os.listdir("/dev/shm"))}
+
+def look():
+    zygote = os.getppid()
+    segment = libc.shmget(SHM_KEY, 4096, 0)
+    seen = {
+        "zygote": zygote,
+        "fds": fds(),
+        "tmp": sorted(os.listdir("/tmp")), "shm": sorted(os.listdir("/dev/shm")),
+        "sysv_shm": open("/proc/sysvipc/shm").read().splitlines()[1:],
+        "shm_segment": segment if segment != -1 else "absent",
+        "mq_open": "refused" if libc.mq_open(b"/probe", os.O_CREAT | os.O_RDWR, 0o600, None) == -1
+                   and ctypes.get_errno() == 1 else "made",
+        "default_dtype": str(torch.get_default_dtype()), "threads": torch.get_num_threads(),
+        "allclose_is_torchs": torch.allclose(torch.zeros(1), torch.ones(1)) is False,
+        "planted": hasattr(torch, "planted_by_an_earlier_worker"),
+        "first_random": torch.rand(2).tolist(),
+        "sys_path": sys.path,
+        "zygote_environ": _try(lambda: open(f"/proc/{zygote}/environ", "rb").read() and "read"),
+        "zygote_mem": _try(lambda: open(f"/proc/{zygote}/mem", "rb") and "opened"),
+        "zygote_fds": _try(lambda: os.listdir(f"/proc/{zygote}/fd") and "listed"),
+        "zygote_cmdline": open(f"/proc/{zygote}/cmdline", "rb").read().decode().split("\0")[1:4],
+    }
+    attached = libc.ptrace(16, zygote, None, None)  # PTRACE_ATTACH
+    seen["ptrace_zygote"] = "refused" if attached == -1 else "attached"
+    return seen
+
+def first_random():
+    return torch.rand(2).tolist()
+
+def signal_zygote(number):
+    os.kill(os.getppid(), number)
+    time.sleep(3)  # killed: this worker dies with the zygote's sandbox; stopped: returns
+    return "returned"
+
+def double(x):
+    return x * 2
+'''
+
+LIMITS = Limits(call_seconds=20, cpu_seconds=20, tmp_bytes=32 << 20, shm_bytes=8 << 20)
+
+
+def worker() -> tuple[StudentProcess, Student]:
+    process = StudentProcess([Cell("student", STUDENT)], LIMITS)
+    return process, Student(process)
+
+
+def main() -> None:
+    marker = f"zygote-marker-{os.getpid()}"
+    report = {"grading_uid": os.geteuid()}
+
+    first, student = worker()
+    report["first_random"] = student.first_random()
+    report["first_sees"] = student.look()
+    report["first_leaves"] = student.leave_behind(marker)
+    report["alive_while_running"] = len(surviving(marker))
+    first.stop()
+    time.sleep(0.5)
+    report["alive_after_stop"] = surviving(marker)
+
+    second, student = worker()
+    report["second_sees"] = student.look()
+    try:
+        student.signal_zygote(9)
+        report["killing_the_zygote"] = "the call returned"
+    except StudentCrashed as crash:
+        report["killing_the_zygote"] = f"crashed: {crash}"
+    second.stop()
+
+    third, student = worker()
+    report["after_the_kill"] = {"double": student.double(21), "sees": student.look()}
+    try:
+        report["stopping_the_zygote"] = student.signal_zygote(19)  # SIGSTOP: it can no longer answer
+    except StudentCrashed as crash:
+        report["stopping_the_zygote"] = f"crashed: {crash}"
+    started = time.monotonic()
+    third.stop()
+    report["stop_seconds_with_a_stopped_zygote"] = time.monotonic() - started
+
+    fourth, student = worker()
+    report["after_the_stop"] = {"double": student.double(21), "sees": student.look()}
+    fourth.stop()
+    report["zygote_starts"] = [p.cost["zygote_starts"] for p in (first, second, third, fourth)]
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
