@@ -60,6 +60,25 @@ if os.fork() == 0:
         os.execv(sys.executable, [sys.executable, "-c", {code!r} + "  # """ + DETACH_MARKER + """"])
     os._exit(0)
 """
+# Left running by a submission: plants SHARED_STATE's markers and writes into the judge pipes (fds 3 and 4)
+# of every process started after it (a later notebook's worker would be one, if it lived that long).
+TAMPERER = """import os, time
+mine = set(os.listdir('/proc'))
+end = time.time() + 120
+while time.time() < end:
+    for path in ('/tmp/catalog-shared-state', '/dev/shm/catalog-shared-state'):
+        try:
+            open(path, 'w').close()
+        except OSError:
+            pass
+    for pid in set(os.listdir('/proc')) - mine - {str(os.getpid())}:
+        for fd in ('3', '4'):
+            try:
+                with open(f'/proc/{pid}/fd/{fd}', 'wb', buffering=0) as pipe:
+                    pipe.write(bytes(range(256)))
+            except (OSError, ValueError):
+                pass
+    time.sleep(0.05)"""
 # mean_std right only when an earlier worker left a marker (SEEN_BEFORE): a regrade, or another student.
 RIGHT_ONLY_IF_SEEN_BEFORE = """
 def mean_std(x):
@@ -381,6 +400,14 @@ def mean_std(x):
            "import os\nfor folder in ('/tmp', '/dev/shm', '.'):\n    for i in range(128):\n        try:\n"
            "            with open(os.path.join(folder, f'fill{i}'), 'wb') as f:\n                f.write(b'x' * (16 << 20))\n"
            "        except OSError:\n            break"),
+    # Workers forked from one zygote (autograder/engine/zygote.py) share its sandbox, one after another:
+    attack("cat_kill_the_zygote", "kills its parent (the zygote its worker was forked from) while its cells run: "
+           "the zygote's sandbox and its own worker die with it, the next notebook gets a fresh one",
+           "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass"),
+    attack("cat_detached_tamperer", "leaves a detached process that, for two minutes, plants the markers "
+           "cat_shared_state looks for and writes garbage into the pipes of every later process (a later "
+           "notebook's worker, same uid): it must be dead before the next worker starts",
+           DETACH.format(code=TAMPERER)),
     attack("cat_kill_pid_1", "kills every process it can see, its own worker's init included, while its cells run",
            "import os\ntry:\n    os.kill(-1, 9)\nexcept OSError:\n    pass"),
     attack("cat_gradebook", "looks for the gradebook and the hidden tests everywhere and rewrites what it finds",
