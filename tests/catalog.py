@@ -401,9 +401,10 @@ def mean_std(x):
            "            with open(os.path.join(folder, f'fill{i}'), 'wb') as f:\n                f.write(b'x' * (16 << 20))\n"
            "        except OSError:\n            break"),
     # Workers forked from one zygote (autograder/engine/zygote.py) share its sandbox, one after another:
-    attack("cat_kill_the_zygote", "kills its parent (the zygote its worker was forked from) while its cells run: "
-           "the zygote's sandbox and its own worker die with it, the next notebook gets a fresh one",
-           "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass"),
+    attack("cat_kill_the_zygote", "kills and stops its parent (the zygote its worker was forked from: its PID "
+           "namespace's init, which no signal from inside reaches) while its cells run",
+           "import os, signal\nfor number in (signal.SIGSTOP, signal.SIGKILL):\n    try:\n"
+           "        os.kill(os.getppid(), number)\n    except OSError:\n        pass"),
     attack("cat_detached_tamperer", "leaves a detached process that, for two minutes, plants the markers "
            "cat_shared_state looks for and writes garbage into the pipes of every later process (a later "
            "notebook's worker, same uid): it must be dead before the next worker starts",

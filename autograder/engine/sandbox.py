@@ -138,8 +138,10 @@ class WorkerCommand:
 
 
 def worker_command(argv: list[str], *, tmp_bytes: int, shm_bytes: int, env: dict,
-                   readable: list[str], protected: list[str] = ()) -> WorkerCommand:
-    """``argv`` (the worker's command line) run inside the sandbox."""
+                   readable: list[str], protected: list[str] = (), as_pid_1: bool = False) -> WorkerCommand:
+    """``argv`` (the worker's command line) run inside the sandbox. ``as_pid_1``: ``argv``
+    is the PID namespace's init itself, not bwrap's (a zygote: the kernel then delivers no
+    signal from inside the namespace to it, SIGKILL and SIGSTOP included, unless it handles it)."""
     for secret in protected:
         for path in readable:
             if _inside(os.path.realpath(secret), os.path.realpath(path)):
@@ -148,6 +150,8 @@ def worker_command(argv: list[str], *, tmp_bytes: int, shm_bytes: int, env: dict
     command = [bwrap_path(), "--unshare-all", "--unshare-user", "--disable-userns",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
                "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    if as_pid_1:
+        command.append("--as-pid-1")
     for path in SYSTEM_PATHS + ETC_FILES:
         if os.path.lexists(path):
             command += _bind_args(path)

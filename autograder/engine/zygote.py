@@ -43,7 +43,7 @@ MAX_MESSAGE = 1 << 16
 ANSWER_SECONDS = 2.0   # a zygote that takes longer to answer is replaced (costs time, never a verdict)
 START_SECONDS = 60.0   # for its imports, on a busy machine
 WIPED = ("/tmp", "/dev/shm")  # the only writable places in the sandbox
-PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+PR_SET_DUMPABLE = 4
 IPC_RMID = 0
 
 
@@ -63,7 +63,7 @@ class _ZygoteLoop:
         self.child_cpu = 0.0
 
     def _reap(self) -> None:
-        """Collect every dead child (a subreaper: orphans of the worker are ours too)."""
+        """Collect every dead child (as the namespace's init, orphans of the worker are ours too)."""
         while True:
             try:
                 pid, status, usage = os.wait4(-1, os.WNOHANG)
@@ -76,11 +76,11 @@ class _ZygoteLoop:
                 self.child_status = status
 
     def _others(self) -> list[int]:
-        return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
+        return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
 
     def end_all(self) -> None:
-        """Kill every other process of this PID namespace (bwrap's init is immune to it, and
-        kill(-1) is atomic against a fork bomb) and wait until /proc shows none."""
+        """Kill every other process of this PID namespace (kill(-1) from its init reaches all of
+        them and is atomic against a fork bomb) and wait until /proc shows none."""
         give_up = time.monotonic() + 10
         while True:
             try:
@@ -215,8 +215,11 @@ def _writable(path: str) -> bool:
 def serve(control_fd: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace, no /proc/<zygote>/mem or environ for a child
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # what a worker leaves behind is ours to reap
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a signal from a child ends the zygote, never half a clean-up
+    if os.getpid() != 1:
+        raise SystemExit("zygote: must be its PID namespace's init (bwrap --as-pid-1)")
+    # As init it is sent no signal from inside its namespace that it does not handle: a child can
+    # neither kill nor stop it. Python handles SIGINT; nothing here does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     sys.path[:] = [path for path in sys.path if not _writable(path)]  # never import from /tmp, even lazily
     control = socket.socket(fileno=control_fd)
     from autograder.engine import worker  # noqa: F401  (torch, numpy, the guard, IPython's transformer)
@@ -242,7 +245,8 @@ class Zygote:
         self.log = tempfile.NamedTemporaryFile(prefix="grading-zygote-", suffix=".log", delete=False)
         argv = [sys.executable, "-s", "-P", "-m", "autograder.engine.zygote", str(zygote_end.fileno())]
         command = sandbox.worker_command(argv, tmp_bytes=limits.tmp_bytes, shm_bytes=limits.shm_bytes, env=env,
-                                         readable=sandbox.readable_paths(limits.readable_paths), protected=protected)
+                                         readable=sandbox.readable_paths(limits.readable_paths), protected=protected,
+                                         as_pid_1=True)
         try:
             self.proc = subprocess.Popen(command.argv, pass_fds=(zygote_end.fileno(), *command.pass_fds), env=env,
                                          cwd="/", stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
