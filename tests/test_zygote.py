@@ -101,3 +101,14 @@ def test_a_zygote_that_dies_costs_only_the_notebook_it_served(report):
     after = report["after_the_kill"]
     assert report["zygote_starts"][3] == 1  # a fresh zygote, in a fresh sandbox
     assert after["double"] == 42 and after["sees"]["tmp"] == [] and after["sees"]["sysv_shm"] == []
+
+
+def test_a_zygote_that_does_not_answer_is_killed_and_replaced(report):
+    assert report["stop_seconds_with_a_stopped_zygote"] < 6
+    assert not report["stopped_zygote_alive_after_stop"]
+    assert report["zygote_starts"][4] == 1 and report["after_the_stop"] == 42
+
+
+def test_forked_workers_off_gives_fresh_sandboxed_workers(report):
+    # Limits.forked_workers=False: today's fresh bwrap per worker (bwrap's own init is pid 1, not the worker).
+    assert report["forked_workers_off"] == {"double": 42, "zygote_starts": 0, "pid_1": False}

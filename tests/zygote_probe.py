@@ -4,6 +4,7 @@ everything it can, the next ones look for it and attack the zygote, and prints w
 saw (JSON). Usage: python -m tests.zygote_probe"""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -117,6 +118,15 @@ def _innermost_pid(pid: int) -> int | None:
         return None
 
 
+def _alive(pid: int) -> bool:
+    """Running or stopped, not dead (a zombie waits for its parent, bwrap, which is gone, to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 LIMITS = Limits(call_seconds=20, cpu_seconds=20, tmp_bytes=32 << 20, shm_bytes=8 << 20)
 
 
@@ -160,8 +170,26 @@ def main() -> None:
 
     fourth, student = worker()
     report["after_the_kill"] = {"double": student.double(21), "sees": student.look()}
+    # A zygote that stops answering (stopped from outside here) is killed and replaced.
+    zygote_pid = next(pid for pid in cpu_wait.process_tree(fourth.zygote.proc.pid) if _innermost_pid(pid) == 1)
+    os.kill(zygote_pid, signal.SIGSTOP)
+    started = time.monotonic()
     fourth.stop()
-    report["zygote_starts"] = [p.cost["zygote_starts"] for p in (first, second, third, fourth)]
+    report["stop_seconds_with_a_stopped_zygote"] = time.monotonic() - started
+    gone_by = time.monotonic() + 5  # SIGKILLed: its exit (unmapping torch) may take a moment
+    while _alive(zygote_pid) and time.monotonic() < gone_by:
+        time.sleep(0.05)
+    report["stopped_zygote_alive_after_stop"] = _alive(zygote_pid)
+
+    fifth, student = worker()
+    report["after_the_stop"] = student.double(21)
+    fifth.stop()
+    report["zygote_starts"] = [p.cost["zygote_starts"] for p in (first, second, third, fourth, fifth)]
+
+    fresh = StudentProcess([Cell("student", STUDENT)], dataclasses.replace(LIMITS, forked_workers=False))
+    report["forked_workers_off"] = {"double": Student(fresh).double(21), "zygote_starts": fresh.cost["zygote_starts"],
+                                    "pid_1": fresh.proc is not None and _innermost_pid(fresh.worker_pid) == 1}
+    fresh.stop()
     print(json.dumps(report))
 
 

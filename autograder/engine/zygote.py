@@ -324,7 +324,13 @@ class Zygote:
                 "cpu": float(cpu) if type(cpu) in (int, float) else 0.0}
 
     def kill(self) -> None:
-        """Kill the sandbox: bwrap's PID namespace, with every process in it, ends with it."""
+        """Kill the sandbox: the zygote (its PID namespace's init: every process in it ends with
+        it) and bwrap, which would kill it too (--die-with-parent)."""
+        for pid in reversed(cpu_wait.process_tree(self.proc.pid)[1:]):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         for kill in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
             try:
                 kill()
