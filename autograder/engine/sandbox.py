@@ -20,6 +20,9 @@ Two sides, named for where they run:
 
 Killing the worker's outer ``bwrap`` kills its PID namespace's init, and with it
 every process the student started, detached or not: nothing outlives the worker.
+Workers forked from a zygote (``autograder.engine.zygote``, the default) share one such
+sandbox one after another; the zygote, its init, ends all a worker started and empties
+what it wrote before it forks the next.
 
 ``probe()`` says whether the sandbox can be built here; grading refuses to run
 student code when it cannot, unless the course allows unsandboxed grading.

@@ -13,8 +13,11 @@ Two sides, named for where they run:
   its log, applies ``confine_worker``'s limits and becomes ``worker.Worker``. The zygote
   is not dumpable, so a child can neither ptrace it nor read its memory or environment,
   and nothing writable is on its ``sys.path`` (``-P``: the working folder, /tmp, is not).
-  A child may still kill it (same uid): the judge then starts a fresh zygote, in a fresh
-  sandbox, and only that child's notebook loses anything.
+  It is its PID namespace's init (bwrap ``--as-pid-1``), so the kernel delivers it no
+  signal sent from inside the namespace (SIGKILL, SIGSTOP, ``kill(-1)``) and its own
+  ``kill(-1, SIGKILL)`` reaches every other process there. Should it die all the same
+  (the OOM killer), the namespace dies with it, the judge starts a fresh zygote in a fresh
+  sandbox, and only the notebook it was serving loses anything.
 - ``Zygote`` (judge side) starts one, asks it for workers (``fork``) and to end them
   (``end``), and kills its sandbox when it does not answer within ``ANSWER_SECONDS``.
   ``lease``/``give_back`` keep one idle zygote per kind of sandbox for the judge process's
