@@ -176,8 +176,8 @@ class StudentProcess:
 
     def _fork_worker(self, env: dict, protected: list[str], to_judge: int, from_judge: int, log: int) -> None:
         """The worker, forked by a zygote that has already imported what it needs. A zygote
-        that died (a student's code of an earlier notebook or worker killed it) or does not
-        answer is replaced once; a second failure is this worker's failure to start."""
+        that died (the OOM killer, a clean-up that failed) or does not answer is replaced
+        once; a second failure is this worker's failure to start."""
         for attempt in (1, 2):
             try:
                 self.zygote = zygote.lease(env, self.limits, protected)
@@ -206,7 +206,7 @@ class StudentProcess:
             try:
                 self._ended = self.zygote.end(wait)
             except zygote.ZygoteGone:
-                # Killed (its sandbox with it) by this worker's code: the worker died with it.
+                # The zygote died or hung and was killed: the worker died with its PID namespace.
                 self._ended = {"returncode": -9, "cpu": None}
         return self._ended
 
