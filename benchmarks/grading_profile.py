@@ -2,10 +2,11 @@
 
     python benchmarks/grading_profile.py [ASSIGNMENT ...]
 
-For each assignment, three gradings of our solution through the engine (the judge, its
+For each assignment, four gradings of our solution through the engine (the judge, its
 sandboxed worker, the configured limits; without nbgrader around them): the first pays the
-judge's start, the second is measured as it runs, the third under cProfile (in CPU time)
-to share the judge's CPU out among what it does. The profiler slows Python code more than
+judge's and the zygote's start, the second is measured as it runs, the third with a fresh
+sandbox per worker (the engine's path before workers were forked from a zygote), the
+fourth under cProfile (in CPU time) to share the judge's CPU out among what it does. The profiler slows Python code more than
 C code, so the shares are indicative; the totals come from the unprofiled run.
 
 Columns: the judge's start (once per grading process), its collection (importing the hidden tests) and its tests, split into
@@ -87,9 +88,16 @@ def guard_cost_us(calls: int = 300) -> float:
     return (timed(True) - timed(False)) / calls * 1e6
 
 
+def notebook_cpu(cost: dict) -> float:
+    """A notebook's CPU: the judge's collection and tests, and its worker (not a start paid
+    once per grading process: the judge's, a zygote's)."""
+    return cost["judge_collect_cpu"] + cost["judge_tests_cpu"] + cost["worker_cpu"]
+
+
 def profile_assignment(assignment: str, where: Path) -> dict:
     first = try_hidden.run(assignment)["cost"]  # pays the judge's start: once per grading process
     cost = try_hidden.run(assignment)["cost"]
+    fresh = try_hidden.run(assignment, limits={"forked_workers": False})["cost"]  # a new sandbox per worker
     profile = where / f"{assignment}.prof"
     os.environ[PROFILE_ENV] = str(profile)
     try:
@@ -97,7 +105,8 @@ def profile_assignment(assignment: str, where: Path) -> dict:
     finally:
         del os.environ[PROFILE_ENV]
         stop_all()
-    return {"cost": cost, "judge_start": first["judge_process_cpu"], "shares": judge_shares(profile)}
+    return {"cost": cost, "judge_start": first["judge_process_cpu"], "zygote_start": first.get("zygote_cpu", 0.0),
+            "fresh": fresh, "shares": judge_shares(profile)}
 
 
 def print_table(rows: dict[str, dict], guard_us: float) -> None:
@@ -114,9 +123,15 @@ def print_table(rows: dict[str, dict], guard_us: float) -> None:
         parts = " ".join(f"{shares[p] * cost['judge_tests_cpu']:5.2f} {shares[p]:3.0%}" for p in JUDGE_PARTS)
         print(f"   {assignment:<26} {row['judge_start']:8.2f} {cost['judge_collect_cpu']:8.2f} {cost['judge_tests_cpu']:8.2f} {judge:8.2f}  "
               f"{parts} {start:8.2f} {calls:6d} {per_call:8.2f} {cost['worker_cpu']:8.2f}  "
-              f"{judge + cost['worker_cpu']:8.2f}")
+              f"{notebook_cpu(cost):8.2f}")
     print("   judge start: its interpreter and imports, once per grading process (not in a notebook's total);\n"
-          "   worker start: its interpreter, torch and limits, once per notebook; ms/call: its CPU per call")
+          "   worker start: forked from the zygote, until it is ready; ms/call: its CPU per call")
+    print(f"   CPU-s per notebook, a fresh sandbox per worker (before) against workers forked from a zygote "
+          f"(now; the zygote's start, {max(r['zygote_start'] for r in rows.values()):.1f} CPU-s, once per grading process):")
+    for assignment, row in rows.items():
+        before, now = notebook_cpu(row["fresh"]), notebook_cpu(row["cost"])
+        print(f"   {assignment:<26} {before:6.2f} -> {now:6.2f}   ({now / before:.0%}; worker "
+              f"{row['fresh']['worker_cpu']:.2f} -> {row['cost']['worker_cpu']:.2f})")
     print(f"   the built-in guard: {guard_us:.0f} µs of worker CPU per guarded call (matmul and softmax refused)")
 
 

@@ -18,14 +18,18 @@ from autograder.simulated_class import Case, build_submission, load_cases
 from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of
 
 
-def run(assignment: str, case_name: str = "solution", max_examples: int = MAX_EXAMPLES) -> dict:
+def run(assignment: str, case_name: str = "solution", max_examples: int = MAX_EXAMPLES,
+        limits: dict | None = None) -> dict:
     """The judge's results for one simulated case, graded as nbgrader's autograde step
-    grades (same preprocessor, judge, sandbox and limits), without nbgrader."""
+    grades (same preprocessor, judge, sandbox and limits), without nbgrader; ``limits``
+    overrides some of the course's limits (e.g. ``{"forked_workers": False}``)."""
     source_nb = nbformat.read(notebook_of(assignment), as_version=4)
     cases = {c.name: c for c in load_cases(assignment)}
     case = cases.get(case_name) or Case(case_name, "our solution")
     submission = build_submission(case, source_nb, source_nb)
     grader = GradeWithHiddenTests.configured(str(ROOT), max_examples=max_examples)
+    if limits:
+        grader.limits = {**grader.limits, **limits}
     return grader.run_hidden_tests(str(HIDDEN_TESTS / assignment), program_cells(source_nb, submission),
                                    grader.sandbox_or_refuse())
 

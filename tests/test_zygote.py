@@ -112,3 +112,30 @@ def test_a_zygote_that_does_not_answer_is_killed_and_replaced(report):
 def test_forked_workers_off_gives_fresh_sandboxed_workers(report):
     # Limits.forked_workers=False: today's fresh bwrap per worker (bwrap's own init is pid 1, not the worker).
     assert report["forked_workers_off"] == {"double": 42, "zygote_starts": 0, "pid_1": False}
+
+
+def test_the_zygote_shares_no_writable_memory_with_its_workers():
+    """A worker forked from the zygote gets copies of its memory, except shared writable mappings,
+    which it could write and the next worker read: the zygote must hold none."""
+    if os.geteuid() != 0:
+        pytest.skip("reading a non-dumpable process's memory map needs root (CI runs as root)")
+    from autograder.engine import cpu_wait, zygote
+    from autograder.engine.limits import Limits
+    from autograder.engine.student_proxy import Cell, Student, StudentProcess
+
+    process = StudentProcess([Cell("answer", "x = 1")], Limits())
+    try:
+        assert Student(process).eval("x") == 1
+        inside = {}
+        for pid in cpu_wait.process_tree(process.zygote.proc.pid):
+            with open(f"/proc/{pid}/status") as status:
+                nspid = next(line.split()[1:] for line in status if line.startswith("NSpid:"))
+            if len(nspid) > 1:
+                with open(f"/proc/{pid}/maps") as maps:
+                    inside[int(nspid[-1])] = [line for line in maps if line.split()[1][1] == "w"
+                                              and line.split()[1][3] == "s"]
+        assert 1 in inside and len(inside) >= 2, f"expected the zygote (pid 1) and a worker: {sorted(inside)}"
+        assert inside[1] == [], f"the zygote maps writable shared memory: {inside[1][:5]}"
+    finally:
+        process.stop()
+        zygote.stop_all()
