@@ -134,6 +134,34 @@ def access_as(hub: "Hub", user: str, python: Path, paths: dict) -> dict:
     return json.loads(run.stdout)
 
 
+@contextmanager
+def plain_grading_user(name: str):
+    """A plain unix user to grade as: ``name``, made for the tests when they run as root
+    (and removed after); None when they already run as a plain user (then grade as it)."""
+    if os.geteuid() != 0:
+        yield None
+        return
+    users = UnixUsers([name]).create()
+    try:
+        yield name
+    finally:
+        users.remove()
+
+
+def run_probe(module: str, user: str | None, *args: str) -> dict:
+    """Run the probe program ``module`` (as ``user``, or as this user when None) in the
+    repository and return the JSON report its last line prints."""
+    from instructor.paths import ROOT
+
+    command = [sys.executable, "-m", module, *args]
+    if user:
+        command = ["runuser", "-u", user, "--", *command]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 class UnixUsers:
     """Unix users made for one test, with private homes; ``remove`` deletes them and their files."""
 

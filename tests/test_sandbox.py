@@ -4,16 +4,13 @@ Hub, which grades as the instructor): no capability, no_new_privs, nobody's uid;
 course, the gradebook, the host's /dev/shm, other processes and the network out of
 reach; nothing writable but a private, size-capped /tmp and /dev/shm; nothing a worker
 starts or writes outlives it; two workers cannot see each other."""
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from autograder.engine import sandbox
 from instructor.paths import ROOT
-from tests.hub_support import UnixUsers
+from tests.hub_support import plain_grading_user, run_probe
 
 GRADING_USER = "course-grader-test"
 SECRETS = [str(ROOT / "autograder" / "hidden"), str(ROOT / "source"), str(ROOT / "course_config.py"),
@@ -22,24 +19,12 @@ SECRETS = [str(ROOT / "autograder" / "hidden"), str(ROOT / "source"), str(ROOT /
 
 @pytest.fixture(scope="module")
 def plain_user():
-    if os.geteuid() != 0:  # already a plain user: test as this one
-        yield None
-        return
-    users = UnixUsers([GRADING_USER]).create()
-    try:
-        yield GRADING_USER
-    finally:
-        users.remove()
+    with plain_grading_user(GRADING_USER) as user:
+        yield user
 
 
 def probe(user, secrets) -> dict:
-    command = [sys.executable, "-m", "tests.sandbox_probe", *secrets]
-    if user:
-        command = ["runuser", "-u", user, "--", *command]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return run_probe("tests.sandbox_probe", user, *secrets)
 
 
 @pytest.fixture(scope="module", params=["root", "plain user"])

@@ -3,42 +3,26 @@ sandboxes, proved with a real zygote as root (CI, a grading host) and as a plain
 user (the formgrader on a Hub): nothing a worker writes, starts, maps or changes reaches
 the next one; a worker cannot read, trace or reach the zygote's files; and a worker that
 cannot kill or stop the zygote, and a zygote that dies costs only the notebook it served."""
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from instructor.paths import ROOT
-from tests.hub_support import UnixUsers
+from tests.hub_support import plain_grading_user, run_probe
 
 GRADING_USER = "course-zygote-test"  # not test_sandbox's: the two modules may run at once
 
 
 @pytest.fixture(scope="module")
 def plain_user():
-    if os.geteuid() != 0:  # already a plain user: test as this one
-        yield None
-        return
-    users = UnixUsers([GRADING_USER]).create()
-    try:
-        yield GRADING_USER
-    finally:
-        users.remove()
+    with plain_grading_user(GRADING_USER) as user:
+        yield user
 
 
 @pytest.fixture(scope="module", params=["root", "plain user"])
 def report(request, plain_user) -> dict:
     if request.param == "root" and os.geteuid() != 0:
         pytest.skip("grading as root is tested where the tests run as root (CI does)")
-    command = [sys.executable, "-m", "tests.zygote_probe"]
-    if request.param == "plain user" and plain_user:
-        command = ["runuser", "-u", plain_user, "--", *command]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return run_probe("tests.zygote_probe", plain_user if request.param == "plain user" else None)
 
 
 def test_successive_workers_came_from_one_zygote(report):
