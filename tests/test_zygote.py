@@ -123,3 +123,56 @@ def test_the_zygote_shares_no_writable_memory_with_its_workers():
     finally:
         process.stop()
         zygote.stop_all()
+
+
+LEAVE_AROUND_BIND = """
+import os
+outer = os.path.dirname(BOUND)
+for folder in (outer, "/tmp"):
+    with open(os.path.join(folder, "planted.txt"), "w") as f:
+        f.write("for the next worker")
+os.makedirs(os.path.join(outer, "nest", "deeper"))
+os.chmod(os.path.join(outer, "nest"), 0)
+os.chmod(outer, 0)
+"""
+
+
+def test_a_bind_under_tmp_stays_and_what_a_worker_wrote_around_it_goes():
+    """Python or the course cloned under /tmp is bound read-only inside the sandbox's private
+    /tmp: the zygote empties /tmp around it, keeps it on sys.path, and the next worker sees
+    it whole and nothing the last one wrote."""
+    import tempfile
+    from pathlib import Path
+
+    from autograder.engine import zygote
+    from autograder.engine.limits import Limits
+    from autograder.engine.student_proxy import Cell, Student, StudentProcess
+
+    outer = Path(tempfile.mkdtemp(prefix="zygote-bind-", dir="/tmp"))
+    bound = outer / "inner"
+    bound.mkdir()
+    (bound / "kept.txt").write_text("part of the course")
+    for folder in (outer, bound):
+        folder.chmod(0o755)  # as root, the sandbox runs as nobody
+    limits = Limits(readable_paths=(str(bound),))
+    leave = Cell("answer", f"BOUND = {str(bound)!r}\n" + LEAVE_AROUND_BIND)
+    look = Cell("answer", f"BOUND = {str(bound)!r}")
+    first, second = StudentProcess([leave], limits), StudentProcess([look], limits)
+    try:
+        assert Student(first).eval("BOUND") == str(bound)  # its cell ran: files planted, folders closed
+        first.stop()
+        seen = Student(second).run(
+            "import os\nfrom autograder.engine import zygote\nouter = os.path.dirname(BOUND)\n"
+            "result = {'tmp': sorted(os.listdir('/tmp')), 'outer': sorted(os.listdir(outer)),\n"
+            "          'outer_mode': oct(os.stat(outer).st_mode & 0o777), 'kept': open(BOUND + '/kept.txt').read(),\n"
+            "          'bind_writable': zygote._writable(BOUND), 'tmp_writable': zygote._writable('/tmp')}")
+        assert second.cost["zygote_starts"] == 0, "the second worker must come from the first one's zygote"
+        assert seen["tmp"] == [outer.name] and seen["outer"] == ["inner"], seen
+        assert seen["outer_mode"] != "0o0" and seen["kept"] == "part of the course", seen  # its mode given back
+        assert seen["bind_writable"] is False and seen["tmp_writable"] is True, seen
+    finally:
+        first.stop()
+        second.stop()
+        zygote.stop_all()
+        import shutil
+        shutil.rmtree(outer, ignore_errors=True)

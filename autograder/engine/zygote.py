@@ -60,7 +60,15 @@ class _ZygoteLoop:
     def __init__(self, control: socket.socket):
         self.control = control
         self.libc = ctypes.CDLL(None, use_errno=True)
-        self.modes = {folder: os.stat(folder).st_mode & 0o7777 for folder in WIPED}
+        # What the sandbox put under the wiped folders before any worker ran: the binds lying
+        # there (mount points) and the folders that hold them, with their modes.
+        self.binds = {m for m in _mount_points() if any(_inside(m, top) and m != top for top in WIPED)}
+        self.skeleton = {top: os.stat(top).st_mode & 0o7777 for top in WIPED}
+        for bind in self.binds:
+            folder = os.path.dirname(bind)
+            while folder not in self.skeleton:
+                self.skeleton[folder] = os.stat(folder).st_mode & 0o7777
+                folder = os.path.dirname(folder)
         self.child: int | None = None
         self.child_status: int | None = None
         self.child_cpu = 0.0
@@ -98,24 +106,46 @@ class _ZygoteLoop:
             time.sleep(0.002)
 
     def wipe(self) -> None:
-        """Empty /tmp and /dev/shm, whatever modes the student left on its folders."""
+        """Empty /tmp and /dev/shm, whatever modes the student left on its folders. What the
+        sandbox itself put there stays: read-only binds of Python or the course when they lie
+        under /tmp (a clone in /tmp, say), and the folders bwrap made to hold them, emptied
+        around them and given back their modes."""
         for top in WIPED:
-            try:
-                os.chmod(top, self.modes[top])
-            except PermissionError:
-                pass
-            for folder, subfolders, _ in os.walk(top):
-                for name in subfolders:  # before os.walk lists them: a mode 000 folder is emptied too
-                    path = os.path.join(folder, name)
-                    if not os.path.islink(path):
-                        os.chmod(path, 0o700)
-            for entry in os.scandir(top):
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path)
-                else:
-                    os.unlink(entry.path)
-            if os.listdir(top):
-                raise SystemExit(f"zygote: {top} could not be emptied")
+            self._empty(top)
+        for path, mode in self.skeleton.items():
+            if not os.path.isdir(path) or os.path.islink(path):
+                raise SystemExit(f"zygote: {path}, which the sandbox made, is gone")
+        missing = self.binds - _mount_points()
+        if missing:
+            raise SystemExit(f"zygote: the sandbox's binds {sorted(missing)} are gone")
+
+    def _empty(self, folder: str) -> None:
+        if os.path.islink(folder) or not os.path.isdir(folder):
+            raise SystemExit(f"zygote: {folder}, which the sandbox made, was replaced")
+        try:
+            os.chmod(folder, self.skeleton[folder])
+        except PermissionError:
+            pass  # not the sandbox user's: a worker could not change its mode either
+        for entry in os.scandir(folder):
+            if entry.path in self.binds:
+                continue  # read-only: nothing a worker wrote is in it
+            if entry.path in self.skeleton:
+                self._empty(entry.path)
+            elif entry.is_dir(follow_symlinks=False):
+                # Nothing the sandbox made is below (those folders are in the skeleton, and one
+                # renamed by a worker makes this fail on its read-only binds: the zygote then ends).
+                os.chmod(entry.path, 0o700)  # a mode 000 folder is emptied too
+                for below, subfolders, _ in os.walk(entry.path):
+                    for name in subfolders:  # before os.walk lists them
+                        path = os.path.join(below, name)
+                        if not os.path.islink(path):
+                            os.chmod(path, 0o700)
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        left = [e.path for e in os.scandir(folder) if e.path not in self.binds and e.path not in self.skeleton]
+        if left:
+            raise SystemExit(f"zygote: {left[:3]} could not be removed")
 
     def remove_ipc(self) -> None:
         """Remove the SysV shared memory, message queues and semaphores of this IPC namespace."""
@@ -211,8 +241,23 @@ def _become_worker(control: socket.socket, to_judge: int, from_judge: int, log: 
             os._exit(code)
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _mount_points() -> set[str]:
+    """Every mount point of this mount namespace (the fifth field of /proc/self/mountinfo,
+    with its octal escapes undone)."""
+    with open("/proc/self/mountinfo") as mountinfo:
+        return {line.split()[4].encode().decode("unicode_escape") for line in mountinfo if line.strip()}
+
+
 def _writable(path: str) -> bool:
-    return not os.path.isabs(path) or any(path == top or path.startswith(top + "/") for top in WIPED)
+    """Whether a worker could put a module at ``path``: relative, missing, or on a writable
+    filesystem (a read-only bind under /tmp, a course cloned there, is not)."""
+    if not os.path.isabs(path) or not os.path.exists(path):
+        return True
+    return not os.statvfs(path).f_flag & os.ST_RDONLY
 
 
 def serve(control_fd: int) -> None:
