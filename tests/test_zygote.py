@@ -43,7 +43,7 @@ def writable_on_path(sys_path: list[str]) -> list[str]:
 
     binds = sandbox.readable_paths()
     return [p for p in sys_path if not p.startswith("/") or (
-        p.startswith(("/tmp", "/dev/shm")) and not any(p == b or p.startswith(b + "/") for b in binds))]
+        p.startswith(("/tmp", "/dev/shm")) and not any(sandbox._inside(p, b) for b in binds))]
 
 
 def test_successive_workers_came_from_one_zygote(report):

@@ -62,7 +62,7 @@ class _ZygoteLoop:
         self.libc = ctypes.CDLL(None, use_errno=True)
         # What the sandbox put under the wiped folders before any worker ran: the binds lying
         # there (mount points) and the folders that hold them, with their modes.
-        self.binds = {m for m in _mount_points() if any(_inside(m, top) and m != top for top in WIPED)}
+        self.binds = {m for m in _mount_points() if any(sandbox._inside(m, top) and m != top for top in WIPED)}
         self.skeleton = {top: os.stat(top).st_mode & 0o7777 for top in WIPED}
         for bind in self.binds:
             folder = os.path.dirname(bind)
@@ -112,7 +112,7 @@ class _ZygoteLoop:
         around them and given back their modes."""
         for top in WIPED:
             self._empty(top)
-        for path, mode in self.skeleton.items():
+        for path in self.skeleton:
             if not os.path.isdir(path) or os.path.islink(path):
                 raise SystemExit(f"zygote: {path}, which the sandbox made, is gone")
         missing = self.binds - _mount_points()
@@ -239,10 +239,6 @@ def _become_worker(control: socket.socket, to_judge: int, from_judge: int, log: 
             sys.stderr.flush()
         finally:
             os._exit(code)
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _mount_points() -> set[str]:
