@@ -25,6 +25,13 @@ and otherwise only from torch, hypothesis, numpy and math::
 - the one-line properties below: inputs left unchanged, a pair returned, ``ValueError``
   raised for a wrong input.
 - ``not_allowed``: the built-ins an exercise may not call, declared once per test file.
+
+Draw inputs only from strategies, never from the student's results: what a test draws
+(in ``@given`` or with ``data.draw``) and what it ``assume()``s may depend on earlier
+draws, not on what ``student`` returned. A grading process draws each test's examples
+once and replays them for the next notebooks (``autograder/engine/example_replay.py``);
+it checks what it can (a rejected example, a drawn strategy's repr) and lets hypothesis
+draw afresh where anything differs.
 """
 from __future__ import annotations
 

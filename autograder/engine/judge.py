@@ -17,6 +17,7 @@ import textwrap
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from autograder.engine.example_replay import pytest_pyfunc_call  # noqa: F401  (a hook of this plugin)
 from autograder.engine.limits import Limits
 from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
 
@@ -50,6 +51,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("grading")
     group.addoption("--submission", help="JSON file: the cells to run as the student's code")
     group.addoption("--results", help="where to write the JSON results")
+    group.addoption("--draw-afresh", action="store_true",
+                    help="let hypothesis draw every example, even where this judge kept a test's "
+                         "examples from an earlier notebook (see example_replay.py)")
 
 
 def _cpu(who) -> float:

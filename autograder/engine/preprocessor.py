@@ -45,6 +45,10 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     hidden_tests = Unicode(help="Folder with one folder of hidden tests per assignment.").tag(config=True)
     timeout = Integer(600, help="Seconds for all hidden tests of one notebook.").tag(config=True)
     max_examples = Integer(MAX_EXAMPLES, help="Hypothesis examples per property.").tag(config=True)
+    replay_examples = Bool(True, help="Within one grading process, call each hidden test with the examples "
+                           "hypothesis drew for it in an earlier notebook (same verdicts, far less CPU; "
+                           "hypothesis draws afresh where anything fails or differs). False: it draws "
+                           "every time.").tag(config=True)
     limits = Dict(help="Overrides of the worker's limits by field name (the fields, their defaults and "
                   "meaning: autograder.engine.limits.Limits); an unknown name or a value that is not "
                   "a positive number of the field's type is an error.").tag(config=True)
@@ -137,7 +141,8 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                     # pytest's unraisable-exception plugin runs gc.collect() twice at the end of
                     # every session: ~1 CPU-s per notebook in a judge that holds torch.
                     "-p", "no:unraisableexception",
-                    "-rN", f"--rootdir={self.course_root}", "-c", os.devnull, "--import-mode=importlib"]
+                    "-rN", f"--rootdir={self.course_root}", "-c", os.devnull, "--import-mode=importlib",
+                    *([] if self.replay_examples else ["--draw-afresh"])]
             env = dict(os.environ, PYTHONPATH=self.course_root, PYTHONHASHSEED="0")
             try:
                 judge = JudgeServer.for_course(self.course_root, env, preexec_fn=self._limit_judge)

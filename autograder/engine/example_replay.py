@@ -1,0 +1,225 @@
+"""Replaying the examples hypothesis drew for a hidden test, instead of drawing them again.
+
+Hypothesis is derandomised (``judge.load_grading_profile``): for one hidden test it draws
+the same sequence of examples for every submission, up to the first that fails. Drawing
+them is most of the judge's CPU (70-80% of its tests' CPU for 01-05: the engine's
+bookkeeping and tensors drawn element by element), and a judge grades many notebooks. So
+the judge keeps, for each test, the inputs hypothesis drew the first time the test passed,
+and for each later notebook calls the test with those inputs, in the same order:
+
+- every example passes: hypothesis would have drawn exactly these examples, and each
+  would have passed, so the test passes;
+- one fails, or anything differs from the recording (an example ``assume()`` rejected then
+  is accepted now or the other way round; a strategy drawn inside the test with
+  ``data.draw`` is not the one recorded; fewer or more draws): hypothesis runs the test
+  from the start, as if nothing had been kept, so the verdict, the shrunk example and the
+  feedback are a plain run's.
+
+Why that is exact: with the test, its settings and its source fixed, derandomised
+hypothesis chooses each next example from the choices and outcomes of the earlier ones;
+while every example passes, the only outcome that varies is whether it was rejected, and
+that is checked. A strategy drawn inside a test must depend only on inputs drawn before
+it, never on the student's results (``autograder/testing.py`` says so to test authors); a
+dependence that shows in the strategy's repr is caught here and falls back to hypothesis.
+
+Inputs are deep-copied when recorded and again for each replay, so a test that modifies
+its inputs sees fresh ones. Nothing here comes from the student's process: only what the
+judge's own strategies drew is kept. Kept in this process's memory, for its life.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis.errors import HypothesisDeprecationWarning, StopTest, UnsatisfiedAssumption
+from hypothesis.internal.reflection import function_digest
+from hypothesis.strategies._internal.core import DataObject
+
+MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not kept
+
+_kept: dict[tuple, list["Example"]] = {}
+_statistics = {"replayed": 0, "recorded": 0, "drawn": 0}
+
+
+@dataclass
+class Example:
+    inputs: dict                      # the drawn arguments, without fixtures and data objects
+    data_names: tuple = ()            # arguments that were ``st.data()`` objects
+    draws: list = field(default_factory=list)  # (repr of strategy, label, value) per data.draw
+    rejected: bool = False            # assume() rejected it
+    aborted: bool = False             # hypothesis ended it at the draw after the last kept (StopTest)
+
+
+class _Differs(BaseException):
+    """The replay met something the recording does not hold: hypothesis decides instead.
+    A BaseException, so that a test's ``except Exception`` does not swallow it."""
+
+
+class _Aborted(BaseException):
+    """Where hypothesis ended the recorded example (StopTest, inside a ``data.draw``)."""
+
+
+def forget() -> None:
+    _kept.clear()
+
+
+def statistics() -> dict:
+    return dict(_statistics)
+
+
+def _key(item) -> tuple:
+    test = item.obj
+    source = hashlib.sha256(Path(item.path).read_bytes()).hexdigest()
+    return item.nodeid, source, repr(getattr(test, "_hypothesis_internal_use_settings", None))
+
+
+class _RecordingData:
+    """``data`` as the test sees it while recording: the real object's draws, noted."""
+
+    def __init__(self, data: DataObject, example: Example, recording: "_Recording"):
+        self._data, self._example, self._recording = data, example, recording
+
+    def draw(self, strategy, label=None):
+        try:
+            value = self._data.draw(strategy, label)
+        except StopTest:  # hypothesis ends this example here (it ran out of choices): so will a replay
+            self._example.aborted = True
+            raise
+        try:
+            self._example.draws.append((repr(strategy), label, copy.deepcopy(value)))
+        except Exception:
+            self._recording.usable = False
+        return value
+
+    def __getattr__(self, name):
+        return getattr(self._data, name)
+
+    def __repr__(self):
+        return repr(self._data)
+
+
+class _ReplayData:
+    """``data`` as the test sees it in a replay: the recorded draws, in order."""
+
+    def __init__(self, draws: list, aborted: bool):
+        self._draws, self._aborted = list(draws), aborted
+
+    def draw(self, strategy, label=None):
+        if not self._draws:
+            raise _Aborted if self._aborted else _Differs
+        kept_repr, kept_label, value = self._draws.pop(0)
+        if kept_label != label or kept_repr != repr(strategy):
+            raise _Differs
+        return value
+
+    def exhausted(self) -> bool:
+        return not self._draws
+
+
+class _Recording:
+    """Wraps a test's inner function (``test.hypothesis.inner_test``) to note each call's inputs."""
+
+    def __init__(self, inner, fixture_names):
+        self.inner, self.fixture_names = inner, set(fixture_names)
+        self.examples: list[Example] = []
+        self.usable = True
+
+        @functools.wraps(inner)
+        def recorded(*args, **kwargs):
+            if not self.usable or args or len(self.examples) >= MAX_CALLS:
+                self.usable = False
+                return inner(*args, **kwargs)
+            drawn = {name: value for name, value in kwargs.items() if name not in self.fixture_names}
+            data_names = tuple(name for name, value in drawn.items() if isinstance(value, DataObject))
+            try:
+                example = Example(copy.deepcopy({name: value for name, value in drawn.items()
+                                                 if name not in data_names}), data_names)
+            except Exception:
+                self.usable = False
+                return inner(*args, **kwargs)
+            for name in data_names:
+                kwargs[name] = _RecordingData(kwargs[name], example, self)
+            self.examples.append(example)
+            try:
+                return inner(*args, **kwargs)
+            except UnsatisfiedAssumption:
+                example.rejected = True
+                raise
+            except StopTest:
+                if not example.aborted:
+                    self.usable = False
+                raise
+            except BaseException:  # it failed: there is no passing run to keep
+                self.usable = False
+                raise
+
+        self.wrapper = recorded
+
+
+def _replayed(inner, fixtures: dict, examples: list[Example]) -> bool:
+    """Whether every recorded example passes again, exactly as recorded."""
+    for example in examples:
+        inputs, draws = copy.deepcopy((example.inputs, example.draws))
+        data = _ReplayData(draws, example.aborted)  # one order of draws, whichever object drew
+        try:
+            with warnings.catch_warnings():  # assume() outside hypothesis's own run: it works, and says so
+                warnings.simplefilter("ignore", HypothesisDeprecationWarning)
+                inner(**fixtures, **inputs, **{name: data for name in example.data_names})
+        except UnsatisfiedAssumption:
+            if not example.rejected:
+                return False
+            continue
+        except _Aborted:
+            continue
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # a failure, or a difference: hypothesis finds and reports it
+            return False
+        if example.rejected or example.aborted or not data.exhausted():
+            return False
+    return True
+
+
+def run(item) -> bool:
+    """Run the hypothesis test ``item`` (its examples replayed where kept); raises as pytest's call would."""
+    test = item.obj
+    handle = test.hypothesis
+    fixtures = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
+    key = _key(item)
+    examples = _kept.get(key)
+    if examples is not None:
+        if _replayed(handle.inner_test, fixtures, examples):
+            _statistics["replayed"] += 1
+            return True
+        _statistics["drawn"] += 1
+        test(**fixtures)
+        return True
+    original = handle.inner_test
+    recording = _Recording(original, fixtures)
+    # The seed of a derandomised test is the digest of its inner function: the wrapper must
+    # have the same, or hypothesis would draw other examples while recording.
+    if function_digest(recording.wrapper) != function_digest(original):
+        _statistics["drawn"] += 1
+        test(**fixtures)
+        return True
+    handle.inner_test = recording.wrapper
+    try:
+        test(**fixtures)
+    finally:
+        handle.inner_test = original
+    if recording.usable:
+        _kept[key] = recording.examples
+    _statistics["recorded" if recording.usable else "drawn"] += 1
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    if getattr(pyfuncitem.obj, "hypothesis", None) is None or pyfuncitem.config.getoption("draw_afresh", False):
+        return None
+    return run(pyfuncitem)

@@ -1,0 +1,143 @@
+"""The judge's replay of hypothesis examples (autograder/engine/example_replay.py).
+
+The law: a test run with replayed examples receives exactly the inputs, in exactly the
+order, that hypothesis would draw afresh, and reports exactly what a fresh run reports:
+pass, or the same failure with the same shrunk example. Checked here on a small hidden
+test file run by pytest in this process, as the judge runs them, with a stand-in for the
+student whose behaviour each run sets (a file the test reads); the real hidden tests and
+simulated classes are compared in tests/test_grading.py.
+"""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from autograder.engine import example_replay
+
+HIDDEN = textwrap.dedent('''
+    import json, os
+    from hypothesis import assume, given, settings, strategies as st
+
+    def student():
+        """The stand-in student: what this run's behaviour file says."""
+        with open(os.environ["REPLAY_BEHAVIOUR"]) as f:
+            return json.load(f)
+
+    def seen(name, *values):
+        with open(os.environ["REPLAY_SEEN"], "a") as f:
+            f.write(json.dumps([name, repr(values)]) + "\\n")
+
+    @settings(max_examples=30, derandomize=True, database=None, deadline=None)
+    @given(xs=st.lists(st.integers(-50, 50), max_size=6), k=st.integers(0, 9))
+    def test_sum(xs, k):
+        """sum is sum"""
+        seen("sum", xs, k)
+        fails_above = student().get("sum_fails_above")
+        xs.append(0)  # a test may modify what it was given: the next replay gets fresh inputs
+        assert fails_above is None or sum(xs) <= fails_above, f"sum {sum(xs)} too big"
+
+    @settings(max_examples=30, derandomize=True, database=None, deadline=None)
+    @given(n=st.integers(1, 6), data=st.data())
+    def test_draws_inside(n, data):
+        """draws inside the test"""
+        upper = n if not student().get("strategy_from_result") else n + 1
+        v = data.draw(st.lists(st.integers(0, 100), min_size=upper, max_size=upper), label="v")
+        seen("draws", n, v)
+
+    @settings(max_examples=30, derandomize=True, database=None, deadline=None)
+    @given(a=st.integers(0, 20))
+    def test_assumes(a):
+        """rejects odd numbers, or what the student says"""
+        reject = student().get("reject_multiples_of_3") and a % 3 == 0
+        assume(a % 2 == 0 and not reject)
+        seen("assumes", a)
+''')
+
+
+@pytest.fixture
+def hidden(tmp_path, monkeypatch):
+    folder = tmp_path / "hidden"
+    folder.mkdir()
+    (folder / "test_hidden.py").write_text(HIDDEN)
+    behaviour, seen = tmp_path / "behaviour.json", tmp_path / "seen.jsonl"
+    monkeypatch.setenv("REPLAY_BEHAVIOUR", str(behaviour))
+    monkeypatch.setenv("REPLAY_SEEN", str(seen))
+    example_replay.forget()
+
+    def run(afresh: bool = False, **student) -> tuple[dict, list]:
+        """One run of the hidden tests, as the judge does it: (outcome per test, inputs each got)."""
+        behaviour.write_text(json.dumps(student))
+        seen.write_text("")
+        outcomes: dict = {}
+
+        class Collect:
+            @pytest.hookimpl(hookwrapper=True)
+            def pytest_runtest_makereport(self, item, call):
+                report = (yield).get_result()
+                if report.when == "call":
+                    notes = getattr(call.excinfo.value, "__notes__", []) if call.excinfo else []
+                    outcomes[item.name] = (report.outcome, str(call.excinfo.value) if call.excinfo else None,
+                                           [n for n in notes if n.startswith("Falsifying")])
+
+        args = [str(folder), "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-c", "/dev/null",
+                f"--rootdir={tmp_path}", "-p", "autograder.engine.example_replay"]
+        if afresh:
+            example_replay.forget()
+        pytest.main(args, plugins=[Collect()])
+        import sys
+        for name in [n for n, m in sys.modules.items() if (getattr(m, "__file__", "") or "").startswith(str(folder))]:
+            del sys.modules[name]  # as the judge server does between notebooks
+        return outcomes, [json.loads(line) for line in seen.read_text().splitlines()]
+
+    return run
+
+
+def test_a_replay_gives_the_inputs_and_verdicts_of_a_fresh_draw(hidden):
+    first = hidden()
+    before = example_replay.statistics()
+    replayed = hidden()
+    replayed_again = hidden()  # test_sum modifies its input: each replay must get the input as drawn
+    after = example_replay.statistics()
+    assert after["replayed"] - before["replayed"] == 6, "all three tests should have been replayed, twice"
+    fresh = hidden(afresh=True)
+    assert replayed == replayed_again == fresh == first
+    assert all(outcome[0] == "passed" for outcome in fresh[0].values())
+    assert len([entry for entry in fresh[1] if entry[0] == "sum"]) >= 30
+
+
+def test_a_failure_found_in_a_replay_is_reported_as_a_fresh_run_reports_it(hidden):
+    hidden()  # recorded: everything passes
+    replayed = hidden(sum_fails_above=60)
+    fresh = hidden(afresh=True, sum_fails_above=60)
+    assert replayed[0]["test_sum"][0] == "failed"
+    assert replayed[0] == fresh[0], "same verdict, message and shrunk example"
+    # the replay's calls up to the failure, then hypothesis's own run: which ends as the fresh one does
+    assert replayed[1][-len(fresh[1]):] == fresh[1]
+
+
+def test_a_strategy_that_depends_on_the_student_is_drawn_afresh(hidden):
+    hidden()
+    replayed = hidden(strategy_from_result=True)
+    fresh = hidden(afresh=True, strategy_from_result=True)
+    draws = [entry for entry in replayed[1] if entry[0] == "draws"]
+    assert draws == [entry for entry in fresh[1] if entry[0] == "draws"]
+    assert all(len(eval(values)[1]) == eval(values)[0] + 1 for _, values in draws)
+
+
+def test_examples_rejected_differently_than_recorded_are_drawn_afresh(hidden):
+    hidden()
+    replayed = hidden(reject_multiples_of_3=True)
+    fresh = hidden(afresh=True, reject_multiples_of_3=True)
+    assumes = [entry for entry in replayed[1] if entry[0] == "assumes"]
+    assert assumes == [entry for entry in fresh[1] if entry[0] == "assumes"]
+    assert assumes and all(eval(values)[0] % 3 for _, values in assumes)
+
+
+def test_a_failed_first_run_keeps_nothing(hidden):
+    hidden(sum_fails_above=10)
+    assert hidden()[0]["test_sum"][0] == "passed"
+    before = example_replay.statistics()
+    hidden()
+    assert example_replay.statistics()["replayed"] - before["replayed"] == 3
