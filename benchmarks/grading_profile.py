@@ -2,12 +2,15 @@
 
     python benchmarks/grading_profile.py [ASSIGNMENT ...]
 
-For each assignment, four gradings of our solution through the engine (the judge, its
-sandboxed worker, the configured limits; without nbgrader around them): the first pays the
-judge's and the zygote's start, the second is measured as it runs, the third with a fresh
-sandbox per worker (the engine's path before workers were forked from a zygote), the
-fourth under cProfile (in CPU time) to share the judge's CPU out among what it does. The profiler slows Python code more than
-C code, so the shares are indicative; the totals come from the unprofiled run.
+For each assignment, seven gradings of our solution by one judge through the engine (the
+judge, its sandboxed worker, the configured limits; without nbgrader around them): the first
+pays the judge's and the zygote's start; then one with examples drawn by hypothesis (what a
+grading process's first notebook costs), one that records them and one that replays them
+(what every later notebook costs, example_replay.py); one with a fresh sandbox per worker and
+drawn examples (the engine's path before workers were forked from a zygote); then drawn and
+replayed again under cProfile (in CPU time) to share the judge's CPU out among what it does.
+The profiler slows Python code more than C code, so the shares are indicative; the totals
+come from the unprofiled runs.
 
 Columns: the judge's start (once per grading process), its collection (importing the hidden tests) and its tests, split into
 hypothesis's engine (drawing, shrinking), the tests' own code (hidden tests, strategies,
@@ -94,19 +97,33 @@ def notebook_cpu(cost: dict) -> float:
     return cost["judge_collect_cpu"] + cost["judge_tests_cpu"] + cost["worker_cpu"]
 
 
-def profile_assignment(assignment: str, where: Path) -> dict:
-    first = try_hidden.run(assignment)["cost"]  # pays the judge's start: once per grading process
-    cost = try_hidden.run(assignment)["cost"]
-    fresh = try_hidden.run(assignment, limits={"forked_workers": False})["cost"]  # a new sandbox per worker
-    profile = where / f"{assignment}.prof"
+def _profiled(assignment: str, profile: Path, replay: bool) -> dict:
     os.environ[PROFILE_ENV] = str(profile)
     try:
-        try_hidden.run(assignment)
+        return try_hidden.run(assignment, replay_examples=replay)["cost"]
     finally:
         del os.environ[PROFILE_ENV]
+
+
+def profile_assignment(assignment: str, where: Path) -> dict:
+    """Our solution graded six times by one judge: its start; examples drawn by hypothesis (as for
+    a grading process's first notebook); recorded, then replayed (every later notebook); a fresh
+    sandbox per worker (the path before the zygote); then drawn and replayed again, profiled."""
+    stop_all()
+    try:
+        first = try_hidden.run(assignment, replay_examples=False)["cost"]  # pays the judge's start
+        drawn = try_hidden.run(assignment, replay_examples=False)["cost"]
+        try_hidden.run(assignment)  # records what hypothesis draws
+        replayed = try_hidden.run(assignment)["cost"]
+        fresh = try_hidden.run(assignment, replay_examples=False, limits={"forked_workers": False})["cost"]
+        _profiled(assignment, where / f"{assignment}.drawn.prof", replay=False)
+        _profiled(assignment, where / f"{assignment}.replayed.prof", replay=True)
+    finally:
         stop_all()
-    return {"cost": cost, "judge_start": first["judge_process_cpu"], "zygote_start": first.get("zygote_cpu", 0.0),
-            "fresh": fresh, "shares": judge_shares(profile)}
+    return {"drawn": drawn, "replayed": replayed, "fresh": fresh, "judge_start": first["judge_process_cpu"],
+            "zygote_start": first.get("zygote_cpu", 0.0),
+            "drawn_shares": judge_shares(where / f"{assignment}.drawn.prof"),
+            "replayed_shares": judge_shares(where / f"{assignment}.replayed.prof")}
 
 
 def print_table(rows: dict[str, dict], guard_us: float) -> None:
@@ -114,24 +131,27 @@ def print_table(rows: dict[str, dict], guard_us: float) -> None:
     print(f"   {'':<26} {'judge (CPU-s)':^36} {'of the tests (share)':^65} {'worker':^32}")
     print(f"   {'assignment':<26} {'start':>8} {'collect':>8} {'tests':>8} {'total':>8}  {head} {'start':>8} {'calls':>6} "
           f"{'ms/call':>8} {'total':>8}  {'notebook':>8}")
-    for assignment, row in rows.items():
-        cost, shares = row["cost"], row["shares"]
-        calls = cost.get("calls", 0)
-        start = cost.get("worker_ready_cpu", 0.0)
-        per_call = (cost["worker_cpu"] - start) / calls * 1e3 if calls else 0.0
-        judge = cost["judge_collect_cpu"] + cost["judge_tests_cpu"]
-        parts = " ".join(f"{shares[p] * cost['judge_tests_cpu']:5.2f} {shares[p]:3.0%}" for p in JUDGE_PARTS)
-        print(f"   {assignment:<26} {row['judge_start']:8.2f} {cost['judge_collect_cpu']:8.2f} {cost['judge_tests_cpu']:8.2f} {judge:8.2f}  "
-              f"{parts} {start:8.2f} {calls:6d} {per_call:8.2f} {cost['worker_cpu']:8.2f}  "
-              f"{notebook_cpu(cost):8.2f}")
+    for examples in ("drawn", "replayed"):
+        print(f"   examples {examples}:" + (" by hypothesis (a grading process's first notebook)" if examples == "drawn"
+                                            else " as hypothesis drew them for an earlier notebook (every later one)"))
+        for assignment, row in rows.items():
+            cost, shares = row[examples], row[f"{examples}_shares"]
+            calls = cost.get("calls", 0)
+            start = cost.get("worker_ready_cpu", 0.0)
+            per_call = (cost["worker_cpu"] - start) / calls * 1e3 if calls else 0.0
+            judge = cost["judge_collect_cpu"] + cost["judge_tests_cpu"]
+            parts = " ".join(f"{shares[p] * cost['judge_tests_cpu']:5.2f} {shares[p]:3.0%}" for p in JUDGE_PARTS)
+            print(f"   {assignment:<26} {row['judge_start']:8.2f} {cost['judge_collect_cpu']:8.2f} {cost['judge_tests_cpu']:8.2f} "
+                  f"{judge:8.2f}  {parts} {start:8.2f} {calls:6d} {per_call:8.2f} {cost['worker_cpu']:8.2f}  "
+                  f"{notebook_cpu(cost):8.2f}")
     print("   judge start: its interpreter and imports, once per grading process (not in a notebook's total);\n"
           "   worker start: forked from the zygote, until it is ready; ms/call: its CPU per call")
-    print(f"   CPU-s per notebook, a fresh sandbox per worker (before) against workers forked from a zygote "
-          f"(now; the zygote's start, {max(r['zygote_start'] for r in rows.values()):.1f} CPU-s, once per grading process):")
+    print(f"   CPU-s per notebook: a fresh sandbox per worker and examples drawn (before) -> workers forked from a "
+          f"zygote (its start, {max(r['zygote_start'] for r in rows.values()):.1f} CPU-s, once per grading process) "
+          f"-> and examples replayed (now):")
     for assignment, row in rows.items():
-        before, now = notebook_cpu(row["fresh"]), notebook_cpu(row["cost"])
-        print(f"   {assignment:<26} {before:6.2f} -> {now:6.2f}   ({now / before:.0%}; worker "
-              f"{row['fresh']['worker_cpu']:.2f} -> {row['cost']['worker_cpu']:.2f})")
+        before, forked, now = (notebook_cpu(row[k]) for k in ("fresh", "drawn", "replayed"))
+        print(f"   {assignment:<26} {before:6.2f} -> {forked:6.2f} -> {now:6.2f}   ({now / before:.0%} of before)")
     print(f"   the built-in guard: {guard_us:.0f} µs of worker CPU per guarded call (matmul and softmax refused)")
 
 

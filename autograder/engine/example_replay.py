@@ -44,6 +44,7 @@ MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not k
 
 _kept: dict[tuple, list["Example"]] = {}
 _statistics = {"replayed": 0, "recorded": 0, "drawn": 0}
+_drawn_tests: list[str] = []  # this session's tests that hypothesis drew afresh although kept, or could not keep
 
 
 @dataclass
@@ -70,6 +71,15 @@ def forget() -> None:
 
 def statistics() -> dict:
     return dict(_statistics)
+
+
+def session_report() -> dict:
+    """How this pytest session's hypothesis tests ran; then counts afresh."""
+    report = {**_statistics, "drawn_tests": list(_drawn_tests)}
+    for name in _statistics:
+        _statistics[name] = 0
+    _drawn_tests.clear()
+    return report
 
 
 def _key(item) -> tuple:
@@ -197,6 +207,7 @@ def run(item) -> bool:
             _statistics["replayed"] += 1
             return True
         _statistics["drawn"] += 1
+        _drawn_tests.append(f"{item.name} (replay differed)")
         test(**fixtures)
         return True
     original = handle.inner_test
@@ -205,6 +216,7 @@ def run(item) -> bool:
     # have the same, or hypothesis would draw other examples while recording.
     if function_digest(recording.wrapper) != function_digest(original):
         _statistics["drawn"] += 1
+        _drawn_tests.append(f"{item.name} (not recordable)")
         test(**fixtures)
         return True
     handle.inner_test = recording.wrapper
@@ -214,6 +226,8 @@ def run(item) -> bool:
         handle.inner_test = original
     if recording.usable:
         _kept[key] = recording.examples
+    else:
+        _drawn_tests.append(f"{item.name} (not kept)")
     _statistics["recorded" if recording.usable else "drawn"] += 1
     return True
 

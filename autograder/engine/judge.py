@@ -17,6 +17,7 @@ import textwrap
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from autograder.engine import example_replay
 from autograder.engine.example_replay import pytest_pyfunc_call  # noqa: F401  (a hook of this plugin)
 from autograder.engine.limits import Limits
 from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
@@ -70,6 +71,7 @@ def pytest_configure(config):
     config._grading_records = []
     config._grading_problems = []
     _COLLECTION_ERRORS.clear()  # a persistent judge grades many notebooks in one process
+    example_replay.session_report()  # counts from here
     config._judge_cpu_configured = _cpu(resource.RUSAGE_SELF)  # a fresh judge: interpreter and imports
 
 
@@ -188,4 +190,5 @@ def pytest_sessionfinish(session):
             "sandbox_gaps": process.sandbox_gaps if process else [],
             "cell_errors": process.cell_errors if process else {},
             "cost": cost,
+            "examples": example_replay.session_report(),
         }, f, indent=1, default=str)  # whatever came from the worker is written as text
