@@ -141,3 +141,29 @@ def test_a_failed_first_run_keeps_nothing(hidden):
     before = example_replay.statistics()
     hidden()
     assert example_replay.statistics()["replayed"] - before["replayed"] == 3
+
+
+def test_a_class_graded_with_replayed_examples_gets_what_fresh_draws_give():
+    """The real engine on a real class: 05's representative class (data.draw, forbidden
+    built-ins, several mistakes, a variant), our solution first so that its examples are
+    kept, graded with replay and with every example drawn afresh: the same records, message
+    and shrunk example included."""
+    from autograder.engine.judge_server import stop_all
+    from autograder.simulated_class.representative import REPRESENTATIVE
+    from instructor import try_hidden
+
+    assignment = "05_softmax_cross_entropy"
+    graded = {}
+    for replay in (True, False):
+        stop_all()
+        try:
+            runs = [try_hidden.run(assignment, name, replay_examples=replay) for name in REPRESENTATIVE[assignment]]
+        finally:
+            stop_all()
+        graded[replay] = [[{k: r.get(k) for k in ("test", "cell", "passed", "message", "example")}
+                           for r in run["tests"]] for run in runs]
+        if replay:
+            replayed = sum(run["examples"]["replayed"] for run in runs[1:])
+            assert replayed >= 20 * (len(runs) - 1), f"only {replayed} tests replayed after the solution's"
+    assert graded[True] == graded[False]
+    assert any(not record["passed"] for run in graded[True] for record in run), "the class has mistakes"
