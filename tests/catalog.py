@@ -265,6 +265,7 @@ def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
 LEAKED_GRADER_CODE = "_on_step"  # a name only the hidden fit probe uses (the notebook's own check hooks steps too)
 
 PROBE_LIMIT = "a probe that runs in the worker can be forged"
+GUARD_LIMIT = "code that rewrites the guard's own tables inside the worker switches it off"
 
 
 @dataclass
@@ -501,6 +502,20 @@ autograder.engine.guard.forbidden = lambda names: contextlib.nullcontext([])
 def softmax(x, dim=-1):
     return torch.softmax(x, dim)
 """})),
+    Entry("05_softmax_cross_entropy", Case("cat_guard_tables_replaced", "softmax with torch.softmax, after "
+                                           "replacing the guard's tables of what is refused by empty ones",
+                                           kind="attack", same_as="uses_torch_softmax",
+                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
+                                           answers={"softmax_answer": """
+import autograder.engine.guard as guard
+
+guard._expand = lambda names: {}
+guard._operators_refused = lambda names: {}
+guard._code_tables = lambda names: ({}, {})
+
+def softmax(x, dim=-1):
+    return torch.softmax(x, dim)
+"""}), known_limit=GUARD_LIMIT),
     Entry("05_softmax_cross_entropy", Case("cat_modes_disabled", "softmax with torch.softmax inside the call, with "
                                            "the dispatch and function modes and the profile hook switched off",
                                            kind="attack", same_as="uses_torch_softmax",

@@ -145,12 +145,13 @@ OPERATORS = {
 
 
 def expand(names) -> dict:
-    return dict(_expand(tuple(sorted(set(names)))))
+    """Callable -> the forbidden name to report; one shared table per set of names (read only)."""
+    return _expand(tuple(sorted(set(names))))
 
 
 @functools.lru_cache(maxsize=64)
-def _expand(names: tuple) -> tuple:
-    return tuple(_expand_uncached(names).items())
+def _expand(names: tuple) -> dict:
+    return _expand_uncached(names)
 
 
 def _expand_uncached(names) -> dict:
@@ -170,12 +171,13 @@ def _expand_uncached(names) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
-def _operators_refused(names: frozenset) -> tuple:
-    return tuple(_operators_refused_uncached(names).items())
+def _operators_refused(names: frozenset) -> dict:
+    return _operators_refused_uncached(names)
 
 
 def operators_refused(names) -> dict:
-    return dict(_operators_refused(frozenset(names)))
+    """ATen operator -> the forbidden name to report; one shared table per set of names (read only)."""
+    return _operators_refused(frozenset(names))
 
 
 def _operators_refused_uncached(names) -> dict:
@@ -191,8 +193,24 @@ def _operators_refused_uncached(names) -> dict:
     return refused
 
 
+_OPERATOR_NAMES: dict = {}  # operator overload -> its name: the dispatch mode asks for every operator run
+
+
 def _operator_name(op) -> str:
     """``aten::mm.out`` / ``aten.relu_.default`` -> ``mm`` / ``relu``."""
+    try:
+        return _OPERATOR_NAMES[op]
+    except (KeyError, TypeError):
+        pass
+    name = _operator_name_uncached(op)
+    try:
+        _OPERATOR_NAMES[op] = name
+    except TypeError:  # unhashable: not an operator torch made
+        pass
+    return name
+
+
+def _operator_name_uncached(op) -> str:
     packet = getattr(op, "_overloadpacket", op)
     name = getattr(packet, "_qualified_op_name", None) or str(getattr(packet, "__name__", ""))
     name = name.split("::")[-1].split(".")[0]
@@ -239,6 +257,14 @@ _raw_dispatch = getattr(_RefuseOperators.__dict__["__torch_dispatch__"], "__wrap
 if _raw_dispatch is not None:
     setattr(_raw_dispatch, "__dynamo_disable", _raw_dispatch)
 
+# The guard's own hooks run on every operator the student's code runs; the profile hook
+# skips their frames (and the C functions they call), which it would otherwise see several
+# times per operator. They only call what the modes themselves check.
+_OWN_CODES = frozenset(code for code in (
+    _RefuseTorchFunctions.__torch_function__.__code__,
+    getattr(_raw_dispatch, "__code__", None) or _RefuseOperators.__torch_dispatch__.__code__,
+    _operator_name.__code__, _reached_as.__code__) if code is not None)
+
 
 def _op_call_codes() -> set:
     """The Python entry points of ``torch.ops.aten.X(...)``: seen by the profile hook,
@@ -280,6 +306,21 @@ def _tamper_codes() -> set:
 _TAMPER_CODES = _tamper_codes()
 
 
+@functools.lru_cache(maxsize=64)
+def _code_tables(names: tuple) -> tuple[dict, dict]:
+    """(code object -> name to report, for Python functions and modules' forward methods; C
+    method name -> name to report, for methods reached through an instance: a.numpy().dot(b))."""
+    python_codes = {code: _TAMPER_NAME for code in _TAMPER_CODES}
+    methods = {}
+    for f, n in expand(names).items():
+        code = getattr(getattr(f, "__func__", f), "__code__", None)
+        if code is not None:
+            python_codes[code] = n
+        if type(f).__name__ in ("method_descriptor", "builtin_function_or_method"):
+            methods.setdefault(getattr(f, "__name__", ""), n)
+    return python_codes, methods
+
+
 def _from_student(frame) -> bool:
     """Code compiled from a string (answer cells, exec, eval), not torch's own: torch
     pops its modes itself, legitimately, in the middle of ordinary operations."""
@@ -305,19 +346,11 @@ def forbidden(names, namespace: dict | None = None):
         refused.append(name)
         raise ForbiddenBuiltinError(name)
 
-    python_codes = {code: _TAMPER_NAME for code in _TAMPER_CODES}
-    methods = {}  # C methods reached through an instance: a.numpy().dot(b), x.softmax(1)
-    for f, n in covered.items():  # Python functions, and modules' forward methods
-        code = getattr(getattr(f, "__func__", f), "__code__", None)
-        if code is not None:
-            python_codes[code] = n
-        if type(f).__name__ in ("method_descriptor", "builtin_function_or_method"):
-            methods.setdefault(getattr(f, "__name__", ""), n)
-
+    python_codes, methods = _code_tables(tuple(sorted(set(names))))
     active = [False]  # only while the student's code runs: the guard's own set-up is not tampering
 
     def profile(frame, event, arg):
-        if not active[0]:
+        if not active[0] or frame.f_code in _OWN_CODES:
             return
         if event == "call":
             code = frame.f_code
