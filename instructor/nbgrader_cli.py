@@ -71,7 +71,18 @@ def make_course(dest: Path) -> Path:
 
 
 def generate(course: Path, assignment: str, log: Path | None = None) -> None:
+    """``nbgrader generate_assignment``; ``assignment`` "*" generates every one in one command
+    (nbgrader's start, ~9 CPU-seconds, is most of one assignment's cost)."""
     nbgrader(course, "generate_assignment", assignment, "--force", log=log)
+
+
+def copy_course(generated: Path, dest: Path) -> Path:
+    """A new course at ``dest``: a copy of ``generated`` (a course made by ``make_course``
+    whose assignments are generated, nothing submitted), gradebook included."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(generated, dest, symlinks=True)
+    return dest
 
 
 def submit_class(course: Path, assignment: str, cases: list[Case]) -> None:
@@ -88,7 +99,8 @@ def submit_class(course: Path, assignment: str, cases: list[Case]) -> None:
 
 def autograde(course: Path, assignment: str, students: list[str], log: Path | None = None,
               run_as: str | None = None) -> str:
-    """``nbgrader autograde`` for the whole class, with a progress bar per notebook."""
+    """``nbgrader autograde`` for the whole class, with a progress bar per notebook;
+    ``assignment`` "*" grades every assignment submitted, in one nbgrader process (one judge)."""
     bar = tqdm(total=len(students), desc=f"grading {assignment}", unit="student", file=sys.stderr)
 
     def tick(line: str) -> None:

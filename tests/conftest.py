@@ -9,6 +9,18 @@ from mnist_course.data import MNIST_FILES
 
 
 @pytest.fixture(scope="session")
+def generated_course(tmp_path_factory) -> Path:
+    """This course with every assignment generated, once per test process: tests that grade
+    a class copy it (``nbgrader_cli.copy_course``) instead of paying nbgrader's start for each
+    assignment they generate. Never graded in itself."""
+    from instructor import nbgrader_cli
+
+    course = nbgrader_cli.make_course(tmp_path_factory.mktemp("generated") / "course")
+    nbgrader_cli.generate(course, "*")
+    return course
+
+
+@pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The directory holding the four MNIST IDX files.
 

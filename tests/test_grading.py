@@ -45,16 +45,16 @@ def shard_group(group: int):
 
 
 @pytest.fixture(scope="module")
-def graded_class(request, tmp_path_factory):
+def graded_class(request, tmp_path_factory, generated_course):
     assignment, index, count = request.param
-    course = nbgrader_cli.make_course(tmp_path_factory.mktemp(f"grading-{assignment}-{index}") / "course")
+    course = nbgrader_cli.copy_course(generated_course,
+                                      tmp_path_factory.mktemp(f"grading-{assignment}-{index}") / "course")
     before = snapshot(course)
     # Attacks and broken submissions are graded, twice, by the integrity catalog. Every shard
     # holds our solution and the blank notebook, which bound the scale.
     cases = [c for c in load_cases(assignment) if c.kind in GRADED_KINDS]
     bounds = [c for c in cases if c.kind in ("solution", "blank")]
     cases = bounds + [c for c in cases if c.kind not in ("solution", "blank")][index::count]
-    nbgrader_cli.generate(course, assignment)
     nbgrader_cli.submit_class(course, assignment, cases)
     output = nbgrader_cli.autograde(course, assignment, [c.name for c in cases])
     nbgrader_cli.generate_feedback(course, assignment)
@@ -131,12 +131,11 @@ class TestShardGroup3(ShardChecks):
     pass
 
 
-def test_the_same_submissions_graded_three_times_get_the_same_scores(tmp_path):
+def test_the_same_submissions_graded_three_times_get_the_same_scores(tmp_path, generated_course):
     assignment = "01_normalization"
     cases = [c for c in load_cases(assignment)
              if c.name in {"solution", "unbiased_std", "per_image_stats", "infinite_loop", "attack_allclose"}]
-    course = nbgrader_cli.make_course(tmp_path / "course")
-    nbgrader_cli.generate(course, assignment)
+    course = nbgrader_cli.copy_course(generated_course, tmp_path / "course")
     nbgrader_cli.submit_class(course, assignment, cases)
     runs = []
     for _ in range(3):

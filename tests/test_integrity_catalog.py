@@ -83,7 +83,7 @@ def cases_to_grade(entries: list[Entry]) -> dict[str, list]:
 
 
 @pytest.fixture(scope="class")
-def graded(request):
+def graded(request, generated_course):
     group = request.param
     if os.geteuid() != 0:
         pytest.fail("the catalog is graded as root and as a plain user: run the tests as root (CI does)")
@@ -93,10 +93,9 @@ def graded(request):
     os.chmod(workdir, 0o755)  # the plain grading user must reach the course
     entries = ENTRY_GROUPS[group]
     try:
-        course = nbgrader_cli.make_course(workdir / "course")
+        course = nbgrader_cli.copy_course(generated_course, workdir / "course")
         by_assignment = cases_to_grade(entries)
         for assignment, cases in by_assignment.items():
-            nbgrader_cli.generate(course, assignment)
             nbgrader_cli.submit_class(course, assignment, cases)
         before = snapshot(course)
         runs, logs, alive = {}, {}, {}
@@ -105,11 +104,12 @@ def graded(request):
             if mode == "plain user":
                 subprocess.run(["chown", "-R", f"{grading_user}:{grading_user}", str(course)], check=True)
                 run_as = grading_user
-            table, logs[mode] = {}, {}
-            for assignment, cases in by_assignment.items():
-                logs[mode][assignment] = nbgrader_cli.autograde(course, assignment, [c.name for c in cases], run_as=run_as)
-                table[assignment] = nbgrader_cli.read_grades(course, assignment)
-            runs[mode] = table
+            # Every assignment of the group in one nbgrader command (`nbgrader autograde "*"`): one
+            # grading process, so its judge, zygote and drawn examples serve them all.
+            log = nbgrader_cli.autograde(course, "*", [c.name for cases in by_assignment.values() for c in cases],
+                                         run_as=run_as)
+            logs[mode] = {assignment: log for assignment in by_assignment}
+            runs[mode] = {assignment: nbgrader_cli.read_grades(course, assignment) for assignment in by_assignment}
             if any(leaves_processes(e) for e in entries):
                 alive[mode] = surviving(DETACH_MARKER)
         # Feedback of the group's first assignment, and of every assignment whose feedback is checked below.
