@@ -121,6 +121,8 @@ def main(argv=None) -> int:
     parser.add_argument("--students", type=int, default=60, help="submissions in the class (default 60)")
     parser.add_argument("--workers", type=int, default=2, help="Dask workers of the parallel run (default 2)")
     parser.add_argument("--quick", action="store_true", help="a class of 6, one submission per task mode")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="step 2 without the profile table (benchmarks/grading_profile.py prints it alone)")
     args = parser.parse_args(argv)
     students = 6 if args.quick else args.students
     mode_sample = 1 if args.quick else 3
@@ -155,10 +157,11 @@ def main(argv=None) -> int:
             print(f"   {assignment:<26} {seconds:6.1f}")
         per_student = sum(per_notebook.values())
         print(f"   {'one student, every notebook':<26} {per_student:6.1f}")
-        profiled = [args.assignment] if args.quick else list(solution)
-        print("   Where it goes (the engine alone, without nbgrader's pipeline; judge start excluded):", flush=True)
-        grading_profile.print_table({a: grading_profile.profile_assignment(a, tmp) for a in profiled},
-                                    grading_profile.guard_cost_us())
+        profiled = [] if args.no_profile else [args.assignment] if args.quick else list(solution)
+        if profiled:
+            print("   Where it goes (the engine alone, without nbgrader's pipeline; judge start excluded):", flush=True)
+            grading_profile.print_table({a: grading_profile.profile_assignment(a, tmp) for a in profiled},
+                                        grading_profile.guard_cost_us())
 
         # 3. The same class, serially with plain nbgrader and in parallel.
         cases = cycled_class(args.assignment, students)

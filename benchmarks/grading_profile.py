@@ -2,13 +2,14 @@
 
     python benchmarks/grading_profile.py [ASSIGNMENT ...]
 
-For each assignment, seven gradings of our solution by one judge through the engine (the
+For each assignment, seven gradings of our solution through the engine (the
 judge, its sandboxed worker, the configured limits; without nbgrader around them): the first
 pays the judge's and the zygote's start; then one with examples drawn by hypothesis (what a
 grading process's first notebook costs), one that records them and one that replays them
 (what every later notebook costs, example_replay.py); one with a fresh sandbox per worker and
-drawn examples (the engine's path before workers were forked from a zygote); then drawn and
-replayed again under cProfile (in CPU time) to share the judge's CPU out among what it does.
+drawn examples (the engine's path before workers were forked from a zygote); then, by a new
+judge, drawn and replayed under cProfile (in CPU time) to share the judge's CPU out among what
+it does.
 The profiler slows Python code more than C code, so the shares are indicative; the totals
 come from the unprofiled runs.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import os
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -97,18 +99,27 @@ def notebook_cpu(cost: dict) -> float:
     return cost["judge_collect_cpu"] + cost["judge_tests_cpu"] + cost["worker_cpu"]
 
 
-def _profiled(assignment: str, profile: Path, replay: bool) -> dict:
-    os.environ[PROFILE_ENV] = str(profile)
+def _profiles(assignment: str, where: Path) -> tuple[Path, Path]:
+    """CPU profiles of a grading with drawn examples and of one with replayed examples, by one
+    judge started with profiling on (the judge reads the profile's path when it starts)."""
+    path, drawn, replayed = (where / f"{assignment}.{kind}.prof" for kind in ("last", "drawn", "replayed"))
+    stop_all()
+    os.environ[PROFILE_ENV] = str(path)
     try:
-        return try_hidden.run(assignment, replay_examples=replay)["cost"]
+        try_hidden.run(assignment)  # draws, and keeps what it drew
+        shutil.copy(path, drawn)
+        try_hidden.run(assignment)
+        shutil.copy(path, replayed)
     finally:
         del os.environ[PROFILE_ENV]
+        stop_all()
+    return drawn, replayed
 
 
 def profile_assignment(assignment: str, where: Path) -> dict:
-    """Our solution graded six times by one judge: its start; examples drawn by hypothesis (as for
-    a grading process's first notebook); recorded, then replayed (every later notebook); a fresh
-    sandbox per worker (the path before the zygote); then drawn and replayed again, profiled."""
+    """Our solution graded by one judge: its start; examples drawn by hypothesis (as for a grading
+    process's first notebook); recorded, then replayed (every later notebook); a fresh sandbox per
+    worker (the path before the zygote); then, by a new judge, drawn and replayed under cProfile."""
     stop_all()
     try:
         first = try_hidden.run(assignment, replay_examples=False)["cost"]  # pays the judge's start
@@ -116,14 +127,12 @@ def profile_assignment(assignment: str, where: Path) -> dict:
         try_hidden.run(assignment)  # records what hypothesis draws
         replayed = try_hidden.run(assignment)["cost"]
         fresh = try_hidden.run(assignment, replay_examples=False, limits={"forked_workers": False})["cost"]
-        _profiled(assignment, where / f"{assignment}.drawn.prof", replay=False)
-        _profiled(assignment, where / f"{assignment}.replayed.prof", replay=True)
     finally:
         stop_all()
+    drawn_profile, replayed_profile = _profiles(assignment, where)
     return {"drawn": drawn, "replayed": replayed, "fresh": fresh, "judge_start": first["judge_process_cpu"],
             "zygote_start": first.get("zygote_cpu", 0.0),
-            "drawn_shares": judge_shares(where / f"{assignment}.drawn.prof"),
-            "replayed_shares": judge_shares(where / f"{assignment}.replayed.prof")}
+            "drawn_shares": judge_shares(drawn_profile), "replayed_shares": judge_shares(replayed_profile)}
 
 
 def print_table(rows: dict[str, dict], guard_us: float) -> None:
