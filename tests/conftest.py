@@ -45,6 +45,18 @@ def mnist_dir() -> Path:
 # keeps each module on one worker, so a module-scoped graded class is computed once.
 # (--dist loadgroup with xdist_group markers does not group with pytest 9.2 + xdist 3.8: a
 # module fixture was computed on every worker.)
+#
+# loadscope hands scopes out in collection order, so the longest go first (longest-first
+# scheduling): a long scope started last would leave the other workers idle at the end.
+# Minutes each scope took in CI (its slowest test's setup or call), heaviest first.
+LONGEST_FIRST = ("test_grading.py", "test_integrity_catalog.py", "test_fairness.py", "test_notebooks_execute.py",
+                 "test_jupyterhub_feedback_on_submit.py", "test_parallel_grading.py", "test_example_replay.py",
+                 "test_jupyterhub_e2e.py", "test_release_fresh.py", "test_scaffold.py", "test_jupyterhub_browser.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each module keeps its order
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -161,7 +161,8 @@ class CatalogChecks:
         grades = runs[mode][entry.assignment]
         problems = nbgrader_cli.check_case(entry.case, grades)
         if problems and entry.known_limit:
-            assert entry.known_limit in README.read_text(), f"README must name the known limit {entry.known_limit!r}"
+            assert entry.known_limit in " ".join(README.read_text().split()), (
+                f"README must name the known limit {entry.known_limit!r}")
             pytest.xfail(f"known limit, stated in README: {entry.known_limit}: {problems}")
         assert not problems, f"{entry.case.name}: {problems}"
         if entry.log_says:
