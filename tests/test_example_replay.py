@@ -117,22 +117,23 @@ def test_a_failure_found_in_a_replay_is_reported_as_a_fresh_run_reports_it(hidde
     assert replayed[1][-len(fresh[1]):] == fresh[1]
 
 
-def test_a_strategy_that_depends_on_the_student_is_drawn_afresh(hidden):
+def inputs_replayed_and_drawn(hidden, test: str, **student) -> tuple[list, list]:
+    """After a run that records, the inputs ``test`` got with this student in a replay, and in a fresh draw."""
     hidden()
-    replayed = hidden(strategy_from_result=True)
-    fresh = hidden(afresh=True, strategy_from_result=True)
-    draws = [entry for entry in replayed[1] if entry[0] == "draws"]
-    assert draws == [entry for entry in fresh[1] if entry[0] == "draws"]
-    assert all(len(eval(values)[1]) == eval(values)[0] + 1 for _, values in draws)
+    replayed, fresh = hidden(**student), hidden(afresh=True, **student)
+    return [v for name, v in replayed[1] if name == test], [v for name, v in fresh[1] if name == test]
+
+
+def test_a_strategy_that_depends_on_the_student_is_drawn_afresh(hidden):
+    replayed, fresh = inputs_replayed_and_drawn(hidden, "draws", strategy_from_result=True)
+    assert replayed == fresh
+    assert all(len(eval(values)[1]) == eval(values)[0] + 1 for values in replayed)
 
 
 def test_examples_rejected_differently_than_recorded_are_drawn_afresh(hidden):
-    hidden()
-    replayed = hidden(reject_multiples_of_3=True)
-    fresh = hidden(afresh=True, reject_multiples_of_3=True)
-    assumes = [entry for entry in replayed[1] if entry[0] == "assumes"]
-    assert assumes == [entry for entry in fresh[1] if entry[0] == "assumes"]
-    assert assumes and all(eval(values)[0] % 3 for _, values in assumes)
+    replayed, fresh = inputs_replayed_and_drawn(hidden, "assumes", reject_multiples_of_3=True)
+    assert replayed == fresh
+    assert replayed and all(eval(values)[0] % 3 for values in replayed)
 
 
 def test_a_failed_first_run_keeps_nothing(hidden):
