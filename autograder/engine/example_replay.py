@@ -207,7 +207,7 @@ def run(item) -> bool:
             _statistics["replayed"] += 1
             return True
         _statistics["drawn"] += 1
-        _drawn_tests.append(f"{item.name} (replay differed)")
+        _drawn_tests.append(f"{item.name} (a replayed example failed or differed)")
         test(**fixtures)
         return True
     original = handle.inner_test
