@@ -105,10 +105,11 @@ def build(dest_root: Path, which: list[str] | None = None, execute_solutions: bo
     which = which or assignments()
     with tempfile.TemporaryDirectory() as tmp:
         course = make_course(Path(tmp) / "course")
-        if set(which) == set(assignments()):
+        every_assignment = set(which) == set(assignments())
+        if every_assignment:
             generate(course, "*")  # one nbgrader command: its start is most of one assignment's cost
         for assignment in tqdm(which, desc="release/ and solutions/", unit="assignment", file=sys.stderr):
-            if set(which) != set(assignments()):
+            if not every_assignment:
                 generate(course, assignment)
             source = notebook_of(assignment, course)
             nb = solution_notebook(nbformat.read(source, as_version=4))
