@@ -79,6 +79,30 @@ def test_from_scratch_arithmetic_stays_allowed(name):
             p -= 0.1 * p.grad
 
 
+# Every Python operator a tensor answers, plain, reflected and in place: only `@` is a
+# forbidden name. torch implements several reflected ones (1 - x, 2 ** x) through the same
+# decorator as `__rmatmul__`, which must not make them count as `@`.
+OPERATOR_EXPRESSIONS = [
+    "x + 1", "1 + x", "x - 1", "1 - x", "x * 2", "2 * x", "x / 2", "2 / x", "x // 2", "2 // x", "x % 2", "2 % x",
+    "x ** 2", "2 ** x", "-x", "+x", "abs(x)", "x < 1", "1 < x", "x == x", "x != 1",
+    "i & 1", "1 & i", "i | 1", "1 | i", "i ^ 1", "1 ^ i", "i << 1", "1 << i", "i >> 1", "1 >> i", "~i",
+    "x.T", "x[0]", "x[:, None]",
+]
+IN_PLACE = ["x += 1", "x -= 1", "x *= 2", "x /= 2", "x **= 2", "x //= 2", "x %= 2", "i &= 1", "i |= 1", "i ^= 1",
+            "i <<= 1", "i >>= 1"]
+
+
+@pytest.mark.parametrize("name", sorted(ALIASES))
+def test_every_tensor_operator_but_matmul_stays_allowed(name):
+    code = "\n".join(["def every_operator(x, i):", *(f"    {e}" for e in OPERATOR_EXPRESSIONS),
+                      *(f"    {e}" for e in IN_PLACE), "    return x, i"])
+    namespace = {}
+    exec(compile(code, "<answer cell>", "exec"), namespace)  # compiled from a string, as an answer cell is
+    with forbidden([name]) as refused:
+        namespace["every_operator"](torch.rand(3, 3) + 1, torch.arange(9).reshape(3, 3))
+    assert refused == []
+
+
 def test_unknown_name_is_an_instructor_error():
     with pytest.raises(KeyError, match="unknown forbidden"):
         expand(["torch.nonexistent"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import sys
 
 import numpy as np
@@ -306,6 +307,26 @@ def _tamper_codes() -> set:
 _TAMPER_CODES = _tamper_codes()
 
 
+# Names whose functions share one decorator on purpose: every optimizer's step runs through
+# the same wrapper, so its code object stands for all of them.
+_SHARED_DECORATOR_NAMES = {"torch.optim"}
+
+
+def _codes_run_by(f, name: str) -> list:
+    """The code objects whose running means ``f`` runs. A decorated function's own code is
+    the decorator's wrapper, shared with every function it decorates (``Tensor.__rmatmul__``
+    shares it with ``__rsub__`` and ``__rpow__``, ``torch._refs.softmax`` with every
+    reference), so it is the wrapped function's code that names ``f``."""
+    function = getattr(f, "__func__", f)
+    outer = getattr(function, "__code__", None)
+    if outer is None:
+        return []
+    inner = getattr(inspect.unwrap(function), "__code__", outer)
+    if inner is outer:
+        return [outer]
+    return [outer, inner] if name in _SHARED_DECORATOR_NAMES else [inner]
+
+
 @functools.lru_cache(maxsize=64)
 def _code_tables(names: tuple) -> tuple[dict, dict]:
     """(code object -> name to report, for Python functions and modules' forward methods; C
@@ -313,8 +334,7 @@ def _code_tables(names: tuple) -> tuple[dict, dict]:
     python_codes = {code: _TAMPER_NAME for code in _TAMPER_CODES}
     methods = {}
     for f, n in expand(names).items():
-        code = getattr(getattr(f, "__func__", f), "__code__", None)
-        if code is not None:
+        for code in _codes_run_by(f, n):
             python_codes[code] = n
         if type(f).__name__ in ("method_descriptor", "builtin_function_or_method"):
             methods.setdefault(getattr(f, "__name__", ""), n)
