@@ -511,7 +511,7 @@ import autograder.engine.guard as guard
 
 guard._expand = lambda names: {}
 guard._operators_refused = lambda names: {}
-guard._code_tables = lambda names: ({}, {})
+guard._code_tables = lambda names: ({}, {}, [])
 
 def softmax(x, dim=-1):
     return torch.softmax(x, dim)
@@ -528,6 +528,75 @@ def softmax(x, dim=-1):
     sys.setprofile(None)
     with _disable_current_modes(), torch._C.DisableTorchFunction():
         return torch.softmax(x, dim)
+"""})),
+    Entry("05_softmax_cross_entropy", Case("cat_thread_in_call", "softmax with torch.softmax in a thread the call "
+                                           "starts, and through map() in another: the guard is per thread",
+                                           kind="attack", same_as="uses_torch_softmax",
+                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
+                                           answers={"softmax_answer": """
+import threading
+
+def softmax(x, dim=-1):
+    out = []
+    for job in (lambda: out.append(torch.softmax(x, dim)), lambda: out.extend(map(torch.softmax, [x], [dim]))):
+        thread = threading.Thread(target=job)
+        thread.start()
+        thread.join()
+    return out[-1]
+"""})),
+    Entry("05_softmax_cross_entropy", Case("cat_thread_server", "softmax with torch.softmax in a thread started by "
+                                           "the cell, which serves the calls through queues and catches refusals",
+                                           kind="attack", same_as="uses_torch_softmax",
+                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
+                                           answers={"softmax_answer": """
+import queue
+import threading
+
+_requests, _answers = queue.Queue(), queue.Queue()
+
+def _serve():
+    while True:
+        x, dim = _requests.get()
+        try:
+            _answers.put(torch.softmax(x, dim))
+        except BaseException:
+            _answers.put(torch.exp(x) / torch.exp(x).sum(dim, keepdim=True))
+
+threading.Thread(target=_serve, daemon=True).start()
+
+def softmax(x, dim=-1):
+    _requests.put((x, dim))
+    return _answers.get()
+"""})),
+    Entry("05_softmax_cross_entropy", Case("cat_thread_unwatched", "softmax with torch.softmax in threads the guard "
+                                           "does not hook: one switches its hook off, one is started through a fresh "
+                                           "copy of _thread: while they run, no call the guard checks can pass",
+                                           kind="attack", zero=True, answers={"softmax_answer": """
+import sys
+import threading
+import time
+
+del sys.modules["_thread"]
+import _thread
+
+_box = {}
+
+def _serve(switch_hook_off):
+    if switch_hook_off:
+        sys.setprofile(None)
+    while True:
+        if "x" in _box:
+            _box["y"] = torch.softmax(_box.pop("x"), -1)
+        time.sleep(0.001)
+
+_thread.start_new_thread(_serve, (False,))
+threading.Thread(target=_serve, args=(True,), daemon=True).start()
+
+def softmax(x, dim=-1):
+    _box["x"] = x
+    while "y" not in _box:
+        time.sleep(0.001)
+    return _box.pop("y")
 """})),
     Entry("05_softmax_cross_entropy", Case("cat_refs_softmax", "softmax through torch._refs.softmax, torch's own "
                                            "Python softmax", kind="attack", same_as="uses_torch_softmax",

@@ -15,10 +15,13 @@ Four nets, because a student can reach a built-in in many ways:
 """
 from __future__ import annotations
 
+import _thread
 import contextlib
 import functools
 import inspect
 import sys
+import threading
+import types
 
 import numpy as np
 import torch
@@ -27,6 +30,7 @@ import torch._prims_common  # noqa: F401
 import torch._refs  # noqa: F401
 import torch._refs.nn.functional  # noqa: F401
 import torch.nn.functional as F
+from torch import _ops
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -194,20 +198,20 @@ def _operators_refused_uncached(names) -> dict:
     return refused
 
 
-_OPERATOR_NAMES: dict = {}  # operator overload -> its name: the dispatch mode asks for every operator run
+# id(operator) -> (operator, its name): the dispatch mode asks for every operator run. Keyed
+# by id because OpOverload's __hash__ is a Python function; the entry keeps the operator
+# alive, so its id is not reused, and a lookup checks that it is the same object.
+_OPERATOR_NAMES: dict = {}
 
 
 def _operator_name(op) -> str:
     """``aten::mm.out`` / ``aten.relu_.default`` -> ``mm`` / ``relu``."""
-    try:
-        return _OPERATOR_NAMES[op]
-    except (KeyError, TypeError):
-        pass
+    known = _OPERATOR_NAMES.get(id(op))
+    if known is not None and known[0] is op:
+        return known[1]
     name = _operator_name_uncached(op)
-    try:
-        _OPERATOR_NAMES[op] = name
-    except TypeError:  # unhashable: not an operator torch made
-        pass
+    if isinstance(op, (_OpOverload, _ops.OpOverloadPacket)):  # torch's, kept for the process's life
+        _OPERATOR_NAMES[id(op)] = (op, name)
     return name
 
 
@@ -223,19 +227,28 @@ def _reached_as(operators: dict, op: str) -> str:
     return f"{operators[op]} (reached as aten::{op})"
 
 
+_OpOverload = _ops.OpOverload
+_MethodType = types.MethodType  # the hooks' argument `types` hides the module
+
+
 class _RefuseTorchFunctions(TorchFunctionMode):
     def __init__(self, covered: dict, refuse):
         super().__init__()
         self.covered = covered
         self.refuse = refuse
 
+    # The hooks below run for every torch function and operator the student's code runs,
+    # under the profile hook, which is called for each C function they call: they look up
+    # with `in` and attributes (no C call) where they can.
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = self.covered.get(func)
-        if name is None:
-            name = self.covered.get(getattr(func, "__func__", None))
-        if name is not None:
-            self.refuse(name)
-        return func(*args, **(kwargs or {}))
+        covered = self.covered
+        if func in covered:
+            self.refuse(covered[func])
+        if type(func) is _MethodType and func.__func__ in covered:
+            self.refuse(covered[func.__func__])
+        if kwargs:
+            return func(*args, **kwargs)
+        return func(*args)
 
 
 class _RefuseOperators(TorchDispatchMode):
@@ -245,32 +258,42 @@ class _RefuseOperators(TorchDispatchMode):
         self.refuse = refuse
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        op = _operator_name(func)
+        known = _OPERATOR_NAMES.get(id(func))
+        op = known[1] if known is not None and known[0] is func else _operator_name(func)
         if op in self.operators:
             self.refuse(_reached_as(self.operators, op))
-        return func(*args, **(kwargs or {}))
+        # The operator's C function, without OpOverload.__call__'s Python frame, which the
+        # profile hook would inspect as a call by name: this operator is checked already.
+        run = func._op if type(func) is _OpOverload else func
+        if kwargs:
+            return run(*args, **kwargs)
+        return run(*args)
 
 
-# torch wraps every dispatch mode's __torch_dispatch__ so that its first call imports
-# torch._dynamo, two CPU-seconds in every worker; nothing in a worker is ever compiled,
-# so the wrapper is told that the function is already as dynamo would leave it.
+# torch wraps every dispatch mode's __torch_dispatch__ in a function that imports
+# torch._dynamo on its first call (two CPU-seconds in every worker) and then adds a Python
+# frame to every operator. Nothing in a worker is ever compiled: the mode runs unwrapped.
 _raw_dispatch = getattr(_RefuseOperators.__dict__["__torch_dispatch__"], "__wrapped__", None)
 if _raw_dispatch is not None:
-    setattr(_raw_dispatch, "__dynamo_disable", _raw_dispatch)
+    _RefuseOperators.__torch_dispatch__ = _raw_dispatch
 
+# The profile hook looks code objects up by id: hashing a code object hashes its bytecode
+# and constants, on every call the student's code makes. Each table keeps its code objects
+# alive, so no other object can take their ids.
+#
 # The guard's own hooks run on every operator the student's code runs; the profile hook
 # skips their frames (and the C functions they call), which it would otherwise see several
 # times per operator. They only call what the modes themselves check.
-_OWN_CODES = frozenset(code for code in (
+_OWN_CODES = tuple(code for code in (
     _RefuseTorchFunctions.__torch_function__.__code__,
     getattr(_raw_dispatch, "__code__", None) or _RefuseOperators.__torch_dispatch__.__code__,
     _operator_name.__code__, _reached_as.__code__) if code is not None)
+_OWN_CODE_IDS = frozenset(map(id, _OWN_CODES))
 
 
 def _op_call_codes() -> set:
     """The Python entry points of ``torch.ops.aten.X(...)``: seen by the profile hook,
     because an operator torch decomposes (``aten::linear``) never reaches dispatch."""
-    from torch import _ops
     codes = set()
     for cls in (_ops.OpOverload, _ops.OpOverloadPacket):
         call = getattr(cls, "__call__", None)
@@ -279,7 +302,8 @@ def _op_call_codes() -> set:
     return codes
 
 
-_OP_CALLS = _op_call_codes()
+_OP_CALLS = tuple(_op_call_codes())
+_OP_CALL_IDS = frozenset(map(id, _OP_CALLS))
 
 
 # Switching the refusal off from inside the call is itself refused: these are the ways.
@@ -328,17 +352,20 @@ def _codes_run_by(f, name: str) -> list:
 
 
 @functools.lru_cache(maxsize=64)
-def _code_tables(names: tuple) -> tuple[dict, dict]:
-    """(code object -> name to report, for Python functions and modules' forward methods; C
-    method name -> name to report, for methods reached through an instance: a.numpy().dot(b))."""
-    python_codes = {code: _TAMPER_NAME for code in _TAMPER_CODES}
+def _code_tables(names: tuple) -> tuple[dict, dict, list]:
+    """(id of a code object -> name to report, for Python functions and modules' forward
+    methods; C method name -> name to report, for methods reached through an instance:
+    a.numpy().dot(b); the code objects, kept alive with the table)."""
+    codes = list(_TAMPER_CODES)
+    python_codes = {id(code): _TAMPER_NAME for code in codes}
     methods = {}
     for f, n in expand(names).items():
         for code in _codes_run_by(f, n):
-            python_codes[code] = n
+            codes.append(code)
+            python_codes[id(code)] = n
         if type(f).__name__ in ("method_descriptor", "builtin_function_or_method"):
             methods.setdefault(getattr(f, "__name__", ""), n)
-    return python_codes, methods
+    return python_codes, methods, codes
 
 
 def _from_student(frame) -> bool:
@@ -366,29 +393,35 @@ def forbidden(names, namespace: dict | None = None):
         refused.append(name)
         raise ForbiddenBuiltinError(name)
 
-    python_codes, methods = _code_tables(tuple(sorted(set(names))))
+    python_codes, methods, _ = _code_tables(tuple(sorted(set(names))))
+    # A method reached through an instance (a.numpy().dot(b)) is named by what it is called.
+    method_names = set(methods) | ({"dot"} if "numpy.dot" in names else set())
     active = [False]  # only while the student's code runs: the guard's own set-up is not tampering
 
+    # Called for every Python call and C call (and their returns) while the student's code
+    # runs, torch's own included: the common case is a miss, found with the fewest steps.
     def profile(frame, event, arg):
-        if not active[0] or frame.f_code in _OWN_CODES:
-            return
         if event == "call":
-            code = frame.f_code
-            name = python_codes.get(code)
-            if name is not None and (name != _TAMPER_NAME or _from_student(frame.f_back)):
-                refuse(name)
-            if code in _OP_CALLS:
+            if not active[0]:
+                return
+            code = id(frame.f_code)
+            if code in python_codes:
+                name = python_codes[code]
+                if name != _TAMPER_NAME or _from_student(frame.f_back):
+                    refuse(name)
+            if code in _OP_CALL_IDS:
                 op = _operator_name(frame.f_locals.get("self"))
                 if op in operators:
                     refuse(_reached_as(operators, op))
         elif event == "c_call":
+            if not active[0] or id(frame.f_code) in _OWN_CODE_IDS:
+                return
             name = covered.get(arg)
             if name is None and arg in _TAMPER_C and _from_student(frame):
                 name = _TAMPER_NAME
-            if name is None and isinstance(getattr(arg, "__self__", None), (torch.Tensor, np.ndarray)):
-                name = methods.get(getattr(arg, "__name__", None))
-                if name is None and getattr(arg, "__name__", None) == "dot" and "numpy.dot" in names:
-                    name = "numpy.dot"
+            if name is None and getattr(arg, "__name__", None) in method_names \
+                    and isinstance(getattr(arg, "__self__", None), (torch.Tensor, np.ndarray)):
+                name = methods.get(arg.__name__) or "numpy.dot"
             if name is not None:
                 refuse(name)
 
@@ -408,6 +441,10 @@ def forbidden(names, namespace: dict | None = None):
         if name is not None:
             saved.append((namespace, key, value))
             namespace[key] = _refuser(name, refuse)
+    if _HOOKS_REMOVED:
+        refused.append(_TAMPER_NAME)  # a thread of the student's switched its hook off
+    if _unwatched_threads():
+        refused.append(_UNWATCHED_NAME)
     modes = contextlib.ExitStack()
     previous_profile = sys.getprofile()
     try:
@@ -415,11 +452,16 @@ def forbidden(names, namespace: dict | None = None):
         modes.enter_context(_RefuseOperators(operators, refuse))
         sys.setprofile(profile)
         active[0] = True
+        _ACTIVE_CALL[0] = _Checks(covered, operators, refuse, profile)
         yield refused
+        _ACTIVE_CALL[0] = _IDLE
         active[0] = False
         if sys.getprofile() is not profile and not refused:
             refused.append(_TAMPER_NAME)  # the hook was removed, not by a refusal
+        if _unwatched_threads() and not refused:
+            refused.append(_UNWATCHED_NAME)
     finally:
+        _ACTIVE_CALL[0] = _IDLE
         active[0] = False
         sys.setprofile(previous_profile)
         modes.close()
@@ -428,6 +470,89 @@ def forbidden(names, namespace: dict | None = None):
                 where[attr] = original
             else:
                 setattr(where, attr, original)
+
+
+# ---------------------------------------------------------------- other threads
+# torch's modes and the profile hook belong to the thread that sets them: code the student
+# runs in another thread (started inside the call, or in a cell to serve later calls) would
+# run unchecked. Every thread the worker starts carries `_watch_thread` as its profile hook;
+# while a guarded call runs, it applies that call's checks in its thread, the modes included.
+class _Checks:
+    def __init__(self, covered: dict, operators: dict, refuse, profile):
+        self.covered, self.operators, self.refuse, self.profile = covered, operators, refuse, profile
+
+
+_IDLE = _Checks({}, {}, None, None)
+_ACTIVE_CALL = [_IDLE]        # the checks of the guarded call running now
+_THREAD_MODES = threading.local()
+_HOOKS_REMOVED: list = []     # threads that switched their hook off: every later guarded call refuses
+_WATCHED_THREADS: set = set()  # idents of the threads that carry the hook
+_UNWATCHED_NAME = "a thread the grader cannot watch"
+_THREAD_BOOTSTRAP = threading.Thread._bootstrap_inner.__code__
+
+
+class _ThreadRefuseTorchFunctions(_RefuseTorchFunctions):
+    """In another thread, for good: the checks of whichever guarded call runs, if one does."""
+
+    def __init__(self):
+        TorchFunctionMode.__init__(self)
+
+    covered = property(lambda self: _ACTIVE_CALL[0].covered)
+    refuse = property(lambda self: _ACTIVE_CALL[0].refuse)
+
+
+class _ThreadRefuseOperators(_RefuseOperators):
+    def __init__(self):
+        TorchDispatchMode.__init__(self)
+
+    operators = property(lambda self: _ACTIVE_CALL[0].operators)
+    refuse = property(lambda self: _ACTIVE_CALL[0].refuse)
+
+
+def _watch_thread(frame, event, arg):
+    """The profile hook of every thread but the one that makes guarded calls."""
+    if event == "c_call" and arg is sys.setprofile and not (
+            frame.f_code is _THREAD_BOOTSTRAP and threading._profile_hook is _watch_thread):
+        _HOOKS_REMOVED.append(threading.get_ident())
+    checks = _ACTIVE_CALL[0]
+    if checks.profile is None:
+        return
+    if not getattr(_THREAD_MODES, "entered", False):
+        _THREAD_MODES.entered = True
+        _ThreadRefuseTorchFunctions().__enter__()
+        _ThreadRefuseOperators().__enter__()
+    checks.profile(frame, event, arg)
+
+
+def watch_threads() -> None:
+    """Give every thread started from now on the guard's hook (once, in the worker, before
+    any student code): through ``threading`` and through ``_thread`` directly."""
+    if getattr(_thread.start_new_thread, "watched", False):
+        return
+    start = _thread.start_new_thread
+
+    def start_watched(function, args, kwargs=None):
+        def run(*args, **kwargs):
+            sys.setprofile(_watch_thread)
+            _WATCHED_THREADS.add(threading.get_ident())
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _WATCHED_THREADS.discard(threading.get_ident())
+        return start(run, args, kwargs or {})
+
+    start_watched.watched = True
+    threading.setprofile(_watch_thread)
+    _thread.start_new_thread = _thread.start_new = threading._start_new_thread = start_watched
+    _WATCHED_THREADS.add(threading.get_ident())  # the worker's own, which makes the guarded calls
+
+
+def _unwatched_threads() -> list:
+    """Threads running Python without the hook: started through a fresh copy of ``_thread``
+    (its original function), say. torch's own threads run no Python between operators."""
+    if not _WATCHED_THREADS:  # not a worker: watch_threads() was never called
+        return []
+    return [ident for ident in sys._current_frames() if ident not in _WATCHED_THREADS]
 
 
 def _refuser(name, refuse):

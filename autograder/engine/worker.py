@@ -178,6 +178,7 @@ def serve_judge(to_judge: int, from_judge: int, limits: Limits) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file write fails, not the process
     torch.set_num_threads(limits.threads)
     import IPython.core.inputtransformer2  # noqa: F401  (imported before the limits apply)
+    guard.watch_threads()  # before any student code: every thread it starts is checked too
     gaps = sandbox.confine_worker(limits)
     worker = Worker(to_judge, from_judge, limits)
     worker.send({"event": "ready", "gaps": gaps})
