@@ -449,7 +449,8 @@ def forbidden(names, namespace: dict | None = None):
     previous_profile = sys.getprofile()
     try:
         modes.enter_context(_RefuseTorchFunctions(covered, refuse))
-        modes.enter_context(_RefuseOperators(operators, refuse))
+        if operators:  # names with no operator of their own (torch.optim, broadcast_shapes) need no mode
+            modes.enter_context(_RefuseOperators(operators, refuse))
         sys.setprofile(profile)
         active[0] = True
         _ACTIVE_CALL[0] = _Checks(covered, operators, refuse, profile)
