@@ -522,7 +522,10 @@ def _watch_thread(frame, event, arg):
         _THREAD_MODES.entered = True
         _ThreadRefuseTorchFunctions().__enter__()
         _ThreadRefuseOperators().__enter__()
-    checks.profile(frame, event, arg)
+    try:
+        checks.profile(frame, event, arg)
+    except ForbiddenBuiltinError:
+        pass  # recorded, so the call fails; a hook that raises is switched off by Python
 
 
 def watch_threads() -> None:
@@ -531,6 +534,7 @@ def watch_threads() -> None:
     if getattr(_thread.start_new_thread, "watched", False):
         return
     start = _thread.start_new_thread
+    registry = _thread.allocate_lock()
 
     def start_watched(function, args, kwargs=None):
         def run(*args, **kwargs):
@@ -539,8 +543,15 @@ def watch_threads() -> None:
             try:
                 return function(*args, **kwargs)
             finally:
-                _WATCHED_THREADS.discard(threading.get_ident())
-        return start(run, args, kwargs or {})
+                with registry:
+                    _WATCHED_THREADS.discard(threading.get_ident())
+        # Registered by the starting thread too, before it returns: a check made right after
+        # the start sees the thread as watched, and (the lock) an ended thread's id is not
+        # left behind for an unwatched thread that gets the same id.
+        with registry:
+            ident = start(run, args, kwargs or {})
+            _WATCHED_THREADS.add(ident)
+        return ident
 
     start_watched.watched = True
     threading.setprofile(_watch_thread)
