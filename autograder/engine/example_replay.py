@@ -82,10 +82,20 @@ def session_report() -> dict:
     return report
 
 
+_SOURCE_HASHES: dict = {}  # (path, mtime, size) -> sha256: a test file is hashed once, not per test per notebook
+
+
+def _source_hash(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _SOURCE_HASHES:
+        _SOURCE_HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _SOURCE_HASHES[key]
+
+
 def _key(item) -> tuple:
     test = item.obj
-    source = hashlib.sha256(Path(item.path).read_bytes()).hexdigest()
-    return item.nodeid, source, repr(getattr(test, "_hypothesis_internal_use_settings", None))
+    return item.nodeid, _source_hash(Path(item.path)), repr(getattr(test, "_hypothesis_internal_use_settings", None))
 
 
 class _RecordingData:
