@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 
+MAX_LIVE_JUDGES = 2  # per grading process: each holds a judge, a zygote and their imports
 MAX_NOTEBOOKS = 100  # then a fresh process, so that nothing accumulates
 # Set to a file path (by the benchmark), each notebook's run is profiled in CPU time and its
 # statistics written there: where the judge's CPU goes, without changing what it does.
@@ -106,11 +107,16 @@ class JudgeServer:
     @classmethod
     def for_course(cls, course_root: str, env: dict, preexec_fn=None) -> "JudgeServer":
         key = (course_root, tuple(sorted(env.items())))
-        server = cls._servers.get(key)
+        server = cls._servers.pop(key, None)
         if server is None or not server.alive() or server.graded >= MAX_NOTEBOOKS:
             if server is not None:
                 server.stop()
-            server = cls._servers[key] = cls(course_root, env, preexec_fn)
+            # A process that grades several courses (a Dask worker, the tests) keeps the judges
+            # it used last; the others, and their zygotes, are stopped rather than left idle.
+            while len(cls._servers) >= MAX_LIVE_JUDGES:
+                next(iter(cls._servers.values())).stop()
+            server = cls(course_root, env, preexec_fn)
+        cls._servers[key] = server  # the most recently used last
         return server
 
     def __init__(self, course_root: str, env: dict, preexec_fn=None):
