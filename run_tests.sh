@@ -6,10 +6,13 @@
 # `-n 0` runs them in one process.
 source "$(dirname "$0")/scripts/env.sh"
 bash scripts/install_postgres.sh
-# One worker more than the cores: a grading alternates between its judge and the student's
-# worker, so a core that runs one grading idles about a third of the time.
+# Two workers more than the cores: a grading alternates between its judge and the student's
+# worker, and some tests wait on the clock (limits, servers starting), so with one worker per
+# core the cores idled a third of the time.
 # torch on one thread in each test process and kernel: with more processes than cores, the
 # idle OpenMP threads of one spin on the cores the others wait for (06's notebook took
 # 181 s among the tests, 15 s alone).
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
-exec .venv/bin/python -m pytest -n "$(( $(nproc) + 1 ))" --dist loadscope "$@"
+# --no-loadscope-reorder: scopes start in the order tests/conftest.py collects them, the
+# longest first (xdist's own order, most tests first, started two long gradings late).
+exec .venv/bin/python -m pytest -n "$(( $(nproc) + 2 ))" --dist loadscope --no-loadscope-reorder "$@"
