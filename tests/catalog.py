@@ -268,6 +268,15 @@ PROBE_LIMIT = "a probe that runs in the worker can be forged"
 GUARD_LIMIT = "code that rewrites the guard's own tables inside the worker switches it off"
 
 
+def softmax_attack(name: str, description: str, answer: str, known_limit: str | None = None) -> Entry:
+    """An attack on 05's guard: softmax computed with torch.softmax by some route, which must
+    score as the plain use of torch.softmax does (its four softmax checks failed)."""
+    return Entry("05_softmax_cross_entropy", Case(name, description, kind="attack", same_as="uses_torch_softmax",
+                                                  fails={"softmax_values", "softmax_dim", "softmax_large",
+                                                         "softmax_pure"},
+                                                  answers={"softmax_answer": answer}), known_limit=known_limit)
+
+
 @dataclass
 class Entry:
     assignment: str
@@ -489,11 +498,9 @@ def broadcast_shape(shape_a, shape_b):
     Entry("04_matmul", Case("cat_sparse_mm", "matmul through torch.sparse.mm", kind="attack",
                             same_as="uses_torch_matmul", fails={"matmul_values", "matmul_integer", "matmul_pure"},
                             answers={"matmul_answer": MATMUL_CHECK + "    return torch.sparse.mm(a.to_sparse(), b)"})),
-    Entry("05_softmax_cross_entropy", Case("cat_guard_replaced", "softmax with torch.softmax, after replacing the "
-                                           "worker's guard by a no-op when the cell runs", kind="attack",
-                                           same_as="uses_torch_softmax",
-                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
-                                           answers={"softmax_answer": """
+    softmax_attack("cat_guard_replaced", "softmax with torch.softmax, after replacing the "
+                   "worker's guard by a no-op when the cell runs",
+                   """
 import contextlib
 import autograder.engine.guard
 
@@ -501,12 +508,10 @@ autograder.engine.guard.forbidden = lambda names: contextlib.nullcontext([])
 
 def softmax(x, dim=-1):
     return torch.softmax(x, dim)
-"""})),
-    Entry("05_softmax_cross_entropy", Case("cat_guard_tables_replaced", "softmax with torch.softmax, after "
-                                           "replacing the guard's tables of what is refused by empty ones",
-                                           kind="attack", same_as="uses_torch_softmax",
-                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
-                                           answers={"softmax_answer": """
+"""),
+    softmax_attack("cat_guard_tables_replaced", "softmax with torch.softmax, after "
+                   "replacing the guard's tables of what is refused by empty ones",
+                   """
 import autograder.engine.guard as guard
 
 guard._expand = lambda names: {}
@@ -515,12 +520,10 @@ guard._code_tables = lambda names: ({}, {}, [])
 
 def softmax(x, dim=-1):
     return torch.softmax(x, dim)
-"""}), known_limit=GUARD_LIMIT),
-    Entry("05_softmax_cross_entropy", Case("cat_modes_disabled", "softmax with torch.softmax inside the call, with "
-                                           "the dispatch and function modes and the profile hook switched off",
-                                           kind="attack", same_as="uses_torch_softmax",
-                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
-                                           answers={"softmax_answer": """
+""", known_limit=GUARD_LIMIT),
+    softmax_attack("cat_modes_disabled", "softmax with torch.softmax inside the call, with "
+                   "the dispatch and function modes and the profile hook switched off",
+                   """
 import sys
 from torch.utils._python_dispatch import _disable_current_modes
 
@@ -528,12 +531,10 @@ def softmax(x, dim=-1):
     sys.setprofile(None)
     with _disable_current_modes(), torch._C.DisableTorchFunction():
         return torch.softmax(x, dim)
-"""})),
-    Entry("05_softmax_cross_entropy", Case("cat_thread_in_call", "softmax with torch.softmax in a thread the call "
-                                           "starts, and through map() in another: the guard is per thread",
-                                           kind="attack", same_as="uses_torch_softmax",
-                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
-                                           answers={"softmax_answer": """
+"""),
+    softmax_attack("cat_thread_in_call", "softmax with torch.softmax in a thread the call "
+                   "starts, and through map() in another: the guard is per thread",
+                   """
 import threading
 
 def softmax(x, dim=-1):
@@ -543,12 +544,10 @@ def softmax(x, dim=-1):
         thread.start()
         thread.join()
     return out[-1]
-"""})),
-    Entry("05_softmax_cross_entropy", Case("cat_thread_server", "softmax with torch.softmax in a thread started by "
-                                           "the cell, which serves the calls through queues and catches refusals",
-                                           kind="attack", same_as="uses_torch_softmax",
-                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
-                                           answers={"softmax_answer": """
+"""),
+    softmax_attack("cat_thread_server", "softmax with torch.softmax in a thread started by "
+                   "the cell, which serves the calls through queues and catches refusals",
+                   """
 import queue
 import threading
 
@@ -567,7 +566,7 @@ threading.Thread(target=_serve, daemon=True).start()
 def softmax(x, dim=-1):
     _requests.put((x, dim))
     return _answers.get()
-"""})),
+"""),
     Entry("05_softmax_cross_entropy", Case("cat_thread_unwatched", "softmax with torch.softmax in threads the guard "
                                            "does not hook: one switches its hook off, one is started through a fresh "
                                            "copy of _thread: while they run, no call the guard checks can pass",
@@ -598,11 +597,10 @@ def softmax(x, dim=-1):
         time.sleep(0.001)
     return _box.pop("y")
 """})),
-    Entry("05_softmax_cross_entropy", Case("cat_refs_softmax", "softmax through torch._refs.softmax, torch's own "
-                                           "Python softmax", kind="attack", same_as="uses_torch_softmax",
-                                           fails={"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"},
-                                           answers={"softmax_answer": "import torch._refs\n\ndef softmax(x, dim=-1):\n"
-                                                    "    return torch._refs.softmax(x, dim)"})),
+    softmax_attack("cat_refs_softmax", "softmax through torch._refs.softmax, torch's own "
+                   "Python softmax",
+                   "import torch._refs\n\ndef softmax(x, dim=-1):\n"
+                                                    "    return torch._refs.softmax(x, dim)"),
     Entry("05_softmax_cross_entropy", Case("cat_refs_nll_loss", "nll_loss through torch._refs.nn.functional.nll_loss",
                                            kind="attack", same_as="uses_F_nll_loss",
                                            fails={"nll_loss_single", "nll_loss_mean"},
