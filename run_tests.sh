@@ -15,4 +15,6 @@ bash scripts/install_postgres.sh
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
 # --no-loadscope-reorder: scopes start in the order tests/conftest.py collects them, the
 # longest first (xdist's own order, most tests first, started two long gradings late).
-exec .venv/bin/python -m pytest -n "$(( $(nproc) + 2 ))" --dist loadscope --no-loadscope-reorder "$@"
+# (nproc counts the cores without OMP_NUM_THREADS, which it would otherwise obey.)
+cores="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
+exec .venv/bin/python -m pytest -n "$(( cores + 2 ))" --dist loadscope --no-loadscope-reorder "$@"
