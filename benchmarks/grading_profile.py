@@ -22,6 +22,7 @@ in this process).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import pstats
 import shutil
@@ -165,7 +166,13 @@ def print_table(rows: dict[str, dict], guard_us: float) -> None:
 
 
 def main(argv=None) -> int:
-    chosen = (argv if argv is not None else sys.argv[1:]) or assignments()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignment", nargs="*", metavar="ASSIGNMENT",
+                        help=f"assignments to profile (default: all of {', '.join(assignments())})")
+    chosen = parser.parse_args(argv).assignment or assignments()
+    unknown = sorted(set(chosen) - set(assignments()))
+    if unknown:  # not argparse's choices=: Python 3.11 checks an empty nargs="*" against them
+        parser.error(f"unknown assignment {', '.join(unknown)}; expected one of {', '.join(assignments())}")
     with tempfile.TemporaryDirectory(prefix="grading-profile-") as tmp:
         rows = {a: profile_assignment(a, Path(tmp)) for a in chosen}
     print("Where one notebook's grading CPU goes (our solution; judge start excluded):")
