@@ -2,6 +2,7 @@
 configuration: every case scores as it must, feedback teaches without leaking the
 hidden tests, and grades repeat exactly."""
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from instructor.paths import HIDDEN_TESTS, assignments, notebook_of
 from tests.test_written_answers import check_manual_grading
 
 GRADED_KINDS = ("solution", "blank", "variant", "mistake")  # attacks and broken ones: the integrity catalog
-SHARD_SIZE = 16  # a large class is graded in shards of this many mistakes and variants, each in its own course
+SHARD_SIZE = 32  # a large class is graded in shards of at most this many submissions, each in its own course
+# (each shard pays a grading process's start and draws the examples again: fewer, larger shards cost less CPU)
 
 
 def shards(assignment) -> list[tuple[str, int, int]]:
@@ -121,15 +123,20 @@ for _shard in sorted(GRADED, key=lambda shard: -assignments().index(shard[0])):
 
 
 def test_the_same_submissions_graded_three_times_get_the_same_scores(tmp_path, generated_course):
+    """Three courses with the same submissions, graded at the same time: the load the three
+    put on each other (and the endless loop's timeouts) changes no score."""
     assignment = "01_normalization"
     cases = [c for c in load_cases(assignment)
              if c.name in {"solution", "unbiased_std", "per_image_stats", "infinite_loop", "attack_allclose"}]
-    course = nbgrader_cli.copy_course(generated_course, tmp_path / "course")
-    nbgrader_cli.submit_class(course, assignment, cases)
-    runs = []
-    for _ in range(3):
+    courses = [nbgrader_cli.copy_course(generated_course, tmp_path / f"course{run}") for run in range(3)]
+    for course in courses:
+        nbgrader_cli.submit_class(course, assignment, cases)
+
+    def grade(course: Path) -> dict:
         nbgrader_cli.autograde(course, assignment, [c.name for c in cases])
-        grades = nbgrader_cli.read_grades(course, assignment)
-        runs.append({student: (g.score, g.cells) for student, g in grades.items()})
+        return {student: (g.score, g.cells) for student, g in nbgrader_cli.read_grades(course, assignment).items()}
+
+    with ThreadPoolExecutor(len(courses)) as pool:  # the gradings are subprocesses: threads only wait
+        runs = list(pool.map(grade, courses))
     assert runs[0] == runs[1] == runs[2]
     assert len(runs[0]) == len(cases)
