@@ -7,14 +7,15 @@ Prints, in one run:
 1. the cost of one Dask task's way of grading a submission: nbgrader's Autograde in the
    worker process (what ``instructor.grade_class`` does) against ``nbgrader autograde
    --student`` started per submission;
-2. CPU-seconds per notebook of each assignment (our solution, graded on the parallel path),
-   and where they go: the judge's parts and the worker's start and calls, profiled
+2. CPU-seconds per notebook of each assignment (our solution, graded on the parallel path):
+   a worker's first notebook of an assignment (its judge's start, examples drawn) and every
+   later one (examples replayed); and where they go: the judge's parts and the worker's start and calls, profiled
    (``benchmarks/grading_profile.py``; with --quick only the class's assignment);
 3. the wall time of grading the same class (the assignment's representative cases, cycled
    to ``--students`` students) serially with plain ``nbgrader autograde`` and in parallel
    on ``--workers`` Dask workers, their ratio, CPU-seconds per notebook, and whether the
    two grade tables are identical;
-4. a projection for 300 students x 6 notebooks on 2, 16 and 64 cores.
+4. a projection for 300 students x every notebook of the course on 2, 16 and 64 cores.
 """
 from __future__ import annotations
 
@@ -41,7 +42,21 @@ import grading_profile  # noqa: E402  (beside this file)
 
 PROJECTED_STUDENTS = 300
 PROJECTED_CORES = (2, 16, 64)
-SOLUTION_COPIES = 3
+
+
+def solution_copies(workers: int) -> int:
+    """Copies of our solution per assignment in step 2: at least two beyond each worker's first."""
+    return 3 * workers
+
+
+def first_and_later(graded: list) -> tuple[list[float], list[float]]:
+    """CPU-seconds of each worker's first notebook and of every later one (outcomes in the
+    order they finished: a Dask worker of one thread grades one notebook after another)."""
+    first, later, seen = [], [], set()
+    for outcome in graded:
+        (later if outcome.worker in seen else first).append(outcome.cpu_seconds)
+        seen.add(outcome.worker)
+    return first, later or first
 
 
 def adopt_orphans() -> None:
@@ -142,21 +157,27 @@ def main(argv=None) -> int:
               f"   (+ {modes['imports'][0]:.1f} once per worker for imports and configuration)")
 
         # 2. CPU-seconds per notebook of each assignment: our solution, on the parallel path.
-        # Three copies each: the median is what a notebook costs in a class, once each worker's
-        # first notebook has paid for its judge's start.
+        # A Dask worker's first notebook of an assignment pays for its judge and for drawing the
+        # examples; every later one replays them. Enough copies that each worker grades some later.
+        copies = solution_copies(args.workers)
         solution = {a: [dataclasses.replace(c, name=f"solution{i}") for c in load_cases(a) if c.name == "solution"
-                        for i in range(SOLUTION_COPIES)] for a in assignments()}
+                        for i in range(copies)] for a in assignments()}
         solution = {a: cases for a, cases in solution.items() if cases}
         course = course_with(tmp / "per_assignment", solution)
         reports = grade_assignments(course, list(solution), workers=args.workers, log=tmp / "per_assignment.log")
-        per_notebook = {a: statistics.median(o.cpu_seconds for o in r.of("graded")) for a, r in reports.items()}
         failed = [f"{a}: {o.error}" for a, r in reports.items() for o in r.of("failed")]
         assert not failed, failed
-        print(f"\n2. CPU-s to grade one notebook (our solution, median of {SOLUTION_COPIES}), per assignment:")
-        for assignment, seconds in per_notebook.items():
-            print(f"   {assignment:<26} {seconds:6.1f}")
+        split = {a: first_and_later(r.of("graded")) for a, r in reports.items()}
+        per_notebook = {a: statistics.median(later) for a, (_, later) in split.items()}
+        first_extra = {a: max(0.0, statistics.median(first) - per_notebook[a]) for a, (first, _) in split.items()}
+        print(f"\n2. CPU-s to grade one notebook (our solution, {copies} copies on {args.workers} workers), per assignment:")
+        print(f"   {'':<26} {'later':>6}  {'first on a worker':>17}")
+        for assignment, later in per_notebook.items():
+            print(f"   {assignment:<26} {later:6.1f}  {later + first_extra[assignment]:17.1f}")
         per_student = sum(per_notebook.values())
-        print(f"   {'one student, every notebook':<26} {per_student:6.1f}")
+        per_worker = sum(first_extra.values())
+        print(f"   {'one student, every notebook':<26} {per_student:6.1f}  "
+              f"(+ {per_worker:.1f} once per worker: judges' starts and drawn examples)")
         profiled = [] if args.no_profile else [args.assignment] if args.quick else list(solution)
         if profiled:
             print("   Where it goes (the engine alone, without nbgrader's pipeline; judge start excluded):", flush=True)
@@ -189,14 +210,16 @@ def main(argv=None) -> int:
         for student in differ:
             print(f"   differs: {student}: serial {serial_grades.get(student)}, parallel {parallel_grades.get(student)}")
 
-    # 4. Projection: every core as busy as the workers were in the parallel run.
+    # 4. Projection: every core as busy as the workers were in the parallel run, one worker per
+    # core, each paying its first notebook of every assignment once.
     busy = task_cpu / (report.workers * parallel_s)
     notebooks = PROJECTED_STUDENTS * len(per_notebook)
     print(f"\n4. Projection: {PROJECTED_STUDENTS} students x {len(per_notebook)} notebooks = {notebooks} notebooks, "
-          f"{per_student:.1f} CPU-s per student (step 2), cores {busy:.0%} busy as in step 3:")
+          f"{per_student:.1f} CPU-s per student and {per_worker:.1f} per worker (step 2), "
+          f"cores {busy:.0%} busy as in step 3:")
     print(f"   {'cores':>5}  {'wall time':>10}  {'per notebook':>12}")
     for cores in PROJECTED_CORES:
-        wall = PROJECTED_STUDENTS * per_student / (cores * busy)
+        wall = (PROJECTED_STUDENTS * per_student + cores * per_worker) / (cores * busy)
         print(f"   {cores:>5}  {wall / 60:8.1f} min  {wall / notebooks:10.2f} s")
     print(f"\nbench_scale took {time.monotonic() - started:.0f} s")
     return 0 if same and report.ok else 1
