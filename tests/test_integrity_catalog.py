@@ -46,11 +46,34 @@ def in_first_group(entry: Entry) -> bool:
     return leaves_processes(entry) or bool(entry.feedback_lacks)
 
 
+# Rough CPU-seconds to grade one notebook of an assignment, and to start grading an assignment
+# (its judge, its sandbox's zygote, the examples drawn): only to share the groups out evenly.
+NOTEBOOK_COST = {"06_simple_mnist": 5.0, "05_softmax_cross_entropy": 2.5, "04_matmul": 2.5,
+                 "04b_gradient_descent": 2.5}
+DEFAULT_NOTEBOOK_COST = 1.5
+ASSIGNMENT_START_COST = 6.0
+
+
 def grouped(entries: list[Entry]) -> list[list[Entry]]:
-    """The entries dealt to GROUPS groups, the smallest first, after those of the first group."""
-    groups: list[list[Entry]] = [[e for e in entries if in_first_group(e)]] + [[] for _ in range(GROUPS - 1)]
-    for entry in (e for e in entries if not in_first_group(e)):
-        min(groups, key=len).append(entry)
+    """The entries dealt to GROUPS groups: those that must be in the first, then the others in
+    runs of one assignment, cut where the estimated cost so far reaches the next even share. Each group pays
+    for starting every assignment it grades (twice, one per mode), so the fewer each holds, the less
+    the catalog costs."""
+    first = [e for e in entries if in_first_group(e)]
+    rest = sorted((e for e in entries if not in_first_group(e)), key=lambda e: e.assignment, reverse=True)
+
+    def cost(group: list[Entry]) -> float:
+        return (sum(NOTEBOOK_COST.get(e.assignment, DEFAULT_NOTEBOOK_COST) for e in group)
+                + ASSIGNMENT_START_COST * len({e.assignment for e in group}))
+
+    groups: list[list[Entry]] = [first] + [[] for _ in range(GROUPS - 1)]
+    share = (cost(first) + cost(rest)) / GROUPS
+    index, done = 0, 0.0  # done: the estimated cost of the groups before groups[index]
+    for entry in rest:
+        if index < GROUPS - 1 and done + cost(groups[index] + [entry]) > (index + 1) * share:
+            done += cost(groups[index])
+            index += 1
+        groups[index].append(entry)
     return groups
 
 
