@@ -8,7 +8,7 @@ source "$(dirname "$0")/scripts/env.sh"
 bash scripts/install_postgres.sh
 # One worker more than the cores: a grading alternates between its judge and the student's
 # worker, and some tests wait on the clock (limits, servers starting). On 2 cores, 3 workers
-# took 26:00, 4 took 29:08 (beside a low-priority benchmark) and 2 took 28:19.
+# took 25:28 and kept both cores busy (/proc/stat), 4 took 28:41 and 2 took 28:19.
 # torch on one thread in each test process and kernel: with more processes than cores, the
 # idle OpenMP threads of one spin on the cores the others wait for (06's notebook took
 # 181 s among the tests, 15 s alone).
