@@ -9,8 +9,9 @@ Prints, in one run:
    --student`` started per submission;
 2. CPU-seconds per notebook of each assignment (our solution, graded on the parallel path):
    a worker's first notebook of an assignment (its judge's start, examples drawn) and every
-   later one (examples replayed); and where they go: the judge's parts and the worker's start and calls, profiled
-   (``benchmarks/grading_profile.py``; with --quick only the class's assignment);
+   later one (examples replayed); and where they go: the judge's parts and the worker's
+   start and calls, profiled (``benchmarks/grading_profile.py``; with --quick only the
+   class's assignment);
 3. the wall time of grading the same class (the assignment's representative cases, cycled
    to ``--students`` students) serially with plain ``nbgrader autograde`` and in parallel
    on ``--workers`` Dask workers, their ratio, CPU-seconds per notebook, and whether the

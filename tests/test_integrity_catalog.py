@@ -56,9 +56,9 @@ ASSIGNMENT_START_COST = 6.0
 
 def grouped(entries: list[Entry]) -> list[list[Entry]]:
     """The entries dealt to GROUPS groups: those that must be in the first, then the others in
-    runs of one assignment, cut where the estimated cost so far reaches the next even share. Each group pays
-    for starting every assignment it grades (twice, one per mode), so the fewer each holds, the less
-    the catalog costs."""
+    runs of one assignment, cut where the estimated cost so far reaches the next even share.
+    Each group pays for starting every assignment it grades (twice, one per mode), so the
+    fewer each holds, the less the catalog costs."""
     first = [e for e in entries if in_first_group(e)]
     rest = sorted((e for e in entries if not in_first_group(e)), key=lambda e: e.assignment, reverse=True)
 
