@@ -166,13 +166,14 @@ def print_table(rows: dict[str, dict], guard_us: float) -> None:
 
 
 def main(argv=None) -> int:
+    known = assignments()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="*", metavar="ASSIGNMENT",
-                        help=f"assignments to profile (default: all of {', '.join(assignments())})")
-    chosen = parser.parse_args(argv).assignment or assignments()
-    unknown = sorted(set(chosen) - set(assignments()))
+                        help=f"assignments to profile (default: all of {', '.join(known)})")
+    chosen = parser.parse_args(argv).assignment or known
+    unknown = sorted(set(chosen) - set(known))
     if unknown:  # not argparse's choices=: Python 3.11 checks an empty nargs="*" against them
-        parser.error(f"unknown assignment {', '.join(unknown)}; expected one of {', '.join(assignments())}")
+        parser.error(f"unknown assignment {', '.join(unknown)}; expected one of {', '.join(known)}")
     with tempfile.TemporaryDirectory(prefix="grading-profile-") as tmp:
         rows = {a: profile_assignment(a, Path(tmp)) for a in chosen}
     print("Where one notebook's grading CPU goes (our solution; judge start excluded):")
