@@ -19,14 +19,16 @@ from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of
 
 
 def run(assignment: str, case_name: str = "solution", max_examples: int = MAX_EXAMPLES,
-        limits: dict | None = None, replay_examples: bool = True) -> dict:
+        limits: dict | None = None, replay_examples: bool = True, case: Case | None = None) -> dict:
     """The judge's results for one simulated case, graded as nbgrader's autograde step
     grades (same preprocessor, judge, sandbox and limits), without nbgrader; ``limits``
     overrides some of the course's limits (e.g. ``{"forked_workers": False}``); with
-    ``replay_examples`` False, hypothesis draws every example afresh."""
+    ``replay_examples`` False, hypothesis draws every example afresh; ``case``: a case of
+    the caller's instead of the simulated class's ``case_name``."""
     source_nb = nbformat.read(notebook_of(assignment), as_version=4)
-    cases = {c.name: c for c in load_cases(assignment)}
-    case = cases.get(case_name) or Case(case_name, "our solution")
+    if case is None:
+        cases = {c.name: c for c in load_cases(assignment)}
+        case = cases.get(case_name) or Case(case_name, "our solution")
     submission = build_submission(case, source_nb, source_nb)
     grader = GradeWithHiddenTests.configured(str(ROOT), max_examples=max_examples,
                                             replay_examples=replay_examples)

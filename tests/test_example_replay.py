@@ -53,6 +53,23 @@ HIDDEN = textwrap.dedent('''
         reject = student().get("reject_multiples_of_3") and a % 3 == 0
         assume(a % 2 == 0 and not reject)
         seen("assumes", a)
+
+    def counted_call():
+        """The stand-in student's function keeps state between calls: how many came before."""
+        path = os.environ["REPLAY_CALLS"]
+        calls = int(open(path).read() or 0) + 1 if os.path.exists(path) else 1
+        with open(path, "w") as f:
+            f.write(str(calls))
+        return calls
+
+    @settings(max_examples=30, derandomize=True, database=None, deadline=None)
+    @given(a=st.integers(0, 1000))
+    def test_stateful(a):
+        """a function that is wrong on some calls, counted across the run"""
+        calls = counted_call()
+        wrong = student().get("wrong_on_calls", [])
+        after = student().get("wrong_after")
+        assert calls not in wrong and (after is None or calls <= after), f"wrong on call {calls}"
 ''')
 
 
@@ -61,15 +78,17 @@ def hidden(tmp_path, monkeypatch):
     folder = tmp_path / "hidden"
     folder.mkdir()
     (folder / "test_hidden.py").write_text(HIDDEN)
-    behaviour, seen = tmp_path / "behaviour.json", tmp_path / "seen.jsonl"
+    behaviour, seen, calls = tmp_path / "behaviour.json", tmp_path / "seen.jsonl", tmp_path / "calls"
     monkeypatch.setenv("REPLAY_BEHAVIOUR", str(behaviour))
     monkeypatch.setenv("REPLAY_SEEN", str(seen))
+    monkeypatch.setenv("REPLAY_CALLS", str(calls))
     example_replay.forget()
 
     def run(afresh: bool = False, **student) -> tuple[dict, list]:
         """One run of the hidden tests, as the judge does it: (outcome per test, inputs each got)."""
         behaviour.write_text(json.dumps(student))
         seen.write_text("")
+        calls.write_text("")  # each run is a fresh worker: the student's state starts anew
         outcomes: dict = {}
 
         class Collect:
@@ -100,7 +119,7 @@ def test_a_replay_gives_the_inputs_and_verdicts_of_a_fresh_draw(hidden):
     replayed = hidden()
     replayed_again = hidden()  # test_sum modifies its input: each replay must get the input as drawn
     after = example_replay.statistics()
-    assert after["replayed"] - before["replayed"] == 6, "all three tests should have been replayed, twice"
+    assert after["replayed"] - before["replayed"] == 8, "all four tests should have been replayed, twice"
     fresh = hidden(afresh=True)
     assert replayed == replayed_again == fresh == first
     assert all(outcome[0] == "passed" for outcome in fresh[0].values())
@@ -141,7 +160,25 @@ def test_a_failed_first_run_keeps_nothing(hidden):
     assert hidden()[0]["test_sum"][0] == "passed"
     before = example_replay.statistics()
     hidden()
-    assert example_replay.statistics()["replayed"] - before["replayed"] == 3
+    assert example_replay.statistics()["replayed"] - before["replayed"] == 4
+
+
+@pytest.mark.parametrize("student", [
+    {"wrong_on_calls": [1]},        # wrong only on its first call
+    {"wrong_on_calls": [7]},        # wrong only on its n-th call
+    {"wrong_on_calls": [3, 4, 5]},  # wrong on a run of calls
+    {"wrong_after": 12},            # right for k calls, wrong after
+], ids=["first call", "n-th call", "calls 3-5", "after k calls"])
+def test_a_function_that_keeps_state_gets_one_verdict_whether_replayed_or_drawn(hidden, student):
+    """The verdict of a property is the notebook's alone: replayed after a passing run, or drawn
+    afresh, a function that keeps state between calls gets the same one. (A replayed example that
+    fails is followed by hypothesis's own run from the start, which meets the function once more
+    called: wrong only on its first call, it would pass that run.)"""
+    drawn = hidden(**student)[0]["test_stateful"]
+    hidden()  # a passing run: its examples are kept
+    replayed = hidden(**student)[0]["test_stateful"]
+    assert drawn[0] == "failed"
+    assert replayed[0] == drawn[0], (replayed, drawn)
 
 
 def test_a_class_graded_with_replayed_examples_gets_what_fresh_draws_give():

@@ -181,10 +181,21 @@ class _Recording:
         self.wrapper = recorded
 
 
-def _replayed(inner, fixtures: dict, examples: list[Example]) -> bool:
-    """Whether every recorded example passes again, exactly as recorded."""
+@dataclass
+class Replay:
+    """How a replay ended: every example passed again exactly as recorded (``passed``), or
+    the student's code failed one (``failure``, with that example's ``inputs``), or something
+    differed from the recording (neither)."""
+    passed: bool = False
+    failure: BaseException | None = None
+    inputs: dict = field(default_factory=dict)
+
+
+def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
+    """Call the test with each recorded example, in order, until one fails or differs."""
     for example in examples:
         inputs, draws = copy.deepcopy((example.inputs, example.draws))
+        shown = copy.deepcopy(inputs)  # as drawn: the test may modify what it is given
         data = _ReplayData(draws, example.aborted)  # one order of draws, whichever object drew
         try:
             with warnings.catch_warnings():  # assume() outside hypothesis's own run: it works, and says so
@@ -192,17 +203,28 @@ def _replayed(inner, fixtures: dict, examples: list[Example]) -> bool:
                 inner(**fixtures, **inputs, **{name: data for name in example.data_names})
         except UnsatisfiedAssumption:
             if not example.rejected:
-                return False
+                return Replay()
             continue
         except _Aborted:
             continue
+        except _Differs:
+            return Replay()
         except (KeyboardInterrupt, SystemExit):
             raise
-        except BaseException:  # a failure, or a difference: hypothesis finds and reports it
-            return False
+        except BaseException as exc:  # the property failed on this example: so does a plain run
+            return Replay(failure=exc, inputs=shown)
         if example.rejected or example.aborted or not data.exhausted():
-            return False
-    return True
+            return Replay()
+    return Replay(passed=True)
+
+
+def _with_example(exc: BaseException, test_name: str, inputs: dict) -> BaseException:
+    """``exc`` with the failing example noted as hypothesis notes it, so that feedback shows it."""
+    from hypothesis.vendor.pretty import pretty
+
+    arguments = "".join(f"    {name}={pretty(value)},\n" for name, value in inputs.items())
+    exc.add_note(f"Falsifying example: {test_name}(\n{arguments})")
+    return exc
 
 
 def run(item) -> bool:
@@ -213,12 +235,20 @@ def run(item) -> bool:
     key = _key(item)
     examples = _kept.get(key)
     if examples is not None:
-        if _replayed(handle.inner_test, fixtures, examples):
+        replay = _replayed(handle.inner_test, fixtures, examples)
+        if replay.passed:
             _statistics["replayed"] += 1
             return True
         _statistics["drawn"] += 1
         _drawn_tests.append(f"{item.name} (a replayed example failed or differed)")
+        # Hypothesis runs the test from the start, for its shrunk example and message. Where a
+        # replayed example failed, a plain run fails too (it drew the same examples, and the
+        # student's code met them in the same state), and hypothesis never turns a failure
+        # into a pass; but its second run meets code that has been called once more, so code
+        # that keeps state between calls may pass it. The verdict stays the replay's.
         test(**fixtures)
+        if replay.failure is not None:
+            raise _with_example(replay.failure, item.name, replay.inputs)
         return True
     original = handle.inner_test
     recording = _Recording(original, fixtures)
