@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,27 +59,38 @@ def submit(course: dict, student: str, minutes: float, assignment: str = ASSIGNM
 
 
 class RecordingService(fs.FeedbackService):
-    """The service with grading replaced: it records what it would grade and marks it graded."""
+    """The service with grading replaced: it records what it would grade and marks it graded,
+    on a clock the test sets (``now``). A key in ``stuck`` never finishes its grading; a key
+    in ``slow`` finishes after that many looks."""
 
-    def __init__(self, course, settings, crash: bool = False, **kwargs):
+    def __init__(self, course, settings, crash: bool = False, stuck=(), slow=None, now=START, **kwargs):
         # The folders here are made by root for students without a Unix user: ownership is
         # checked in its own test below (and by the real Hub's).
-        super().__init__(course, {"check_owner": False, **settings}, **kwargs)
+        self.now = now
+        super().__init__(course, {"check_owner": False, "workers": 2, **settings}, clock=lambda: self.now, **kwargs)
         self.graded: list[str] = []
-        self.crash = crash
+        self.killed: list[str] = []
+        self.crash, self.stuck, self.slow = crash, set(stuck), dict(slow or {})
 
     def generate(self, assignment):
         self.generated[assignment] = None
 
-    def grade(self, subs):
-        for sub in subs:
-            entry = self.ledger.get(sub.key) or {}
-            self.ledger.record(sub, status="grading", attempts=entry.get("attempts", 0) + 1)
+    def launch(self, sub):
         if self.crash:
             raise RuntimeError("the grading worker died")
-        for sub in subs:
-            self.graded.append(sub.key)
-            self.ledger.record(sub, status="graded", score=1.0, max_score=1.0)
+        self.graded.append(sub.key)
+        return sub
+
+    def result(self, sub):
+        if sub.key in self.stuck:
+            return None
+        if self.slow.get(sub.key, 0) > 0:
+            self.slow[sub.key] -= 1
+            return None
+        return {"status": "graded", "score": 1.0, "max_score": 1.0}
+
+    def kill(self, sub):
+        self.killed.append(sub.key)
 
 
 def note(course: dict, secret: str, notebook: str = NOTEBOOK) -> str | None:
@@ -109,7 +122,7 @@ def test_rate_limit_counts_gradings_in_a_sliding_window():
 def test_submission_parsed_from_nbgrader_folder_name(course):
     sub, _ = submit(course, "alice", 5)
     assert (sub.student, sub.assignment, sub.timestamp) == ("alice", ASSIGNMENT, stamp(5))
-    assert sub.key == f"alice+{ASSIGNMENT}+{stamp(5)}" and sub.at == START + timedelta(minutes=5)
+    assert sub.key == f"alice+{ASSIGNMENT}+{stamp(5)}" and sub.claimed_at == START + timedelta(minutes=5)
     assert fs.Submission.parse(sub.folder.with_name("not-a-submission")) is None
     assert fs.Submission.parse(sub.folder.with_name("alice+x+yesterday+r")) is None
 
@@ -138,8 +151,9 @@ def test_limit_refuses_with_a_note_and_a_restart_grades_nothing_twice(course):
     assert "2025-03-01 10:00 UTC" in page and "at most 2 times per 60 minutes" in page
     assert third.folder.is_dir()  # kept for the instructor's collect
 
-    restarted = RecordingService(course, settings)  # a new process: the ledger on disk only
-    fourth, _ = submit(course, "alice", 61)  # the first grading has left the window
+    # a new process: the ledger on disk only; 61 minutes later the first grading has left the window
+    restarted = RecordingService(course, settings, now=START + timedelta(minutes=61))
+    fourth, _ = submit(course, "alice", 61)
     restarted.round()
     assert restarted.graded == [fourth.key]
     assert json.loads((restarted.root / "ledger.json").read_text())[first.key]["attempts"] == 1
@@ -165,7 +179,7 @@ def test_interrupted_grading_is_tried_again_then_given_up(course):
         retried.round()
     assert retried.ledger.get(sub.key) | {"updated": ""} == {
         "student": "alice", "assignment": ASSIGNMENT, "timestamp": sub.timestamp, "attempts": 2,
-        "status": "grading", "updated": ""}
+        "status": "grading", "updated": "", "first_seen": START.isoformat()}
     last = RecordingService(course, {})
     assert last.round() == 1 and last.graded == []
     assert last.ledger.get(sub.key)["status"] == "failed"
@@ -213,10 +227,11 @@ def test_only_plain_files_of_a_submission_are_copied(tmp_path):
     assert copied == ["data", "data/notes.txt", "normalization.ipynb"], copied
     assert sorted(left_out) == ["data/linked_folder", "linked.ipynb", "pipe"]
     (src / "secret_link.txt").symlink_to(secret)
-    assert fs._read_regular(src / "secret_link.txt") is None
+    assert fs.read_text(src / "secret_link.txt") is None
     (src / "big.bin").write_bytes(b"x" * 2048)
-    with pytest.raises(OSError, match="more than"):
+    with pytest.raises(fs.Refused, match="more than 1,024 bytes"):
         fs.copy_submission(src, tmp_path / "copy2", max_bytes=1024)
+    assert not (tmp_path / "copy2").exists()  # refused from the listing: nothing copied
 
 
 def test_another_assignments_notebook_gets_a_note_and_uses_up_no_grading(course):
@@ -245,3 +260,234 @@ def test_another_assignments_notebook_gets_a_note_and_uses_up_no_grading(course)
                                                        "reshape_slice.ipynb": notebook_with_cells(*OTHER_CELLS)})
     unreadable, _ = submit(course, "bob", 1, notebooks={f"{NOTEBOOK}.ipynb": "{ not a notebook"})
     assert service.round() == 2 and service.graded == [partial.key, unreadable.key]
+
+
+# ----------------------------------------------------------------------------- attacks
+# The exchange is the students' to write: nothing there is trusted. Each test below is an
+# attack the service once fell to.
+def rounds_until_quiet(service, limit: int = 50) -> None:
+    for _ in range(limit):
+        if service.round() == 0 and not service.running and not service.queues:
+            return
+    raise AssertionError("the service never settled")
+
+
+def test_folder_name_cannot_lie_about_time(course):
+    """The rate limit counts on the service's clock (when it first saw each submission), not
+    on the folder's name: eight folders claiming times hours apart, seen within one hour,
+    get two gradings, not eight. The first-seen times survive a restart."""
+    settings = {"max_graded": 2, "window_minutes": 60}
+    service = RecordingService(course, settings)
+    subs = [submit(course, "alice", minutes)[0] for minutes in range(0, 8 * 120, 120)]  # claims: 2 h apart
+    for step in range(8):  # each seen a minute after the last, on the service's clock
+        service.now = START + timedelta(minutes=step)
+        service.round()
+    assert len(service.graded) == 2, service.graded
+    statuses = [service.ledger.get(s.key)["status"] for s in subs]
+    assert statuses.count("graded") == 2 and statuses.count("refused") == 6, statuses
+    assert all(service.ledger.get(s.key)["first_seen"].startswith("2025-03-01T09:0") for s in subs)
+    # a folder claiming it was made long ago, seen now: still counted now
+    old_claim, _ = submit(course, "alice", -10_000)
+    restarted = RecordingService(course, settings, now=START + timedelta(minutes=30))
+    restarted.round()
+    assert restarted.graded == [] and restarted.ledger.get(old_claim.key)["status"] == "refused"
+    assert restarted.ledger.get(subs[0].key)["first_seen"] == START.isoformat()  # kept across the restart
+    later, _ = submit(course, "alice", -20_000)
+    restarted.now = START + timedelta(minutes=61)
+    restarted.round()
+    assert restarted.graded == [later.key]
+
+
+def test_sparse_gigabyte_file_is_refused_quickly_and_never_copied(course):
+    """A 1 GiB sparse file costs the student nothing to make: it is refused from the
+    folder's listing, before a byte of it is read or copied."""
+    sub, secret = submit(course, "alice", 0)
+    with open(sub.folder / "huge.bin", "wb") as f:
+        f.truncate(1 << 30)
+    service = RecordingService(course, {})
+    began = time.monotonic()
+    assert service.round() == 1
+    took = time.monotonic() - began
+    assert took < 2, f"{took:.1f} s to refuse it"
+    assert service.graded == [] and service.ledger.get(sub.key)["status"] == "rejected"
+    assert "more than 67,108,864 bytes" in note(course, secret)
+    copied = sum(p.stat().st_size for p in service.root.rglob("*") if p.is_file())
+    assert copied < 1 << 20, copied
+    # straight to the copy: refused before anything is copied, and quickly
+    began = time.monotonic()
+    with pytest.raises(fs.Refused, match="more than"):
+        fs.copy_submission(sub.folder, service.root / "direct")
+    assert time.monotonic() - began < 2 and not (service.root / "direct").exists()
+
+
+def test_file_growing_after_its_check_is_never_copied_past_its_size(tmp_path, monkeypatch):
+    src = tmp_path / "submission"
+    src.mkdir()
+    (src / "normalization.ipynb").write_text("{}")
+    (src / "data.bin").write_bytes(b"x" * 100)
+    real_scan = fs.scan_submission
+
+    def scan_then_grow(*args, **kwargs):
+        found = real_scan(*args, **kwargs)
+        with open(src / "data.bin", "ab") as f:
+            f.truncate(1 << 30)  # 1 GiB, after the listing said 100 bytes
+        return found
+
+    monkeypatch.setattr(fs, "scan_submission", scan_then_grow)
+    with pytest.raises(fs.Refused, match="data.bin holds 1,073,741,824 bytes"):
+        fs.copy_submission(src, tmp_path / "copy")
+    copied = sum(p.stat().st_size for p in (tmp_path / "copy").rglob("*") if p.is_file())
+    assert copied <= 100
+
+
+def test_file_swapped_for_a_named_pipe_after_its_check_does_not_block(course, monkeypatch):
+    """A file checked as a plain file, then swapped for a FIFO before it is opened: the open
+    does not block (O_NONBLOCK), the descriptor is seen not to be a file, and the round ends
+    in moments; the student gets a note. Before, the open blocked the service forever."""
+    sub, secret = submit(course, "alice", 0, notebooks={f"{NOTEBOOK}.ipynb": "{}", "data.txt": "x"})
+    bobs, _ = submit(course, "bob", 0)
+    real_scan, calls = fs.scan_submission, []
+
+    def scan_then_swap(folder, *args, **kwargs):
+        found = real_scan(folder, *args, **kwargs)
+        calls.append(folder)
+        if folder == sub.folder and calls.count(folder) == 2:  # the copy's own listing
+            os.remove(folder / "data.txt")
+            os.mkfifo(folder / "data.txt")
+        return found
+
+    monkeypatch.setattr(fs, "scan_submission", scan_then_swap)
+    service = RecordingService(course, {})
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (service.round(), done.set()), daemon=True)
+    began = time.monotonic()
+    worker.start()
+    assert done.wait(10), "the round blocked on a named pipe"
+    assert time.monotonic() - began < 5
+    assert service.graded == [bobs.key]  # the other student is graded
+    assert service.ledger.get(sub.key)["status"] == "rejected"
+    assert "data.txt is not a plain file" in note(course, secret)
+    # a secret that is a named pipe: the folder is simply not complete, nothing blocks
+    pipe_secret, _ = submit(course, "bob", 1, finished=False)
+    os.mkfifo(pipe_secret.folder / "submission_secret.txt")
+    os.chmod(pipe_secret.folder, 0o777)
+    assert not pipe_secret.complete() and fs.read_text(pipe_secret.folder / "submission_secret.txt") is None
+
+
+def test_links_are_never_followed(course, tmp_path):
+    """A notebook, a secret, a subfolder or the submission folder itself as a link to what
+    the student may not read (the service runs as the instructor): never followed."""
+    outside = tmp_path / "solutions"
+    outside.mkdir()
+    (outside / f"{NOTEBOOK}.ipynb").write_text(notebook_with_cells(*OWN_CELLS))
+    (outside / "submission_secret.txt").write_text("not-theirs")
+    sub, _ = submit(course, "alice", 0, notebooks={"mine.txt": "x"})
+    (sub.folder / f"{NOTEBOOK}.ipynb").symlink_to(outside / f"{NOTEBOOK}.ipynb")
+    assert sub.notebook_ids() == []
+    assert fs.graded_cell_ids(sub.folder / f"{NOTEBOOK}.ipynb") is None
+    assert fs.read_text(sub.folder / f"{NOTEBOOK}.ipynb") is None
+    (sub.folder / "linked").symlink_to(outside)
+    assert fs.read_text(sub.folder / "linked" / "submission_secret.txt") is None  # a linked folder
+    # the submission's folder itself a link (complete-looking, to another folder)
+    inbound = fs.Path(course["exchange"]) / COURSE_ID / "inbound"
+    os.chmod(outside, 0o777)
+    (inbound / f"bob+{ASSIGNMENT}+{stamp(0)}+link").symlink_to(outside)
+    assert [s.student for s in fs.waiting_submissions(inbound)] == ["alice"]
+    copied = tmp_path / "copy"
+    assert sorted(fs.copy_submission(sub.folder, copied)) == ["linked", f"{NOTEBOOK}.ipynb"]
+    assert sorted(p.name for p in copied.iterdir()) == ["mine.txt", "submission_secret.txt", "timestamp.txt"]
+
+
+def test_deep_and_wide_folders_are_refused_from_their_listing(course):
+    deep, deep_secret = submit(course, "alice", 0)
+    nested = deep.folder
+    for level in range(fs.MAX_DEPTH + 2):
+        nested = nested / f"d{level}"
+    nested.mkdir(parents=True)
+    wide, wide_secret = submit(course, "bob", 0)
+    (wide.folder / "many").mkdir()
+    for i in range(fs.MAX_ENTRIES + 1):
+        (wide.folder / "many" / f"{i}.txt").touch()
+    service = RecordingService(course, {})
+    began = time.monotonic()
+    assert service.round() == 2 and service.graded == []
+    assert time.monotonic() - began < 5
+    assert "nested more than 8 deep" in note(course, deep_secret)
+    assert "more than 1,000 files and folders" in note(course, wide_secret)
+    assert {service.ledger.get(s.key)["status"] for s in (deep, wide)} == {"rejected"}
+
+
+def test_a_stuck_grading_is_abandoned_and_others_are_graded_meanwhile(course):
+    """Alice's grading never ends: Bob's submissions are graded beside it, and after its
+    deadline Alice's is abandoned (its process killed) with a note; her next one is graded."""
+    stuck, stuck_secret = submit(course, "alice", 0)
+    bobs, _ = submit(course, "bob", 0)
+    service = RecordingService(course, {"deadline_seconds": 0.5, "max_graded": 0}, stuck={stuck.key})
+    service.round()
+    assert service.graded == [stuck.key, bobs.key] and set(service.running) == {"alice"}
+    assert service.ledger.get(bobs.key)["status"] == "graded"
+    bobs_next, _ = submit(course, "bob", 1)
+    service.round()
+    assert service.ledger.get(bobs_next.key)["status"] == "graded"  # the other slot serves Bob
+    assert service.ledger.get(stuck.key)["status"] == "grading" and service.killed == []
+    time.sleep(0.6)
+    alices_next, _ = submit(course, "alice", 2)
+    service.round()
+    assert service.killed == [stuck.key]
+    entry = service.ledger.get(stuck.key)
+    assert entry["status"] == "failed" and "deadline" in entry["reason"]
+    assert "took longer than 0.5 seconds" in note(course, stuck_secret)
+    assert service.ledger.get(alices_next.key)["status"] == "graded"
+
+
+def test_one_students_many_submissions_never_delay_anothers(course):
+    """One grading at a time here. Alice submits five times; Bob and Carol submit after her
+    first is under way: each of theirs is graded before Alice's second, though she submitted
+    it earlier (turns between students, not first come first served)."""
+    course["students"].append("carol")
+    alices = [submit(course, "alice", m)[0] for m in range(5)]
+    service = RecordingService(course, {"workers": 1, "max_graded": 0}, slow={alices[0].key: 2})
+    service.round()
+    assert service.graded == [alices[0].key]
+    service.now += timedelta(minutes=1)
+    bobs, _ = submit(course, "bob", 10)
+    carols, _ = submit(course, "carol", 11)
+    rounds_until_quiet(service)
+    assert service.graded == [alices[0].key, bobs.key, carols.key, *(s.key for s in alices[1:])], service.graded
+
+
+def alive(pid: int) -> bool:
+    import psutil
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def test_a_stuck_task_is_killed_on_a_real_cluster_which_goes_on(tmp_path):
+    """kill_task on the service's own kind of cluster: the worker running the task and the
+    process it started are killed, the task fails, and the cluster grades the next one."""
+    from distributed import Client
+
+    pid_file = tmp_path / "child.pid"
+
+    def stuck(path):
+        import subprocess
+        import time as t
+        child = subprocess.Popen(["sleep", "600"])
+        open(path, "w").write(str(child.pid))
+        t.sleep(600)
+
+    with fs.grading_cluster(1) as cluster, Client(cluster) as client:
+        future = client.submit(stuck, str(pid_file), pure=False)
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        child = int(pid_file.read_text())
+        fs.kill_task(client, future)
+        deadline = time.monotonic() + 30
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not alive(child), "the grading's child process survived"
+        assert future.cancelled() or future.status in ("error", "cancelled")
+        assert client.submit(lambda: 6 * 7, pure=False).result(timeout=60) == 42

@@ -4,9 +4,10 @@ jupyterhub_config.py starts it (and the Hub stops it, or starts it again when it
 the instructor, when ``course.json`` has ``feedback_on_submit.enabled``. It watches the
 exchange's ``inbound/`` folder; for each new submission it
 
-1. checks it: a student on the roster, an assignment of the course, a notebook of that
-   assignment (not another's, told by its graded cells), within the rate limit
-   (``max_graded`` gradings per student and assignment in ``window_minutes``);
+1. checks it: a student on the roster, the folder theirs, an assignment of the course,
+   within the size, entry and depth limits, a notebook of that assignment (not another's,
+   told by its graded cells), within the rate limit (``max_graded`` gradings per student
+   and assignment in ``window_minutes``);
 2. copies it into its own nbgrader course folder, ``<course folder>/onsubmit/``, which has
    the course's configuration (``course_config.py``) but its **own gradebook**: on-submit
    scores never reach the instructor's gradebook, the formgrader or ``nbgrader export``;
@@ -24,6 +25,20 @@ gets a short note as that submission's feedback instead (when the next grading i
 or that the instructor will grade it). A service restart picks up what is waiting; the ledger
 keeps what was done from being done again. A submission whose grading was interrupted
 ``MAX_ATTEMPTS`` times (it kills the service or its worker) is given up, with a note.
+
+It trusts nothing a student writes into the exchange. Times come from its own clock: the
+rate limit counts when the service first saw each submission (``first_seen`` in the ledger,
+which survives restarts), never the folder's name. Every read of the exchange goes through
+one safe reader (``open_file``, ``open_folder``, ``read_file``, ``list_folder``): never
+through a link, never blocking (``O_NOFOLLOW | O_NONBLOCK``), the opened descriptor checked
+(a regular file, within its size), a bounded read, folders bounded in entries and depth; a
+submission's sizes are all checked from its listing before anything is copied.
+
+It schedules so that one slow, hostile or stuck submission delays no one else: up to
+``workers`` gradings run at once, one per student at a time, the student whose turn came
+longest ago first (one student's many submissions queue behind each other); the loop never
+waits on a grading; a grading still running after ``deadline_seconds`` is abandoned (its
+worker process and what it started killed) and its student gets a note.
 
 The authoritative grade stays the instructor's: collect and autograde after the deadline.
 """
@@ -56,7 +71,7 @@ FINAL = ("graded", "failed", "refused", "rejected")
 COUNTED = ("graded", "failed")
 # Defaults of course.json's "feedback_on_submit" (setup_course.py writes them).
 DEFAULT_SETTINGS = {"enabled": True, "max_graded": 3, "window_minutes": 60, "workers": None,
-                    "poll_seconds": 2.0, "check_owner": True}
+                    "poll_seconds": 2.0, "check_owner": True, "deadline_seconds": 300}
 # The most a submission may hold (all its files): what is copied for grading.
 MAX_SUBMISSION_BYTES = 64 << 20
 
@@ -69,13 +84,229 @@ def utc(timestamp: str) -> datetime:
     return parse_utc(timestamp).replace(tzinfo=UTC)
 
 
+# ----------------------------------------------------------------------------- the safe reader
+# Everything under the exchange is written by students (the inbound folder is writable by
+# every one of them), so nothing there is trusted: every read of it goes through the few
+# functions below. A file is opened without following a link and without blocking (a named
+# pipe, a device), the descriptor opened is checked (fstat: a regular file, within the size),
+# and never more than that size is read; a folder is opened the same way, and read through
+# its descriptor, with a bound on its entries and depth. Nothing is stat-ed, then opened by
+# name: what was checked is what is read.
+MAX_ENTRIES = 1000  # files and folders in one submission, all levels
+MAX_DEPTH = 8  # folders within folders in one submission
+SMALL_FILE_BYTES = 4096  # submission_secret.txt, timestamp.txt
+MAX_INBOUND_ENTRIES = 100_000  # folders in the exchange's inbound read in one round
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class Refused(OSError):
+    """What the service will not read; its message says why, in words its student may read."""
+
+
+def open_folder(path: Path | str, dir_fd: int | None = None) -> int:
+    """A descriptor of a folder (never through a link: its last component is not followed)."""
+    try:
+        return os.open(path, _FOLDER_FLAGS, dir_fd=dir_fd)
+    except OSError as error:
+        raise Refused(f"{Path(path).name} is not a folder that can be read") from error
+
+
+def open_file(name: Path | str, max_bytes: int, dir_fd: int | None = None) -> tuple[int, int]:
+    """A descriptor of a regular file of at most ``max_bytes``, and its size; Refused else.
+    Opened non-blocking and never through a link, then checked on the descriptor itself."""
+    label = Path(name).name
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as error:
+        raise Refused(f"{label} cannot be opened as a plain file") from error
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused(f"{label} is not a plain file")
+        if info.st_size > max_bytes:
+            raise Refused(f"{label} holds {info.st_size:,} bytes, more than the {max_bytes:,} allowed")
+        return fd, info.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_fd(fd: int, size: int, label: str):
+    """The bytes of an opened regular file of ``size`` bytes, in pieces: never more than that
+    (one byte more says the file grew since it was checked: Refused)."""
+    left = size + 1
+    while left > 0:
+        piece = os.read(fd, min(left, 1 << 20))
+        if not piece:
+            return
+        left -= len(piece)
+        if left <= 0:
+            raise Refused(f"{label} grew while it was read")
+        yield piece
+
+
+def read_file(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes (at most ``max_bytes``), from its folder's descriptor: neither
+    the file nor its folder is followed when it is a link."""
+    folder = open_folder(path.parent)
+    try:
+        fd, size = open_file(path.name, max_bytes, dir_fd=folder)
+    finally:
+        os.close(folder)
+    try:
+        return b"".join(read_fd(fd, size, path.name))
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path, max_bytes: int = SMALL_FILE_BYTES) -> str | None:
+    """A small regular file's text, stripped; None when it cannot be read safely or is empty."""
+    try:
+        return read_file(path, max_bytes).decode("utf-8", "replace").strip() or None
+    except OSError:
+        return None
+
+
+def list_folder(fd: int, max_entries: int = MAX_ENTRIES) -> list[tuple[str, int, int]]:
+    """(name, mode, size) of each entry of an opened folder, never following a link; Refused
+    beyond ``max_entries``."""
+    found = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if len(found) >= max_entries:
+                raise Refused(f"the submission holds more than {max_entries:,} files and folders")
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # gone meanwhile
+            found.append((entry.name, info.st_mode, info.st_size))
+    return sorted(found)
+
+
+@dataclass
+class Entry:
+    """One thing in a submission, as listed before anything is copied."""
+    path: str  # relative to the submission's folder
+    kind: str  # "folder" | "file" | "other" (a link, a pipe, a socket...: never copied)
+    size: int = 0
+
+
+def scan_submission(folder: Path, max_bytes: int = MAX_SUBMISSION_BYTES, max_entries: int = MAX_ENTRIES,
+                    max_depth: int = MAX_DEPTH) -> list[Entry]:
+    """Everything in a submission's folder, with sizes, read through folder descriptors;
+    Refused when it holds more than ``max_bytes`` in all (told from the sizes, before anything
+    is read), more than ``max_entries`` entries or folders deeper than ``max_depth``."""
+    found: list[Entry] = []
+    total = 0
+
+    def visit(fd: int, rel: str, depth: int) -> None:
+        nonlocal total
+        try:
+            listed = list_folder(fd, max_entries - len(found))
+        except Refused:
+            raise Refused(f"the submission holds more than {max_entries:,} files and folders") from None
+        for name, mode, size in listed:
+            path = f"{rel}{name}"
+            if stat.S_ISDIR(mode):
+                if depth >= max_depth:
+                    raise Refused(f"the submission's folders are nested more than {max_depth} deep")
+                found.append(Entry(path, "folder"))
+                sub = open_folder(name, dir_fd=fd)
+                try:
+                    visit(sub, path + "/", depth + 1)
+                finally:
+                    os.close(sub)
+            elif stat.S_ISREG(mode):
+                total += size
+                if total > max_bytes:
+                    raise Refused(f"the submission holds more than {max_bytes:,} bytes")
+                found.append(Entry(path, "file", size))
+            else:
+                found.append(Entry(path, "other"))
+            if len(found) > max_entries:
+                raise Refused(f"the submission holds more than {max_entries:,} files and folders")
+
+    top = open_folder(folder)
+    try:
+        visit(top, "", 1)
+    finally:
+        os.close(top)
+    return found
+
+
+def copy_submission(src: Path, dest: Path, max_bytes: int = MAX_SUBMISSION_BYTES,
+                    max_entries: int = MAX_ENTRIES, max_depth: int = MAX_DEPTH) -> list[str]:
+    """Copy the regular files and folders of a submission, and nothing else: a link (to the
+    solutions, the hidden tests, another student's work) would otherwise be followed by the
+    service, which runs as the instructor, and come back as feedback; a named pipe would
+    block it. Sizes, entries and depth are checked first, from the listing (Refused, with
+    nothing copied); then each file is read through the safe reader, never more than it was
+    listed with, nor more than ``max_bytes`` in all. Returns what was left out."""
+    planned = scan_submission(src, max_bytes, max_entries, max_depth)
+    sizes = {e.path: e.size for e in planned if e.kind == "file"}
+    folders = {e.path for e in planned if e.kind == "folder"}
+    left_out = [e.path for e in planned if e.kind == "other"]
+    budget = max_bytes
+    dest.mkdir(parents=True)
+
+    def copy(fd: int, rel: str, into: Path) -> None:
+        nonlocal budget
+        for name, mode, _ in list_folder(fd, max_entries):
+            path = f"{rel}{name}"
+            if path in folders and stat.S_ISDIR(mode):
+                (into / name).mkdir()
+                sub = open_folder(name, dir_fd=fd)
+                try:
+                    copy(sub, path + "/", into / name)
+                finally:
+                    os.close(sub)
+            elif path in sizes:
+                file_fd, size = open_file(name, min(sizes[path], budget), dir_fd=fd)
+                try:
+                    with open(into / name, "xb") as out:
+                        for piece in read_fd(file_fd, size, name):
+                            out.write(piece)
+                finally:
+                    os.close(file_fd)
+                budget -= size
+            # anything else (new since the listing, or changed kind) is not copied
+
+    top = open_folder(src)
+    try:
+        copy(top, "", dest)
+    finally:
+        os.close(top)
+    return left_out
+
+
+def graded_cell_ids(path: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> set[str] | None:
+    """The ``grade_id`` of every nbgrader cell of a notebook (read by the safe reader); None
+    when it is not a notebook that can be read (grading then says what is wrong)."""
+    try:
+        cells = json.loads(read_file(path, max_bytes)).get("cells")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(cells, list):
+        return None
+    ids = set()
+    for cell in cells:
+        nbgrader = cell.get("metadata", {}).get("nbgrader") if isinstance(cell, dict) else None
+        if isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id"), str):
+            ids.add(nbgrader["grade_id"])
+    return ids
+
+
 # ----------------------------------------------------------------------------- submissions
 @dataclass(frozen=True)
 class Submission:
-    """One folder in the exchange's inbound: ``student+assignment+timestamp+random``."""
+    """One folder in the exchange's inbound: ``student+assignment+timestamp+random``. Its
+    name is the student's to write: it says whose and which assignment (checked against the
+    roster, the folder's owner and the released assignments), never when (the service's own
+    clock says that: ``Ledger.seen``)."""
     student: str
     assignment: str
-    timestamp: str
+    timestamp: str  # what the student's folder name claims: shown back to them, never trusted
     folder: Path
 
     @property
@@ -83,7 +314,7 @@ class Submission:
         return f"{self.student}+{self.assignment}+{self.timestamp}"
 
     @property
-    def at(self) -> datetime:
+    def claimed_at(self) -> datetime:
         return utc(self.timestamp)
 
     @classmethod
@@ -101,15 +332,27 @@ class Submission:
         """Whether nbgrader's submit has finished writing it: the secret is its last file and
         the folder's mode 0777 its last step."""
         try:
-            return bool(self.secret()) and (self.folder.lstat().st_mode & 0o777) == 0o777
+            mode = self.folder.lstat().st_mode
         except OSError:
             return False
+        return stat.S_ISDIR(mode) and (mode & 0o777) == 0o777 and bool(self.secret())
 
     def secret(self) -> str | None:
-        return _read_regular(self.folder / "submission_secret.txt")
+        return read_text(self.folder / "submission_secret.txt")
 
     def notebook_ids(self) -> list[str]:
-        return sorted(p.stem for p in self.folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
+        """The notebooks at the top of the submission (regular files only)."""
+        try:
+            fd = open_folder(self.folder)
+        except OSError:
+            return []
+        try:
+            return [name[:-len(".ipynb")] for name, mode, _ in list_folder(fd)
+                    if name.endswith(".ipynb") and len(name) > len(".ipynb") and stat.S_ISREG(mode)]
+        except OSError:
+            return []
+        finally:
+            os.close(fd)
 
     def owned_by_student(self) -> bool:
         """Whether the student's Unix user owns the folder, as nbgrader's collect checks
@@ -121,86 +364,31 @@ class Submission:
             return False
 
 
-def _read_regular(path: Path) -> str | None:
-    """A small regular file's text, never through a link (the student owns the folder)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd) as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            return None
-        return f.read(4096).strip() or None
-
-
-def graded_cell_ids(path: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> set[str] | None:
-    """The ``grade_id`` of every nbgrader cell of a notebook (a plain file, never through a
-    link); None when it is not a notebook that can be read (grading then says what is wrong)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode) or os.fstat(f.fileno()).st_size > max_bytes:
-            return None
-        try:
-            cells = json.loads(f.read()).get("cells")
-        except (ValueError, AttributeError):
-            return None
-    if not isinstance(cells, list):
-        return None
-    ids = set()
-    for cell in cells:
-        nbgrader = cell.get("metadata", {}).get("nbgrader") if isinstance(cell, dict) else None
-        if isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id"), str):
-            ids.add(nbgrader["grade_id"])
-    return ids
-
-
-def copy_submission(src: Path, dest: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> list[str]:
-    """Copy the regular files and folders of a submission the student owns, and nothing
-    else: a link (to the solutions, the hidden tests, another student's work) would otherwise
-    be followed by the service, which runs as the instructor, and come back as feedback.
-    Returns what was left out; OSError when the submission holds more than ``max_bytes``."""
-    left_out, total, pending = [], 0, [(src, dest)]
-    while pending:
-        folder, into = pending.pop()
-        into.mkdir(parents=True)
-        for entry in os.scandir(folder):
-            mode = entry.stat(follow_symlinks=False).st_mode
-            if stat.S_ISDIR(mode):
-                pending.append((Path(entry.path), into / entry.name))
-            elif stat.S_ISREG(mode):
-                with os.fdopen(os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f, \
-                        open(into / entry.name, "wb") as out:
-                    shutil.copyfileobj(f, out)
-                total += (into / entry.name).stat().st_size
-                if total > max_bytes:
-                    raise OSError(f"the submission holds more than {max_bytes:,} bytes")
-            else:
-                left_out.append(os.path.relpath(entry.path, src))
-    return left_out
-
-
-def waiting_submissions(inbound: Path) -> list[Submission]:
-    """Complete submissions in the inbound folder, oldest first."""
+def waiting_submissions(inbound: Path, max_entries: int = MAX_INBOUND_ENTRIES) -> list[Submission]:
+    """Complete submissions in the inbound folder (at most ``max_entries`` folders looked at),
+    in the order of their names; the service orders them by when it first saw each."""
     found = []
     try:
-        entries = list(os.scandir(inbound))
+        with os.scandir(inbound) as entries:
+            for count, entry in enumerate(entries):
+                if count >= max_entries:
+                    log.warning("more than %d entries in %s: the rest waits", max_entries, inbound)
+                    break
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
+                sub = Submission.parse(Path(entry.path))
+                if sub is not None and sub.complete():
+                    found.append(sub)
     except FileNotFoundError:
         return []
-    for entry in entries:
-        if not entry.is_dir(follow_symlinks=False):
-            continue
-        sub = Submission.parse(Path(entry.path))
-        if sub is not None and sub.complete():
-            found.append(sub)
-    return sorted(found, key=lambda s: (s.at, s.key))
+    return sorted(found, key=lambda s: s.key)
 
 
 # ----------------------------------------------------------------------------- the ledger
 class Ledger:
-    """What happened to each submission, by key, in one JSON file replaced atomically."""
+    """What happened to each submission, by key, in one JSON file replaced atomically. Each
+    entry's ``first_seen`` is when the service first saw the submission complete, on its own
+    clock: the rate limit counts on it (never on the folder's name)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -216,6 +404,13 @@ class Ledger:
         self.save()
         return entry
 
+    def seen(self, sub: Submission, now: datetime) -> datetime:
+        """When the service first saw this submission: ``now`` the first time, kept after."""
+        entry = self.records.get(sub.key)
+        if entry is None or not entry.get("first_seen"):
+            entry = self.record(sub, first_seen=now.isoformat())
+        return datetime.fromisoformat(entry["first_seen"])
+
     def save(self) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".ledger-", suffix=".json")
         with os.fdopen(fd, "w") as f:
@@ -224,10 +419,13 @@ class Ledger:
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
 
-    def counted(self, student: str, assignment: str) -> list[datetime]:
-        """Submission times of this student's gradings of this assignment (graded or failed)."""
-        return sorted(utc(r["timestamp"]) for r in self.records.values()
-                      if r["student"] == student and r["assignment"] == assignment and r.get("status") in COUNTED)
+    def counted(self, student: str, assignment: str, besides: str | None = None) -> list[datetime]:
+        """When the service first saw each of this student's gradings of this assignment
+        (graded, failed, or under way), other than ``besides``."""
+        return sorted(datetime.fromisoformat(r.get("first_seen") or r["updated"])
+                      for key, r in self.records.items()
+                      if key != besides and r["student"] == student and r["assignment"] == assignment
+                      and r.get("status") in (*COUNTED, "grading"))
 
 
 @dataclass(frozen=True)
@@ -287,11 +485,85 @@ def ensure_feedback_exchange(path: Path) -> None:
         os.chmod(path, 0o711)
 
 
+# ----------------------------------------------------------------------------- grading
+@dataclass
+class Grading:
+    """A submission being graded: its task, and when it started and must end (monotonic)."""
+    sub: Submission
+    job: object
+    started: float
+    deadline: float
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def grade_and_release(root: str, db_url: str, course_id: str, assignment: str, student: str) -> dict:
+    """One Dask task: ``nbgrader autograde`` of a copied submission in the service's course
+    folder, then its feedback generated and released; all of it inside the submission's
+    deadline, in a worker the service kills when the deadline passes."""
+    from nbgrader.api import Gradebook
+
+    from instructor.grade_class import course_api, grade_submission
+
+    outcome = grade_submission(root, db_url, assignment, student)
+    if outcome.status != "graded":
+        return {"status": "failed", "error": outcome.error or "nbgrader found no notebook to grade"}
+    api = course_api(root, db_url)
+    made = api.generate_feedback(assignment, student, force=True)
+    released = made["success"] and api.release_feedback(assignment, student)
+    if not (made["success"] and released and released["success"]):
+        failed = released if made["success"] and released else made
+        return {"status": "failed", "error": f"feedback failed: {failed.get('error') or failed.get('log')}"}
+    with Gradebook(db_url, course_id) as gb:
+        graded = gb.find_submission(assignment, student)
+        return {"status": "graded", "score": float(graded.score), "max_score": float(graded.max_score)}
+
+
+def kill_process_tree(pid: int) -> None:
+    """A process and everything it started, killed (children first, so none is left)."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = proc.children(recursive=True) + [proc]
+    except psutil.Error:
+        return
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+def kill_task(client, future) -> None:
+    """A Dask task's worker process killed with what it started (the judge, the sandboxed
+    worker); the task then fails (allowed-failures 0) and the worker's nanny starts a new one."""
+    if client is None:
+        return
+    workers = []
+    try:
+        workers = [w for w, keys in client.processing().items() if future.key in keys]
+        for address in workers:
+            pid = client.run(os.getpid, workers=[address], wait=True)[address]
+            kill_process_tree(pid)
+    except Exception:  # the worker is gone already, or does not answer: its nanny restarts it
+        log.exception("killing the worker of %s", future.key)
+        try:
+            client.restart_workers(workers, raise_for_error=False)
+        except Exception:
+            log.exception("restarting the worker of %s", future.key)
+    future.cancel()
+
+
 # ----------------------------------------------------------------------------- the service
 class FeedbackService:
     """One course's on-submit grading. ``round()`` handles what waits; ``serve()`` loops."""
 
-    def __init__(self, course: dict, settings: dict, scheduler: str | None = None):
+    def __init__(self, course: dict, settings: dict, scheduler: str | None = None,
+                 clock=lambda: datetime.now(UTC)):
         self.course = course
         self.settings = {**DEFAULT_SETTINGS, **settings}
         self.course_dir = Path(course["course_dir"])
@@ -302,6 +574,15 @@ class FeedbackService:
         self.limit = RateLimit(int(self.settings["max_graded"] or 0),
                                timedelta(minutes=float(self.settings["window_minutes"] or 0)))
         self.scheduler = scheduler
+        self.clock = clock  # the service's own: the only time it trusts
+        self.deadline_s = float(self.settings["deadline_seconds"])
+        self.slots = max(1, int(self.settings["workers"] or usable_cores()))  # gradings at once
+        self.queues: dict[str, list[Submission]] = {}  # student -> their submissions waiting, oldest first
+        self.running: dict[str, Grading] = {}  # student -> their grading under way (one at a time)
+        self.turns = 0
+        self.last_turn: dict[str, int] = {}  # student -> when (in turns) they last had a grading started
+        self._prepared: set[str] = set()
+        self._client = self._cluster = None
         self.generated: dict[str, str | None] = {}  # assignment -> why generating it failed, or None
         self._released: dict[Path, tuple[int, set[str]]] = {}  # released notebook -> (mtime, grade_ids)
         self.prepare_root()
@@ -411,56 +692,112 @@ class FeedbackService:
         from instructor.grade_class import course_api, warm_up
 
         for assignment in sorted(self.assignments()):
-            self.generate(assignment)
+            if not self.generate(assignment):
+                self.prepare_gradebook(assignment)
         if self.scheduler:
             url = gradebook.for_concurrent_writers(course_api(str(self.root)).coursedir.db_url)
             with Client(self.scheduler) as client:
                 client.run(warm_up, str(self.root), url)
 
+    def prepare_gradebook(self, assignment: str) -> str:
+        """The on-submit gradebook migrated and the roster added for this assignment, once
+        (not in each grading); returns its URL for concurrent writers."""
+        from instructor import gradebook
+        from instructor.grade_class import course_api
+
+        url = gradebook.for_concurrent_writers(course_api(str(self.root)).coursedir.db_url)
+        if assignment not in self._prepared:
+            gradebook.prepare(url, self.course["course_id"], assignment, sorted(self.roster))
+            self._prepared.add(assignment)
+        return url
+
     # ---- one pass over what waits
     def round(self) -> int:
-        """Handle every submission waiting now; returns how many were handled."""
-        batch: dict[tuple[str, str], Submission] = {}
+        """One pass: gradings that ended are recorded, those past their deadline abandoned;
+        what waits in the exchange is checked (notes for what is not graded) and queued; free
+        slots are given to the queues, in turn between students. Never waits on a grading;
+        returns how many submissions it decided about (noted, refused or started)."""
+        handled = self.collect()
+        handled += self.admit()
+        handled += self.dispatch()
+        self.collect()  # a grading that ended at once (a test's) is recorded in this round
+        return handled
+
+    def admit(self) -> int:
         handled = 0
         assignments = self.assignments()
         for assignment in sorted(assignments - set(self.generated)):  # released since the last round
             self.generate(assignment)
+        queued = {s.key for subs in self.queues.values() for s in subs} | {g.sub.key for g in self.running.values()}
+        found = []
         for sub in waiting_submissions(self.inbound):
             entry = self.ledger.get(sub.key)
-            if entry and entry.get("status") in FINAL:
+            if sub.key in queued or (entry and entry.get("status") in FINAL):
                 continue
-            if (sub.student, sub.assignment) in batch:
-                continue  # one submission per student and assignment per round: the next round
-            if entry and entry.get("attempts", 0) >= MAX_ATTEMPTS:
+            found.append((self.ledger.seen(sub, self.clock()), sub))
+        for _, sub in sorted(found, key=lambda pair: (pair[0], pair[1].key)):  # as first seen
+            entry = self.ledger.get(sub.key) or {}
+            if entry.get("attempts", 0) >= MAX_ATTEMPTS:
                 self.give_up(sub, f"grading was interrupted {entry['attempts']} times")
-                handled += 1
-                continue
-            if sub.student not in self.roster:
+            elif sub.student not in self.roster:
                 log.warning("%s: %s is not a student of the course; not graded", sub.key, sub.student)
                 self.ledger.record(sub, status="rejected", reason="not a student of the course")
-                handled += 1
-                continue
-            if self.settings["check_owner"] and not sub.owned_by_student():
+            elif self.settings["check_owner"] and not sub.owned_by_student():
                 log.warning("%s: the folder is not owned by %s's user; not graded", sub.key, sub.student)
                 self.ledger.record(sub, status="rejected", reason="the folder is not the student's")
-                handled += 1
-                continue
-            if sub.assignment not in assignments:
+            elif sub.assignment not in assignments:
                 self.ledger.record(sub, status="rejected", reason="not a released assignment of the course")
                 write_note(self.feedback_exchange, sub, "Not graded on submit",
                            f"{sub.assignment} is not an assignment of this course that is graded on submit.")
-                handled += 1
-                continue
-            wrong = self.wrong_notebooks(sub)
-            if wrong:  # told before the limit: it costs no grading, so it uses up none
+            elif refused := self.unreadable(sub):
+                log.info("%s: %s; not graded", sub.key, refused)
+                self.ledger.record(sub, status="rejected", reason=refused)
+                write_note(self.feedback_exchange, sub, "Not graded: the submission cannot be graded",
+                           f"{refused}. Submit the assignment's notebook again, without it.")
+            elif wrong := self.wrong_notebooks(sub):  # told before the limit: it costs no grading
                 log.info("%s: %s; not graded", sub.key, wrong)
                 self.ledger.record(sub, status="rejected", reason=wrong)
                 write_note(self.feedback_exchange, sub, "Not graded: not a notebook of this assignment",
                            f"{wrong} Put your work on {sub.assignment} in its own notebook (the Assignments "
                            f"tab fetches it again if it is gone) and submit {sub.assignment} again.")
-                handled += 1
+            else:
+                self.queues.setdefault(sub.student, []).append(sub)
                 continue
-            next_at = self.limit.next_allowed(self.ledger.counted(sub.student, sub.assignment), sub.at)
+            handled += 1
+        return handled
+
+    @staticmethod
+    def unreadable(sub: Submission) -> str | None:
+        """Why this submission will not be read (too large, too many files, too deep, a folder
+        that is not one), told from its listing before anything is copied; None when it can be."""
+        try:
+            scan_submission(sub.folder)
+        except Refused as refused:
+            return str(refused)
+        except OSError as error:
+            return f"the submission cannot be read ({error.strerror or error})"
+        return None
+
+    def dispatch(self) -> int:
+        """Free slots to the waiting students, one grading per student at a time, the student
+        whose turn came longest ago (or never) first: one student's many submissions wait
+        behind each other, never ahead of anyone else's."""
+        started = 0
+        while len(self.running) < self.slots:
+            waiting = [s for s, subs in self.queues.items() if subs and s not in self.running]
+            if not waiting:
+                break
+            student = min(waiting, key=lambda s: (self.last_turn.get(s, -1), self.ledger.seen(self.queues[s][0], self.clock())))
+            sub = self.queues[student].pop(0)
+            if not self.queues[student]:
+                del self.queues[student]
+            self.turns += 1
+            self.last_turn[student] = self.turns
+            if (self.ledger.get(sub.key) or {}).get("status") in FINAL:
+                continue
+            started += 1
+            at = self.ledger.seen(sub, self.clock())
+            next_at = self.limit.next_allowed(self.ledger.counted(sub.student, sub.assignment, besides=sub.key), at)
             if next_at is not None:
                 when = next_at.strftime("%Y-%m-%d %H:%M UTC")
                 self.ledger.record(sub, status="refused", next_grading=next_at.isoformat())
@@ -469,13 +806,68 @@ class FeedbackService:
                            f"{self.limit.window.total_seconds() / 60:g} minutes for each assignment, and you "
                            f"have reached that. The next submission can be graded from {when}.")
                 log.info("%s: over the limit; next grading from %s", sub.key, when)
-                handled += 1
                 continue
-            batch[(sub.student, sub.assignment)] = sub
-        if batch:
-            self.grade(list(batch.values()))
-            handled += len(batch)
-        return handled
+            self.start(sub)
+        return started
+
+    def start(self, sub: Submission) -> None:
+        """Copy the submission into the service's course folder and start its grading."""
+        dest = self.root / "submitted" / sub.student / sub.assignment
+        self.clean(sub)
+        try:
+            left_out = copy_submission(sub.folder, dest)
+            if left_out:
+                log.warning("%s: left out what is not a plain file: %s", sub.key, ", ".join(left_out[:10]))
+        except Refused as refused:
+            shutil.rmtree(dest, ignore_errors=True)
+            self.ledger.record(sub, status="rejected", reason=str(refused))
+            write_note(self.feedback_exchange, sub, "Not graded: the submission cannot be graded",
+                       f"{refused}. Submit the assignment's notebook again, without it.")
+            return
+        except OSError as error:
+            self.give_up(sub, f"cannot copy the submission: {error}")
+            return
+        problem = self.generate(sub.assignment)
+        if problem:
+            self.give_up(sub, problem)
+            return
+        entry = self.ledger.get(sub.key) or {}
+        self.ledger.record(sub, status="grading", attempts=entry.get("attempts", 0) + 1)
+        log.info("grading %s", sub.key)
+        self.running[sub.student] = Grading(sub, self.launch(sub), time.monotonic(), time.monotonic() + self.deadline_s)
+
+    def collect(self) -> int:
+        """Record the gradings that ended; abandon (kill) those past their deadline."""
+        ended = 0
+        for student, grading in list(self.running.items()):
+            sub = grading.sub
+            result = self.result(grading.job)
+            if result is None and time.monotonic() < grading.deadline:
+                continue
+            del self.running[student]
+            ended += 1
+            if result is None:
+                log.error("%s: still grading after %.0f s: abandoned", sub.key, self.deadline_s)
+                self.kill(grading.job)
+                self.ledger.record(sub, status="failed", reason=f"abandoned after its deadline ({self.deadline_s:g} s)")
+                write_note(self.feedback_exchange, sub, "Not graded on submit: it took too long",
+                           f"Grading this submission took longer than {self.deadline_s:g} seconds, so it was "
+                           "stopped. Look for a loop that does not end or work that takes very long; the "
+                           "instructor will see it.")
+            elif result.get("status") == "graded":
+                self.ledger.record(sub, status="graded", score=result["score"], max_score=result["max_score"],
+                                   graded_at=datetime.now(UTC).isoformat(),
+                                   seconds=round(time.monotonic() - grading.started, 1))
+                log.info("%s: graded %g / %g in %.1f s; feedback released", sub.key, result["score"],
+                         result["max_score"], time.monotonic() - grading.started)
+            else:
+                self.give_up(sub, result.get("error") or "the grading failed")
+            self.clean(sub)
+        return ended
+
+    def clean(self, sub: Submission) -> None:
+        for step in ("submitted", "autograded", "feedback"):
+            shutil.rmtree(self.root / step / sub.student / sub.assignment, ignore_errors=True)
 
     def give_up(self, sub: Submission, reason: str) -> None:
         log.error("%s: %s; not graded on submit", sub.key, reason)
@@ -483,63 +875,36 @@ class FeedbackService:
         write_note(self.feedback_exchange, sub, "Not graded on submit",
                    "This submission could not be graded automatically now; the instructor will see it.")
 
-    # ---- grading, as instructor.grade_class does it
-    def grade(self, subs: list[Submission]) -> None:
-        from instructor.grade_class import course_api, grade_assignments
+    # ---- grading on the Dask cluster, as instructor.grade_class does it; a test replaces these
+    def launch(self, sub: Submission):
+        """Start grading a copied submission (a Dask task: autograde, then its feedback
+        released); returns the task's future."""
+        from distributed import Client
 
-        api = course_api(str(self.root))
-        staged = []
-        for sub in subs:
-            dest = self.root / "submitted" / sub.student / sub.assignment
-            try:
-                if dest.exists():
-                    shutil.rmtree(dest)
-                left_out = copy_submission(sub.folder, dest)
-                if left_out:
-                    log.warning("%s: left out what is not a plain file: %s", sub.key, ", ".join(left_out[:10]))
-            except OSError as error:
-                self.give_up(sub, f"cannot copy the submission: {error}")
-                continue
-            problem = self.generate(sub.assignment)
-            if problem:
-                self.give_up(sub, problem)
-                continue
-            entry = self.ledger.get(sub.key) or {}
-            self.ledger.record(sub, status="grading", attempts=entry.get("attempts", 0) + 1)
-            staged.append(sub)
-        if not staged:
-            return
-        started = time.monotonic()
-        log.info("grading %s", ", ".join(s.key for s in staged))
-        reports = grade_assignments(self.root, sorted({s.assignment for s in staged}), scheduler=self.scheduler,
-                                    students=sorted({s.student for s in staged}), force=True,
-                                    log=self.root / "grading.log", progress=False)
-        for sub in staged:
-            outcomes = [o for o in reports[sub.assignment].outcomes if o.student == sub.student]
-            outcome = outcomes[0] if outcomes else None
-            if outcome is None or outcome.status != "graded":
-                self.give_up(sub, outcome.error if outcome else "nbgrader found no notebook to grade")
-            else:
-                self.deliver(api, sub, time.monotonic() - started)
-            for step in ("submitted", "autograded", "feedback"):
-                shutil.rmtree(self.root / step / sub.student / sub.assignment, ignore_errors=True)
+        if self._client is None:
+            if not self.scheduler:
+                self._cluster = grading_cluster(self.settings["workers"])
+                self.scheduler = self._cluster.scheduler_address
+            self._client = Client(self.scheduler)
+        url = self.prepare_gradebook(sub.assignment)
+        return self._client.submit(grade_and_release, str(self.root), url, self.course["course_id"],
+                                   sub.assignment, sub.student, pure=False,
+                                   key=f"onsubmit-{sub.assignment}-{sub.student}-{time.time_ns()}")
 
-    def deliver(self, api, sub: Submission, seconds: float) -> None:
-        """The final feedback's HTML for this submission, into the feedback exchange."""
-        from nbgrader.api import Gradebook
+    def result(self, job) -> dict | None:
+        """None while the grading runs; else {"status": "graded", "score", "max_score"} or
+        {"status": "failed", "error"}."""
+        if not job.done():
+            return None
+        try:
+            return job.result()
+        except Exception as error:  # its worker died (allowed-failures 0: not retried)
+            return {"status": "failed", "error": f"{type(error).__name__}: {error}"}
 
-        made = api.generate_feedback(sub.assignment, sub.student, force=True)
-        released = made["success"] and api.release_feedback(sub.assignment, sub.student)
-        if not (made["success"] and released and released["success"]):
-            failed = released if made["success"] and released else made
-            self.give_up(sub, f"feedback failed: {failed.get('error') or failed.get('log')}")
-            return
-        with Gradebook(api.coursedir.db_url, self.course["course_id"]) as gb:
-            graded = gb.find_submission(sub.assignment, sub.student)
-            score, max_score = float(graded.score), float(graded.max_score)
-        self.ledger.record(sub, status="graded", score=score, max_score=max_score,
-                           graded_at=datetime.now(UTC).isoformat(), seconds=round(seconds, 1))
-        log.info("%s: graded %g / %g in %.1f s; feedback released", sub.key, score, max_score, seconds)
+    def kill(self, job) -> None:
+        """End a grading: the Dask worker running it, and every process it started, killed
+        (its nanny starts a fresh worker)."""
+        kill_task(self._client, job)
 
     def serve(self, stop: threading.Event) -> None:
         log.info("watching %s (limit: %s)", self.inbound, f"{self.limit.max_graded} per "
@@ -553,7 +918,20 @@ class FeedbackService:
                 self.round()
             except Exception:  # one bad round must not stop the service; the ledger says what is done
                 log.exception("a round of on-submit grading failed")
-            stop.wait(float(self.settings["poll_seconds"]))
+            # while gradings run, their ends are looked for more often than the exchange
+            poll = float(self.settings["poll_seconds"])
+            stop.wait(min(poll, 0.5) if self.running else poll)
+        while self.running:  # asked to stop: the gradings under way end first (or at their deadline)
+            try:
+                self.collect()
+            except Exception:
+                log.exception("recording a grading failed")
+                break
+            time.sleep(0.5)
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
 
 
 # ----------------------------------------------------------------------------- the process
