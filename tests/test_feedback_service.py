@@ -491,3 +491,15 @@ def test_a_stuck_task_is_killed_on_a_real_cluster_which_goes_on(tmp_path):
         assert not alive(child), "the grading's child process survived"
         assert future.cancelled() or future.status in ("error", "cancelled")
         assert client.submit(lambda: 6 * 7, pure=False).result(timeout=60) == 42
+
+
+def test_a_flood_of_folders_is_checked_a_few_at_a_time(course):
+    """A student's hundred folders are read a few per round; another student's one
+    submission is checked and graded in the first round all the same."""
+    floods = [submit(course, "alice", m)[0] for m in range(100)]
+    bobs, _ = submit(course, "bob", 200)
+    service = RecordingService(course, {"max_graded": 0})
+    service.round()
+    assert bobs.key in service.graded
+    seen = [s for s in floods if service.ledger.get(s.key)]
+    assert len(seen) == fs.MAX_CHECKED_PER_STUDENT, len(seen)

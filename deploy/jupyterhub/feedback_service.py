@@ -96,6 +96,7 @@ MAX_ENTRIES = 1000  # files and folders in one submission, all levels
 MAX_DEPTH = 8  # folders within folders in one submission
 SMALL_FILE_BYTES = 4096  # submission_secret.txt, timestamp.txt
 MAX_INBOUND_ENTRIES = 100_000  # folders in the exchange's inbound read in one round
+MAX_CHECKED_PER_STUDENT = 4  # a student's new submissions checked (and read) in one round
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -729,12 +730,18 @@ class FeedbackService:
         for assignment in sorted(assignments - set(self.generated)):  # released since the last round
             self.generate(assignment)
         queued = {s.key for subs in self.queues.values() for s in subs} | {g.sub.key for g in self.running.values()}
-        found = []
+        by_student: dict[str, list[Submission]] = {}
         for sub in waiting_submissions(self.inbound):
             entry = self.ledger.get(sub.key)
             if sub.key in queued or (entry and entry.get("status") in FINAL):
                 continue
-            found.append((self.ledger.seen(sub, self.clock()), sub))
+            by_student.setdefault(sub.student, []).append(sub)
+        # Checking a submission reads it: a few per student in a round, in turn, so that one
+        # student's flood of folders costs the others nothing (the rest wait for later rounds).
+        found = []
+        for subs in by_student.values():
+            subs.sort(key=lambda s: ((self.ledger.get(s.key) or {}).get("first_seen") or "~", s.key))
+            found += [(self.ledger.seen(sub, self.clock()), sub) for sub in subs[:MAX_CHECKED_PER_STUDENT]]
         for _, sub in sorted(found, key=lambda pair: (pair[0], pair[1].key)):  # as first seen
             entry = self.ledger.get(sub.key) or {}
             if entry.get("attempts", 0) >= MAX_ATTEMPTS:
