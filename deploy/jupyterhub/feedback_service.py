@@ -500,10 +500,11 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def grade_and_release(root: str, db_url: str, course_id: str, assignment: str, student: str) -> dict:
+def grade_and_generate(root: str, db_url: str, course_id: str, assignment: str, student: str) -> dict:
     """One Dask task: ``nbgrader autograde`` of a copied submission in the service's course
-    folder, then its feedback generated and released; all of it inside the submission's
-    deadline, in a worker the service kills when the deadline passes."""
+    folder, then its feedback generated (the service releases it once it has recorded the
+    score); all of it inside the submission's deadline, in a worker the service kills when
+    the deadline passes."""
     from nbgrader.api import Gradebook
 
     from instructor.grade_class import course_api, grade_submission
@@ -513,10 +514,8 @@ def grade_and_release(root: str, db_url: str, course_id: str, assignment: str, s
         return {"status": "failed", "error": outcome.error or "nbgrader found no notebook to grade"}
     api = course_api(root, db_url)
     made = api.generate_feedback(assignment, student, force=True)
-    released = made["success"] and api.release_feedback(assignment, student)
-    if not (made["success"] and released and released["success"]):
-        failed = released if made["success"] and released else made
-        return {"status": "failed", "error": f"feedback failed: {failed.get('error') or failed.get('log')}"}
+    if not made["success"]:
+        return {"status": "failed", "error": f"feedback failed: {made.get('error') or made.get('log')}"}
     with Gradebook(db_url, course_id) as gb:
         graded = gb.find_submission(assignment, student)
         return {"status": "graded", "score": float(graded.score), "max_score": float(graded.max_score)}
@@ -862,11 +861,16 @@ class FeedbackService:
                            "stopped. Look for a loop that does not end or work that takes very long; the "
                            "instructor will see it.")
             elif result.get("status") == "graded":
+                # recorded, then released: whoever sees the feedback finds its score in the ledger
                 self.ledger.record(sub, status="graded", score=result["score"], max_score=result["max_score"],
                                    graded_at=datetime.now(UTC).isoformat(),
                                    seconds=round(time.monotonic() - grading.started, 1))
-                log.info("%s: graded %g / %g in %.1f s; feedback released", sub.key, result["score"],
-                         result["max_score"], time.monotonic() - grading.started)
+                problem = self.release(sub)
+                if problem:
+                    self.give_up(sub, problem)
+                else:
+                    log.info("%s: graded %g / %g in %.1f s; feedback released", sub.key, result["score"],
+                             result["max_score"], time.monotonic() - grading.started)
             else:
                 self.give_up(sub, result.get("error") or "the grading failed")
             self.clean(sub)
@@ -894,9 +898,21 @@ class FeedbackService:
                 self.scheduler = self._cluster.scheduler_address
             self._client = Client(self.scheduler)
         url = self.prepare_gradebook(sub.assignment)
-        return self._client.submit(grade_and_release, str(self.root), url, self.course["course_id"],
+        return self._client.submit(grade_and_generate, str(self.root), url, self.course["course_id"],
                                    sub.assignment, sub.student, pure=False,
                                    key=f"onsubmit-{sub.assignment}-{sub.student}-{time.time_ns()}")
+
+    def release(self, sub: Submission) -> str | None:
+        """nbgrader's ``release_feedback`` of the feedback the grading generated (a copy into
+        the feedback exchange, named by the submission's secret); why it failed, or None."""
+        from instructor.grade_class import course_api
+
+        try:
+            released = course_api(str(self.root)).release_feedback(sub.assignment, sub.student)
+        except Exception as error:
+            return f"releasing the feedback failed: {type(error).__name__}: {error}"
+        return None if released["success"] else (
+            f"releasing the feedback failed: {released.get('error') or released.get('log')}")
 
     def result(self, job) -> dict | None:
         """None while the grading runs; else {"status": "graded", "score", "max_score"} or
