@@ -481,6 +481,9 @@ def test_a_stuck_task_is_killed_on_a_real_cluster_which_goes_on(tmp_path):
         open(path, "w").write(str(child.pid))
         t.sleep(600)
 
+    import dask
+
+    allowed = dask.config.get("distributed.scheduler.allowed-failures")
     with fs.grading_cluster(1) as cluster, Client(cluster) as client:
         future = client.submit(stuck, str(pid_file), pure=False)
         deadline = time.monotonic() + 60
@@ -494,6 +497,7 @@ def test_a_stuck_task_is_killed_on_a_real_cluster_which_goes_on(tmp_path):
         assert not alive(child), "the grading's child process survived"
         assert future.cancelled() or future.status in ("error", "cancelled")
         assert client.submit(lambda: 6 * 7, pure=False).result(timeout=60) == 42
+    dask.config.set({"distributed.scheduler.allowed-failures": allowed})  # as it was, for the tests after
 
 
 def test_a_flood_of_folders_is_checked_a_few_at_a_time(course):
