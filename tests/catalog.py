@@ -687,6 +687,45 @@ def nll_loss(log_probs, targets):
                     full=True, mutate=drop_cells("setup"))),
 ]
 
+# ---- issue 23: the feedback's size and each notebook's grading budget
+RENAMED_FAILS = {"mean_std_zero_dim", "mean_std_mean", "mean_std_population_std", "mean_std_integer_input",
+                 "mean_std_empty", "normalize_splits_train_result", "normalize_splits_train_stats",
+                 "normalize_splits_pure"}
+# Thousands of cell_done events for cells the judge never sent, each with a long error, then
+# mean_std left undefined: every message saying it is not defined once listed them all (a 40 KB
+# submission made a 35 MB graded notebook and feedback page).
+FAKE_CELL_ERRORS = 5000
+FLOOD_OF_CELL_ERRORS = FORGE + f"""
+import json as _json
+for _i in range({FAKE_CELL_ERRORS}):
+    _error = {{"__dict__": {{"type": "RuntimeError", "mro": ["RuntimeError", "Exception"],
+                           "message": f"fake error {{_i}} " + "x" * 2000, "where": ["  line " * 80] * 6}}}}
+    _forge(_json.dumps({{"__dict__": {{"event": "cell_done", "id": f"fake_cell_{{_i}}", "error": _error}}}}).encode())
+""" + CORRECT.replace("def mean_std", "def meanstd")
+# Slow but legal: its first calls sleep just under the per-call limit (10 s). Only a few, so the
+# catalog stays cheap; tests/test_budget.py runs a notebook whose every call is slow into its budget.
+SLOW_BUT_LEGAL = """
+import time as _time
+_calls = [0]
+
+def _slow(function):
+    def slow(*args, **kwargs):
+        _calls[0] += 1
+        if _calls[0] <= 2:
+            _time.sleep(8)
+        return function(*args, **kwargs)
+    return slow
+""" + UNBIASED + "\nmean_std = _slow(mean_std)\n"
+CATALOG += [
+    Entry(A01, Case("cat_flood_of_cell_errors", f"{FAKE_CELL_ERRORS} forged errors of cells the judge never sent, "
+                    "and mean_std left undefined: scores as the renamed function, its feedback bounded",
+                    kind="attack", same_as="cat_renamed_function", rest_full=True, fails=RENAMED_FAILS,
+                    answers={"mean_std_answer": FLOOD_OF_CELL_ERRORS})),
+    Entry(A01, Case("cat_slow_but_legal", "the unbiased std, its first calls each sleeping just under the "
+                    "per-call limit", kind="attack", same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
+                    answers={"mean_std_answer": SLOW_BUT_LEGAL})),
+]
+
 
 def catalog() -> list[Entry]:
     """This file's cases, plus every attack and broken case of the simulated classes."""

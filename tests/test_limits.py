@@ -131,3 +131,15 @@ def test_an_override_in_the_course_config_reaches_the_sandboxed_worker(tmp_path)
     stopped = records["test_a_call_stops_at_the_course_call_seconds"]
     assert not stopped["passed"]
     assert "did not finish within 2 seconds" in stopped["message"], stopped["message"]
+
+
+def test_the_budget_and_feedback_bounds_are_limits_like_the_others():
+    """Set in course_config.py by name like every limit, and checked the same way."""
+    overrides = {"notebook_cpu_seconds": 5, "notebook_wall_seconds": 7.5, "feedback_message_chars": 100,
+                 "feedback_cell_bytes": 1000, "feedback_bytes": 5000}
+    limits = configured_with(overrides).worker_limits(sandboxed=True)
+    assert limits == dataclasses.replace(Limits(), **overrides)
+    with pytest.raises(LimitsError, match="notebook_wall_seconds must be positive"):
+        configured_with({"notebook_wall_seconds": 0})
+    with pytest.raises(LimitsError, match="did you mean 'feedback_bytes'"):
+        configured_with({"feedback_byte": 1000})

@@ -2,10 +2,12 @@
 before, nor of whether hypothesis's examples were replayed or drawn afresh.
 
 Submissions whose function keeps state between calls (so that it is wrong on its first call,
-on its n-th, after k calls, or when it meets an input a second time) are each graded first in a
-fresh grading process (every example drawn), later in a process that graded our solution first
-(examples replayed: a replayed example that fails is followed by hypothesis's own run, which meets
-the function once more called), and with replay switched off: one score each. The law on a small
+on its n-th, after k calls, or when it meets an input a second time) are each graded in a
+process that graded our solution first (examples replayed: a replayed example that fails is
+followed by hypothesis's own run, which meets the function once more called), with replay
+switched off, and after each other in reverse order (the last graded first in its process):
+one score each. The parallel path runs this same engine in each Dask worker (its history is
+another order of the same kind); tests/test_parallel_grading.py compares its grade tables. The law on a small
 test file: tests/test_example_replay.py.
 """
 from __future__ import annotations
@@ -21,12 +23,14 @@ COUNTED = '''
 _calls = [0]
 
 def mean_std(x):
-    _calls[0] += 1
     if x.numel() == 0:
         raise ValueError("empty tensor has no mean")
+    _calls[0] += 1
     x = x.double()
     wrong = {wrong}
-    return x.mean(), x.std(correction=1 if wrong else 0)
+    if wrong:  # wrong in every way a property looks: shape and value
+        return (x.mean() + 1).reshape(1), x.std(correction=1).reshape(1)
+    return x.mean(), x.std(correction=0)
 '''
 SEEN_TWICE = '''
 _seen = set()
@@ -38,11 +42,13 @@ def mean_std(x):
     again = key in _seen
     _seen.add(key)
     x = x.double()
-    return x.mean(), x.std(correction=1 if again else 0)
+    if again:
+        return (x.mean() + 1).reshape(1), x.std(correction=1).reshape(1)
+    return x.mean(), x.std(correction=0)
 '''
 STATEFUL = {
     "wrong on its first call": COUNTED.format(wrong="_calls[0] == 1"),
-    "wrong on its 25th call": COUNTED.format(wrong="_calls[0] == 25"),
+    "wrong on its 50th call": COUNTED.format(wrong="_calls[0] == 50"),
     "wrong after 60 calls": COUNTED.format(wrong="_calls[0] > 60"),
     "wrong on an input met before": SEEN_TWICE,
 }
@@ -56,25 +62,36 @@ def scores(results: dict) -> dict:
     return cells
 
 
-def graded(answer: str, *, after_solution: bool, replay: bool = True) -> dict:
-    """The answer graded in a fresh grading process, alone or after our solution."""
+def case(behaviour: str) -> Case:
+    return Case("stateful", behaviour, answers={"mean_std_answer": STATEFUL[behaviour]})
+
+
+def in_one_process(names: list[str], replay: bool = True) -> list[dict]:
+    """Each of ``names`` (our solution, or a behaviour) graded in turn by one fresh grading process."""
     stop_all()
     try:
-        if after_solution:
-            try_hidden.run(ASSIGNMENT, "solution", replay_examples=replay)
-        case = Case("stateful", "a function that keeps state", answers={"mean_std_answer": answer})
-        results = try_hidden.run(ASSIGNMENT, case=case, replay_examples=replay)
+        return [try_hidden.run(ASSIGNMENT, "solution", replay_examples=replay) if name == "solution"
+                else try_hidden.run(ASSIGNMENT, case=case(name), replay_examples=replay) for name in names]
     finally:
         stop_all()
-    return results
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict:
+    """Per behaviour, its scores graded in three grading processes: after our solution (its examples
+    replayed), with replay off, and after the other behaviours in reverse order (the last is graded
+    first in its process: every example drawn; the others replay what those before them kept)."""
+    behaviours = list(STATEFUL)
+    later = dict(zip(behaviours, in_one_process(["solution", *behaviours])[1:]))
+    afresh = dict(zip(behaviours, in_one_process(behaviours, replay=False)))
+    reverse = dict(zip(behaviours[::-1], in_one_process(behaviours[::-1])))
+    return {"later": later, "afresh": afresh, "reverse": reverse}
 
 
 @pytest.mark.parametrize("behaviour", list(STATEFUL))
-def test_a_function_that_keeps_state_scores_the_same_first_later_and_without_replay(behaviour):
-    answer = STATEFUL[behaviour]
-    first = graded(answer, after_solution=False)
-    later = graded(answer, after_solution=True)
-    afresh = graded(answer, after_solution=True, replay=False)
+def test_a_function_that_keeps_state_scores_the_same_whatever_was_graded_before(tables, behaviour):
+    later, afresh, reverse = (tables[way][behaviour] for way in ("later", "afresh", "reverse"))
     assert later["examples"]["replayed"] > 0, "the later grading should have replayed the solution's examples"
-    assert scores(first) == scores(later) == scores(afresh), behaviour
-    assert not all(scores(first).values()), f"{behaviour}: the submission should lose points"
+    assert afresh["examples"]["replayed"] == 0
+    assert scores(later) == scores(afresh) == scores(reverse), behaviour
+    assert not all(scores(afresh).values()), f"{behaviour}: the submission should lose points"

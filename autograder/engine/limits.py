@@ -40,6 +40,17 @@ class Limits:
     threads: int = 1                  # torch's and OpenMP's threads in the worker
     reply_bytes: int = 256 << 20      # the most the judge reads of one reply
     reply_elements: int = 1 << 26     # the most tensor elements one reply may describe
+    # One notebook's grading budget, across all its calls and the runs of its answer cells (README,
+    # "Limits"): counted by the judge, CPU from /proc for the worker's processes. Spent, every
+    # further call fails at once with a message saying so.
+    # Defaults: about five times our most expensive solution's (06: 6.2 CPU-s, 6.8 s; README).
+    notebook_cpu_seconds: float = 30.0
+    notebook_wall_seconds: float = 60.0
+    # What the feedback of one notebook may hold (preprocessor.feedback_output): one message of a
+    # failed property or its smallest failing input, one check cell, the notebook in all.
+    feedback_message_chars: int = 5000
+    feedback_cell_bytes: int = 32 << 10
+    feedback_bytes: int = 256 << 10
     sandbox: bool = True              # False only when course_config.py allows unsandboxed grading
     forked_workers: bool = True       # workers forked from a sandboxed zygote (imports paid once), not fresh
     readable_paths: tuple = ()        # beyond Python and the helper package

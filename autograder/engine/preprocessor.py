@@ -177,6 +177,10 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         return outcome
 
     def write_outputs(self, nb, results: dict) -> None:
+        """Each check cell's output; the feedback of each cell and of the notebook in all is
+        bounded by the course's limits (``feedback_*``), whatever the submission sent."""
+        limits = Limits.from_overrides(self.limits)
+        room = limits.feedback_bytes  # what is left of the notebook's feedback
         by_cell: dict[str, list] = {}
         for record in results["tests"]:
             by_cell.setdefault(record["cell"], []).append(record)
@@ -194,7 +198,9 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             records = by_cell.get(grade_id)
             if not records:
                 raise GradingError(f"graded cell {grade_id!r} has no hidden test")
-            cell.outputs = [feedback_output(records)]
+            output = feedback_output(records, limits, room)
+            room -= output_bytes(output)
+            cell.outputs = [output]
             cell.execution_count = None
 
 
@@ -220,20 +226,100 @@ def program_cells(source_nb, nb) -> list[Cell]:
     return setup + answer_cells(nb, answer_ids)
 
 
-def feedback_output(records: list[dict]):
-    """One output for a graded cell: a pass note, or an error that teaches."""
+def output_bytes(output) -> int:
+    """The size of a check cell's feedback: its lines in UTF-8."""
+    lines = output.get("traceback") if output.get("output_type") == "error" else [output.get("text", "")]
+    return sum(len(line.encode("utf-8", "replace")) + 1 for line in lines)
+
+
+def _cut_text(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters with a note saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" [... {len(text) - limit:,} characters cut]"
+
+
+def _fold_runs(lines: list[str]) -> list[str]:
+    """Runs of one line repeated, as that line once and a count."""
+    folded: list[str] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j + 1 < len(lines) and lines[j + 1] == lines[i]:
+            j += 1
+        folded.append(lines[i])
+        if j > i:
+            indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
+            folded.append(f"{indent}[the line above repeated {j - i:,} more times]")
+        i = j + 1
+    return folded
+
+
+def _failure_lines(records: list[dict], failed: list[dict], message_chars: int, fold: bool) -> list[str]:
+    """Each failed property with its message and smallest failing input (each cut at
+    ``message_chars``), then the passed ones; with ``fold``, runs of a repeated line and a
+    message that repeats an earlier one's are folded."""
+    lines: list[str] = []
+    seen: dict[str, str] = {}
+    for record in failed:
+        lines.append(f"✗ {record['property']}")
+        message = _cut_text(str(record.get("message") or ""), message_chars)
+        if fold and message and message in seen:
+            lines.append(f"    [the same message as for {seen[message]!r}]")
+        else:
+            seen.setdefault(message, record["property"])
+            body = ["    " + line for line in message.splitlines()]
+            lines.extend(_fold_runs(body) if fold else body)
+        if record.get("example"):
+            lines.append("    Smallest failing input:")
+            body = ["        " + line for line in _cut_text(str(record["example"]), message_chars).splitlines()]
+            lines.extend(_fold_runs(body) if fold else body)
+    for record in records:
+        if record["passed"]:
+            lines.append(f"✓ {record['property']}")
+    return lines
+
+
+def _bounded(lines: list[str], room: int, note: str) -> list[str]:
+    """``lines`` within ``room`` bytes: the property lines (ours, one per test) always kept,
+    details kept in order while they fit, and a note saying what was cut."""
+    size = lambda line: len(line.encode("utf-8", "replace")) + 1  # noqa: E731
+    if sum(map(size, lines)) <= room:
+        return lines
+    headers = sum(size(line) for line in lines if not line.startswith(" "))
+    left = room - headers - 200  # the note's own room
+    kept, cut_lines, cut_bytes = [], 0, 0
+    for line in lines:
+        if not line.startswith(" "):
+            kept.append(line)
+        elif cut_lines == 0 and size(line) <= left:
+            kept.append(line)
+            left -= size(line)
+        else:
+            cut_lines, cut_bytes = cut_lines + 1, cut_bytes + size(line)
+    if cut_lines:
+        kept.append(f"[... {cut_lines:,} lines ({cut_bytes:,} bytes) of details cut: {note}]")
+    return kept
+
+
+def feedback_output(records: list[dict], limits: Limits | None = None, room: int | None = None):
+    """One output for a graded cell: a pass note, or an error that teaches. Its size is
+    bounded whatever the records hold (they carry what the student's code sent): each message
+    at ``limits.feedback_message_chars``, the cell at ``limits.feedback_cell_bytes`` or ``room``
+    (what is left of the notebook's ``feedback_bytes``), if less. Over its bound, repeated
+    lines and messages are folded first, then details are cut, with a note saying so; within
+    it, the feedback is as written."""
+    limits = limits or Limits()
     failed = [r for r in records if not r["passed"]]
     if not failed:
         lines = [f"✓ {r['property']}" for r in records]
         return new_output("stream", name="stdout", text="\n".join(lines) + "\n")
-    lines = []
-    for record in failed:
-        lines.append(f"✗ {record['property']}")
-        lines.extend("    " + line for line in (record.get("message") or "").splitlines())
-        if record.get("example"):
-            lines.append("    Smallest failing input:")
-            lines.extend("        " + line for line in record["example"].splitlines())
-    for record in records:
-        if record["passed"]:
-            lines.append(f"✓ {record['property']}")
+    cell_room = limits.feedback_cell_bytes if room is None else max(min(room, limits.feedback_cell_bytes), 0)
+    lines = _failure_lines(records, failed, limits.feedback_message_chars, fold=False)
+    if sum(len(line.encode("utf-8", "replace")) + 1 for line in lines) > cell_room:
+        if cell_room < limits.feedback_cell_bytes:
+            note = f"this notebook's feedback is limited to {limits.feedback_bytes:,} bytes in all"
+        else:
+            note = f"the feedback of one check cell is limited to {limits.feedback_cell_bytes:,} bytes"
+        lines = _bounded(_failure_lines(records, failed, limits.feedback_message_chars, fold=True), cell_room, note)
     return new_output("error", ename="PropertyFailed", evalue=failed[0]["property"], traceback=lines)

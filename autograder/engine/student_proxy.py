@@ -24,7 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from autograder.engine import cpu_wait, sandbox, wire, zygote
+from autograder.engine import budget, cpu_wait, sandbox, wire, zygote
 from autograder.engine.limits import Limits
 
 
@@ -99,7 +99,10 @@ class StudentProcess:
         self.sandbox_gaps: list[str] = []
         self.logdir: str | None = None
         self.cost = {"worker_starts": 0, "worker_start_seconds": 0.0, "calls": 0, "call_seconds": 0.0,
-                     "worker_cpu": 0.0, "worker_ready_cpu": 0.0, "zygote_starts": 0, "zygote_cpu": 0.0}
+                     "worker_cpu": 0.0, "worker_ready_cpu": 0.0, "zygote_starts": 0, "zygote_cpu": 0.0,
+                     "cells_seconds": 0.0, "budget_cpu": 0.0, "budget_seconds": 0.0}
+        # The notebook's budget across all its calls and cell runs, counted here (budget.py).
+        self.budget = budget.NotebookBudget(limits.notebook_cpu_seconds, limits.notebook_wall_seconds)
         self._worker_cpu = 0.0  # as the current worker reports it (profiling only: it could lie)
         self._tree: list[int] | None = None  # the current worker's processes, for its deadlines
 
@@ -214,26 +217,49 @@ class StudentProcess:
         cells = [c for c in self.cells if c.id not in self.broken_cells]
         self._send({"op": "exec", "cells": [{"id": c.id, "source": c.source} for c in cells],
                     "cpu_seconds": self.limits.cells_seconds})
-        deadline = self._deadline(self.limits.cells_seconds)
-        current = None
+        # The cells' own limit, or what is left of the notebook's budget if that is less.
+        deadline = self._deadline(min(self.limits.cells_seconds, self.budget.wall_left()))
+        # Cell events are the student's to forge: only the cells sent, each reported once per run.
+        sent, reported = {c.id for c in cells}, set()
+        current, crash = None, None
+        started, waited = time.perf_counter(), self.budget.run_queue_wait(self.worker_pid)
         try:
             while True:
                 event = self._receive(deadline)
                 kind = event.get("event")
                 if kind == "cell_start":
-                    current = str(event.get("id"))
+                    cell_id = event.get("id")
+                    if isinstance(cell_id, str) and cell_id in sent and cell_id not in reported:
+                        current = cell_id
                 elif kind == "cell_done":
-                    if event.get("error"):
-                        self.cell_errors[str(event.get("id"))[:100]] = plain_error(event["error"])
-                    current = None
+                    cell_id = event.get("id")
+                    if isinstance(cell_id, str) and cell_id in sent and cell_id not in reported:
+                        reported.add(cell_id)
+                        if event.get("error"):
+                            self.cell_errors[cell_id] = plain_error(event["error"])
+                        if cell_id == current:
+                            current = None
                 elif kind == "exec_done":
-                    return
+                    break
                 else:
                     raise wire.WireError("unexpected message while running cells")
         except (EOFError, TimeoutError, wire.WireError) as exc:
-            reason = ("ran longer than the time limit" if isinstance(exc, TimeoutError)
+            crash = exc
+        finally:
+            elapsed, now_waited = time.perf_counter() - started, self.budget.run_queue_wait(self.worker_pid)
+            self.cost["cells_seconds"] += elapsed
+            self.budget.add_wall(elapsed, now_waited - waited if None not in (waited, now_waited) else None)
+            self.budget.look(self.worker_pid)
+            self.cost["budget_cpu"], self.cost["budget_seconds"] = self.budget.cpu, self.budget.wall
+        if crash is not None:
+            reason = ("ran longer than the time limit" if isinstance(crash, TimeoutError)
                       else self._death_reason())
+            forked, counted = self.zygote is not None, self.cost["worker_cpu"]
             self.stop()
+            if forked:
+                self.budget.ended(self.cost["worker_cpu"] - counted)
+            if self.budget.spent():  # no restart: the notebook's budget is spent
+                raise StudentCrashed(self.budget.message())
             if current is None:
                 raise StudentCrashed(f"the answer cells could not be run: {reason}") from None
             self.broken_cells[current] = reason
@@ -318,18 +344,24 @@ class StudentProcess:
     def request(self, label: str, message: dict, timeout: float | None = None, allow_meta: bool = False) -> dict:
         """Send one call; returns the reply, or raises StudentCrashed (it did not answer)
         or StudentFailure (it answered with something the judge does not accept)."""
+        if self.budget.spent():  # the notebook's budget: every further call fails at once
+            raise StudentFailure(self.budget.message())
         if label in self.poisoned:
             raise StudentCrashed(self.poisoned[label])
         if not self.running:
             self._spawn()
+            if self.budget.spent():
+                raise StudentFailure(self.budget.message())
         cpu = self.limits.cpu_seconds
         if timeout:  # a call given more time (training, say) gets the CPU time to use it
             cpu = max(cpu, timeout * self.limits.threads)
         timeout = timeout or self.limits.call_seconds
+        # No call runs past the notebook's budget: its limits are cut to what is left of it.
+        timeout, cpu = min(timeout, self.budget.wall_left()), min(cpu, self.budget.cpu_left())
         message.setdefault("cpu_seconds", cpu)
         failure = StudentCrashed
         self.cost["calls"] += 1
-        started = time.perf_counter()
+        started, waited = time.perf_counter(), self.budget.run_queue_wait(self.worker_pid)
         try:
             deadline = self._deadline(timeout)
             self._send(message, deadline)  # a worker that stops reading cannot stall the judge
@@ -341,8 +373,17 @@ class StudentProcess:
         except wire.WireError as exc:  # the stream may be out of step: a fresh worker serves the rest
             reason, failure = f"{label} gave back something the grader does not accept: {exc}", StudentFailure
         finally:
-            self.cost["call_seconds"] += time.perf_counter() - started
+            elapsed, now_waited = time.perf_counter() - started, self.budget.run_queue_wait(self.worker_pid)
+            self.cost["call_seconds"] += elapsed
+            self.budget.add_wall(elapsed, now_waited - waited if None not in (waited, now_waited) else None)
+            self.budget.look(self.worker_pid)
+            self.cost["budget_cpu"], self.cost["budget_seconds"] = self.budget.cpu, self.budget.wall
+        forked, counted = self.zygote is not None, self.cost["worker_cpu"]
         self.stop()
+        if forked:  # the zygote's count of the ended worker's CPU (its own, never the worker's word)
+            self.budget.ended(self.cost["worker_cpu"] - counted)
+        if self.budget.spent():  # cut short by the budget, or over it now: say so
+            reason, failure = self.budget.message(), StudentFailure
         self.poisoned[label] = reason
         raise failure(reason)
 

@@ -1,0 +1,135 @@
+"""Each notebook's grading budget (issue 23, part 5): CPU and wall time across all its calls
+and runs of its answer cells, counted by the judge; once spent, every further call fails at
+once with a message saying so, and the notebook finishes quickly. Our solution of every
+assignment stays well within the default budget."""
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from autograder.engine.budget import NotebookBudget
+from autograder.engine.judge_server import stop_all
+from autograder.engine.limits import Limits
+from autograder.engine.preprocessor import GradeWithHiddenTests
+from autograder.engine.student_proxy import Cell
+from instructor import try_hidden
+from instructor.paths import ROOT, assignments
+
+# Ten properties of two calls each: 20 calls of a slow function, far more than a small budget.
+HIDDEN_TESTS = "\n".join(textwrap.dedent(f'''
+    def test_property_{i}(student):
+        """property {i}"""
+        assert student.slow({i}) == {i}
+        assert student.slow({i}) == {i}
+    ''') for i in range(10))
+
+SLEEPS = """
+import time
+def slow(x):
+    time.sleep(SECONDS)
+    return x
+"""
+SPINS = """
+import time
+def slow(x):
+    end = time.process_time() + SECONDS
+    while time.process_time() < end:
+        pass
+    return x
+"""
+
+
+def grader_with(tmp_path, limits: dict) -> GradeWithHiddenTests:
+    """The preprocessor as course_config.py plus ``limits`` makes it (the way an instructor sets them)."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
+        c = get_config()
+        load_subconfig({str(ROOT / "course_config.py")!r})
+        c.GradeWithHiddenTests.limits = {limits!r}
+        """))
+    return GradeWithHiddenTests.configured(str(course), max_examples=1)
+
+
+def grade(grader, tests, answer: str) -> tuple[dict, float]:
+    started = time.monotonic()
+    outcome = grader.run_hidden_tests(str(tests), [Cell("answer", answer)], grader.sandbox_or_refuse())
+    assert outcome["collection_errors"] == []
+    return outcome, time.monotonic() - started
+
+
+@pytest.fixture
+def hidden_tests(tmp_path):
+    tests = tmp_path / "hidden" / "budget_probe"
+    tests.mkdir(parents=True)
+    (tests / "test_budget_probe.py").write_text(HIDDEN_TESTS)
+    return tests
+
+
+def test_the_budget_counts_the_cpu_of_a_process_tree_from_proc():
+    """The judge's count, not the worker's: a process and the child it starts, both spinning."""
+    spin = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\n"
+    code = f"import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', {spin!r}])\n{spin}child.wait()\n"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    budget = NotebookBudget(cpu_seconds=1.0, wall_seconds=100.0)
+    try:
+        while proc.poll() is None:
+            budget.look(proc.pid)
+            time.sleep(0.05)
+    finally:
+        proc.wait()
+    assert budget.cpu >= 1.0 and budget.spent(), budget.cpu  # both processes' 0.6 CPU-s
+    budget.add_wall(3.0)
+    assert budget.wall == 3.0 and budget.wall_left() == 97.0
+    assert "grading budget (1 CPU-seconds / 100 seconds" in budget.message()
+
+
+@pytest.mark.parametrize("kind", ["wall", "cpu"])
+def test_a_slow_but_legal_submission_stops_at_its_budget(tmp_path, hidden_tests, kind):
+    """Every call legal and just under the per-call limit: the notebook's budget runs out, the
+    remaining properties fail at once saying so, and the notebook finishes soon after."""
+    if kind == "wall":
+        limits = {"call_seconds": 2, "notebook_wall_seconds": 5, "notebook_cpu_seconds": 100}
+        answer, spent_message = SLEEPS.replace("SECONDS", "1.6"), "(100 CPU-seconds / 5 seconds"
+    else:
+        limits = {"cpu_seconds": 2, "call_seconds": 5, "notebook_cpu_seconds": 3, "notebook_wall_seconds": 100}
+        answer, spent_message = SPINS.replace("SECONDS", "1.2"), "(3 CPU-seconds / 100 seconds"
+    grader = grader_with(tmp_path, limits)
+    try:
+        grade(grader, hidden_tests, "def slow(x):\n    return x\n")  # the judge and its zygote started
+        outcome, elapsed = grade(grader, hidden_tests, answer)
+    finally:
+        stop_all()
+    records = {r["test"]: r for r in outcome["tests"]}
+    assert records["test_property_0"]["passed"], records["test_property_0"].get("message")
+    ran_out = [name for name, r in records.items() if not r["passed"]]
+    assert len(ran_out) >= 7, records
+    for name in ran_out:
+        assert "grading budget " + spent_message in records[name]["message"], records[name]["message"]
+    cost = outcome["cost"]
+    budget = limits["notebook_wall_seconds"] if kind == "wall" else limits["notebook_cpu_seconds"]
+    assert cost["budget_seconds" if kind == "wall" else "budget_cpu"] <= budget + 1.5, cost
+    # Unbudgeted, 20 calls would take 32 (sleeping) or 24 (spinning) seconds.
+    assert cost["calls"] <= 4, cost  # the calls made before it ran out; every later one refused at once
+    # Unbudgeted, the 20 calls would take 32 seconds (sleeping) or 24 CPU-seconds (spinning). The
+    # CPU case is given more wall time: on a loaded machine a CPU-second takes longer than a second.
+    assert elapsed < (budget + 8 if kind == "wall" else 3 * budget + 8), (elapsed, cost)
+
+
+# Our solution's cost per notebook (the judge's count, grading through the engine as nbgrader
+# does), measured on one core with 2 cores shared by five jobs: at most 6.2 CPU-s and 6.8 s (06).
+def test_our_solution_of_every_assignment_stays_well_within_the_default_budget():
+    default = Limits()
+    costs = {}
+    try:
+        for assignment in assignments():
+            outcome = try_hidden.run(assignment)
+            assert all(r["passed"] for r in outcome["tests"]), assignment
+            costs[assignment] = outcome["cost"]
+    finally:
+        stop_all()
+    for assignment, cost in costs.items():
+        assert cost["budget_cpu"] <= default.notebook_cpu_seconds / 3, (assignment, cost)
+        assert cost["budget_seconds"] <= default.notebook_wall_seconds / 3, (assignment, cost)
