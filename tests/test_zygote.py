@@ -1,8 +1,10 @@
 """Workers forked from one sandboxed zygote are as isolated from each other as fresh
 sandboxes, proved with a real zygote as root (CI, a grading host) and as a plain grading
 user (the formgrader on a Hub): nothing a worker writes, starts, maps or changes reaches
-the next one; a worker cannot read, trace or reach the zygote's files; and a worker that
-cannot kill or stop the zygote, and a zygote that dies costs only the notebook it served."""
+the next one, and nothing a worker observes depends on the workers before it (a record of
+all it can read is the same in the first worker and in one after a hostile worker); a
+worker cannot read, trace or reach the zygote's files; and a worker that cannot kill or
+stop the zygote, and a zygote that dies costs only the notebook it served."""
 import os
 
 import pytest
@@ -161,8 +163,9 @@ os.chmod(outer, 0)
 
 def test_a_bind_under_tmp_stays_and_what_a_worker_wrote_around_it_goes():
     """Python or the course cloned under /tmp is bound read-only inside the sandbox's private
-    /tmp: the zygote empties /tmp around it, keeps it on sys.path, and the next worker sees
-    it whole and nothing the last one wrote."""
+    /tmp: each worker's fresh /tmp carries it over (with the folders bwrap made to hold it, in
+    their modes), the zygote keeps it on sys.path, and the next worker sees it whole and
+    nothing the last one wrote."""
     import tempfile
     from pathlib import Path
 
@@ -198,3 +201,55 @@ def test_a_bind_under_tmp_stays_and_what_a_worker_wrote_around_it_goes():
         zygote.stop_all()
         import shutil
         shutil.rmtree(outer, ignore_errors=True)
+
+
+HOSTILE_ACTIONS = """What the hostile worker between A and B does (tests/worker_observation_probe.py, ``hostile``):
+sets a user xattr, the times (2001) and the mode (1777) of /tmp and /dev/shm; makes 400 files
+there, removes half, leaves folders; sends TCP and UDP packets on the loopback; binds an abstract
+unix socket; makes and removes 20 SysV segments, queues and semaphore sets each and leaves one of
+each behind; forks 40 processes and leaves 3 detached ones running; sets its umask, tries
+sethostname and setdomainname, lowers its open-files limit and sets an environment variable."""
+
+
+@pytest.fixture(scope="module", params=["root", "plain user"])
+def observed(request, plain_user) -> dict:
+    if request.param == "root" and os.geteuid() != 0:
+        pytest.skip("grading as root is tested where the tests run as root (CI does)")
+    return run_probe("tests.worker_observation_probe", plain_user if request.param == "plain user" else None)
+
+
+def _differences(a, b, path="") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for key in sorted(set(a) | set(b), key=str) for d in _differences(a.get(key), b.get(key), f"{path}/{key}")]
+    return [] if a == b else [f"{path}: {str(a)[:200]} != {str(b)[:200]}"]
+
+
+def test_a_worker_observes_nothing_of_the_workers_before_it(observed):
+    """Nothing a worker can observe depends on earlier workers: a record of all a worker can read
+    about its environment (folder metadata and xattrs, statvfs, the inode a new file gets, its
+    PID and PPID, the PIDs in /proc, ns_last_pid, /proc/net's counters and sockets, SysV tables and
+    the ids new objects get, hostname, mounts, ids, capabilities, rlimits, environment, files,
+    working folder, umask) is the same in the first worker of a fresh zygote (A) and in a worker
+    forked after a hostile one (B). Normalised only for what two fresh sandboxes differ in too:
+    times are taken against the worker's start, kernel-wide counters (pipe inodes, proc's link
+    count) and the judge's randomly named log folder are left out.
+
+    """ + HOSTILE_ACTIONS
+    assert observed["zygote_starts"] == [1, 0, 0], "A, the hostile worker and B must share one zygote"
+    assert observed["hostile"]["/tmp xattr"] == "set" and observed["hostile"]["/tmp utime"] == "set", observed["hostile"]
+    assert _differences(observed["A"], observed["B"]) == []
+
+
+def test_each_forked_worker_has_namespaces_of_its_own(observed):
+    """PID 2 under an init of its own (as under bwrap's), a loopback nobody used, no SysV
+    object, fresh /tmp and /dev/shm, no capability and no_new_privs, as in a fresh sandbox."""
+    for seen in (observed["A"], observed["B"], observed["fresh_sandbox"]):
+        assert seen["pid"] == 2 and seen["ppid"] == 1 and seen["pids"] == [1, 2], (seen["pid"], seen["pids"])
+        assert seen["sysv_ids"] == {"shm": 0, "msg": 0, "sem": 0} and seen["abstract_sockets"] == []
+        assert set(seen["status"][k] for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) == {"0000000000000000"}
+        assert seen["status"]["NoNewPrivs"] == "1" and seen["hostname"] == "sandbox"
+        assert seen["listing"]["/tmp"] == sorted(made_by_the_sandbox()) and seen["listing"]["/dev/shm"] == []
+    for key in ("new_inode", "sysv_ids", "net", "ids", "cwd", "umask", "domainname", "environ"):
+        assert observed["A"][key] == observed["fresh_sandbox"][key], key
+    for folder in ("/tmp", "/dev/shm"):
+        assert observed["A"]["statvfs"][folder] == observed["fresh_sandbox"]["statvfs"][folder]

@@ -118,6 +118,20 @@ def _innermost_pid(pid: int) -> int | None:
         return None
 
 
+def _zygote_of(process: StudentProcess) -> int:
+    """The zygote that answers the judge: PID 1 of the PID namespace under the sandbox's own
+    (where its init, which only waits for it, is PID 1)."""
+    for pid in cpu_wait.process_tree(process.zygote.proc.pid):
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                nspid = next(line for line in status if line.startswith("NSpid:")).split()[1:]
+        except (OSError, StopIteration):
+            continue
+        if len(nspid) == 3 and nspid[-1] == "1":
+            return pid
+    raise LookupError("no zygote")
+
+
 def _alive(pid: int) -> bool:
     """Running or stopped, not dead (a zombie waits for its parent, bwrap, which is gone, to be reaped)."""
     try:
@@ -160,7 +174,7 @@ def main() -> None:
     report["after_the_signals"] = {"double": student.double(21), "sees": student.look()}
     # The zygote dies under a running worker (the kernel's OOM killer, say): that worker's call fails
     # like a crash, and the next worker comes from a fresh zygote in a fresh sandbox.
-    zygote_pid = next(pid for pid in cpu_wait.process_tree(third.zygote.proc.pid) if _innermost_pid(pid) == 1)
+    zygote_pid = _zygote_of(third)
     os.kill(zygote_pid, signal.SIGKILL)
     try:
         report["zygote_killed_during_a_call"] = student.sleep(2)
@@ -171,7 +185,7 @@ def main() -> None:
     fourth, student = worker()
     report["after_the_kill"] = {"double": student.double(21), "sees": student.look()}
     # A zygote that stops answering (stopped from outside here) is killed and replaced.
-    zygote_pid = next(pid for pid in cpu_wait.process_tree(fourth.zygote.proc.pid) if _innermost_pid(pid) == 1)
+    zygote_pid = _zygote_of(fourth)
     os.kill(zygote_pid, signal.SIGSTOP)
     started = time.monotonic()
     fourth.stop()

@@ -20,9 +20,12 @@ Two sides, named for where they run:
 
 Killing the worker's outer ``bwrap`` kills its PID namespace's init, and with it
 every process the student started, detached or not: nothing outlives the worker.
-Workers forked from a zygote (``autograder.engine.zygote``, the default) share one such
-sandbox one after another; the zygote, its init, ends all a worker started and empties
-what it wrote before it forks the next.
+Workers forked from a zygote (``autograder.engine.zygote``, the default) come one after
+another from one such sandbox, each in namespaces of its own made inside it (PID, mount with
+a new root, /dev, /proc, /tmp and /dev/shm, network, IPC, UTS), so that nothing it observes
+depends on the workers before it; the zygote ends all a worker started before it forks the
+next. That is the only namespace code of our own, and it only narrows what bwrap built: the
+user namespace, seccomp filter, no_new_privs and the binds stay bwrap's.
 
 ``probe()`` says whether the sandbox can be built here; grading refuses to run
 student code when it cannot, unless the course allows unsandboxed grading.
@@ -43,6 +46,10 @@ from autograder.engine.limits import Limits
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 ENGINE_MOUNT = "/grader"  # where the worker finds it inside: autograder/engine under this folder
 SANDBOX_UID = 65534  # what the student's code sees as its uid (nobody)
+# What a zygote keeps inside the sandbox's user namespace (never outside it) to give each worker
+# it forks new mount, UTS, IPC, network and PID namespaces, a fresh /tmp, /dev/shm and /proc, its
+# loopback up, and to drop every capability, the bounding set included, before the worker starts.
+ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETPCAP")
 # System folders whose contents Python and its compiled packages need; /etc only in part.
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -141,10 +148,13 @@ class WorkerCommand:
 
 
 def worker_command(argv: list[str], *, tmp_bytes: int, shm_bytes: int, env: dict,
-                   readable: list[str], protected: list[str] = (), as_pid_1: bool = False) -> WorkerCommand:
+                   readable: list[str], protected: list[str] = (), as_pid_1: bool = False,
+                   caps: tuple[str, ...] = ()) -> WorkerCommand:
     """``argv`` (the worker's command line) run inside the sandbox. ``as_pid_1``: ``argv``
     is the PID namespace's init itself, not bwrap's (a zygote: the kernel then delivers no
-    signal from inside the namespace to it, SIGKILL and SIGSTOP included, unless it handles it)."""
+    signal from inside the namespace to it, SIGKILL and SIGSTOP included, unless it handles it).
+    ``caps``: capabilities ``argv`` keeps, in the sandbox's own user namespace only (a zygote's
+    ZYGOTE_CAPS, to give each worker namespaces of its own; it drops them all in the worker)."""
     for secret in protected:
         for path in readable:
             if _inside(os.path.realpath(secret), os.path.realpath(path)):
@@ -153,6 +163,8 @@ def worker_command(argv: list[str], *, tmp_bytes: int, shm_bytes: int, env: dict
     command = [bwrap_path(), "--unshare-all", "--unshare-user", "--disable-userns",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
                "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    for cap in caps:
+        command += ["--cap-add", cap]  # one option each: bwrap keeps only the first of a comma list
     if as_pid_1:
         command.append("--as-pid-1")
     for path in SYSTEM_PATHS + ETC_FILES:
