@@ -131,6 +131,91 @@ except OSError:
     pass
 
 """ + RIGHT_ONLY_IF_SEEN_BEFORE).replace("MARKER", KEYRING_MARKER)
+# Channels between workers that are not files (issue 23): metadata of the writable folders (an extended
+# attribute; the inode numbers a tmpfs hands out), the loopback's packet counters, the PID and SysV id
+# counters of the namespaces. It reads each (SEEN_BEFORE: an earlier worker marked it), then marks
+# them all. A worker that shares none of them with earlier workers always reads a fresh sandbox's values.
+NAMESPACE_STATE = """
+import ctypes, os, socket
+SEEN_BEFORE = False
+_libc = ctypes.CDLL(None, use_errno=True)
+for _folder in ("/tmp", "/dev/shm"):
+    try:
+        SEEN_BEFORE |= os.getxattr(_folder, "user.catalog") == b"1"
+    except OSError:
+        pass
+    try:
+        os.setxattr(_folder, "user.catalog", b"1")
+    except OSError:
+        pass
+    try:
+        _path = os.path.join(_folder, "catalog-inode-probe")
+        open(_path, "w").close()
+        SEEN_BEFORE |= os.stat(_path).st_ino > 3000
+        os.unlink(_path)
+        for _i in range(4000):  # moves the folder's inode counter on
+            open(_path, "w").close()
+            os.unlink(_path)
+    except OSError:
+        pass
+try:
+    _lo = [line.split() for line in open("/proc/net/dev") if line.strip().startswith("lo:")]
+    SEEN_BEFORE |= bool(_lo) and int(_lo[0][2]) > 50
+    _udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _i in range(100):
+        _udp.sendto(b"x", ("127.0.0.1", 9))
+    _udp.close()
+except OSError:
+    pass
+_first = _libc.shmget(0, 4096, 0o1600)  # IPC_PRIVATE | IPC_CREAT
+if _first >= 0:
+    SEEN_BEFORE |= _first != 0
+    _libc.shmctl(_first, 0, None)  # IPC_RMID
+SEEN_BEFORE |= os.getpid() > 400
+for _i in range(450):  # moves the PID counter on
+    _pid = os.fork()
+    if _pid == 0:
+        os._exit(0)
+    os.waitpid(_pid, 0)
+
+""" + RIGHT_ONLY_IF_SEEN_BEFORE
+# Functions that keep state between calls (issue 23): one verdict, whatever was graded before and whether
+# the examples were replayed or drawn (tests/test_order_independence.py grades them every way).
+COUNTED = '''
+_calls = [0]
+
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    _calls[0] += 1
+    x = x.double()
+    wrong = {wrong}
+    if wrong:  # wrong in every way a property looks: shape and value
+        return (x.mean() + 1).reshape(1), x.std(correction=1).reshape(1)
+    return x.mean(), x.std(correction=0)
+'''
+SEEN_TWICE = '''
+_seen = set()
+
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError("empty tensor has no mean")
+    key = (tuple(x.shape), str(x.dtype), x.double().sum().item())
+    again = key in _seen
+    _seen.add(key)
+    x = x.double()
+    if again:
+        return (x.mean() + 1).reshape(1), x.std(correction=1).reshape(1)
+    return x.mean(), x.std(correction=0)
+'''
+STATEFUL = {
+    "wrong on its first call": COUNTED.format(wrong="_calls[0] == 1"),
+    "wrong on its 50th call": COUNTED.format(wrong="_calls[0] == 50"),
+    "wrong after 60 calls": COUNTED.format(wrong="_calls[0] > 60"),
+    "wrong on an input met before": SEEN_TWICE,
+}
+
+
 # A cell_done event of the student's own, whose error holds a tensor where the judge expects text:
 # the judge keeps it and fails to write its results at the end of the session.
 CELL_ERROR_TENSOR = FORGE + """
@@ -264,6 +349,21 @@ def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
 """
 LEAKED_GRADER_CODE = "_on_step"  # a name only the hidden fit probe uses (the notebook's own check hooks steps too)
 
+# Issue 23: below the Python dispatch key, no TorchDispatchMode sees the operator run.
+REDISPATCH_MM = """    below_python = torch._C.DispatchKeySet(torch._C.DispatchKey.CPU)
+    dtype = torch.result_type(a, b)
+    return torch.ops.aten.mm.default.redispatch(below_python, a.to(dtype), b.to(dtype))
+"""
+REDISPATCH_SOFTMAX = """
+def softmax(x, dim=-1):
+    below_python = torch._C.DispatchKeySet(torch._C.DispatchKey.CPU)
+    return torch.ops.aten._softmax.default.redispatch(below_python, x, dim, False)
+"""
+# matmul's checks, and shop_totals', whose answer (ours) calls matmul.
+MATMUL_CHECKS = frozenset({"matmul_values", "matmul_integer", "matmul_inner_size", "matmul_rank", "matmul_pure",
+                           "shop_totals_example", "shop_totals_values", "shop_totals_shapes"})
+SOFTMAX_CHECKS = frozenset({"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"})
+
 PROBE_LIMIT = "a probe that runs in the worker can be forged"
 GUARD_LIMIT = "code that rewrites the guard's own tables inside the worker switches it off"
 
@@ -287,6 +387,9 @@ class Entry:
     # Why this submission's own score depends on timing (it kills its own worker on a wall-clock
     # timer, say), so that two gradings need not agree on it; everyone else's still must.
     timed: str | None = None
+    # The check cells the source flags (autograder/engine/source_flags.py) must hold for manual
+    # grading, exactly; None: none may be held (an attack the flags do not see may be held too).
+    flagged_cells: frozenset | None = None
 
 
 def attack(name: str, description: str, prelude: str, **kwargs) -> Entry:
@@ -461,6 +564,21 @@ def mean_std(x):
                     "first one's marker unless keyrings are out of the sandbox's reach", kind="attack",
                     same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
                     answers={"mean_std_answer": KEYRING_STATE})),
+    Entry(A01, Case("cat_namespace_state", "marks what is not a file (an extended attribute and the inode "
+                    "counter of /tmp and /dev/shm, the loopback's packet counts, the PID and SysV id counters); "
+                    "right only when an earlier worker's marks are there", kind="attack", same_as="cat_wrong_baseline",
+                    fails={"mean_std_population_std"}, answers={"mean_std_answer": NAMESPACE_STATE})),
+    Entry(A01, Case("cat_namespace_state_zz_later", "the same, graded after the first: it finds the first one's "
+                    "marks unless every worker has its own namespaces and mounts", kind="attack",
+                    same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
+                    answers={"mean_std_answer": NAMESPACE_STATE})),
+    Entry(A01, Case("cat_stateful_50th_call", "mean_std wrong (shape and value) on its 50th call only: the property "
+                    "that call falls in fails, whether its examples are replayed or drawn", kind="attack",
+                    rest_full=True, fails={"mean_std_mean"},
+                    answers={"mean_std_answer": STATEFUL["wrong on its 50th call"]})),
+    Entry(A01, Case("cat_stateful_input_met_twice", "mean_std wrong on an input it has met before", kind="attack",
+                    rest_full=True, fails=MEAN_STD_AND_SPLITS - {"normalize_splits_pure"},
+                    answers={"mean_std_answer": STATEFUL["wrong on an input met before"]})),
     attack("cat_cell_error_tensor", "forges a cell_done event whose error message is a tensor: the notebook must "
            "still be graded", CELL_ERROR_TENSOR),
     Entry(A01, Case("cat_json_bomb_reply", "mean_std replies with 64 MiB of empty JSON objects (~1.6 GiB once "
@@ -612,6 +730,18 @@ def nll_loss(log_probs, targets):
         raise ValueError(f"expected (N, C) and (N,), got {tuple(log_probs.shape)} and {tuple(targets.shape)}")
     return torch._refs.nn.functional.nll_loss(log_probs, targets)
 """})),
+    # ---- issue 23: the guard walked around below Python. The operator itself, redispatched with a
+    # dispatch key set below the Python key (where the guard's TorchDispatchMode sits), computes the
+    # built-in and keeps every point; the source flags hold the exercise's checks for the instructor.
+    Entry("04_matmul", Case("cat_redispatch_mm", "matmul through aten::mm redispatched below the Python "
+                            "dispatch key: computes it, keeps the points, held for review", kind="attack", full=True,
+                            answers={"matmul_answer": MATMUL_CHECK + REDISPATCH_MM}),
+          flagged_cells=MATMUL_CHECKS),
+    Entry("05_softmax_cross_entropy", Case("cat_redispatch_softmax", "softmax through aten::_softmax redispatched "
+                                           "below the Python dispatch key: computes it, keeps the points, held for "
+                                           "review", kind="attack", full=True,
+                                           answers={"softmax_answer": REDISPATCH_SOFTMAX}),
+          flagged_cells=SOFTMAX_CHECKS),
     Entry("06_simple_mnist", Case("cat_forward_class_renamed", "forward with torch.relu, the class's __qualname__ "
                                   "changed so that its handle is not called SimpleMnist", kind="attack",
                                   same_as="uses_torch_relu", fails={
@@ -686,6 +816,7 @@ def nll_loss(log_probs, targets):
     Entry(A01, Case("cat_deleted_setup", "the import cell deleted (it is restored from the source)", kind="broken",
                     full=True, mutate=drop_cells("setup"))),
 ]
+
 
 # ---- issue 23: the feedback's size and each notebook's grading budget
 RENAMED_FAILS = {"mean_std_zero_dim", "mean_std_mean", "mean_std_population_std", "mean_std_integer_input",

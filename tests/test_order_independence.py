@@ -17,43 +17,9 @@ import pytest
 from autograder.engine.judge_server import stop_all
 from autograder.simulated_class import Case
 from instructor import try_hidden
+from tests.catalog import STATEFUL
 
 ASSIGNMENT = "01_normalization"
-COUNTED = '''
-_calls = [0]
-
-def mean_std(x):
-    if x.numel() == 0:
-        raise ValueError("empty tensor has no mean")
-    _calls[0] += 1
-    x = x.double()
-    wrong = {wrong}
-    if wrong:  # wrong in every way a property looks: shape and value
-        return (x.mean() + 1).reshape(1), x.std(correction=1).reshape(1)
-    return x.mean(), x.std(correction=0)
-'''
-SEEN_TWICE = '''
-_seen = set()
-
-def mean_std(x):
-    if x.numel() == 0:
-        raise ValueError("empty tensor has no mean")
-    key = (tuple(x.shape), str(x.dtype), x.double().sum().item())
-    again = key in _seen
-    _seen.add(key)
-    x = x.double()
-    if again:
-        return (x.mean() + 1).reshape(1), x.std(correction=1).reshape(1)
-    return x.mean(), x.std(correction=0)
-'''
-STATEFUL = {
-    "wrong on its first call": COUNTED.format(wrong="_calls[0] == 1"),
-    "wrong on its 50th call": COUNTED.format(wrong="_calls[0] == 50"),
-    "wrong after 60 calls": COUNTED.format(wrong="_calls[0] > 60"),
-    "wrong on an input met before": SEEN_TWICE,
-}
-
-
 def scores(results: dict) -> dict:
     """Per graded cell, whether it scores (every property it stands for passed)."""
     cells: dict = {}
