@@ -6,7 +6,7 @@ read it through ``nbgrader_config.py``.
 import os
 import sys
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 if COURSE_ROOT not in sys.path:  # so nbgrader can import the grading engine by name
@@ -14,8 +14,9 @@ if COURSE_ROOT not in sys.path:  # so nbgrader can import the grading engine by 
 
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
-    OverwriteKernelspec, SaveAutoGrades)
+    GetGrades, OverwriteKernelspec, SaveAutoGrades)
 
+from autograder.engine.flag_internals import FlagInternals, HideFlagDetails  # noqa: E402
 from autograder.engine.preprocessor import GradeWithHiddenTests  # noqa: E402
 from autograder.engine.restore_cells import RestoreCells  # noqa: E402
 
@@ -45,9 +46,14 @@ c.Autograde.autograde_preprocessors = [
     ClearMetadataPreprocessor,
     LimitOutput,
     SaveAutoGrades,
+    # The answers' source read on this side, where the student cannot reach: uses of internals
+    # no exercise needs hold the checks they affect for manual grading (source_flags.py).
+    FlagInternals,
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+# Feedback says an answer is held for review, not what was flagged (nbgrader's list, plus that).
+c.GenerateFeedback.preprocessors = [GetGrades, HideFlagDetails, CSSHTMLHeaderPreprocessor]
 c.GradeWithHiddenTests.course_root = COURSE_ROOT
 # Hypothesis examples per property (default autograder.engine.student_proxy.MAX_EXAMPLES) and the
 # seconds all hidden tests of one notebook may take: set them here to change them, e.g.

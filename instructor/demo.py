@@ -33,7 +33,16 @@ def logged(log: Path, what: str, result: dict, check: bool = True) -> None:
         raise nbgrader_cli.NbgraderFailed(f"nbgrader {what} failed:\n{result.get('error', '')[-4000:]}")
 
 
-def print_table(assignment: str, cases, grades) -> int:
+def held_for_review(course: Path, assignment: str) -> dict[str, set]:
+    """student -> the check cells FlagInternals holds for manual grading (the source uses internals)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student_id: {g.name for g in nb.grades if g.needs_manual_grade and g.cell_type == "code"}
+                for s in gb.assignment_submissions(assignment) for nb in s.notebooks}
+
+
+def print_table(assignment: str, cases, grades, held: dict | None = None) -> int:
     print(f"\n{assignment}")
     by_hand = max((len(g.by_hand) for g in grades.values()), default=0)
     if by_hand:
@@ -45,9 +54,13 @@ def print_table(assignment: str, cases, grades) -> int:
         grade = grades.get(case.name)
         score = f"{grade.auto_score:g} / {grade.auto_max_score:g}" if grade else "not graded"
         problems = nbgrader_cli.check_case(case, grades)
+        cells = (held or {}).get(case.name)
+        if cells and case.kind != "attack":  # no honest submission may be flagged
+            problems.append(f"flagged for review ({len(cells)} check cells held), but it is a {case.kind}")
         failures += bool(problems)
         verdict = "yes" if not problems else "NO: " + "; ".join(problems)
-        print(f"  {case.name:<28} {case.kind:<9} {score:>11}  {verdict}")
+        flag = f"  [FLAGGED: {len(cells)} check cell(s) held for review]" if cells else ""
+        print(f"  {case.name:<28} {case.kind:<9} {score:>11}  {verdict}{flag}")
     return failures
 
 
@@ -90,16 +103,19 @@ def main(argv=None) -> int:
     finished = time.monotonic()
 
     failures = 0
-    summary = {}
+    summary, held = {}, {}
     for assignment in which:
         grades = nbgrader_cli.read_grades(course, assignment) if classes[assignment] else {}
-        failures += print_table(assignment, classes[assignment], grades)
+        held[assignment] = held_for_review(course, assignment) if classes[assignment] else {}
+        failures += print_table(assignment, classes[assignment], grades, held[assignment])
         summary[assignment] = grades
     students = sorted({s for grades in summary.values() for s in grades})
-    print("\nGrade table (points; blank where the student has no submission)")
+    print("\nGrade table (points; blank where the student has no submission; * flagged: the source uses "
+          "internals no exercise needs, check cells held for review in the formgrader)")
     print(f"  {'student':<28}" + "".join(f"{a[:10]:>12}" for a in which))
     for student in students:
-        row = "".join(f"{summary[a][student].score:>12g}" if student in summary[a] else " " * 12 for a in which)
+        row = "".join((f"{summary[a][student].score:g}" + ("*" if held[a].get(student) else "")).rjust(12)
+                      if student in summary[a] else " " * 12 for a in which)
         print(f"  {student:<28}{row}")
 
     notebooks = sum(len(classes[a]) for a in graded)

@@ -289,6 +289,8 @@ def grade_class(course: Path, assignment: str, **options) -> Report:
 
 
 def print_reports(reports: dict[str, Report], log: Path) -> None:
+    from autograder.engine.flag_internals import LOG_TAG as FLAG_LOG_TAG
+
     for report in reports.values():
         graded, failed, skipped = report.of("graded"), report.of("failed"), report.of("skipped")
         if not report.outcomes:
@@ -296,6 +298,10 @@ def print_reports(reports: dict[str, Report], log: Path) -> None:
         if graded:
             cpu = sum(o.cpu_seconds for o in graded) / len(graded)
             print(f"{report.assignment}: graded {len(graded)} submission(s), {cpu:.1f} CPU-s each")
+            flagged = [o.student for o in graded if FLAG_LOG_TAG in o.log]
+            if flagged:  # FlagInternals logged these: their affected check cells wait in manual grading
+                print(f"{report.assignment}: FLAGGED for review (the source uses internals no exercise needs; "
+                      f"see {log}): {', '.join(flagged)}")
         for outcome in failed:
             print(f"{report.assignment}: FAILED {outcome.student}: {outcome.error}")
         if skipped:

@@ -2,7 +2,8 @@
 (CI, a grading host) and once as an unprivileged grading user (the formgrader on a Hub
 grades as the instructor). Every attack gains nothing and touches nothing, every broken
 submission gets what it earned and a clear message, nothing a submission started is
-alive afterwards, and the two grade tables are identical.
+alive afterwards, the two grade tables are identical, and the source flags hold for manual
+grading exactly the check cells an entry names (``flagged_cells``), never an honest submission's.
 
 The catalog is graded in ``GROUPS`` groups, each its own course and its own test class,
 which pytest-xdist's loadscope sends to different workers: graded as one class it held
@@ -80,6 +81,16 @@ def grouped(entries: list[Entry]) -> list[list[Entry]]:
 ENTRY_GROUPS = grouped(ENTRIES)
 
 
+def held_for_review(course: Path, assignments) -> dict:
+    """(assignment, student) -> the check cells held for manual grading (the source flags')."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {(a, s.student_id): {g.name for nb in s.notebooks for g in nb.grades
+                                    if g.needs_manual_grade and g.cell_type == "code"}
+                for a in assignments for s in gb.assignment_submissions(a)}
+
+
 def snapshot(course: Path) -> dict:
     watched = [course / "course_config.py", *(course / "autograder").rglob("*"), *(course / "source").rglob("*"),
                *(course / "submitted").rglob("*")]
@@ -121,7 +132,7 @@ def graded(request, generated_course):
         for assignment, cases in by_assignment.items():
             nbgrader_cli.submit_class(course, assignment, cases)
         before = snapshot(course)
-        runs, logs, alive = {}, {}, {}
+        runs, logs, alive, held = {}, {}, {}, {}
         for mode in MODES:
             run_as = None
             if mode == "plain user":
@@ -133,12 +144,13 @@ def graded(request, generated_course):
                                          run_as=run_as)
             logs[mode] = {assignment: log for assignment in by_assignment}
             runs[mode] = {assignment: nbgrader_cli.read_grades(course, assignment) for assignment in by_assignment}
+            held[mode] = held_for_review(course, by_assignment)
             if any(leaves_processes(e) for e in entries):
                 alive[mode] = surviving(DETACH_MARKER)
         # Feedback of the group's first assignment, and of every assignment whose feedback is checked below.
         for assignment in {next(iter(by_assignment))} | {e.assignment for e in entries if e.feedback_lacks}:
             nbgrader_cli.generate_feedback(course, assignment)
-        yield course, by_assignment, runs, logs, before, alive
+        yield course, by_assignment, runs, logs, before, alive, held
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         users.remove()
@@ -180,7 +192,7 @@ class CatalogChecks:
     group: int
 
     def test_entry_scores_as_expected(self, graded, entry, mode):
-        _, _, runs, logs, _, _ = graded
+        _, _, runs, logs, _, _, _ = graded
         grades = runs[mode][entry.assignment]
         problems = nbgrader_cli.check_case(entry.case, grades)
         if problems and entry.known_limit:
@@ -192,7 +204,7 @@ class CatalogChecks:
             assert entry.log_says in logs[mode][entry.assignment], f"the grading log does not say {entry.log_says!r}"
 
     def test_grading_twice_gives_identical_tables(self, graded):
-        _, by_assignment, runs, _, _, _ = graded
+        _, by_assignment, runs, _, _, _, _ = graded
         timed = {(e.assignment, e.case.name) for e in ENTRY_GROUPS[self.group] if e.timed}
         flat = [{(a, s): (g.score, g.cells) for a, grades in run.items() for s, g in grades.items() if (a, s) not in timed}
                 for run in runs.values()]
@@ -202,14 +214,24 @@ class CatalogChecks:
         recorded = {(a, c.name) for a, cases in by_assignment.items() for c in cases if c.recorded} - timed
         assert set(flat[0]) == recorded, "the tables must hold every recorded submission of the group"
 
+    def test_source_flags_hold_exactly_what_they_must(self, graded, entry, mode):
+        """The grading side's reading of the source (autograder/engine/source_flags.py): an entry
+        with ``flagged_cells`` has exactly those check cells in manual grading; no solution,
+        variant, mistake or broken submission has any."""
+        held = graded[6][mode].get((entry.assignment, entry.case.name), set())
+        if entry.flagged_cells is not None:
+            assert held == set(entry.flagged_cells), f"{entry.case.name}: held {sorted(held)}"
+        elif entry.case.kind != "attack":
+            assert not held, f"{entry.case.name} ({entry.case.kind}) is flagged: {sorted(held)}"
+
     def test_no_file_of_the_course_or_of_another_student_changed(self, graded):
-        course, _, _, _, before, _ = graded
+        course, _, _, _, before, _, _ = graded
         after = snapshot(course)
         changed = sorted(str(p.relative_to(course)) for p in before if after.get(p) != before[p])
         assert not changed, changed
 
     def test_every_run_is_sandboxed(self, graded):
-        _, _, _, logs, _, _ = graded
+        _, _, _, logs, _, _, _ = graded
         for mode, by_assignment in logs.items():
             for assignment, log in by_assignment.items():
                 assert "UNSANDBOXED" not in log and "grading refused" not in log, (mode, assignment)
@@ -219,7 +241,7 @@ class TestCatalogGroup1(CatalogChecks):
     group = 0
 
     def test_nothing_a_submission_started_is_alive_after_grading(self, graded):
-        _, _, _, _, _, alive = graded
+        _, _, _, _, _, alive, _ = graded
         assert any(map(leaves_processes, ENTRY_GROUPS[self.group])), "the catalog must try to leave processes behind"
         assert alive == {mode: [] for mode in MODES}
 
