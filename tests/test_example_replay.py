@@ -205,3 +205,38 @@ def test_a_class_graded_with_replayed_examples_gets_what_fresh_draws_give():
             assert replayed >= 20 * (len(runs) - 1), f"only {replayed} tests replayed after the solution's"
     assert graded[True] == graded[False]
     assert any(not record["passed"] for run in graded[True] for record in run), "the class has mistakes"
+
+
+def test_the_examples_drawn_do_not_depend_on_the_modules_loaded_before(tmp_path, monkeypatch):
+    """Hypothesis draws now and then a constant found in the "local" modules loaded so far; the
+    judge grades many notebooks (and assignments) in one process, so a hidden test's examples
+    would depend on what it graded before. The judge keeps that pool empty."""
+    import inspect
+    import sys
+
+    from hypothesis import given, settings, strategies as st
+    from hypothesis.internal.conjecture import providers
+
+    import autograder.engine.judge  # noqa: F401  (what the judge does at import)
+
+    assert "_get_local_constants()" in inspect.getsource(providers.HypothesisProvider), \
+        "hypothesis no longer draws local constants this way: check autograder.engine.judge"
+    drawn: list = []
+
+    @settings(max_examples=100, derandomize=True, database=None, deadline=None)
+    @given(st.integers(-10**6, 10**6))
+    def property_(x):
+        drawn.append(x)
+
+    property_()
+    before = list(drawn)
+    module = tmp_path / "many_constants.py"  # a local module, as another assignment's hidden tests are
+    module.write_text("VALUES = " + repr([123_457 + n for n in range(300)]) + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import many_constants  # noqa: F401
+    try:
+        drawn.clear()
+        property_()
+        assert drawn == before
+    finally:
+        sys.modules.pop("many_constants", None)

@@ -22,6 +22,23 @@ from autograder.engine.example_replay import pytest_pyfunc_call  # noqa: F401  (
 from autograder.engine.limits import Limits
 from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
 
+def examples_from_the_tests_alone() -> None:
+    """Hypothesis now and then draws a constant it found in the "local" modules loaded so far
+    (any module outside site-packages and the standard library), collected once per process
+    and never forgotten: a judge that had graded 06 drew other examples for 01 than a fresh
+    one, and an edit to the engine changed shrunk examples. Grading draws only from the
+    strategies and hypothesis's own constants, so that the examples of a hidden test depend
+    on it alone. (Hypothesis has no setting for this: its provider's pool is replaced.)"""
+    from hypothesis.internal.conjecture import providers
+
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+
+
+examples_from_the_tests_alone()
+
+
 def load_grading_profile(max_examples: int) -> None:
     """Hypothesis as grading needs it; loaded at import and again for each notebook a
     persistent judge grades."""
