@@ -113,7 +113,7 @@ FLAGGED = {
     "dynamic_import": ["m = __import__('torch')", "import importlib\nm = importlib.import_module(n)",
                        "import sys\nsys.modules['x'] = y", "import sys\nm = sys.modules.get(n)"],
     "dunder_write": ["SimpleMnist.__qualname__ = 'Model'", "mod.__getattr__ = lambda a: 1"],
-    "dunder_built": ["name = '__' + 'dict' + '__'", "name = f'__{x}__'"],
+    "dunder_built": ["name = '__' + 'dict' + '__'", "name = f'__{x}__'", "d = '_' * 2 + 'dict' + '_' * 2"],
     "special_attr": ["f.__globals__['x'] = 1", "().__class__.__base__.__subclasses__()", "g = f.__code__"],
 }
 HONEST = [
@@ -125,7 +125,7 @@ HONEST = [
     "def f(x):\n    assert hasattr(x, 'shape')\n    return getattr(x, 'dtype'), x.expand(2, 3), torch.stack([x, x])",
     "%matplotlib inline\nx = torch.arange(6).reshape(2, 3)\nprint(f'{x.shape} and {x.dtype}')",
     "def matmul(a, b):\n    return (a[:, :, None] * b[None]).sum(1)",
-    "name = 'a_' + 'b'\nlabel = '_'.join(['a', 'b'])",
+    "name = 'a_' + 'b'\nlabel = '_'.join(['a', 'b'])\nkey = name + '_' + str(3)",
 ]
 
 

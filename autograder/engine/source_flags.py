@@ -298,12 +298,14 @@ class _Scanner(ast.NodeVisitor):
 
     def _dunder_piece(self, node) -> bool:
         literal = _const_str(node)
-        return literal is not None and (literal.startswith("__") or literal.endswith("__") or literal == "_")
+        return literal is not None and (literal.startswith("__") or literal.endswith("__"))
 
     def visit_BinOp(self, node):
         if isinstance(node.op, (ast.Add, ast.Mod, ast.Mult)) and (self._dunder_piece(node.left)
                                                                    or self._dunder_piece(node.right)):
             self.flag(node, "dunder_built")
+        if isinstance(node.op, ast.Mult) and "_" in (_const_str(node.left), _const_str(node.right)):
+            self.flag(node, "dunder_built")  # "_" * 2
         folded = _fold(node)
         if folded is not None:
             for part in folded.split("."):
