@@ -41,6 +41,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import fcntl
+import gc
 import json
 import os
 import resource
@@ -357,6 +358,7 @@ class _ZygoteLoop:
         """Fork the worker's init, PID 1 of a new PID namespace; returns the worker's pid as
         this zygote numbers it, once the init has forked it."""
         read, write = os.pipe()
+        gc.collect()  # what the zygote's own work left to collect is not the worker's to see
         self._check(self.libc.unshare(CLONE_NEWPID), "unshare the PID namespace")  # its next child's
         try:
             pid = os.fork()
@@ -497,6 +499,8 @@ def serve(control_fd: int) -> None:
     from autograder.engine import worker  # noqa: F401  (torch, numpy, the guard, IPython's transformer)
     import IPython.core.inputtransformer2  # noqa: F401
     loop = _ZygoteLoop(control)
+    gc.collect()
+    gc.freeze()  # what it imported, out of the collector's way (a collection then costs little)
     loop.reply({"event": "ready", "cpu": _cpu(resource.getrusage(resource.RUSAGE_SELF))})
     loop.serve()
 
