@@ -173,3 +173,25 @@ def test_a_refusal_caught_by_the_student_still_fails_the_call(make_student):
                            forbidden={"shape": ["torch.broadcast_shapes"]})
     with pytest.raises(StudentFailure, match="used torch.broadcast_shapes"):
         student.shape((1, 2), (2, 1))
+
+
+def test_where_no_zygote_can_make_a_worker_each_worker_starts_a_fresh_sandbox(monkeypatch):
+    """A zygote that cannot fork a worker (a kernel without what it needs to give each worker
+    namespaces of its own) is the machine's problem: the grading process starts fresh sandboxes,
+    says so in the log, and the student's calls are answered as usual."""
+    from autograder.engine import student_proxy, zygote
+
+    def cannot_fork(self, *args, **kwargs):
+        self.kill()
+        raise zygote.ZygoteGone("it ended (no namespaces here)")
+
+    monkeypatch.setattr(zygote.Zygote, "fork", cannot_fork)
+    monkeypatch.setattr(student_proxy, "_forking_failed", None)
+    logged = []
+    process = StudentProcess([Cell("cell0", "def double(x):\n    return 2 * x")], FAST, log=logged.append)
+    try:
+        assert Student(process).double(21) == 42
+        assert process.proc is not None and process.zygote is None, "a fresh sandbox serves the calls"
+        assert any("cannot be forked" in line and "no namespaces here" in line for line in logged), logged
+    finally:
+        process.stop()

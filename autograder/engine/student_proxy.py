@@ -82,6 +82,10 @@ class Cell:
     source: str
 
 
+NOT_STARTED = "the grading worker did not start"
+_forking_failed: str | None = None  # why this process's zygotes could not make a worker, once they could not
+
+
 class StudentProcess:
     """One worker at a time, running the submission's cells; restarted after a crash."""
 
@@ -108,9 +112,22 @@ class StudentProcess:
 
     # -- life cycle
     def _spawn(self) -> None:
+        global _forking_failed
         started = time.perf_counter()
         try:
-            self._start_worker()
+            try:
+                self._start_worker()
+            except StudentCrashed as exc:
+                # Nothing of the student's has run before a worker is ready: a zygote that cannot
+                # make one (a kernel without what it needs to give each worker namespaces of its
+                # own, say) is the machine's problem, never the student's. This grading process
+                # then starts a fresh sandbox for every worker.
+                if not self._forks() or not str(exc).startswith(NOT_STARTED):
+                    raise
+                _forking_failed = str(exc)
+                self.log(f"sandbox: workers cannot be forked from a zygote here, so each starts a fresh "
+                         f"sandbox (slower, as safe): {exc}")
+                self._start_worker()
         finally:
             self.cost["worker_starts"] += 1
             self.cost["worker_start_seconds"] += time.perf_counter() - started
@@ -135,7 +152,7 @@ class StudentProcess:
             env["PYTHONPATH"] = sandbox.ENGINE_MOUNT
         log_file = open(os.path.join(self.logdir, "worker.log"), "wb")
         try:
-            if self.limits.sandbox and self.limits.forked_workers:
+            if self._forks():
                 self._fork_worker(env, protected, to_judge_w, from_judge_r, log_file.fileno())
             else:
                 if self.limits.sandbox:
@@ -168,7 +185,7 @@ class StudentProcess:
         if ready.get("event") != "ready":
             reason = self._death_reason()
             self.stop()
-            raise StudentCrashed(f"the grading worker did not start: {reason}")
+            raise StudentCrashed(f"{NOT_STARTED}: {reason}")
         self.cost["worker_ready_cpu"] += self._worker_cpu  # its start: interpreter and imports
         gaps = [str(g) for g in ready.get("gaps", [])][:5]
         if gaps != self.sandbox_gaps:
@@ -176,6 +193,10 @@ class StudentProcess:
             for gap in gaps:
                 self.log(f"sandbox: {gap}")
         self._run_cells()
+
+    def _forks(self) -> bool:
+        """Whether the next worker is forked from a zygote (else a fresh sandbox, or no sandbox)."""
+        return self.limits.sandbox and self.limits.forked_workers and _forking_failed is None
 
     def _fork_worker(self, env: dict, protected: list[str], to_judge: int, from_judge: int, log: int) -> None:
         """The worker, forked by a zygote that has already imported what it needs. A zygote
