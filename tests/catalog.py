@@ -392,6 +392,17 @@ class Entry:
     flagged_cells: frozenset | None = None
 
 
+def marked_by_an_earlier_worker(name: str, marks: str, unless: str, answer: str) -> list[Entry]:
+    """A submission right only when an earlier worker left its marks, graded twice in a row: the
+    second finds the first one's marks unless ``unless``. Both must score as the plain mistake."""
+    return [Entry(A01, Case(name, f"{marks}; right only when a mark is already there", kind="attack",
+                            same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
+                            answers={"mean_std_answer": answer})),
+            Entry(A01, Case(f"{name}_zz_later", f"the same, graded after the first: it finds the first one's "
+                            f"marks unless {unless}", kind="attack", same_as="cat_wrong_baseline",
+                            fails={"mean_std_population_std"}, answers={"mean_std_answer": answer}))]
+
+
 def attack(name: str, description: str, prelude: str, **kwargs) -> Entry:
     """The wrong (unbiased) mean_std with ``prelude`` run first: must score like it."""
     return Entry(A01, Case(name, description, kind="attack", same_as="cat_wrong_baseline",
@@ -557,21 +568,12 @@ def mean_std(x):
                                            answers={"cross_entropy_answer": "def cross_entropy(logits, targets):\n"
                                                     "    return torch._C._nn.cross_entropy_loss(logits, targets)"})),
     # ---- integrity III: attacks on the bubblewrap sandbox, the strict judge and the operator-level refusal
-    Entry(A01, Case("cat_keyring_state", "plants a marker in the persistent kernel keyrings its uid can write; "
-                    "right only when a marker is already there", kind="attack", same_as="cat_wrong_baseline",
-                    fails={"mean_std_population_std"}, answers={"mean_std_answer": KEYRING_STATE})),
-    Entry(A01, Case("cat_keyring_state_zz_later", "the keyring attack again, graded after the first: it finds the "
-                    "first one's marker unless keyrings are out of the sandbox's reach", kind="attack",
-                    same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
-                    answers={"mean_std_answer": KEYRING_STATE})),
-    Entry(A01, Case("cat_namespace_state", "marks what is not a file (an extended attribute and the inode "
-                    "counter of /tmp and /dev/shm, the loopback's packet counts, the PID and SysV id counters); "
-                    "right only when an earlier worker's marks are there", kind="attack", same_as="cat_wrong_baseline",
-                    fails={"mean_std_population_std"}, answers={"mean_std_answer": NAMESPACE_STATE})),
-    Entry(A01, Case("cat_namespace_state_zz_later", "the same, graded after the first: it finds the first one's "
-                    "marks unless every worker has its own namespaces and mounts", kind="attack",
-                    same_as="cat_wrong_baseline", fails={"mean_std_population_std"},
-                    answers={"mean_std_answer": NAMESPACE_STATE})),
+    *marked_by_an_earlier_worker("cat_keyring_state", "plants a marker in the persistent kernel keyrings its uid "
+                                 "can write", "keyrings are out of the sandbox's reach", KEYRING_STATE),
+    *marked_by_an_earlier_worker("cat_namespace_state", "marks what is not a file (an extended attribute and the "
+                                 "inode counter of /tmp and /dev/shm, the loopback's packet counts, the PID and "
+                                 "SysV id counters)", "every worker has its own namespaces and mounts",
+                                 NAMESPACE_STATE),
     Entry(A01, Case("cat_stateful_50th_call", "mean_std wrong (shape and value) on its 50th call only: the property "
                     "that call falls in fails, whether its examples are replayed or drawn", kind="attack",
                     rest_full=True, fails={"mean_std_mean"},

@@ -324,13 +324,7 @@ class _ZygoteLoop:
         code = 1
         try:
             self.control.detach()
-            keep = {0, 1, 2, started, *fds}
-            for name in os.listdir("/proc/self/fd"):
-                if int(name) not in keep:
-                    try:
-                        os.close(int(name))
-                    except OSError:
-                        pass
+            _close_all_but({0, 1, 2, started, *fds})
             self._own_namespaces()
             worker = os.fork()
             if worker == 0:
@@ -348,11 +342,7 @@ class _ZygoteLoop:
         except BaseException:
             traceback.print_exc()
         finally:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
+            _exit_flushed(code)
 
     def fork(self, fds: list[int], limits_json: str) -> int:
         """Fork the worker's init, PID 1 of a new PID namespace; returns the worker's pid as
@@ -437,13 +427,7 @@ def _become_worker(to_judge: int, from_judge: int, log: int, limits_json: str) -
         to_judge, from_judge = 3, 4  # as a fresh sandbox's worker numbers them
         for fd, number in zip(pipes, (to_judge, from_judge)):
             os.dup2(fd, number)
-        keep = {0, 1, 2, to_judge, from_judge}
-        for name in os.listdir("/proc/self/fd"):
-            if int(name) not in keep:
-                try:
-                    os.close(int(name))
-                except OSError:
-                    pass
+        _close_all_but({0, 1, 2, to_judge, from_judge})
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # as a fresh worker is; the zygote stays not
         signal.signal(signal.SIGINT, signal.default_int_handler)
         from autograder.engine import worker
@@ -453,11 +437,26 @@ def _become_worker(to_judge: int, from_judge: int, log: int, limits_json: str) -
     except BaseException:
         traceback.print_exc()
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        _exit_flushed(code)
+
+
+def _close_all_but(keep: set) -> None:
+    """Close every file of this process but ``keep``: a forked child holds none of the zygote's."""
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            try:
+                os.close(int(name))
+            except OSError:
+                pass
+
+
+def _exit_flushed(code: int) -> None:
+    """End a forked child of the zygote: its output flushed, never the zygote's exit handlers."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def _writable(path: str) -> bool:
