@@ -268,6 +268,61 @@ def fit_line(x, y, lr, steps):
         sgd_step([a, b], lr)
     return a.item(), b.item(), losses
 '''}),
+    # ---- one stated rule broken each (issue 24): each loses that rule's points only
+    Case("fit_line_accepts_empty", "fit_line checks shapes and steps but lets empty x and y through (the "
+         "notebook says their lengths must not be 0)", fails={"fit_line_errors"}, rest_full=True,
+         answers={"fit_line_answer": '''
+def fit_line(x, y, lr, steps):
+    if x.ndim != 1 or y.shape != x.shape:
+        raise ValueError(f"x and y must be vectors of one length, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((a * x + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step([a, b], lr)
+    return a.item(), b.item(), losses
+'''}),
+    Case("fit_line_returns_tensors", "fit_line returns a and b as 0-d tensors and the losses as tensors (the "
+         "notebook says Python floats, .item())", fails=FIT_VALUES, rest_full=True, answers={"fit_line_answer": fit_with('''
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((a * x + b - y) ** 2).mean()
+        losses.append(loss.detach())
+        loss.backward()
+        sgd_step([a, b], lr)
+    return a.detach(), b.detach(), losses
+''')}),
+    Case("fit_line_in_float32", "fit_line computes in float32 whatever x's dtype (the notebook says x's dtype)",
+         fails={"fit_line_values"}, rest_full=True, answers={"fit_line_answer": fit_with('''
+    x32, y32 = x.float(), y.float()
+    a = torch.zeros((), requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((a * x32 + b - y32) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step([a, b], lr)
+    return a.item(), b.item(), losses
+''')}),
+    Case("numeric_grad_flattens_x", "numeric_grad calls f on a flattened copy of x (the notebook says f is always "
+         "called with the whole tensor)", fails={"numeric_grad_values"}, rest_full=True,
+         answers={"numeric_grad_answer": numeric_with('''
+    flat = x.reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    for i in range(flat.numel()):
+        step = torch.zeros_like(flat)
+        step[i] = eps
+        grad[i] = (float(f(flat + step)) - float(f(flat - step))) / (2 * eps)
+    return grad.reshape(x.shape)
+''')}),
     Case("one_sided_differences", "numeric_grad with the one-sided difference (f(x + eps e_i) - f(x)) / eps",
          fails={"numeric_grad_values"}, answers={"numeric_grad_answer": numeric_with('''
     grad = torch.zeros_like(x)

@@ -238,17 +238,24 @@ def as_number(value, what):
     return number
 
 
+def python_float(value, what):
+    """The notebook says "Python floats (`.item()`)": a tensor, even of one element, is not one."""
+    if not isinstance(value, float):
+        fail(f"{what} should be a Python float (`.item()` gives one), got {type(value).__name__}: {show(value)}")
+    if not math.isfinite(value):
+        fail(f"{what} should be a finite number, got {value}")
+    return value
+
+
 def fit_result(value):
-    """(a, b, losses) as Python floats and a list of them."""
+    """(a, b, losses): two Python floats and a list of them, as the notebook states."""
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         fail(f"fit_line should return (a, b, losses), got {show(value)}")
     a, b, losses = value
-    if isinstance(losses, torch.Tensor) and losses.dim() == 1:
-        losses = list(losses)
-    if not isinstance(losses, (list, tuple)):
+    if not isinstance(losses, list):
         fail(f"losses should be a list of Python floats, got {type(losses).__name__}: {show(losses)}")
-    return (as_number(a, "a"), as_number(b, "b"),
-            [as_number(v, f"losses[{k}]") for k, v in enumerate(losses)])
+    return (python_float(a, "a"), python_float(b, "b"),
+            [python_float(v, f"losses[{k}]") for k, v in enumerate(losses)])
 
 
 @graded("fit_line_values")
@@ -260,6 +267,19 @@ def test_fit_line_takes_steps_of_gradient_descent(student, problem):
     rtol, atol = fit_tolerance(problem)
     expect_close(torch.tensor([a, b], dtype=torch.float64), torch.tensor([want_a, want_b], dtype=torch.float64),
                  "(a, b) returned by fit_line", rtol=rtol, atol=atol)
+
+
+@graded("fit_line_values")
+def test_fit_line_computes_in_x_dtype(student):
+    """fit_line computes in x's dtype: on float64 data, a and b are as exact as float64 makes them (float32 arithmetic inside is not)."""
+    dtype = torch.float64
+    x = torch.linspace(-1, 1, 11, dtype=dtype) + 1 / 3
+    y = 3 * x + 1 + torch.sin(7 * x) / 10
+    a, b, losses = fit_result(student.fit_line(x, y, 0.3, 40))
+    want_a, want_b, want_losses = fit_reference(x, y, 0.3, 40)
+    # Correct float64 loops differ by a few units of 1e-16 per step; float32 inside, by about 1e-7.
+    expect_close(torch.tensor([a, b], dtype=dtype), torch.tensor([want_a, want_b], dtype=dtype),
+                 "(a, b) returned by fit_line on float64 data", rtol=1e-10, atol=1e-10)
 
 
 @graded("fit_line_losses")
@@ -281,6 +301,8 @@ sides = st.integers(1, 5)
 
 @graded("fit_line_errors")
 @example(shapes=((3,), (4,)), steps=5)
+@example(shapes=((0,), (0,)), steps=3)  # "their lengths differ or are 0": the empty case is always tried
+@example(shapes=((), ()), steps=3)
 @given(shapes=st.one_of(
     st.tuples(sides, sides).filter(lambda nm: nm[0] != nm[1]).map(lambda nm: ((nm[0],), (nm[1],))),
     st.sampled_from([((3, 1), (3,)), ((3,), (3, 1)), ((2, 3), (2, 3)), ((), ()), ((0,), (0,))])),
@@ -368,6 +390,21 @@ def test_numeric_grad_is_the_central_difference(student, f, eps, x):
     got, _ = numeric_grad_in_worker(student, f, x, eps)
     rtol, atol = numeric_tolerance(x, eps, largest)
     expect_close(got, expected, f"numeric_grad(f, x, eps={eps})", rtol=rtol, atol=atol)
+
+
+SHAPED = Function("lambda t: (t.sum(dim=0) ** 2).sum() + t.shape[0] * t.sum()")  # its value depends on t's shape
+
+
+@graded("numeric_grad_values")
+@example(x=torch.tensor([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]], dtype=torch.float64))
+@example(x=torch.tensor([[[0.5], [-1.5]]], dtype=torch.float64))
+@given(x=S.float_tensors(min_dims=2, max_dims=3, max_side=3, dtype=torch.float64, min_value=-3, max_value=3))
+def test_numeric_grad_calls_f_with_the_whole_tensor(student, x):
+    """numeric_grad calls f with the whole tensor, shaped like x (f may depend on the shape: a flattened copy gives another value)."""
+    expected, largest = central_differences(SHAPED, x, 1e-2)
+    got, _ = numeric_grad_in_worker(student, SHAPED, x, 1e-2)
+    rtol, atol = numeric_tolerance(x, 1e-2, largest)
+    expect_close(got, expected, f"numeric_grad(f, x, eps=0.01) with f = {SHAPED}", rtol=rtol, atol=atol)
 
 
 @graded("numeric_grad_values")
