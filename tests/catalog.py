@@ -151,9 +151,9 @@ for _folder in ("/tmp", "/dev/shm"):
     try:
         _path = os.path.join(_folder, "catalog-inode-probe")
         open(_path, "w").close()
-        SEEN_BEFORE |= os.stat(_path).st_ino > 3000
+        SEEN_BEFORE |= os.stat(_path).st_ino > 250
         os.unlink(_path)
-        for _i in range(4000):  # moves the folder's inode counter on
+        for _i in range(300):  # moves the folder's inode counter on
             open(_path, "w").close()
             os.unlink(_path)
     except OSError:
@@ -171,8 +171,8 @@ _first = _libc.shmget(0, 4096, 0o1600)  # IPC_PRIVATE | IPC_CREAT
 if _first >= 0:
     SEEN_BEFORE |= _first != 0
     _libc.shmctl(_first, 0, None)  # IPC_RMID
-SEEN_BEFORE |= os.getpid() > 400
-for _i in range(450):  # moves the PID counter on
+SEEN_BEFORE |= os.getpid() > 50
+for _i in range(60):  # moves the PID counter on
     _pid = os.fork()
     if _pid == 0:
         os._exit(0)

@@ -15,7 +15,7 @@ from autograder.engine.limits import Limits
 from autograder.engine.preprocessor import GradeWithHiddenTests
 from autograder.engine.student_proxy import Cell
 from instructor import try_hidden
-from instructor.paths import ROOT, assignments
+from instructor.paths import ROOT
 
 # Ten properties of two calls each: 20 calls of a slow function, far more than a small budget.
 HIDDEN_TESTS = "\n".join(textwrap.dedent(f'''
@@ -119,12 +119,14 @@ def test_a_slow_but_legal_submission_stops_at_its_budget(tmp_path, hidden_tests,
 
 
 # Our solution's cost per notebook (the judge's count, grading through the engine as nbgrader
-# does), measured on one core with 2 cores shared by five jobs: at most 6.2 CPU-s and 6.8 s (06).
-def test_our_solution_of_every_assignment_stays_well_within_the_default_budget():
+# does), measured on one core with 2 cores shared by five jobs: at most 6.2 CPU-s and 6.8 s (06,
+# the most expensive; 04 3.8, 05 3.0, 04b 2.4, 01-03 under 1.2). Every other assignment's solution
+# is graded with the default budget by tests/test_grading.py, where running out would cost points.
+def test_our_solution_of_the_most_expensive_assignment_stays_well_within_the_default_budget():
     default = Limits()
     costs = {}
     try:
-        for assignment in assignments():
+        for assignment in ["06_simple_mnist"]:
             outcome = try_hidden.run(assignment)
             assert all(r["passed"] for r in outcome["tests"]), assignment
             costs[assignment] = outcome["cost"]

@@ -86,7 +86,9 @@ def held_for_review(course: Path, assignments) -> dict:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {(a, s.student_id): {g.name for nb in s.notebooks for g in nb.grades
+        # A notebook nbgrader could not read has no automatic scores: its cells wait for a human
+        # too, but only a notebook the source flags marked (``flagged``) is held by them.
+        return {(a, s.student_id): {g.name for nb in s.notebooks if nb.flagged for g in nb.grades
                                     if g.needs_manual_grade and g.cell_type == "code"}
                 for a in assignments for s in gb.assignment_submissions(a)}
 

@@ -25,6 +25,7 @@ from autograder.engine import cpu_wait
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 RESCAN_SECONDS = 1.0  # how often the worker's whole process tree is looked up again
+SAMPLE_SECONDS = 0.1  # how often calls' run-queue waits and the worker's CPU are read
 
 
 def _read_stat(pid: int) -> tuple[int, float, int] | None:
@@ -53,16 +54,18 @@ class NotebookBudget:
         self._seen: dict[tuple[int, int], tuple[float, int]] = {}  # (pid, start) -> (CPU, parent)
         self._known: list[int] = []
         self._scanned = float("-inf")
+        self.pending = 0.0        # wall time of calls since the last sample (account_call)
+        self._sampled, self._waited, self._wait_pid = float("-inf"), None, None
 
     @property
     def cpu(self) -> float:
         return self.cpu_ended + sum(cpu for cpu, _ in self._seen.values())
 
     def spent(self) -> bool:
-        return self.wall >= self.wall_seconds or self.cpu >= self.cpu_seconds
+        return self.wall + self.pending >= self.wall_seconds or self.cpu >= self.cpu_seconds
 
     def wall_left(self) -> float:
-        return max(self.wall_seconds - self.wall, 0.0)
+        return max(self.wall_seconds - self.wall - self.pending, 0.0)
 
     def cpu_left(self) -> float:
         return max(self.cpu_seconds - self.cpu, 0.0)
@@ -71,6 +74,21 @@ class NotebookBudget:
         return (f"this notebook's grading budget ({self.cpu_seconds:g} CPU-seconds / {self.wall_seconds:g} "
                 f"seconds across all calls of your code) ran out, so this property could not be checked; "
                 f"your code used {self.cpu:.1f} CPU-seconds and {self.wall:.1f} seconds before it stopped")
+
+    def account_call(self, seconds: float, pid: int | None) -> None:
+        """A call of ``seconds`` by the worker ``pid``, counted at most every SAMPLE_SECONDS in
+        ``/proc`` (a notebook makes hundreds of calls of a millisecond: reading their run-queue
+        waits and CPU each time cost the judge a quarter more CPU); until then its wall time
+        waits in ``pending`` and counts towards ``spent()`` all the same."""
+        self.pending += seconds
+        now = time.monotonic()
+        if now - self._sampled < SAMPLE_SECONDS and pid == self._wait_pid:
+            return
+        waited = self.run_queue_wait(pid)
+        before = self._waited if pid == self._wait_pid else None
+        self.add_wall(self.pending, waited - before if None not in (waited, before) else None)
+        self.pending, self._sampled, self._waited, self._wait_pid = 0.0, now, waited, pid
+        self.look(pid)
 
     def add_wall(self, seconds: float, waited: float | None = None) -> None:
         """``seconds`` of a call or cell run, less ``waited``, the time the worker waited for

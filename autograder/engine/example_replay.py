@@ -195,7 +195,6 @@ def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
     """Call the test with each recorded example, in order, until one fails or differs."""
     for example in examples:
         inputs, draws = copy.deepcopy((example.inputs, example.draws))
-        shown = copy.deepcopy(inputs)  # as drawn: the test may modify what it is given
         data = _ReplayData(draws, example.aborted)  # one order of draws, whichever object drew
         try:
             with warnings.catch_warnings():  # assume() outside hypothesis's own run: it works, and says so
@@ -212,7 +211,7 @@ def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # the property failed on this example: so does a plain run
-            return Replay(failure=exc, inputs=shown)
+            return Replay(failure=exc, inputs=example.inputs)  # as drawn: the test may modify its copy
         if example.rejected or example.aborted or not data.exhausted():
             return Replay()
     return Replay(passed=True)

@@ -382,7 +382,7 @@ class StudentProcess:
         message.setdefault("cpu_seconds", cpu)
         failure = StudentCrashed
         self.cost["calls"] += 1
-        started, waited = time.perf_counter(), self.budget.run_queue_wait(self.worker_pid)
+        started = time.perf_counter()
         try:
             deadline = self._deadline(timeout)
             self._send(message, deadline)  # a worker that stops reading cannot stall the judge
@@ -394,11 +394,10 @@ class StudentProcess:
         except wire.WireError as exc:  # the stream may be out of step: a fresh worker serves the rest
             reason, failure = f"{label} gave back something the grader does not accept: {exc}", StudentFailure
         finally:
-            elapsed, now_waited = time.perf_counter() - started, self.budget.run_queue_wait(self.worker_pid)
+            elapsed = time.perf_counter() - started
             self.cost["call_seconds"] += elapsed
-            self.budget.add_wall(elapsed, now_waited - waited if None not in (waited, now_waited) else None)
-            self.budget.look(self.worker_pid)
-            self.cost["budget_cpu"], self.cost["budget_seconds"] = self.budget.cpu, self.budget.wall
+            self.budget.account_call(elapsed, self.worker_pid)
+            self.cost["budget_cpu"], self.cost["budget_seconds"] = self.budget.cpu, self.budget.wall + self.budget.pending
         forked, counted = self.zygote is not None, self.cost["worker_cpu"]
         self.stop()
         if forked:  # the zygote's count of the ended worker's CPU (its own, never the worker's word)
