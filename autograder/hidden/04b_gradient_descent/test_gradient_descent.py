@@ -269,14 +269,18 @@ def test_fit_line_takes_steps_of_gradient_descent(student, problem):
                  "(a, b) returned by fit_line", rtol=rtol, atol=atol)
 
 
+_X64 = torch.linspace(-1, 1, 11, dtype=torch.float64) + 1 / 3
+FLOAT64_PROBLEM = LineProblem(_X64, 3 * _X64 + 1 + torch.sin(7 * _X64) / 10, 0.3, 40)
+
+
 @graded("fit_line_values")
-def test_fit_line_computes_in_x_dtype(student):
+@given(problem=st.just(FLOAT64_PROBLEM))  # one problem, shown in the feedback when it fails
+def test_fit_line_computes_in_x_dtype(student, problem):
     """fit_line computes in x's dtype: on float64 data, a and b are as exact as float64 makes them (float32 arithmetic inside is not)."""
     dtype = torch.float64
-    x = torch.linspace(-1, 1, 11, dtype=dtype) + 1 / 3
-    y = 3 * x + 1 + torch.sin(7 * x) / 10
-    a, b, losses = fit_result(student.fit_line(x, y, 0.3, 40))
-    want_a, want_b, want_losses = fit_reference(x, y, 0.3, 40)
+    x, y = problem.x, problem.y
+    a, b, losses = fit_result(student.fit_line(x, y, problem.lr, problem.steps))
+    want_a, want_b, want_losses = fit_reference(x, y, problem.lr, problem.steps)
     # Correct float64 loops differ by a few units of 1e-16 per step; float32 inside, by about 1e-7.
     expect_close(torch.tensor([a, b], dtype=dtype), torch.tensor([want_a, want_b], dtype=dtype),
                  "(a, b) returned by fit_line on float64 data", rtol=1e-10, atol=1e-10)
