@@ -12,10 +12,9 @@ import pytest
 from autograder.engine.budget import NotebookBudget
 from autograder.engine.judge_server import stop_all
 from autograder.engine.limits import Limits
-from autograder.engine.preprocessor import GradeWithHiddenTests
 from autograder.engine.student_proxy import Cell
 from instructor import try_hidden
-from instructor.paths import ROOT
+from tests.test_limits import grader_with
 
 # Ten properties of two calls each: 20 calls of a slow function, far more than a small budget.
 HIDDEN_TESTS = "\n".join(textwrap.dedent(f'''
@@ -41,18 +40,6 @@ def slow(x):
 """
 
 
-def grader_with(tmp_path, limits: dict) -> GradeWithHiddenTests:
-    """The preprocessor as course_config.py plus ``limits`` makes it (the way an instructor sets them)."""
-    course = tmp_path / "course"
-    course.mkdir()
-    (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
-        c = get_config()
-        load_subconfig({str(ROOT / "course_config.py")!r})
-        c.GradeWithHiddenTests.limits = {limits!r}
-        """))
-    return GradeWithHiddenTests.configured(str(course), max_examples=1)
-
-
 def grade(grader, tests, answer: str) -> tuple[dict, float]:
     started = time.monotonic()
     outcome = grader.run_hidden_tests(str(tests), [Cell("answer", answer)], grader.sandbox_or_refuse())
@@ -71,7 +58,10 @@ def hidden_tests(tmp_path):
 def test_the_budget_counts_the_cpu_of_a_process_tree_from_proc():
     """The judge's count, not the worker's: a process and the child it starts, both spinning."""
     spin = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\n"
-    code = f"import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', {spin!r}])\n{spin}child.wait()\n"
+    # The parent lives a moment after reaping its child, as a worker does: the child's CPU is then
+    # in the parent's count of reaped children (whether or not a rescan had seen the child itself).
+    code = (f"import subprocess, sys, time\nchild = subprocess.Popen([sys.executable, '-c', {spin!r}])\n{spin}"
+            f"child.wait()\ntime.sleep(0.5)\n")
     proc = subprocess.Popen([sys.executable, "-c", code])
     budget = NotebookBudget(cpu_seconds=1.0, wall_seconds=100.0)
     try:

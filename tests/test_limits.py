@@ -104,23 +104,28 @@ def test_a_call_stops_at_the_course_call_seconds(student):
 '''
 
 
+def grader_with(tmp_path, limits: dict) -> GradeWithHiddenTests:
+    """The preprocessor as course_config.py plus ``limits`` makes it (the way an instructor sets them)."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
+        c = get_config()
+        load_subconfig({str(ROOT / "course_config.py")!r})
+        c.GradeWithHiddenTests.limits = {limits!r}
+        """))
+    return GradeWithHiddenTests.configured(str(course), max_examples=1)
+
+
 def test_an_override_in_the_course_config_reaches_the_sandboxed_worker(tmp_path):
     """The whole way: nbgrader's config file, the preprocessor, the judge's submission
     file, the worker's command line, and the limits the worker sets on itself."""
-    config = tmp_path / "course"
-    config.mkdir()
-    (config / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
-        c = get_config()
-        load_subconfig({str(ROOT / "course_config.py")!r})
-        c.GradeWithHiddenTests.limits = {OVERRIDES!r}
-        """))
     tests = tmp_path / "hidden" / "limits_probe"
     tests.mkdir(parents=True)
     expected = {"RLIMIT_AS": (2 << 30,) * 2, "RLIMIT_FSIZE": (8 << 20,) * 2, "RLIMIT_NOFILE": (200,) * 2,
                 "RLIMIT_NPROC": (48,) * 2, "threads": 2, "omp": "2", "tmp": 48 << 20, "shm": 12 << 20}
     (tests / "test_limits_probe.py").write_text(HIDDEN_TESTS.replace("{EXPECTED}", repr(expected)))
 
-    grader = GradeWithHiddenTests.configured(str(config), max_examples=1)
+    grader = grader_with(tmp_path, OVERRIDES)
     assert grader.course_root == str(ROOT)
     outcome = grader.run_hidden_tests(str(tests), [Cell("answer", "x = 1")], grader.sandbox_or_refuse())
 
