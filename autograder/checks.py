@@ -15,12 +15,32 @@ import torch
 from autograder.engine.student_proxy import StudentRaised
 from mnist_course.checking import TOLERANCES, compare, graded_dtype, show
 
-__all__ = ["TOLERANCES", "graded_dtype", "show", "fail", "expect_tensor", "expect_shape", "expect_close",
-           "expect_equal", "expect_unchanged", "expect_raises"]
+__all__ = ["TOLERANCES", "graded_dtype", "show", "PropertyFailed", "fail", "expect_tensor", "expect_shape",
+           "expect_close", "expect_equal", "expect_unchanged", "expect_raises"]
 
 
-def fail(message: str):
-    raise AssertionError(message)
+class PropertyFailed(AssertionError):
+    """A property that does not hold. The values compared travel beside the message, so the
+    judge records them as fields for the class report, which then never parses them out of
+    the text students read. Shown (as the message shows them) only when asked: hypothesis
+    raises this on every failing example it shrinks through, and only the last is recorded."""
+
+    def __init__(self, message: str, expected=None, got=None):
+        super().__init__(message)
+        self._values = (expected, got)
+
+    @property
+    def expected(self) -> str | None:
+        return None if self._values[0] is None else show(self._values[0])
+
+    @property
+    def got(self) -> str | None:
+        return None if self._values[1] is None else show(self._values[1])
+
+
+def fail(message: str, *, expected=None, got=None):
+    """Fail the property with ``message``; ``expected``/``got``: the values it compared, if any."""
+    raise PropertyFailed(message, expected, got)
 
 
 def expect_tensor(actual, what: str = "the result") -> torch.Tensor:
@@ -43,7 +63,7 @@ def expect_close(actual, expected, what: str = "the result", *, rtol: float | No
     problem = compare(actual, expected, what, rtol=rtol, atol=atol, rounding_scale=rounding_scale,
                       check_dtype=check_dtype)
     if problem:
-        fail(problem)
+        fail(problem, expected=expected, got=actual)
 
 
 def expect_equal(actual, expected, what: str = "the result") -> None:
@@ -52,7 +72,7 @@ def expect_equal(actual, expected, what: str = "the result") -> None:
         expect_close(actual, expected, what, rtol=0.0, atol=0.0)
         return
     if actual != expected:
-        fail(f"{what} is wrong.\nExpected: {show(expected)}\nGot:      {show(actual)}")
+        fail(f"{what} is wrong.\nExpected: {show(expected)}\nGot:      {show(actual)}", expected=expected, got=actual)
 
 
 def expect_unchanged(before: torch.Tensor, after: torch.Tensor, what: str) -> None:

@@ -184,6 +184,13 @@ def pytest_runtest_makereport(item, call):
             fixtures = tuple(item.fixturenames)
             record["example"] = (smallest_failing_input(exc, fixtures)
                                  or smallest_failing_input(_first_leaf(exc), fixtures))
+            # Structured, for the class report (never parsed back out of the message): what
+            # kind of failure, and the expected and returned values where a check gave them.
+            leaf = _first_leaf(exc)
+            record["failure"] = type(leaf).__name__
+            for key in ("expected", "got"):
+                if isinstance(getattr(leaf, key, None), str):
+                    record[key] = getattr(leaf, key)
         item.config._grading_records.append(record)
 
 
