@@ -3,6 +3,12 @@ case, without nbgrader: the quick loop for writing hidden tests.
 
     python -m instructor.try_hidden 01_normalization            # our solution
     python -m instructor.try_hidden 01_normalization unbiased_std
+    python -m instructor.try_hidden 01_normalization --check [CASE ...]   # cases against what they must score
+
+``--check`` grades the named cases of the simulated class (every case but attacks and broken
+files when none is named) in one judge, and says of each whether the cells it lost are those
+it must lose (``fails``, ``breaks``, ``rest_full``, ``full``, ``zero``): what tests/test_grading.py
+checks through nbgrader, in a fraction of the time.
 """
 from __future__ import annotations
 
@@ -38,12 +44,56 @@ def run(assignment: str, case_name: str = "solution", max_examples: int = MAX_EX
                                    grader.sandbox_or_refuse())
 
 
+def cells_lost(results: dict) -> set[str]:
+    by_cell = defaultdict(list)
+    for record in results["tests"]:
+        by_cell[record["cell"]].append(record["passed"])
+    return {cell for cell, passed in by_cell.items() if not all(passed)}
+
+
+def check(assignment: str, names: list[str]) -> int:
+    """Grade these cases (default: every solution, blank, variant and mistake); print one line
+    each, OK or BAD, with the cells lost and those it must lose; the number that are BAD."""
+    cases = load_cases(assignment)
+    chosen = [c for c in cases if c.name in names] if names else \
+        [c for c in cases if c.kind in ("solution", "blank", "variant", "mistake")]
+    unknown = set(names) - {c.name for c in chosen}
+    if unknown:
+        raise SystemExit(f"no case named {sorted(unknown)} in {assignment}'s simulated class")
+    bad = 0
+    for case in chosen:
+        results = run(assignment, case=case)
+        lost = cells_lost(results)
+        every = {r["cell"] for r in results["tests"]}
+        wrong = [f"kept {sorted(set(case.fails) - lost)}"] if set(case.fails) - lost else []
+        if case.rest_full and lost - set(case.fails):
+            wrong.append(f"also lost {sorted(lost - set(case.fails))}")
+        if case.full and lost:
+            wrong.append(f"lost {sorted(lost)} (full marks expected)")
+        if case.zero and lost != every:
+            wrong.append(f"kept {sorted(every - lost)} (zero expected)")
+        bad += bool(wrong)
+        rule = f" [breaks {case.breaks}]" if case.breaks else ""
+        print(f"{'BAD' if wrong else 'OK '} {case.name}{rule}: lost {sorted(lost)}" + (f"; {'; '.join(wrong)}" if wrong else ""),
+              flush=True)
+    return bad
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignment")
-    parser.add_argument("case", nargs="?", default="solution")
+    parser.add_argument("case", nargs="*", default=[])
     parser.add_argument("--max-examples", type=int, default=MAX_EXAMPLES)
+    parser.add_argument("--check", action="store_true", help="grade the cases and compare with what they must score")
     args = parser.parse_args(argv)
+    if args.check:
+        try:
+            raise SystemExit(1 if check(args.assignment, args.case) else 0)
+        finally:
+            stop_all()
+    if len(args.case) > 1:
+        parser.error("name one case, or use --check for several")
+    args.case = args.case[0] if args.case else "solution"
     try:
         results = run(args.assignment, args.case, args.max_examples)
     finally:

@@ -191,14 +191,14 @@ def sgd_step(params, lr):
 
     # ---- typical mistakes: each loses the cells of the property it breaks
     Case("lr_ignored", "sgd_step forgets the learning rate: p -= p.grad", fails={"sgd_step_update"} | FIT_VALUES,
-         answers={"sgd_step_answer": sgd_with('''
+         breaks="sgd_step.update", answers={"sgd_step_answer": sgd_with('''
     with torch.no_grad():
         for p in params:
             p -= p.grad
             p.grad.zero_()
 ''')}),
     Case("gradients_not_zeroed", "sgd_step never zeroes the gradients, so they pile up",
-         fails={"sgd_step_zero_grad"} | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+         fails={"sgd_step_zero_grad"} | FIT_VALUES, breaks="sgd_step.zero_grad", answers={"sgd_step_answer": sgd_with('''
     with torch.no_grad():
         for p in params:
             p -= lr * p.grad
@@ -217,14 +217,13 @@ def sgd_step(params, lr):
         p.grad.zero_()
 ''')}),
     Case("requires_grad_switched_off", "sgd_step turns requires_grad off to update and never back on",
-         fails={"sgd_step_no_graph"}, answers={"sgd_step_answer": sgd_with('''
+         breaks="sgd_step.no_graph", answers={"sgd_step_answer": sgd_with('''
     for p in params:
         p.requires_grad_(False)
         p -= lr * p.grad
         p.grad.zero_()
 ''')}),
-    Case("sgd_no_checks", "sgd_step checks neither the learning rate nor the gradients", fails={"sgd_step_errors"},
-         answers={"sgd_step_answer": '''
+    Case("sgd_no_checks", "sgd_step checks neither the learning rate nor the gradients", breaks="sgd_step.errors", answers={"sgd_step_answer": '''
 def sgd_step(params, lr):
     with torch.no_grad():
         for p in params:
@@ -232,7 +231,7 @@ def sgd_step(params, lr):
             p.grad.zero_()
 '''}),
     Case("fit_line_loss_after_step", "fit_line records the loss after each step instead of before",
-         fails={"fit_line_losses"}, answers={"fit_line_answer": fit_with('''
+         breaks="fit_line.losses", answers={"fit_line_answer": fit_with('''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     losses = []
@@ -244,7 +243,7 @@ def sgd_step(params, lr):
     return a.item(), b.item(), losses
 ''')}),
     Case("fit_line_one_step_short", "fit_line loops over range(steps - 1)", fails=FIT_VALUES,
-         answers={"fit_line_answer": fit_with('''
+         breaks="fit_line.descent", answers={"fit_line_answer": fit_with('''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     losses = []
@@ -270,8 +269,7 @@ def fit_line(x, y, lr, steps):
 '''}),
     # ---- one stated rule broken each (issue 24): each loses that rule's points only
     Case("fit_line_accepts_empty", "fit_line checks shapes and steps but lets empty x and y through (the "
-         "notebook says their lengths must not be 0)", fails={"fit_line_errors"}, rest_full=True,
-         answers={"fit_line_answer": '''
+         "notebook says their lengths must not be 0)", breaks="fit_line.errors", answers={"fit_line_answer": '''
 def fit_line(x, y, lr, steps):
     if x.ndim != 1 or y.shape != x.shape:
         raise ValueError(f"x and y must be vectors of one length, got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -288,7 +286,7 @@ def fit_line(x, y, lr, steps):
     return a.item(), b.item(), losses
 '''}),
     Case("fit_line_returns_tensors", "fit_line returns a and b as 0-d tensors and the losses as tensors (the "
-         "notebook says Python floats, .item())", fails=FIT_VALUES, rest_full=True, answers={"fit_line_answer": fit_with('''
+         "notebook says Python floats, .item())", fails=FIT_VALUES, rest_full=True, breaks="fit_line.floats", answers={"fit_line_answer": fit_with('''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     losses = []
@@ -300,7 +298,7 @@ def fit_line(x, y, lr, steps):
     return a.detach(), b.detach(), losses
 ''')}),
     Case("fit_line_in_float32", "fit_line computes in float32 whatever x's dtype (the notebook says x's dtype)",
-         fails={"fit_line_values"}, rest_full=True, answers={"fit_line_answer": fit_with('''
+         breaks="fit_line.dtype", answers={"fit_line_answer": fit_with('''
     x32, y32 = x.float(), y.float()
     a = torch.zeros((), requires_grad=True)
     b = torch.zeros((), requires_grad=True)
@@ -313,8 +311,7 @@ def fit_line(x, y, lr, steps):
     return a.item(), b.item(), losses
 ''')}),
     Case("numeric_grad_flattens_x", "numeric_grad calls f on a flattened copy of x (the notebook says f is always "
-         "called with the whole tensor)", fails={"numeric_grad_values"}, rest_full=True,
-         answers={"numeric_grad_answer": numeric_with('''
+         "called with the whole tensor)", breaks="numeric_grad.whole_tensor", answers={"numeric_grad_answer": numeric_with('''
     flat = x.reshape(-1).clone()
     grad = torch.zeros_like(flat)
     for i in range(flat.numel()):
@@ -324,7 +321,7 @@ def fit_line(x, y, lr, steps):
     return grad.reshape(x.shape)
 ''')}),
     Case("one_sided_differences", "numeric_grad with the one-sided difference (f(x + eps e_i) - f(x)) / eps",
-         fails={"numeric_grad_values"}, answers={"numeric_grad_answer": numeric_with('''
+         breaks="numeric_grad.central_difference", answers={"numeric_grad_answer": numeric_with('''
     grad = torch.zeros_like(x)
     for i in range(x.numel()):
         step = torch.zeros_like(x)
@@ -333,14 +330,13 @@ def fit_line(x, y, lr, steps):
     return grad
 ''')}),
     Case("numeric_grad_by_autograd", "numeric_grad asks autograd instead of taking differences",
-         fails={"numeric_grad_values"}, answers={"numeric_grad_answer": numeric_with('''
+         breaks="numeric_grad.no_autograd", answers={"numeric_grad_answer": numeric_with('''
     x = x.detach().clone().requires_grad_(True)
     value = f(x)
     value.backward()
     return x.grad
 ''')}),
-    Case("numeric_grad_moves_x", "numeric_grad moves the entries of x itself and back", fails={"numeric_grad_pure"},
-         answers={"numeric_grad_answer": numeric_with('''
+    Case("numeric_grad_moves_x", "numeric_grad moves the entries of x itself and back", breaks="numeric_grad.pure", answers={"numeric_grad_answer": numeric_with('''
     grad = torch.zeros_like(x)
     flat = x.view(-1)
     for i in range(x.numel()):
@@ -352,8 +348,7 @@ def fit_line(x, y, lr, steps):
         grad.view(-1)[i] = (up - down) / (2 * eps)
     return grad
 ''')}),
-    Case("numeric_grad_flat", "numeric_grad returns the gradient flattened", fails={"numeric_grad_shape"},
-         answers={"numeric_grad_answer": numeric_with('''
+    Case("numeric_grad_flat", "numeric_grad returns the gradient flattened", breaks="numeric_grad.shape_dtype", answers={"numeric_grad_answer": numeric_with('''
     grad = torch.zeros(x.numel(), dtype=x.dtype)
     for i in range(x.numel()):
         step = torch.zeros_like(x)
@@ -361,8 +356,7 @@ def fit_line(x, y, lr, steps):
         grad[i] = (f(x + step) - f(x - step)) / (2 * eps)
     return grad
 ''')}),
-    Case("numeric_grad_no_checks", "numeric_grad accepts eps <= 0 and integer x", fails={"numeric_grad_errors"},
-         answers={"numeric_grad_answer": '''
+    Case("numeric_grad_no_checks", "numeric_grad accepts eps <= 0 and integer x", breaks="numeric_grad.errors", answers={"numeric_grad_answer": '''
 def numeric_grad(f, x, eps=1e-3):
     grad = torch.zeros(x.shape, dtype=torch.float64 if not x.is_floating_point() else x.dtype)
     for i in range(x.numel()):
@@ -372,12 +366,49 @@ def numeric_grad(f, x, eps=1e-3):
     return grad
 '''}),
 
+    Case("sgd_step_casts_to_float32", "sgd_step stores each new value as float32 (the notebook says each parameter "
+         "keeps its dtype); fit_line, which uses it, then leaves float64", breaks="sgd_step.dtype",
+         fails={"fit_line_values"}, answers={"sgd_step_answer": sgd_with('''
+    with torch.no_grad():
+        for p in params:
+            p.data = (p - lr * p.grad).float()
+            p.grad = None
+''')}),
+    Case("fit_line_centres_x_in_place", "fit_line centres x in place before fitting (the notebook says do not modify "
+         "x or y), and undoes nothing", breaks="fit_line.pure", answers={"fit_line_answer": fit_with('''
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    shift = x.mean()
+    x -= shift
+    losses = []
+    for _ in range(steps):
+        loss = ((a * (x + shift) + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step([a, b], lr)
+    return a.item(), b.item(), losses
+''')}),
     # ---- built-ins not allowed
-    Case("uses_torch_optim", "sgd_step with torch.optim.SGD", fails=SGD_ALL | FIT_VALUES,
-         hidden_only="the grader refuses it", answers={"sgd_step_answer": sgd_with('''
+    Case("uses_torch_optim", "sgd_step with torch.optim.SGD", fails=SGD_ALL | FIT_VALUES | {"fit_line_pure"},
+         hidden_only="the grader refuses it", breaks="sgd_step.not_allowed", answers={"sgd_step_answer": sgd_with('''
     optimizer = torch.optim.SGD(params, lr=lr)
     optimizer.step()
     optimizer.zero_grad()
+''')}),
+    Case("fit_line_uses_torch_optim", "fit_line steps with torch.optim.SGD instead of sgd_step",
+         breaks="fit_line.not_allowed", fails=FIT_VALUES | {"fit_line_pure"}, hidden_only="the grader refuses it",
+         answers={"fit_line_answer": fit_with('''
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    optimizer = torch.optim.SGD([a, b], lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = ((a * x + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return a.item(), b.item(), losses
 ''')}),
 
     # ---- attacks: they must gain nothing

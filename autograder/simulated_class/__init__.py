@@ -7,7 +7,11 @@ What it must score is stated, never hard-coded in the tests:
 - ``full``: every point; ``zero``: no point;
 - ``fails``: these graded cells must score 0 (the property the mistake breaks),
   and with ``rest_full`` every other cell keeps its points (a crash costs one exercise);
-- ``same_as``: the same total as another case (an attack must gain nothing).
+- ``same_as``: the same total as another case (an attack must gain nothing);
+- ``breaks``: the one rule of the notebook this mistake breaks (its id, ``autograder/rules.py``):
+  it must lose exactly the check cells of the properties that grade that rule, and keep every
+  other point. Where the notebook makes one function use another (``fit_line`` calls the
+  student's ``sgd_step``), ``fails`` adds the cells that depend on the broken one.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ class Case:
     # (e.g. "the grader refuses them" for a built-in the exercise does not allow); the
     # fairness suite checks that the notebook says them.
     hidden_only: str = ""
+    breaks: str = ""  # a rule id: the one stated rule this mistake breaks (fills ``fails``, sets ``rest_full``)
 
 
 def drop_cells(*grade_ids):
@@ -74,7 +79,28 @@ def load_cases(assignment: str, folder: Path = HERE) -> list[Case]:
     names = [case.name for case in module.CASES]
     if len(names) != len(set(names)):
         raise ValueError(f"duplicate case names in {path}")
+    if any(case.breaks for case in module.CASES):
+        _expect_rule_cells(module.CASES, Path(folder).resolve().parent.parent, assignment)
     return module.CASES
+
+
+def _expect_rule_cells(cases: list[Case], course: Path, assignment: str) -> None:
+    """A case that breaks one rule loses the cells of the properties grading it, and only those
+    (with the cells its ``fails`` adds, which depend on the broken function)."""
+    from autograder import rules
+
+    properties, _, _ = rules.hidden_properties(sorted((course / "autograder" / "hidden" / assignment).glob("test_*.py")))
+    for case in cases:
+        if not case.breaks:
+            continue
+        losing = rules.cells_losing(case.breaks, properties)
+        if not losing and not case.breaks.endswith("." + rules.NOT_ALLOWED):
+            raise ValueError(f"case {case.name!r} breaks rule {case.breaks!r}, which no hidden property grades")
+        if not (losing or case.fails):
+            raise ValueError(f"case {case.name!r} breaks {case.breaks!r}: say in fails which cells the "
+                             f"forbidden call loses")
+        case.fails = set(case.fails) | losing
+        case.rest_full = True
 
 
 def solution_answers(source_nb) -> dict:

@@ -102,7 +102,7 @@ def states(state, which):
     return state[which]
 
 
-@graded("sgd_step_update")
+@graded("sgd_step_update", rules=["sgd_step.update", "sgd_step.dtype"])
 @given(parameters=parameter_sets(), lr=st.sampled_from(LEARNING_RATES))
 def test_sgd_step_moves_each_parameter_against_its_gradient(student, parameters, lr):
     """sgd_step(params, lr) changes each parameter p, in place, to p - lr * p.grad, as torch.optim.SGD does, keeping its dtype and shape."""
@@ -117,7 +117,7 @@ def test_sgd_step_moves_each_parameter_against_its_gradient(student, parameters,
         expect_close(value, want, what)
 
 
-@graded("sgd_step_zero_grad")
+@graded("sgd_step_zero_grad", rules=["sgd_step.zero_grad"])
 @given(parameters=parameter_sets(), lr=st.sampled_from(LEARNING_RATES))
 def test_sgd_step_zeroes_the_gradients(student, parameters, lr):
     """After sgd_step, every parameter's gradient is zero (or None)."""
@@ -127,7 +127,7 @@ def test_sgd_step_zeroes_the_gradients(student, parameters, lr):
             fail(f"parameter {index}'s gradient after sgd_step should be zero (or None), got {show(grad)}")
 
 
-@graded("sgd_step_zero_grad")
+@graded("sgd_step_zero_grad", rules=["sgd_step.zero_grad"])
 @given(parameters=parameter_sets(), lr=st.sampled_from(LEARNING_RATES), data=st.data())
 def test_sgd_step_next_backward_starts_afresh(student, parameters, lr, data):
     """After sgd_step, a backward() of a new loss, sum(p * c), leaves each parameter's gradient equal to c alone, not c plus the old gradient."""
@@ -146,7 +146,7 @@ def test_sgd_step_next_backward_starts_afresh(student, parameters, lr, data):
         expect_close(grad, want, f"parameter {index}'s gradient after sgd_step and a backward() of sum(p * c)")
 
 
-@graded("sgd_step_no_graph")
+@graded("sgd_step_no_graph", rules=["sgd_step.no_graph"])
 @given(parameters=parameter_sets(), lr=st.sampled_from(LEARNING_RATES))
 def test_sgd_step_leaves_leaves_that_require_grad(student, parameters, lr):
     """sgd_step builds no graph: afterwards each parameter, in the caller's tensors and in the list passed, is still a leaf that requires grad, with no grad_fn."""
@@ -163,7 +163,7 @@ def test_sgd_step_leaves_leaves_that_require_grad(student, parameters, lr):
                 fail(f"{what} no longer requires grad, so the next backward() cannot reach it")
 
 
-@graded("sgd_step_errors")
+@graded("sgd_step_errors", rules=["sgd_step.errors"])
 @given(parameters=parameter_sets(), lr=st.sampled_from([-0.1, -1.0, -1e-3]))
 def test_sgd_step_rejects_negative_learning_rates(student, parameters, lr):
     """sgd_step raises ValueError when lr is negative."""
@@ -171,7 +171,7 @@ def test_sgd_step_rejects_negative_learning_rates(student, parameters, lr):
         one_step(student, parameters, lr)
 
 
-@graded("sgd_step_errors")
+@graded("sgd_step_errors", rules=["sgd_step.errors"])
 @given(parameters=parameter_sets(), data=st.data())
 def test_sgd_step_rejects_parameters_without_gradient(student, parameters, data):
     """sgd_step raises ValueError when a parameter has no gradient (p.grad is None: backward() was not called)."""
@@ -258,7 +258,7 @@ def fit_result(value):
             [python_float(v, f"losses[{k}]") for k, v in enumerate(losses)])
 
 
-@graded("fit_line_values")
+@graded("fit_line_values", rules=["fit_line.descent", "fit_line.floats"])
 @given(problem=line_problems())
 def test_fit_line_takes_steps_of_gradient_descent(student, problem):
     """fit_line(x, y, lr, steps) returns the a and b that `steps` steps of gradient descent on the MSE reach from a = b = 0, as torch.optim.SGD gives."""
@@ -273,7 +273,7 @@ _X64 = torch.linspace(-1, 1, 11, dtype=torch.float64) + 1 / 3
 FLOAT64_PROBLEM = LineProblem(_X64, 3 * _X64 + 1 + torch.sin(7 * _X64) / 10, 0.3, 40)
 
 
-@graded("fit_line_values")
+@graded("fit_line_values", rules=["fit_line.dtype"])
 @given(problem=st.just(FLOAT64_PROBLEM))  # one problem, shown in the feedback when it fails
 def test_fit_line_computes_in_x_dtype(student, problem):
     """fit_line computes in x's dtype: on float64 data, a and b are as exact as float64 makes them (float32 arithmetic inside is not)."""
@@ -286,7 +286,7 @@ def test_fit_line_computes_in_x_dtype(student, problem):
                  "(a, b) returned by fit_line on float64 data", rtol=1e-10, atol=1e-10)
 
 
-@graded("fit_line_losses")
+@graded("fit_line_losses", rules=["fit_line.losses", "fit_line.floats"])
 @given(problem=line_problems())
 def test_fit_line_records_the_loss_before_each_step(student, problem):
     """fit_line's losses hold `steps` numbers: losses[k] is the MSE at the start of step k, before its update."""
@@ -303,7 +303,7 @@ def test_fit_line_records_the_loss_before_each_step(student, problem):
 sides = st.integers(1, 5)
 
 
-@graded("fit_line_errors")
+@graded("fit_line_errors", rules=["fit_line.errors"])
 @example(shapes=((3,), (4,)), steps=5)
 @example(shapes=((0,), (0,)), steps=3)  # "their lengths differ or are 0": the empty case is always tried
 @example(shapes=((), ()), steps=3)
@@ -317,7 +317,7 @@ def test_fit_line_rejects_bad_shapes(student, shapes, steps):
                        what=f"fit_line with x of shape {shapes[0]} and y of shape {shapes[1]}")
 
 
-@graded("fit_line_errors")
+@graded("fit_line_errors", rules=["fit_line.errors"])
 @given(n=sides, steps=st.integers(-5, -1))
 def test_fit_line_rejects_negative_steps(student, n, steps):
     """fit_line raises ValueError when steps is negative."""
@@ -325,7 +325,7 @@ def test_fit_line_rejects_negative_steps(student, n, steps):
                        what=f"fit_line with steps = {steps}")
 
 
-@graded("fit_line_pure")
+@graded("fit_line_pure", rules=["fit_line.pure"])
 @given(problem=line_problems())
 def test_fit_line_leaves_inputs_unchanged(student, problem):
     """fit_line does not modify x or y."""
@@ -385,7 +385,7 @@ def numeric_grad_in_worker(student, f, x, eps=None):
     return student.run(f"f = {f.source}\nresult = ({call}, x)", label="numeric_grad", x=x, eps=eps)
 
 
-@graded("numeric_grad_values")
+@graded("numeric_grad_values", rules=["numeric_grad.central_difference", "numeric_grad.no_autograd"])
 @given(f=st.sampled_from(FUNCTIONS), eps=st.sampled_from(EPSILONS),
        x=S.float_tensors(min_dims=1, max_dims=2, max_side=4, dtype=torch.float64, min_value=-3, max_value=3))
 def test_numeric_grad_is_the_central_difference(student, f, eps, x):
@@ -399,7 +399,7 @@ def test_numeric_grad_is_the_central_difference(student, f, eps, x):
 SHAPED = Function("lambda t: (t.sum(dim=0) ** 2).sum() + t.shape[0] * t.sum()")  # its value depends on t's shape
 
 
-@graded("numeric_grad_values")
+@graded("numeric_grad_values", rules=["numeric_grad.whole_tensor"])
 @example(x=torch.tensor([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]], dtype=torch.float64))
 @example(x=torch.tensor([[[0.5], [-1.5]]], dtype=torch.float64))
 @given(x=S.float_tensors(min_dims=2, max_dims=3, max_side=3, dtype=torch.float64, min_value=-3, max_value=3))
@@ -411,7 +411,7 @@ def test_numeric_grad_calls_f_with_the_whole_tensor(student, x):
     expect_close(got, expected, f"numeric_grad(f, x, eps=0.01) with f = {SHAPED}", rtol=rtol, atol=atol)
 
 
-@graded("numeric_grad_values")
+@graded("numeric_grad_values", rules=["numeric_grad.central_difference"])
 @given(f=st.sampled_from(FUNCTIONS),
        x=S.float_tensors(min_dims=1, max_dims=2, max_side=4, dtype=torch.float64, min_value=-3, max_value=3))
 def test_numeric_grad_default_eps(student, f, x):
@@ -422,7 +422,7 @@ def test_numeric_grad_default_eps(student, f, x):
     expect_close(got, expected, "numeric_grad(f, x)", rtol=rtol, atol=atol)
 
 
-@graded("numeric_grad_shape")
+@graded("numeric_grad_shape", rules=["numeric_grad.shape_dtype"])
 @given(f=st.sampled_from(FUNCTIONS), eps=st.sampled_from([1e-2, 0.1, 0.5]),
        x=S.float_tensors(min_dims=0, max_dims=3, max_side=3, min_value=-2, max_value=2))
 def test_numeric_grad_is_shaped_like_x(student, f, eps, x):
@@ -434,7 +434,7 @@ def test_numeric_grad_is_shaped_like_x(student, f, eps, x):
              f"got shape {tuple(got.shape)} and dtype {got.dtype}")
 
 
-@graded("numeric_grad_errors")
+@graded("numeric_grad_errors", rules=["numeric_grad.errors"])
 @given(eps=st.sampled_from([0.0, -1e-3, -1.0]), x=S.float_tensors(max_dims=2, max_side=3))
 def test_numeric_grad_rejects_non_positive_eps(student, eps, x):
     """numeric_grad raises ValueError when eps is zero or negative."""
@@ -442,7 +442,7 @@ def test_numeric_grad_rejects_non_positive_eps(student, eps, x):
         numeric_grad_in_worker(student, FUNCTIONS[0], x, eps)
 
 
-@graded("numeric_grad_errors")
+@graded("numeric_grad_errors", rules=["numeric_grad.errors"])
 @given(x=S.tensors(S.shapes(max_dims=2, max_side=3), st.sampled_from([torch.int64, torch.int32]), -5, 5))
 def test_numeric_grad_rejects_integer_x(student, x):
     """numeric_grad raises ValueError when x is not a floating-point tensor."""
@@ -450,7 +450,7 @@ def test_numeric_grad_rejects_integer_x(student, x):
         numeric_grad_in_worker(student, FUNCTIONS[0], x, 1e-3)
 
 
-@graded("numeric_grad_pure")
+@graded("numeric_grad_pure", rules=["numeric_grad.pure"])
 @given(f=st.sampled_from(FUNCTIONS), eps=st.sampled_from(EPSILONS),
        x=S.float_tensors(min_dims=1, max_dims=2, max_side=4, min_value=-3, max_value=3))
 def test_numeric_grad_leaves_x_unchanged(student, f, eps, x):
