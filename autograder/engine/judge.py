@@ -60,9 +60,10 @@ def load_grading_profile(max_examples: int) -> None:
 load_grading_profile(int(os.environ.get("GRADING_MAX_EXAMPLES", MAX_EXAMPLES)))
 
 
-def graded(cell_id: str):
-    """Mark a hidden test as scoring the notebook's graded cell ``cell_id``."""
-    return pytest.mark.graded(cell_id)
+def graded(cell_id: str, *, rules=()):
+    """Mark a hidden test as scoring the notebook's graded cell ``cell_id``, and as grading
+    the notebook's ``rules`` (ids stated in the spec: ``autograder/rules.py``)."""
+    return pytest.mark.graded(cell_id, rules=tuple(rules))
 
 
 def pytest_addoption(parser):
@@ -84,7 +85,7 @@ def pytest_collection_finish(session):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "graded(cell_id): the graded notebook cell this test scores")
+    config.addinivalue_line("markers", "graded(cell_id, rules=()): the graded notebook cell this test scores, the rules it grades")
     config._grading_records = []
     config._grading_problems = []
     _COLLECTION_ERRORS.clear()  # a persistent judge grades many notebooks in one process
