@@ -85,7 +85,7 @@ def main(argv=None) -> None:
     parser.add_argument("case", nargs="*", default=[])
     parser.add_argument("--max-examples", type=int, default=MAX_EXAMPLES)
     parser.add_argument("--check", action="store_true", help="grade the cases and compare with what they must score")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     if args.check:
         try:
             raise SystemExit(1 if check(args.assignment, args.case) else 0)
