@@ -36,6 +36,10 @@ os.environ.setdefault("MNIST_COURSE_DATA_DIR", MNIST_DATA_DIR)
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
 c.OverwriteCells.add_missing_cells = True
+# The engine's per-property results beside each autograded notebook are the instructor's (the
+# class report reads them): generate_feedback copies every other file of the autograded folder
+# into the feedback students receive, and autograde would copy a student's file of that name.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.results.json"]
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
 # Grades come from the hidden tests, run outside the student's kernel; the rest of

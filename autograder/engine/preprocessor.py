@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import tempfile
+import time
 from dataclasses import asdict
 
 from nbformat.v4 import new_output
@@ -28,6 +29,9 @@ from autograder.engine.limits import Limits
 from autograder.engine.student_proxy import MAX_EXAMPLES, Cell
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
+# The per-property results written beside each autograded notebook, for the class report.
+RESULTS_SUFFIX = ".results.json"
+RESULTS_VERSION = 1
 
 
 class GradingError(RuntimeError):
@@ -95,12 +99,17 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                                f"a folder {tests_dir}")
         sandboxed = self.sandbox_or_refuse()
         cells = self.student_cells(nb, info["db_url"], info["notebook"], info["assignment"])
+        started = time.monotonic()
         try:
             results = self.run_hidden_tests(tests_dir, cells, sandboxed)
         except JudgeFailed as exc:
             self.log.error("Grading %s of %s failed, scored 0: %s", info["notebook"], info["student"], exc)
             results = {"tests": [], "judge_failed": str(exc)}
         self.write_outputs(nb, results)
+        # nbconvert's writer puts resources["outputs"] beside the autograded notebook (never in
+        # feedback: course_config.py's CourseDirectory.ignore keeps generate_feedback from copying it).
+        resources.setdefault("outputs", {})[info["notebook"] + RESULTS_SUFFIX] = results_file(
+            results, time.monotonic() - started, self.worker_limits(sandboxed))
         return nb, resources
 
     def sandbox_or_refuse(self) -> bool:
@@ -202,6 +211,29 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             room -= output_bytes(output)
             cell.outputs = [output]
             cell.execution_count = None
+
+
+def results_file(results: dict, wall_seconds: float, limits: Limits) -> bytes:
+    """What the class report reads of one notebook's grading: each hidden test's record (test,
+    graded cell, passed, the property's sentence, message, smallest failing input, expected and
+    got where a check gave them), the grading's cost and what went wrong on the grader's side.
+    Grader-written; never part of what the student receives."""
+    cost = {key: float(value) for key, value in (results.get("cost") or {}).items()
+            if isinstance(value, (int, float))}
+    # This notebook's own CPU (as benchmarks/grading_profile.py counts it): the judge's collection
+    # and tests and the student's worker; not judge_process_cpu, a persistent judge's start.
+    cpu = sum(cost.get(key, 0.0) for key in ("judge_collect_cpu", "judge_tests_cpu", "worker_cpu"))
+    budget_spent = (cost.get("budget_cpu", 0.0) >= limits.notebook_cpu_seconds
+                    or cost.get("budget_seconds", 0.0) >= limits.notebook_wall_seconds)
+    return json.dumps({
+        "version": RESULTS_VERSION,
+        "tests": results.get("tests", []),
+        "judge_failed": results.get("judge_failed"),
+        "cell_errors": results.get("cell_errors", {}),
+        "cost": {**cost, "cpu_seconds": cpu, "wall_seconds": wall_seconds},
+        "budget": {"cpu_seconds": limits.notebook_cpu_seconds, "wall_seconds": limits.notebook_wall_seconds,
+                   "spent": budget_spent},
+    }, indent=1, default=str).encode()
 
 
 def answer_cells(nb, answer_ids: set) -> list[Cell]:
