@@ -21,7 +21,7 @@ from tqdm import tqdm
 from autograder.simulated_class import load_cases
 from autograder.simulated_class.representative import representative_cases
 from instructor import nbgrader_cli
-from instructor.grade_class import course_api, grade_assignments
+from instructor.grade_class import course_api, grade_assignments, print_class_report
 from instructor.paths import ROOT, assignments
 
 
@@ -139,6 +139,7 @@ def main(argv=None) -> int:
             failures += 1
             print(f"  {assignment}: grading FAILED for {outcome.student}: {outcome.error}")
     print(f"\nFeedback: {course / 'feedback'}/<student>/<assignment>/*.html")
+    print_class_report(course, graded)
     print(f"nbgrader's log: {log}")
     print(f"Done in {finished - start:.0f} s; "
           f"{'every case scored as expected' if not failures else f'{failures} case(s) did NOT score as expected'}")

@@ -342,7 +342,21 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print_reports(reports, log)
+    print_class_report(args.course, args.assignments, args.db_url)
     return 0 if all(report.ok for report in reports.values()) else 1
+
+
+def print_class_report(course: Path, assignments: list[str], db_url: str | None = None) -> None:
+    """Write the class report of what was graded and print where it is (instructor.class_report).
+    A report that cannot be written is said, and changes nothing about the grading."""
+    from instructor.class_report import write_reports
+
+    try:
+        index = write_reports(course, assignments, db_url=db_url)
+    except Exception as error:  # the grades are in the gradebook whatever happens here
+        print(f"The class report could not be written: {type(error).__name__}: {error}", file=sys.stderr)
+        return
+    print(f"Class report: {index}")
 
 
 if __name__ == "__main__":
