@@ -74,8 +74,10 @@ def check(assignment: str, names: list[str]) -> int:
             wrong.append(f"kept {sorted(every - lost)} (zero expected)")
         bad += bool(wrong)
         rule = f" [breaks {case.breaks}]" if case.breaks else ""
-        print(f"{'BAD' if wrong else 'OK '} {case.name}{rule}: lost {sorted(lost)}" + (f"; {'; '.join(wrong)}" if wrong else ""),
-              flush=True)
+        cost = results.get("cost", {})
+        cpu = sum(cost.get(key, 0.0) for key in ("judge_collect_cpu", "judge_tests_cpu", "worker_cpu"))
+        print(f"{'BAD' if wrong else 'OK '} {case.name}{rule} ({cpu:.1f} CPU-s): lost {sorted(lost)}"
+              + (f"; {'; '.join(wrong)}" if wrong else ""), flush=True)
     return bad
 
 
