@@ -239,6 +239,7 @@ class Hub:
         self.password = secrets.token_urlsafe(12)
         self.token = secrets.token_hex(32)
         self.port, self.hub_port, self.proxy_api_port = free_port(), free_port(), free_port()
+        self.report_port = free_port()  # the class report service
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self._log = None
@@ -270,6 +271,7 @@ class Hub:
             COURSE_HUB_ROOT=str(self.root), COURSE_HUB_STATE_DIR=str(self.state),
             COURSE_HUB_BIND_URL=self.url + "/", COURSE_HUB_HUB_PORT=str(self.hub_port),
             COURSE_HUB_PROXY_API_PORT=str(self.proxy_api_port), COURSE_HUB_PROXY_COMMAND=str(CHP),
+            COURSE_HUB_REPORT_PORT=str(self.report_port),
             COURSE_HUB_AUTHENTICATOR="shared-password", COURSE_HUB_SHARED_PASSWORD=self.password,
             COURSE_HUB_API_TOKEN=self.token)
         self.state.mkdir(parents=True, exist_ok=True)
@@ -424,7 +426,7 @@ class Hub:
         return outlived
 
     def ports(self) -> list[int]:
-        return [self.port, self.hub_port, self.proxy_api_port]
+        return [self.port, self.hub_port, self.proxy_api_port, self.report_port]
 
 
 class UserSession:

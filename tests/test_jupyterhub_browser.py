@@ -3,7 +3,9 @@
 Headless Chromium (Debian's ``chromium``, driven by playwright-core over a pipe) logs in
 as a student, opens the assignment list in JupyterLab, fetches the assignment the
 instructor released, opens its notebook and runs its first code cell. The screenshot is
-saved as a test artifact: build/test-artifacts/jupyterhub_browser.png.
+saved as a test artifact: build/test-artifacts/jupyterhub_browser.png. On the same Hub
+(one start for both), the class report: the instructor opens it (screenshot:
+build/test-artifacts/jupyterhub_class_report.png), a student is refused.
 
 Needs root and Chromium; skipped, saying which, otherwise.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,7 @@ NOTEBOOK = "normalization"
 INSTRUCTOR, STUDENT = "nbgb-teach", "nbgb-carol"
 ARTIFACTS = REPO / "build" / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "jupyterhub_browser.png"
+REPORT_SCREENSHOT = ARTIFACTS / "jupyterhub_class_report.png"
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: it creates unix users and starts JupyterHub, "
@@ -33,7 +37,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def hub(mnist_dir):
     hub_support.require_root()
     hub_support.chromium()
@@ -42,6 +46,42 @@ def hub(mnist_dir):
     with hub_support.running_hub("jupyterhub_browser", INSTRUCTOR, [STUDENT], mnist_dir,
                                  setup_options=["--no-feedback-on-submit"]) as the_hub:
         yield the_hub
+
+
+GENERATE_AS_INSTRUCTOR = """
+import os, sys
+course, repo, assignment = sys.argv[1:4]
+os.chdir(course)
+sys.path.append(repo)
+from instructor.grade_class import course_api
+result = course_api(course).generate_assignment(assignment)
+assert result["success"], result
+"""
+
+
+def test_instructor_opens_the_class_report_and_a_student_is_refused(hub):
+    """Runs before the student's test below, which stops the Hub (one Hub start for the module)."""
+    course = hub.course
+    python = Path(course["python_bin"]) / "python"
+    # The instructor's gradebook, as the formgrader's "generate" makes it (no server needed): the
+    # report service writes the report of the latest grading when the gradebook is newer.
+    run = hub.users.run_as(INSTRUCTOR, python, GENERATE_AS_INSTRUCTOR, course["course_dir"], str(REPO), ASSIGNMENT,
+                           timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    REPORT_SCREENSHOT.unlink(missing_ok=True)
+    args = {"url": hub.url, "password": hub.password, "assignment": ASSIGNMENT, "chromium": hub_support.chromium(),
+            "timeout_ms": 120_000, "failure_screenshot": str(ARTIFACTS / "jupyterhub_class_report-failure.png"),
+            "users": [{"username": INSTRUCTOR, "screenshot": str(REPORT_SCREENSHOT)}, {"username": STUDENT}]}
+    result = hub_support.run_browser_script("hub_report.js", args, hub, ARTIFACTS / "jupyterhub_class_report-failure.png")
+    teach, student = result["seen"][INSTRUCTOR], result["seen"][STUDENT]
+    assert teach["status"] == 200 and teach["heading"].startswith("Class report"), result
+    assert ASSIGNMENT in teach["assignment_heading"], result
+    assert REPORT_SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert student["status"] == 403 and "Class report" not in student["heading"], result
+    # The report lives in the instructor's course folder, written by the service as the instructor.
+    index = Path(course["course_dir"]) / "reports" / "index.html"
+    assert index.is_file() and index.stat().st_uid == pwd.getpwnam(INSTRUCTOR).pw_uid
 
 
 def test_student_fetches_and_runs_the_assignment_in_jupyterlab(hub):

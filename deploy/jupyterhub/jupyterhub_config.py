@@ -19,6 +19,7 @@
 #   COURSE_HUB_PROXY_COMMAND  configurable-http-proxy's executable (default: found on PATH)
 #   COURSE_HUB_AUTHENTICATOR  "pam" (default: unix passwords) or "shared-password" (demos and
 #                             tests: every listed user logs in with COURSE_HUB_SHARED_PASSWORD)
+#   COURSE_HUB_REPORT_PORT    the class report service, 127.0.0.1 only (default 8082)
 #   COURSE_HUB_API_TOKEN      optional: a token for a "course-admin" service that may manage
 #                             users, servers and tokens through the Hub's REST API (automation)
 import json
@@ -92,6 +93,29 @@ if FEEDBACK_ON_SUBMIT.get("enabled"):
         "scopes": ["read:users:name"],
         "services": ["feedback-on-submit"],
     })
+
+# ---- the class report: instructors only, at /services/class-report/ (report_service.py), run as
+# the instructor, who owns the course folder it reads; the Hub's OAuth lets only the course's
+# instructors through to it (the service checks again, and answers anyone else 403).
+REPORT_PORT = int(os.environ.get("COURSE_HUB_REPORT_PORT", "8082"))
+c.JupyterHub.services.append({
+    "name": "class-report",
+    "url": "http://127.0.0.1:%d" % REPORT_PORT,
+    "user": COURSE["instructors"][0],
+    "command": [os.path.join(VENV_BIN, "python"), os.path.join(os.path.dirname(__file__), "report_service.py")],
+    "cwd": COURSE["course_dir"],
+    "environment": {
+        "PATH": os.pathsep.join([VENV_BIN, "/usr/local/bin", "/usr/bin", "/bin"]),
+        "COURSE_HUB_ROOT": ROOT,
+    },
+    "oauth_no_confirm": True,
+    "display": True,
+})
+c.JupyterHub.load_roles.append({
+    "name": "class-report-readers",
+    "scopes": ["access:services!service=class-report"],
+    "users": sorted(INSTRUCTORS),
+})
 
 # ---- single-user servers: each runs as its unix user, in the course's environment
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"

@@ -69,14 +69,16 @@ def properties_section(analysis: AssignmentAnalysis) -> list[str]:
     rows = [{"property": p.sentence, "cell": p.cell, "pass rate": p.pass_rate, "passed": f"{p.passed} / {p.graded}",
              "discrimination": "" if p.discrimination is None else f"{p.discrimination:.2f}",
              "look at": "; ".join(p.concerns)} for p in analysis.properties]
+    pictures = [f"<img alt=\"pass rates\" src=\"{figures.pass_rates(analysis.properties)}\">",
+                f"<img alt=\"discrimination\" src=\"{figures.discrimination(analysis.properties)}\">"
+                ] if analysis.properties else []
     return ["<h2 id=\"properties\">Every graded property, hardest first</h2>",
             "<p>The pass rate of each hidden property, the sentence the student reads, and its discrimination: the "
             "correlation of passing it with the share of the other properties passed. A property almost everyone "
             "fails, or one that does not correlate with the rest, is a question to look at.</p>",
             table(rows, {"pass rate": lambda r: bar(r["pass rate"]),
                          "look at": lambda r: f"<span class=\"concern\">{escape(r['look at'])}</span>"}),
-            f"<img alt=\"pass rates\" src=\"{figures.pass_rates(analysis.properties)}\">",
-            f"<img alt=\"discrimination\" src=\"{figures.discrimination(analysis.properties)}\">"]
+            *pictures]
 
 
 def groups_section(analysis: AssignmentAnalysis, link: StudentLink) -> list[str]:
