@@ -21,6 +21,8 @@ one machine (or BLAS, or thread count) to another, while on one machine the seed
 make a regeneration print the same numbers.
 
     python -m instructor.release [ASSIGNMENT ...] [--no-execute]
+
+Then it records the hidden tests' examples (``instructor.record_examples``).
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ import nbformat
 from tqdm import tqdm
 
 from autograder.source_cells import solution_source
+from autograder.engine.judge_server import stop_all
+from instructor import record_examples
 from instructor.execute import execute
 from instructor.nbgrader_cli import generate, make_course
 from instructor.paths import ROOT, assignments, notebook_of
@@ -133,8 +137,17 @@ def main(argv=None) -> None:
     parser.add_argument("--no-execute", action="store_true",
                         help="write the solutions without executing them (they will fail the freshness test)")
     args = parser.parse_args(argv)
-    build(ROOT, args.assignments or None, execute_solutions=not args.no_execute)
-    print(f"release/ and solutions/ regenerated for {', '.join(args.assignments or assignments())}")
+    which = args.assignments or assignments()
+    build(ROOT, which, execute_solutions=not args.no_execute)
+    print(f"release/ and solutions/ regenerated for {', '.join(which)}")
+    try:  # the hidden tests' examples, for grading to replay from its first notebook
+        for assignment in which:
+            try:
+                print(f"{assignment}: examples of {record_examples.record(assignment)} hidden tests recorded")
+            except record_examples.RecordingFailed as exc:  # grading draws them instead: slower, same grades
+                print(f"examples not recorded: {exc}", file=sys.stderr)
+    finally:
+        stop_all()
 
 
 if __name__ == "__main__":

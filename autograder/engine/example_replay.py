@@ -25,12 +25,23 @@ dependence that shows in the strategy's repr is caught here and falls back to hy
 Inputs are deep-copied when recorded and again for each replay, so a test that modifies
 its inputs sees fresh ones. Nothing here comes from the student's process: only what the
 judge's own strategies drew is kept. Kept in this process's memory, for its life.
+
+Recorded once per release: ``instructor.release`` grades our solution with
+``--record-examples``, which writes the examples of every test beside the hidden tests
+(``RECORDING_NAME``, instructor-only like them: never inside a sandbox). Every grading
+process then replays from its first notebook instead of drawing. The file is used only
+when its stamp matches this judge (hypothesis, torch, numpy and Python versions, the
+shared strategies and checks the tests import, this module) and each test's key matches
+(its file's hash, its settings); otherwise the test is drawn as if no file existed. Either
+way the verdicts are a plain run's: the same examples, in the same order.
 """
 from __future__ import annotations
 
 import copy
 import functools
 import hashlib
+import pickle
+import platform
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +52,10 @@ from hypothesis.internal.reflection import function_digest
 from hypothesis.strategies._internal.core import DataObject
 
 MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not kept
+RECORDING_NAME = "recorded_examples.pickle"  # beside a hidden test file, written by instructor.release
+# What a test's examples depend on beyond its own file and settings (both in its key).
+STAMPED_SOURCES = ("autograder/strategies.py", "autograder/checks.py", "autograder/testing.py",
+                   "autograder/engine/example_replay.py", "autograder/engine/judge.py", "autograder/hidden/conftest.py")
 
 _kept: dict[tuple, list["Example"]] = {}
 _statistics = {"replayed": 0, "recorded": 0, "drawn": 0}
@@ -96,6 +111,68 @@ def _source_hash(path: Path) -> str:
 def _key(item) -> tuple:
     test = item.obj
     return item.nodeid, _source_hash(Path(item.path)), repr(getattr(test, "_hypothesis_internal_use_settings", None))
+
+
+# ---------------------------------------------------------------- recorded once per release
+def recording_stamp(course_root: Path) -> dict:
+    """What must be equal for examples recorded by one judge to be those another draws."""
+    import hypothesis
+    import numpy
+    import torch
+
+    sources = {name: hashlib.sha256((Path(course_root) / name).read_bytes()).hexdigest()
+               for name in STAMPED_SOURCES if (Path(course_root) / name).exists()}
+    return {"hypothesis": hypothesis.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version(), "sources": sources}
+
+
+def save_recording(folder: Path, course_root: Path) -> int:
+    """Write the examples kept for the tests of ``folder``; how many tests."""
+    folder = Path(folder).resolve()
+    mine = {key: examples for key, examples in _kept.items() if _in_folder(key, folder, course_root)}
+    payload = {"stamp": recording_stamp(course_root), "kept": mine}
+    tmp = folder / f".{RECORDING_NAME}.tmp"
+    tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(folder / RECORDING_NAME)
+    return len(mine)
+
+
+def _in_folder(key: tuple, folder: Path, course_root: Path) -> bool:
+    path = (Path(course_root) / key[0].split("::", 1)[0]).resolve()
+    return path.parent == folder
+
+
+_loaded: dict = {}  # recording path -> (mtime, size) of the file loaded
+
+
+def load_recording(folder: Path, course_root: Path) -> str:
+    """Keep the examples recorded beside the tests of ``folder``, where this judge would draw
+    the same; returns what happened, for the log."""
+    path = Path(folder) / RECORDING_NAME
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return "no recording"
+    if _loaded.get(path) == (stat.st_mtime_ns, stat.st_size):
+        return "recording kept"
+    try:
+        payload = pickle.loads(path.read_bytes())  # written by instructor.release; instructor-only
+    except Exception as exc:
+        return f"recording unreadable ({type(exc).__name__}): examples drawn"
+    _loaded[path] = (stat.st_mtime_ns, stat.st_size)
+    if payload.get("stamp") != recording_stamp(course_root):
+        return "recording stale: examples drawn"
+    for key, examples in payload.get("kept", {}).items():
+        _kept.setdefault(key, examples)  # a test's key holds its file's hash: an edited test draws
+    return "recording loaded"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    if config.getoption("draw_afresh", False):
+        return
+    for folder in sorted({Path(item.path).parent for item in items}):
+        load_recording(folder, config.rootpath)
 
 
 class _RecordingData:

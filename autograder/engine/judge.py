@@ -13,12 +13,14 @@ import os
 import re
 import resource
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from autograder.engine import example_replay
-from autograder.engine.example_replay import pytest_pyfunc_call  # noqa: F401  (a hook of this plugin)
+from autograder.engine.example_replay import (  # noqa: F401  (hooks of this plugin)
+    pytest_collection_modifyitems, pytest_pyfunc_call)
 from autograder.engine.limits import Limits
 from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
 
@@ -73,6 +75,9 @@ def pytest_addoption(parser):
     group.addoption("--draw-afresh", action="store_true",
                     help="let hypothesis draw every example, even where this judge kept a test's "
                          "examples from an earlier notebook (see example_replay.py)")
+    group.addoption("--record-examples", action="store_true",
+                    help="at the end, write the examples kept for each test beside the hidden tests "
+                         "(instructor.release does, grading our solution)")
 
 
 def _cpu(who) -> float:
@@ -197,6 +202,9 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_sessionfinish(session):
     config = session.config
+    if config.getoption("record_examples", False):
+        for folder in sorted({Path(item.path).parent for item in session.items}):
+            example_replay.save_recording(folder, config.rootpath)
     path = config.getoption("--results", None)
     if not path:
         return

@@ -52,7 +52,10 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     replay_examples = Bool(True, help="Within one grading process, call each hidden test with the examples "
                            "hypothesis drew for it in an earlier notebook (same verdicts, far less CPU; "
                            "hypothesis draws afresh where anything fails or differs). False: it draws "
-                           "every time.").tag(config=True)
+                           "every time; examples recorded at release (example_replay.RECORDING_NAME) are "
+                           "replayed from the first notebook.").tag(config=True)
+    record_examples = Bool(False, help="Write the examples of every hidden test beside the tests after "
+                           "grading (instructor.release does, with our solution).").tag(config=True)
     limits = Dict(help="Overrides of the worker's limits by field name (the fields, their defaults and "
                   "meaning: autograder.engine.limits.Limits); an unknown name or a value that is not "
                   "a positive number of the field's type is an error.").tag(config=True)
@@ -158,7 +161,8 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                     # handlers cost ~0.1 CPU-s a notebook.
                     "-p", "no:logging",
                     "-rN", f"--rootdir={self.course_root}", "-c", os.devnull, "--import-mode=importlib",
-                    *([] if self.replay_examples else ["--draw-afresh"])]
+                    *([] if self.replay_examples else ["--draw-afresh"]),
+                    *(["--record-examples"] if self.record_examples else [])]
             threads = str(self.judge_threads)
             env = dict(os.environ, PYTHONPATH=self.course_root, PYTHONHASHSEED="0",
                        OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)

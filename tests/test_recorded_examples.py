@@ -1,0 +1,83 @@
+"""Examples recorded once per release (``instructor.record_examples``): every grading process
+replays them from its first notebook, with exactly the grades of drawing them; a stale or
+missing recording is drawn afresh, with the same grades again."""
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.engine.example_replay import RECORDING_NAME
+from autograder.engine.judge_server import stop_all
+from autograder.engine.preprocessor import GradeWithHiddenTests, program_cells
+from autograder.simulated_class import build_submission, load_cases
+from instructor.paths import ROOT, assignments, notebook_of
+from instructor.record_examples import staleness
+
+ASSIGNMENT = "01_normalization"
+MISTAKES = ("unbiased_std", "per_image_stats")  # each fails properties, so hypothesis shrinks
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_the_committed_recording_is_fresh(assignment):
+    """Regenerate with ``python -m instructor.record_examples <id>`` (release does it)."""
+    assert staleness(assignment) is None
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """The course's grading files, copied: this test changes the recording of its copy only."""
+    root = tmp_path_factory.mktemp("recorded") / "course"
+    for name in ("autograder", "source", "mnist_course"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("course_config.py", "nbgrader_config.py"):
+        shutil.copy(ROOT / name, root)
+    return root
+
+
+def grade(course: Path, case_name: str, *, replay: bool = True) -> dict:
+    """One notebook graded by a fresh grading process (a new judge: nothing kept in memory)."""
+    stop_all()
+    source_nb = nbformat.read(notebook_of(ASSIGNMENT, course), as_version=4)
+    case = next(c for c in load_cases(ASSIGNMENT, course / "autograder" / "simulated_class") if c.name == case_name)
+    grader = GradeWithHiddenTests.configured(str(course), replay_examples=replay)
+    try:
+        return grader.run_hidden_tests(str(course / "autograder" / "hidden" / ASSIGNMENT),
+                                       program_cells(source_nb, build_submission(case, source_nb, source_nb)),
+                                       grader.sandbox_or_refuse())
+    finally:
+        stop_all()
+
+
+def verdicts(results: dict) -> list[dict]:
+    return [{k: r.get(k) for k in ("test", "cell", "passed", "message", "example")} for r in results["tests"]]
+
+
+def test_a_first_notebook_replays_the_recording_and_gets_the_grades_of_a_fresh_draw(course):
+    drawn = {name: verdicts(grade(course, name, replay=False)) for name in MISTAKES}
+    recording = course / "autograder" / "hidden" / ASSIGNMENT / RECORDING_NAME
+    assert recording.exists()
+    for name in MISTAKES:
+        results = grade(course, name)
+        assert results["examples"]["replayed"] >= 10, results["examples"]  # from its first notebook
+        assert results["examples"]["recorded"] == 0
+        assert verdicts(results) == drawn[name]
+        assert any(not v["passed"] for v in drawn[name])
+
+    # Stale (recorded by another judge): ignored, every example drawn, the same grades.
+    payload = pickle.loads(recording.read_bytes())
+    payload["stamp"]["hypothesis"] = "0.0.0"
+    recording.write_bytes(pickle.dumps(payload))
+    results = grade(course, MISTAKES[0])
+    assert results["examples"]["replayed"] == 0
+    assert verdicts(results) == drawn[MISTAKES[0]]
+
+    # Missing, or not a recording at all: the same.
+    recording.write_bytes(b"not a pickle")
+    assert verdicts(grade(course, MISTAKES[0])) == drawn[MISTAKES[0]]
+    recording.unlink()
+    results = grade(course, MISTAKES[0])
+    assert results["examples"]["replayed"] == 0 and verdicts(results) == drawn[MISTAKES[0]]
