@@ -201,7 +201,7 @@ def nearest_mean_predict(images, means):
             raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
         out.append(y if x == 1 else x)
     return tuple(out)
-''')}, fails={"broadcast_shape_trailing"}),
+''')}, breaks="broadcast_shape.trailing"),
     Case("broadcast_zip_no_padding", "zip without padding: the extra axes of the longer shape are lost", answers={
         "broadcast_shape_answer": broadcast_shape_using('''
     out = []
@@ -232,14 +232,14 @@ def nearest_mean_predict(images, means):
         else:
             raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
     return tuple(out)
-''')}, fails={"broadcast_shape_zero"}),
+''')}, breaks="broadcast_shape.zero"),
     Case("broadcast_no_error", "incompatible sizes give the first shape's size instead of an error", answers={
         "broadcast_shape_answer": broadcast_shape_using('''
     a, b = tuple(shape_a), tuple(shape_b)
     n = max(len(a), len(b))
     a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
     return tuple(y if x == 1 else x for x, y in zip(a, b))
-''')}, fails={"broadcast_shape_errors", "broadcast_shape_zero"}),
+''')}, breaks="broadcast_shape.errors"),
     Case("broadcast_returns_list", "returns a list", answers={
         "broadcast_shape_answer": broadcast_shape_using('''
     a, b = list(shape_a), list(shape_b)
@@ -251,7 +251,50 @@ def nearest_mean_predict(images, means):
             raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
         out.append(y if x == 1 else x)
     return out
-''')}, fails={"broadcast_shape_tuple"}),
+''')}, breaks="broadcast_shape.tuple"),
+    Case("broadcast_exact_sizes", "aligned sizes must be equal: a 1 is not stretched (the extra leading axes of "
+         "the longer shape are kept)", breaks="broadcast_shape.ones", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    a, b = tuple(shape_a), tuple(shape_b)
+    n = min(len(a), len(b))
+    lead = a[:len(a) - n] if len(a) > len(b) else b[:len(b) - n]
+    tail = []
+    for x, y in zip(a[len(a) - n:], b[len(b) - n:]):
+        if x != y:
+            raise ValueError(f"shapes {a} and {b} do not broadcast: {x} and {y}")
+        tail.append(int(x))
+    return tuple(int(s) for s in lead) + tuple(tail)
+''')}),
+    Case("broadcast_refuses_scalar", "refuses the empty shape () of a 0-d tensor", breaks="broadcast_shape.scalar",
+         answers={"broadcast_shape_answer": broadcast_shape_using('''
+    a, b = tuple(shape_a), tuple(shape_b)
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError(f"a shape needs at least one axis, got {a} and {b}")
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
+        out.append(int(y if x == 1 else x))
+    return tuple(out)
+''')}),
+    Case("broadcast_pads_lists_in_place", "converts only what is not already a list, then pads the shorter list in "
+         "place with insert(0, 1): a list handed in is changed", breaks="broadcast_shape.pure", answers={
+        "broadcast_shape_answer": broadcast_shape_using('''
+    a = shape_a if isinstance(shape_a, list) else list(shape_a)
+    b = shape_b if isinstance(shape_b, list) else list(shape_b)
+    while len(a) < len(b):
+        a.insert(0, 1)
+    while len(b) < len(a):
+        b.insert(0, 1)
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
+        out.append(int(y if x == 1 else x))
+    return tuple(out)
+''')}),
     Case("broadcast_uses_torch", "torch.broadcast_shapes, which the exercise refuses; its refusal caught and "
          "turned into a ValueError", answers={
         "broadcast_shape_answer": broadcast_shape_using('''
@@ -259,7 +302,7 @@ def nearest_mean_predict(images, means):
         return tuple(torch.broadcast_shapes(tuple(shape_a), tuple(shape_b)))
     except RuntimeError as e:
         raise ValueError(str(e)) from None
-''')}, fails=ALL_BROADCAST_SHAPE),
+''')}, breaks="broadcast_shape.not_allowed", fails=ALL_BROADCAST_SHAPE),
     Case("broadcast_uses_numpy", "numpy.broadcast_shapes, which the exercise refuses", answers={
         "broadcast_shape_answer": broadcast_shape_using('''
     return tuple(int(s) for s in np.broadcast_shapes(tuple(shape_a), tuple(shape_b)))
@@ -276,30 +319,46 @@ def nearest_mean_predict(images, means):
 def add_row_vector(m, v):''' + ROW_CHECK + '''
     m += v
     return m
-'''}, fails={"add_row_vector_values"}),
+'''}, breaks="add_row_vector.pure"),
     Case("row_vector_as_column", "v made a column (v[:, None]): added down the columns", answers={
         "add_row_vector_answer": '''
 def add_row_vector(m, v):''' + ROW_CHECK + '''
     return m + v[:, None]
-'''}, fails={"add_row_vector_values"}),
+'''}, breaks="add_row_vector.values"),
+    Case("row_vector_float32", "converts m and v to float32 before adding: large integers lose digits",
+         breaks="add_row_vector.dtype", answers={"add_row_vector_answer": '''
+def add_row_vector(m, v):''' + ROW_CHECK + '''
+    return m.float() + v.float()
+'''}),
     Case("row_vector_no_check", "m + v with no check of v's length", answers={"add_row_vector_answer": '''
 def add_row_vector(m, v):
     return m + v
-'''}, fails={"add_row_vector_errors"}),
+'''}, breaks="add_row_vector.errors"),
     Case("column_vector_as_row", "m + v: broadcasting adds along the rows", answers={"add_column_vector_answer": '''
 def add_column_vector(m, v):''' + COLUMN_CHECK + '''
     return m + v
-'''}, fails={"add_column_vector_values", "add_column_vector_square"}),
+'''}, breaks="add_column_vector.values"),
+    Case("column_vector_in_place", "m += v[:, None] changes the caller's matrix", breaks="add_column_vector.pure",
+         answers={"add_column_vector_answer": '''
+def add_column_vector(m, v):''' + COLUMN_CHECK + '''
+    m += v[:, None]
+    return m
+'''}),
+    Case("column_vector_float32", "converts m and v to float32 before adding: large integers lose digits",
+         breaks="add_column_vector.dtype", answers={"add_column_vector_answer": '''
+def add_column_vector(m, v):''' + COLUMN_CHECK + '''
+    return m.float() + v.float()[:, None]
+'''}),
     Case("column_vector_no_check", "m + v[:, None] with no check of v's length", answers={
         "add_column_vector_answer": '''
 def add_column_vector(m, v):
     return m + v[:, None]
-'''}, fails={"add_column_vector_errors"}),
+'''}, breaks="add_column_vector.errors"),
     Case("distance_all_axes", "the mean over every axis, batch axes included", answers={
         "mnist_distance_answer": '''
 def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
     return (a.float() - b.float()).abs().mean()
-'''}, fails={"mnist_distance_stack", "mnist_distance_broadcast"}),
+'''}, breaks="mnist_distance.axes"),
     Case("distance_first_axes", "the mean over the first two axes instead of the last two", answers={
         "mnist_distance_answer": '''
 def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
@@ -309,26 +368,34 @@ def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
         "mnist_distance_answer": '''
 def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
     return ((a.float() - b.float()) ** 2).mean(dim=(-2, -1)).sqrt()
-'''}, fails={"mnist_distance_pair", "mnist_distance_stack", "mnist_distance_broadcast"}),
+'''}, breaks="mnist_distance.values"),
     Case("distance_uint8_wrap", "subtracts uint8 pixels before converting: wrap-around", answers={
         "mnist_distance_answer": '''
 def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
     return (a - b).abs().float().mean(dim=(-2, -1))
-'''}, fails={"mnist_distance_pixels"}),
+'''}, breaks="mnist_distance.dtype"),
     Case("distance_no_check", "relies on torch's RuntimeError for incompatible shapes", answers={
         "mnist_distance_answer": '''
 def mnist_distance(a, b):
     return (a.float() - b.float()).abs().mean(dim=(-2, -1))
-'''}, fails={"mnist_distance_errors"}),
+'''}, breaks="mnist_distance.errors"),
+    Case("distance_negates_b_in_place", "adds a and -b, negating b in place (b.float() of a float32 tensor is "
+         "that very tensor, so the caller's b changes)", breaks="mnist_distance.pure", answers={
+        "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    a, b = a.float(), b.float()
+    b.mul_(-1)
+    return (a + b).abs().mean(dim=(-2, -1))
+'''}),
     Case("predict_argmax", "argmax: the farthest mean", answers={"nearest_mean_predict_answer": '''
 def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
     return (images[:, None].float() - means[None].float()).abs().mean(dim=(-2, -1)).argmax(dim=1)
-'''}, fails={"nearest_mean_closest", "nearest_mean_exact"}),
+'''}, breaks="nearest_mean_predict.closest"),
     Case("predict_wrong_axis", "distances (K, N) with argmin over the images", answers={
         "nearest_mean_predict_answer": '''
 def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
     return (images[None].float() - means[:, None].float()).abs().mean(dim=(-2, -1)).argmin(dim=1)
-'''}, fails={"nearest_mean_shape", "nearest_mean_closest", "nearest_mean_exact"}),
+'''}, breaks="nearest_mean_predict.shape"),
     Case("predict_distance_wrong_axes", "distances averaged over the wrong axes before argmin", answers={
         "nearest_mean_predict_answer": '''
 def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
@@ -338,11 +405,17 @@ def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
     Case("predict_float_indices", "indices returned as floats", answers={"nearest_mean_predict_answer": '''
 def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
     return (images[:, None] - means[None]).abs().mean(dim=(-2, -1)).argmin(dim=1).float()
-'''}, fails={"nearest_mean_shape"}),
+'''}, breaks="nearest_mean_predict.dtype"),
     Case("predict_no_check", "flattened images are not refused", answers={"nearest_mean_predict_answer": '''
 def nearest_mean_predict(images, means):
     return (images[:, None].float() - means[None].float()).abs().mean(dim=(-2, -1)).argmin(dim=1)
-'''}, fails={"nearest_mean_errors"}),
+'''}, breaks="nearest_mean_predict.errors"),
+    Case("predict_unsqueeze_in_place", "gives the images their new axis with unsqueeze_ (in place): the caller's "
+         "images become (N, 1, H, W)", breaks="nearest_mean_predict.pure", answers={"nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
+    images.unsqueeze_(1)
+    return (images.float() - means[None].float()).abs().mean(dim=(-2, -1)).argmin(dim=1)
+'''}),
 ]
 
 # A built-in the exercise does not allow works in the student's own kernel, so no check cell

@@ -7,7 +7,7 @@ Shapes come from ``hypothesis.extra.numpy`` (``mutually_broadcastable_shapes``,
 axes, rank-0 shapes, rank-4 batches of images.
 """
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autograder.testing import (S, expect_close, expect_equal, expect_shape, expect_tensor, fail, graded,
@@ -66,20 +66,39 @@ def same_rank_pairs(draw, min_side=1):
     return tuple(a), tuple(b)
 
 
-@graded("broadcast_shape_tuple")
-@given(shapes=same_rank_pairs(), kind=st.sampled_from(["tuple", "list", "torch.Size"]))
-def test_broadcast_shape_returns_a_tuple(student, shapes, kind):
-    """broadcast_shape accepts tuples, lists or torch.Size and returns a tuple of python ints."""
+@graded("broadcast_shape_tuple", rules=["broadcast_shape.tuple"])
+@example(shape=(2, 3), kind="list")
+@example(shape=(2, 3), kind="torch.Size")
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=5, min_side=1, max_side=5),
+       kind=st.sampled_from(["tuple", "list", "torch.Size"]))
+def test_broadcast_shape_returns_a_tuple(student, shape, kind):
+    """broadcast_shape accepts tuples, lists or torch.Size and returns a tuple (a plain tuple: not a list, not a torch.Size) of python ints."""
     make = {"tuple": tuple, "list": list, "torch.Size": torch.Size}[kind]
-    a, b = make(shapes[0]), make(shapes[1])
+    a, b = make(shape), make(shape)
     result = student.broadcast_shape(a, b)
-    if not isinstance(result, tuple) or not all(type(s) is int for s in result):
+    if type(result) is not tuple or not all(type(s) is int for s in result):
         fail(f"broadcast_shape({a!r}, {b!r}) should return a tuple of python ints, "
              f"got {type(result).__name__}: {result!r}")
-    expect_equal(tuple(result), torch_broadcast(*shapes), what=f"broadcast_shape({a!r}, {b!r})")
+    expect_equal(result, tuple(shape), what=f"broadcast_shape({a!r}, {b!r})")
 
 
-@graded("broadcast_shape_ones")
+@graded("broadcast_shape_tuple", rules=["broadcast_shape.pure"])
+@example(shapes=((2, 1), (3,)))
+@given(shapes=shape_pairs.filter(lambda ab: len(ab[0]) != len(ab[1])))
+def test_broadcast_shape_leaves_lists_unchanged(student, shapes):
+    """broadcast_shape leaves shapes given as lists as they were (a list is mutable)."""
+    a, b = list(shapes[0]), list(shapes[1])
+    # Only the arguments are graded here: whether the call returns or raises is the other rules' business.
+    a_after, b_after = student.run("try:\n    broadcast_shape(a, b)\nexcept Exception:\n    pass\nresult = (a, b)",
+                                   a=list(a), b=list(b), label="broadcast_shape")
+    for name, before, now in (("shape_a", a, a_after), ("shape_b", b, b_after)):
+        if list(now) != before:
+            fail(f"broadcast_shape({a!r}, {b!r}) modified its argument {name}: it was {before!r}, "
+                 f"after the call it is {now!r}. Work on a copy (tuple(shape_a)) instead.")
+
+
+@graded("broadcast_shape_ones", rules=["broadcast_shape.ones"])
+@example(shapes=((4, 1), (1, 3)))
 @given(shapes=same_rank_pairs())
 def test_broadcast_shape_stretches_ones(student, shapes):
     """For shapes of the same rank, each size of the result is the common size, a 1 being stretched to the other."""
@@ -87,7 +106,8 @@ def test_broadcast_shape_stretches_ones(student, shapes):
     expect_equal(result, torch_broadcast(*shapes), what=what)
 
 
-@graded("broadcast_shape_trailing")
+@graded("broadcast_shape_trailing", rules=["broadcast_shape.trailing", "broadcast_shape.ones"])
+@example(shapes=((3,), (4, 2, 3)))
 @given(shapes=shape_pairs.filter(lambda ab: len(ab[0]) != len(ab[1]) and len(ab[0]) and len(ab[1])))
 def test_broadcast_shape_aligns_trailing_axes(student, shapes):
     """broadcast_shape aligns shapes of different ranks on their trailing (last) axes; missing leading axes count as 1."""
@@ -98,10 +118,10 @@ def test_broadcast_shape_aligns_trailing_axes(student, shapes):
 @st.composite
 def shape_and_broadcastable(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=5, min_side=1, max_side=4))
-    return shape, draw(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=5, max_side=4))
+    return shape, draw(hnp.broadcastable_shapes(shape, min_dims=1, max_dims=5, max_side=4))
 
 
-@graded("broadcast_shape_trailing")
+@graded("broadcast_shape_trailing", rules=["broadcast_shape.trailing", "broadcast_shape.ones"])
 @given(shapes=shape_and_broadcastable())
 def test_broadcast_shape_of_a_broadcastable_shape(student, shapes):
     """broadcast_shape(shape, other) matches torch for any other shape broadcast-compatible with shape, in either order."""
@@ -111,7 +131,9 @@ def test_broadcast_shape_of_a_broadcastable_shape(student, shapes):
         expect_equal(result, torch_broadcast(a, b), what=what)
 
 
-@graded("broadcast_shape_scalar")
+@graded("broadcast_shape_scalar", rules=["broadcast_shape.scalar"])
+@example(shape=(), first=True)
+@example(shape=(2, 3), first=False)
 @given(shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4), first=st.booleans())
 def test_broadcast_shape_with_a_scalar(student, shape, first):
     """The shape () of a 0-d tensor broadcasts with any shape, giving that shape (and () with () gives ())."""
@@ -120,7 +142,9 @@ def test_broadcast_shape_with_a_scalar(student, shape, first):
     expect_equal(result, tuple(shape), what=what)
 
 
-@graded("broadcast_shape_zero")
+@graded("broadcast_shape_zero", rules=["broadcast_shape.zero", "broadcast_shape.ones"])
+@example(shapes=((0, 3), (1, 3)))
+@example(shapes=((0,), (0,)))
 @given(shapes=same_rank_pairs(min_side=0).filter(lambda ab: 0 in ab[0] + ab[1]))
 def test_broadcast_shape_with_size_zero(student, shapes):
     """A size-0 axis is a size like any other: 0 with 1 gives 0 (the 1 stretches to 0), 0 with 0 gives 0."""
@@ -138,7 +162,8 @@ def zero_against_more(draw):
     return (tuple(a), tuple(b)) if draw(st.booleans()) else (tuple(b), tuple(a))
 
 
-@graded("broadcast_shape_zero")
+@graded("broadcast_shape_zero", rules=["broadcast_shape.zero", "broadcast_shape.errors"])
+@example(shapes=((0,), (5,)))
 @given(shapes=zero_against_more())
 def test_broadcast_shape_zero_does_not_stretch(student, shapes):
     """A size-0 axis does not stretch: 0 against a size of 2 or more raises ValueError, like any other mismatch."""
@@ -157,7 +182,8 @@ def incompatible_pairs(draw):
     return tuple(a), tuple(b)
 
 
-@graded("broadcast_shape_errors")
+@graded("broadcast_shape_errors", rules=["broadcast_shape.errors"])
+@example(shapes=((2, 3, 4), (3, 3, 4)))
 @given(shapes=incompatible_pairs())
 def test_broadcast_shape_incompatible_raises(student, shapes):
     """broadcast_shape raises ValueError, with a message, when two aligned sizes differ and neither is 1 (and only then)."""
@@ -178,7 +204,9 @@ def matrix_and_vector(draw, along, square=False, min_side=0):
     return m, v
 
 
-@graded("add_row_vector_values")
+@graded("add_row_vector_values", rules=["add_row_vector.values"])
+@example(mv=(torch.zeros(0, 3), torch.ones(3)))
+@example(mv=(torch.zeros(2, 0), torch.ones(0)))
 @given(mv=matrix_and_vector("row"))
 def test_add_row_vector_values(student, mv):
     """add_row_vector adds v[j] to every element of column j: v is added to every row."""
@@ -186,12 +214,51 @@ def test_add_row_vector_values(student, mv):
     expect_close(student.add_row_vector(m, v), m + v, what=f"add_row_vector(m of shape {tuple(m.shape)}, v)")
 
 
-@graded("add_row_vector_values")
+@graded("add_row_vector_values", rules=["add_row_vector.pure"])
 @given(mv=matrix_and_vector("row", min_side=1))
 def test_add_row_vector_leaves_inputs_unchanged(student, mv):
     """add_row_vector modifies neither m nor v."""
     m, v = mv
     leaves_inputs_unchanged(student, "add_row_vector", m, v, names=["m", "v"])
+
+
+@st.composite
+def large_integer_matrix_and_vector(draw, along):
+    """int64 values near 2**40: exact in int64 (and float64), not in float32."""
+    rows, cols = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    m = draw(S.tensors((rows, cols), torch.int64, -2**40, 2**40))
+    v = draw(S.tensors((cols if along == "row" else rows,), torch.int64, -2**40, 2**40))
+    return m, v
+
+
+BIG = 2**40
+LARGE_ROW = (torch.tensor([[BIG, 1], [3, -BIG]]), torch.tensor([3, BIG + 1]))
+LARGE_COLUMN = (torch.tensor([[BIG, 1], [3, -BIG]]), torch.tensor([3, BIG + 1]))
+
+
+def expect_exact_integers(out, expected, what):
+    """Integer inputs: exactly the integer values (a float result holding them exactly passes too)."""
+    out = expect_tensor(out, what)
+    expect_equal(out, expected, what=what)
+
+
+@graded("add_row_vector_values", rules=["add_row_vector.dtype"])
+@example(mv=LARGE_ROW)
+@given(mv=large_integer_matrix_and_vector("row"))
+def test_add_row_vector_exact_integers(student, mv):
+    """add_row_vector of int64 inputs gives the exact integer sums, also for values near 2**40 (no detour through float32)."""
+    m, v = mv
+    expect_exact_integers(student.add_row_vector(m, v), m + v, f"add_row_vector(m, v) with m = {m.tolist()}, v = {v.tolist()}")
+
+
+@graded("add_column_vector_values", rules=["add_column_vector.dtype"])
+@example(mv=LARGE_COLUMN)
+@given(mv=large_integer_matrix_and_vector("column"))
+def test_add_column_vector_exact_integers(student, mv):
+    """add_column_vector of int64 inputs gives the exact integer sums, also for values near 2**40 (no detour through float32)."""
+    m, v = mv
+    expect_exact_integers(student.add_column_vector(m, v), m + v[:, None],
+                          f"add_column_vector(m, v) with m = {m.tolist()}, v = {v.tolist()}")
 
 
 @st.composite
@@ -207,7 +274,7 @@ def counting(*shape):
     return torch.arange(float(torch.Size(shape).numel())).reshape(shape)
 
 
-@graded("add_row_vector_errors")
+@graded("add_row_vector_errors", rules=["add_row_vector.errors"])
 @given(mv=wrong_vectors("row"))
 def test_add_row_vector_wrong_length_raises(student, mv):
     """add_row_vector raises ValueError, with a message, when v's length is not the number of columns."""
@@ -216,7 +283,9 @@ def test_add_row_vector_wrong_length_raises(student, mv):
                        what=f"add_row_vector(m of shape {tuple(m.shape)}, v of shape {tuple(v.shape)})")
 
 
-@graded("add_column_vector_values")
+@graded("add_column_vector_values", rules=["add_column_vector.values"])
+@example(mv=(torch.zeros(0, 3), torch.ones(0)))
+@example(mv=(torch.zeros(2, 0), torch.ones(2)))
 @given(mv=matrix_and_vector("column"))
 def test_add_column_vector_values(student, mv):
     """add_column_vector adds v[i] to every element of row i: v is added to every column."""
@@ -225,7 +294,7 @@ def test_add_column_vector_values(student, mv):
                  what=f"add_column_vector(m of shape {tuple(m.shape)}, v)")
 
 
-@graded("add_column_vector_values")
+@graded("add_column_vector_values", rules=["add_column_vector.pure"])
 @given(mv=matrix_and_vector("column", min_side=1))
 def test_add_column_vector_leaves_inputs_unchanged(student, mv):
     """add_column_vector modifies neither m nor v."""
@@ -233,7 +302,7 @@ def test_add_column_vector_leaves_inputs_unchanged(student, mv):
     leaves_inputs_unchanged(student, "add_column_vector", m, v, names=["m", "v"])
 
 
-@graded("add_column_vector_square")
+@graded("add_column_vector_square", rules=["add_column_vector.values"])
 @given(mv=matrix_and_vector("column", square=True, min_side=2))
 def test_add_column_vector_square(student, mv):
     """add_column_vector adds v down the columns of a square matrix too, where m + v silently adds along the rows."""
@@ -242,7 +311,7 @@ def test_add_column_vector_square(student, mv):
                  what=f"add_column_vector(m of shape {tuple(m.shape)}, v)")
 
 
-@graded("add_column_vector_errors")
+@graded("add_column_vector_errors", rules=["add_column_vector.errors"])
 @given(mv=wrong_vectors("column"))
 def test_add_column_vector_wrong_length_raises(student, mv):
     """add_column_vector raises ValueError, with a message, when v's length is not the number of rows."""
@@ -279,21 +348,22 @@ def check_distance(student, a, b):
                  what=f"mnist_distance(a of shape {tuple(a.shape)}, b of shape {tuple(b.shape)})")
 
 
-@graded("mnist_distance_pair")
+@graded("mnist_distance_pair", rules=["mnist_distance.values"])
 @given(ab=image_pair(st.just(((), ()))))
 def test_mnist_distance_of_two_images(student, ab):
     """mnist_distance of two images (H, W) is one number (a 0-d tensor): the mean of |a - b| over all pixels."""
     check_distance(student, *ab)
 
 
-@graded("mnist_distance_stack")
+@graded("mnist_distance_stack", rules=["mnist_distance.values", "mnist_distance.axes"])
 @given(ab=image_pair(st.integers(1, 5).flatmap(lambda n: st.sampled_from([((n,), ()), ((), (n,))]))))
 def test_mnist_distance_stack_against_one(student, ab):
     """mnist_distance of a stack (N, H, W) and one image (H, W), in either order, gives one distance per image: (N,)."""
     check_distance(student, *ab)
 
 
-@graded("mnist_distance_stack")
+@graded("mnist_distance_stack", rules=["mnist_distance.pure"])
+@example(ab=(torch.tensor([[[1., 2.], [3., 4.]], [[5., 6.], [7., 8.]]]), torch.tensor([[1., -1.], [2., -2.]])))
 @given(ab=image_pair(st.integers(1, 5).map(lambda n: ((n,), ()))))
 def test_mnist_distance_leaves_inputs_unchanged(student, ab):
     """mnist_distance modifies neither a nor b."""
@@ -301,7 +371,7 @@ def test_mnist_distance_leaves_inputs_unchanged(student, ab):
     leaves_inputs_unchanged(student, "mnist_distance", a, b, names=["a", "b"])
 
 
-@graded("mnist_distance_broadcast")
+@graded("mnist_distance_broadcast", rules=["mnist_distance.values", "mnist_distance.axes"])
 @given(ab=image_pair(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=3, min_side=1,
                                                        max_side=3).map(pair)))
 def test_mnist_distance_broadcasts_batch_axes(student, ab):
@@ -309,7 +379,8 @@ def test_mnist_distance_broadcasts_batch_axes(student, ab):
     check_distance(student, *ab)
 
 
-@graded("mnist_distance_broadcast")
+@graded("mnist_distance_broadcast", rules=["mnist_distance.axes"])
+@example(ab=(torch.zeros(0, 1, 3, 5), torch.ones(6, 3, 5)))
 @given(ab=image_pair(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=3, min_side=0,
                                                        max_side=3).map(pair)
                      .filter(lambda ab: 0 in ab[0] + ab[1])))
@@ -318,7 +389,7 @@ def test_mnist_distance_of_empty_batches(student, ab):
     check_distance(student, *ab)
 
 
-@graded("mnist_distance_pixels")
+@graded("mnist_distance_pixels", rules=["mnist_distance.dtype", "mnist_distance.values", "mnist_distance.axes"])
 @given(ab=image_pair(st.sampled_from([((), ()), ((3,), ()), ((2, 1), (3,))]), dtypes=(torch.uint8,),
                      low=0, high=255))
 def test_mnist_distance_of_uint8_pixels(student, ab):
@@ -345,7 +416,10 @@ def non_broadcasting_images(draw):
     return (n,), (n,)
 
 
-@graded("mnist_distance_errors")
+@graded("mnist_distance_errors", rules=["mnist_distance.errors"])
+@example(shapes=((3,), (3,)))
+@example(shapes=((), (2, 2)))
+@example(shapes=((3, 4, 4), (2, 4, 4)))
 @given(shapes=non_broadcasting_images())
 def test_mnist_distance_incompatible_raises(student, shapes):
     """mnist_distance raises ValueError, with a message, for tensors of rank below 2 or shapes that do not broadcast."""
@@ -369,7 +443,8 @@ def all_distances(images, means):
     return (images.double()[:, None] - means.double()[None]).abs().mean(dim=(-2, -1))
 
 
-@graded("nearest_mean_shape")
+@graded("nearest_mean_shape", rules=["nearest_mean_predict.shape", "nearest_mean_predict.dtype"])
+@example(im=(torch.zeros(0, 3, 4), torch.ones(2, 3, 4)))
 @given(im=images_and_means())
 def test_nearest_mean_shape_and_dtype(student, im):
     """nearest_mean_predict returns one torch.int64 index per image: shape (N,), empty batches included."""
@@ -381,7 +456,7 @@ def test_nearest_mean_shape_and_dtype(student, im):
         fail(f"nearest_mean_predict should return torch.int64 indices (what argmin gives), got {pred.dtype}")
 
 
-@graded("nearest_mean_shape")
+@graded("nearest_mean_shape", rules=["nearest_mean_predict.pure"])
 @given(im=images_and_means(min_n=1))
 def test_nearest_mean_leaves_inputs_unchanged(student, im):
     """nearest_mean_predict modifies neither images nor means."""
@@ -389,7 +464,7 @@ def test_nearest_mean_leaves_inputs_unchanged(student, im):
     leaves_inputs_unchanged(student, "nearest_mean_predict", images, means, names=["images", "means"])
 
 
-@graded("nearest_mean_closest")
+@graded("nearest_mean_closest", rules=["nearest_mean_predict.closest", "nearest_mean_predict.shape"])
 @given(im=images_and_means(min_n=1))
 def test_nearest_mean_picks_a_closest_mean(student, im):
     """nearest_mean_predict picks, for each image, a mean at the smallest mean absolute distance (any one of them if tied)."""
@@ -421,7 +496,7 @@ def means_and_picks(draw):
     return means, draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=6))
 
 
-@graded("nearest_mean_exact")
+@graded("nearest_mean_exact", rules=["nearest_mean_predict.closest", "nearest_mean_predict.shape"])
 @given(case=means_and_picks())
 def test_nearest_mean_recognises_the_means(student, case):
     """An image equal to mean k is predicted k."""
@@ -450,7 +525,7 @@ def wrong_stacks(draw):
     return images, means
 
 
-@graded("nearest_mean_errors")
+@graded("nearest_mean_errors", rules=["nearest_mean_predict.errors"])
 @given(shapes=wrong_stacks())
 def test_nearest_mean_wrong_shapes_raise(student, shapes):
     """nearest_mean_predict raises ValueError, with a message, unless images are (N, H, W) and means (K, H, W) of the same H and W."""
