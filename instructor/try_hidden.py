@@ -35,7 +35,11 @@ def run(assignment: str, case_name: str = "solution", max_examples: int = MAX_EX
     if case is None:
         cases = {c.name: c for c in load_cases(assignment)}
         case = cases.get(case_name) or Case(case_name, "our solution")
-    submission = build_submission(case, source_nb, source_nb)
+    released = ROOT / "release" / assignment / notebook_of(assignment).name
+    # The student's notebook: the committed release (its stubs, for the blank case), or the
+    # source where the release is not generated yet.
+    release_nb = nbformat.read(released, as_version=4) if released.exists() else source_nb
+    submission = build_submission(case, source_nb, release_nb)
     grader = GradeWithHiddenTests.configured(str(ROOT), max_examples=max_examples,
                                             replay_examples=replay_examples)
     if limits:

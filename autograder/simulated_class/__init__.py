@@ -10,8 +10,10 @@ What it must score is stated, never hard-coded in the tests:
 - ``same_as``: the same total as another case (an attack must gain nothing);
 - ``breaks``: the one rule of the notebook this mistake breaks (its id, ``autograder/rules.py``):
   it must lose exactly the check cells of the properties that grade that rule, and keep every
-  other point. Where the notebook makes one function use another (``fit_line`` calls the
-  student's ``sgd_step``), ``fails`` adds the cells that depend on the broken one.
+  other point. ``fails`` adds the cells the broken rule costs beyond its own: those of a
+  function that uses the broken one (``fit_line`` calls the student's ``sgd_step``), or of
+  properties whose calls cannot run at all once it is broken (a refused built-in; autograd
+  through a function computed with numpy).
 """
 from __future__ import annotations
 
