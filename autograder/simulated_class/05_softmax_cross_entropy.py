@@ -172,7 +172,7 @@ def accuracy(logits, targets):
 '''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
-    Case("softmax_no_max", "softmax without subtracting the max: exp overflows", fails={"softmax_large"},
+    Case("softmax_no_max", "softmax without subtracting the max: exp overflows", breaks="softmax.large_logits",
          answers={"softmax_answer": '''
 def softmax(x, dim=-1):
     e = torch.exp(x)
@@ -185,7 +185,7 @@ def softmax(x, dim=-1):
     return e / e.sum(dim=dim, keepdim=True)
 '''}),
     Case("log_softmax_global_max", "log_softmax subtracting the max of the whole tensor: log(0) for a row far below",
-         fails={"log_softmax_large"}, answers={"log_softmax_answer": '''
+         breaks="log_softmax.large_logits", fails={"cross_entropy_large"}, answers={"log_softmax_answer": '''
 def log_softmax(x, dim=-1):
     shifted = x - x.max()
     return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
@@ -202,13 +202,13 @@ def softmax(x, dim=-1):
     e = torch.exp(x - x.max(dim=0, keepdim=True).values)
     return e / e.sum(dim=0, keepdim=True)
 '''}),
-    Case("softmax_ignores_dim", "softmax always over the last axis", fails={"softmax_dim"},
+    Case("softmax_ignores_dim", "softmax always over the last axis", breaks="softmax.dim",
          answers={"softmax_answer": '''
 def softmax(x, dim=-1):
     e = torch.exp(x - x.max(dim=-1, keepdim=True).values)
     return e / e.sum(dim=-1, keepdim=True)
 '''}),
-    Case("softmax_in_place", "softmax subtracts the max from x in place", fails={"softmax_pure"},
+    Case("softmax_in_place", "softmax subtracts the max from x in place", breaks="softmax.pure",
          answers={"softmax_answer": '''
 def softmax(x, dim=-1):
     x -= x.amax(dim=dim, keepdim=True)
@@ -220,7 +220,8 @@ def softmax(x, dim=-1):
 def log_softmax(x, dim=-1):
     return torch.log(softmax(x, dim))
 '''}),
-    Case("log_softmax_no_max", "log-sum-exp without the max: log(sum(exp(x))) overflows", fails={"log_softmax_large"},
+    Case("log_softmax_no_max", "log-sum-exp without the max: log(sum(exp(x))) overflows",
+         breaks="log_softmax.large_logits", fails={"cross_entropy_large"},
          answers={"log_softmax_answer": '''
 def log_softmax(x, dim=-1):
     return x - torch.log(torch.exp(x).sum(dim=dim, keepdim=True))
@@ -231,23 +232,25 @@ def log_softmax(x, dim=-1):
     m = x.amax(dim=dim, keepdim=True)
     return x - m - torch.log(torch.exp(x - m).sum(dim=dim))
 '''}),
-    Case("bce_swapped", "binary cross-entropy with the two terms swapped", fails=BCE_VALUES,
+    Case("bce_swapped", "binary cross-entropy with the two terms swapped", breaks="binary_cross_entropy.terms",
          answers={"binary_cross_entropy_answer": bce_with('''
     return -(y * torch.log(1 - p) + (1 - y) * torch.log(p)).mean()
 ''')}),
-    Case("bce_summed", "binary cross-entropy summed instead of averaged", fails={"binary_cross_entropy_mean"},
+    Case("bce_summed", "binary cross-entropy summed instead of averaged",
+         breaks="binary_cross_entropy.mean",
          answers={"binary_cross_entropy_answer": bce_with('''
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()
 ''')}),
     Case("bce_broadcasts", "binary cross-entropy without a shape check: (N, 1) against (N,) broadcasts",
-         fails={"binary_cross_entropy_shapes"}, answers={"binary_cross_entropy_answer": '''
+         breaks="binary_cross_entropy.errors", answers={"binary_cross_entropy_answer": '''
 def binary_cross_entropy(p, y):
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
 '''}),
-    Case("nll_no_minus", "NLL without the minus sign", fails=NLL_VALUES, answers={"nll_loss_answer": nll_with('''
+    Case("nll_no_minus", "NLL without the minus sign", breaks="nll_loss.values", fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"}, answers={"nll_loss_answer": nll_with('''
     return log_probs[torch.arange(len(targets)), targets].mean()
 ''')}),
-    Case("nll_summed", "NLL summed instead of averaged", fails={"nll_loss_mean"}, answers={"nll_loss_answer": nll_with('''
+    Case("nll_summed", "NLL summed instead of averaged", breaks="nll_loss.mean",
+         fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"}, answers={"nll_loss_answer": nll_with('''
     return -log_probs[torch.arange(len(targets)), targets].sum()
 ''')}),
     Case("nll_columns", "targets used as column indices of every row: log_probs[:, targets]", fails={"nll_loss_mean"},
@@ -255,18 +258,18 @@ def binary_cross_entropy(p, y):
     return -log_probs[:, targets].mean()
 ''')}),
     Case("cross_entropy_of_probabilities", "cross_entropy on softmax instead of log_softmax (the log forgotten)",
-         fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"},
+         breaks="cross_entropy.values",
          answers={"cross_entropy_answer": '''
 def cross_entropy(logits, targets):
     return nll_loss(softmax(logits), targets)
 '''}),
     Case("cross_entropy_no_grad", "cross_entropy through .item(): the right value, no gradient",
-         fails={"cross_entropy_grad"}, answers={"cross_entropy_answer": '''
+         breaks="cross_entropy.gradient", answers={"cross_entropy_answer": '''
 def cross_entropy(logits, targets):
     value = nll_loss(log_softmax(logits), targets).item()
     return torch.tensor(value, dtype=logits.dtype)
 '''}),
-    Case("accuracy_wrong_axis", "argmax over the batch axis", fails={"accuracy_values"},
+    Case("accuracy_wrong_axis", "argmax over the batch axis", breaks="accuracy.values",
          answers={"accuracy_answer": accuracy_with('''
     return (logits.argmax(dim=0) == targets).float().mean()
 ''')}),
@@ -278,13 +281,117 @@ def cross_entropy(logits, targets):
          answers={"accuracy_answer": accuracy_with('''
     return (logits.argmax(dim=1) == targets).sum() // len(targets)
 ''')}),
-    Case("accuracy_python_float", "accuracy returns a python float", fails={"accuracy_fraction"},
+    Case("accuracy_python_float", "accuracy returns a python float", breaks="accuracy.dtype",
          answers={"accuracy_answer": accuracy_with('''
     return (logits.argmax(dim=1) == targets).float().mean().item()
 ''')}),
 
+    # ---- one stated rule broken each (issue 24): each loses that rule's cells only (and the cells
+    # of cross_entropy, which calls the student's log_softmax and nll_loss)
+    Case("softmax_sum_of_everything", "softmax divides by the sum over the whole tensor, not along dim",
+         breaks="softmax.values", answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    e = torch.exp(x - x.amax(dim=dim, keepdim=True))
+    return e / e.sum()
+'''}),
+    Case("softmax_in_float32", "softmax computes in float32 and casts back to x's dtype: a float64 result with "
+         "float32's rounding", breaks="softmax.dtype", hidden_only="graded at the precision of the dtype you return",
+         answers={"softmax_answer": '''
+def softmax(x, dim=-1):
+    x32 = x.float()
+    e = torch.exp(x32 - x32.amax(dim=dim, keepdim=True))
+    return (e / e.sum(dim=dim, keepdim=True)).to(x.dtype)
+'''}),
+    Case("log_softmax_sum_of_everything", "log_softmax takes the log-sum-exp over the whole tensor, not along dim",
+         breaks="log_softmax.values", fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"},
+         answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    shifted = x - x.amax(dim=dim, keepdim=True)
+    return shifted - torch.log(torch.exp(shifted).sum())
+'''}),
+    Case("log_softmax_ignores_dim", "log_softmax always over the last axis", breaks="log_softmax.dim",
+         answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    shifted = x - x.amax(dim=-1, keepdim=True)
+    return shifted - torch.log(torch.exp(shifted).sum(dim=-1, keepdim=True))
+'''}),
+    Case("log_softmax_in_float32", "log_softmax computes in float32 and casts back to x's dtype",
+         breaks="log_softmax.dtype", fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"},
+         hidden_only="graded at the precision of the dtype you return", answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    x32 = x.float()
+    shifted = x32 - x32.amax(dim=dim, keepdim=True)
+    return (shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))).to(x.dtype)
+'''}),
+    Case("log_softmax_in_place", "log_softmax subtracts the max from x in place", breaks="log_softmax.pure",
+         fails={"cross_entropy_pure", "cross_entropy_grad"}, answers={"log_softmax_answer": '''
+def log_softmax(x, dim=-1):
+    x -= x.amax(dim=dim, keepdim=True)
+    return x - torch.log(torch.exp(x).sum(dim=dim, keepdim=True))
+'''}),
+    Case("bce_in_float32", "binary_cross_entropy computes in float32 and casts back to p's dtype",
+         breaks="binary_cross_entropy.dtype", hidden_only="graded at the precision of the dtype you return",
+         answers={"binary_cross_entropy_answer": bce_with('''
+    p32, y32 = p.float(), y.float()
+    return (-(y32 * torch.log(p32) + (1 - y32) * torch.log(1 - p32)).mean()).to(p.dtype)
+''')}),
+    Case("bce_flips_p_in_place", "binary_cross_entropy turns p into the probability of what happened in place, "
+         "p[y == 0] = 1 - p[y == 0]", breaks="binary_cross_entropy.pure",
+         answers={"binary_cross_entropy_answer": bce_with('''
+    p[y == 0] = 1 - p[y == 0]
+    return -torch.log(p).mean()
+''')}),
+    Case("nll_no_shape_check", "nll_loss checks no shape: a 1-d log_probs fails with an IndexError",
+         breaks="nll_loss.errors", answers={"nll_loss_answer": '''
+def nll_loss(log_probs, targets):
+    return -log_probs[torch.arange(len(targets)), targets].mean()
+'''}),
+    Case("nll_in_float32", "nll_loss picks from a float32 copy of log_probs and casts back: a float64 loss with "
+         "float32's rounding", breaks="nll_loss.dtype", fails={"cross_entropy_values"},
+         hidden_only="graded at the precision of the dtype you return", answers={"nll_loss_answer": nll_with('''
+    picked = log_probs.float()[torch.arange(len(targets)), targets]
+    return -picked.double().mean().to(log_probs.dtype)
+''')}),
+    Case("nll_negates_in_place", "nll_loss negates log_probs in place before picking", breaks="nll_loss.pure",
+         answers={"nll_loss_answer": nll_with('''
+    log_probs.neg_()
+    return log_probs[torch.arange(len(targets)), targets].mean()
+''')}),
+    Case("cross_entropy_log_of_softmax", "cross_entropy as nll_loss(log(softmax(logits))): -inf where a "
+         "probability underflows", breaks="cross_entropy.large_logits", answers={"cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    return nll_loss(torch.log(softmax(logits)), targets)
+'''}),
+    Case("cross_entropy_in_float32", "cross_entropy computes in float32 and casts back to the logits' dtype",
+         breaks="cross_entropy.dtype", hidden_only="graded at the precision of the dtype you return",
+         answers={"cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    return nll_loss(log_softmax(logits.float()), targets).to(logits.dtype)
+'''}),
+    Case("cross_entropy_shifts_in_place", "cross_entropy subtracts each row's max from logits in place (under "
+         "no_grad, so autograd does not complain)", breaks="cross_entropy.pure", answers={"cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    with torch.no_grad():
+        logits -= logits.amax(dim=-1, keepdim=True)
+    return nll_loss(log_softmax(logits), targets)
+'''}),
+    Case("accuracy_no_shape_check", "accuracy checks no shape: targets of shape (N, 1) broadcast",
+         breaks="accuracy.errors", answers={"accuracy_answer": '''
+def accuracy(logits, targets):
+    return (logits.argmax(dim=-1) == targets).float().mean()
+'''}),
+    Case("accuracy_shifts_in_place", "accuracy subtracts each row's max from logits in place before comparing",
+         breaks="accuracy.pure", answers={"accuracy_answer": accuracy_with('''
+    logits -= logits.amax(dim=1, keepdim=True)
+    return (logits.argmax(dim=1) == targets).float().mean()
+''')}),
+    Case("accuracy_uses_softmax", "accuracy takes the argmax of torch.softmax of the logits", breaks="accuracy.not_allowed",
+         fails={"accuracy_values", "accuracy_fraction"}, answers={"accuracy_answer": accuracy_with('''
+    return (torch.softmax(logits, dim=1).argmax(dim=1) == targets).float().mean()
+''')}),
+
     # ---- built-ins not allowed: each costs the exercise that uses it, with a message naming it
-    Case("uses_torch_softmax", "softmax with torch.softmax", fails=SOFTMAX, answers={"softmax_answer": '''
+    Case("uses_torch_softmax", "softmax with torch.softmax", fails=SOFTMAX, breaks="softmax.not_allowed", answers={"softmax_answer": '''
 def softmax(x, dim=-1):
     return torch.softmax(x, dim=dim)
 '''}),
@@ -297,7 +404,8 @@ import torch.nn.functional as F
 def softmax(x, dim=-1):
     return F.softmax(x, dim=dim)
 '''}),
-    Case("uses_torch_log_softmax", "log_softmax with torch.log_softmax", fails=LOG_SOFTMAX,
+    Case("uses_torch_log_softmax", "log_softmax with torch.log_softmax",
+         fails=LOG_SOFTMAX | CROSS_ENTROPY - {"cross_entropy_pure"}, breaks="log_softmax.not_allowed",
          answers={"log_softmax_answer": '''
 def log_softmax(x, dim=-1):
     return torch.log_softmax(x, dim)
@@ -312,18 +420,20 @@ def log_softmax(x, dim=-1):
     return x - torch.logsumexp(x, dim=dim, keepdim=True)
 '''}),
     Case("uses_F_binary_cross_entropy", "binary_cross_entropy with torch.nn.functional.binary_cross_entropy",
-         fails=BCE_VALUES, answers={"binary_cross_entropy_answer": bce_with('''
+         fails=BCE_VALUES, breaks="binary_cross_entropy.not_allowed", answers={"binary_cross_entropy_answer": bce_with('''
     return torch.nn.functional.binary_cross_entropy(p, y)
 ''')}),
     Case("uses_BCELoss", "binary_cross_entropy with the nn.BCELoss module", fails=BCE_VALUES,
          answers={"binary_cross_entropy_answer": bce_with('''
     return torch.nn.BCELoss()(p, y)
 ''')}),
-    Case("uses_F_nll_loss", "nll_loss with torch.nn.functional.nll_loss", fails=NLL_VALUES,
+    Case("uses_F_nll_loss", "nll_loss with torch.nn.functional.nll_loss",
+         fails=NLL_VALUES | CROSS_ENTROPY - {"cross_entropy_pure"}, breaks="nll_loss.not_allowed",
          answers={"nll_loss_answer": nll_with('''
     return torch.nn.functional.nll_loss(log_probs, targets)
 ''')}),
     Case("uses_F_cross_entropy", "cross_entropy with torch.nn.functional.cross_entropy", fails=CROSS_ENTROPY,
+         breaks="cross_entropy.not_allowed",
          answers={"cross_entropy_answer": '''
 def cross_entropy(logits, targets):
     return torch.nn.functional.cross_entropy(logits, targets)

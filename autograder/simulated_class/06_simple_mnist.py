@@ -265,7 +265,7 @@ def get_device():
     Case("weights_not_scaled", "get_weights forgets to divide by the fan-in", answers={"get_weights_answer": '''
 def get_weights(*dims):
     return nn.Parameter(torch.randn(*dims))
-'''}, fails={"get_weights_scale"}),
+'''}, breaks="get_weights.scale"),
     Case("weights_sqrt_fan_in", "get_weights divides by sqrt(fan_in)", answers={"get_weights_answer": '''
 def get_weights(*dims):
     return nn.Parameter(torch.randn(*dims) / dims[0] ** 0.5)
@@ -277,15 +277,14 @@ def get_weights(*dims):
     Case("plain_tensor", "get_weights returns a plain tensor, not an nn.Parameter", answers={"get_weights_answer": '''
 def get_weights(*dims):
     return (torch.randn(*dims) / dims[0]).requires_grad_()
-'''}, fails={"get_weights_parameter", "simple_mnist_parameters", "simple_mnist_device"}),
+'''}, breaks="get_weights.parameter", fails={"simple_mnist_parameters", "simple_mnist_device"}),
     Case("no_relu", "SimpleMnist without the ReLU", answers={"simple_mnist_answer": simple_mnist('''
-        return (x @ self.l1_w + self.l1_b) @ self.l2_w + self.l2_b''')},
-         fails={"simple_mnist_relu", "simple_mnist_forward", "simple_mnist_images"}),
+        return (x @ self.l1_w + self.l1_b) @ self.l2_w + self.l2_b''')}, breaks="SimpleMnist.relu"),
     Case("relu_on_output", "SimpleMnist puts a ReLU on the output too", answers={"simple_mnist_answer": simple_mnist('''
         h = x @ self.l1_w + self.l1_b
         h = h * (h > 0)
         out = h @ self.l2_w + self.l2_b
-        return out * (out > 0)''')}, fails={"simple_mnist_logits", "simple_mnist_forward", "simple_mnist_images"}),
+        return out * (out > 0)''')}, breaks="SimpleMnist.logits"),
     Case("no_bias", "SimpleMnist without biases", answers={"simple_mnist_answer": simple_mnist('''
         h = x @ self.l1_w
         return (h * (h > 0)) @ self.l2_w''', init_body='''
@@ -312,36 +311,36 @@ class SimpleMnist(nn.Module):
         self.l1_w = get_weights(256, 784)
         self.l1_b = get_weights(256)
         self.l2_w = get_weights(10, 256)
-        self.l2_b = get_weights(10)''')}, fails=STRUCTURE_CELLS),
+        self.l2_b = get_weights(10)''')}, breaks="SimpleMnist.parameters"),
     Case("cpu_tensor_in_forward", "forward builds its ReLU with a zeros tensor made on the CPU",
          answers={"simple_mnist_answer": simple_mnist('''
         h = x @ self.l1_w + self.l1_b
         h = torch.maximum(h, torch.zeros(h.shape))
-        return h @ self.l2_w + self.l2_b''')}, fails={"simple_mnist_device"}),
+        return h @ self.l2_w + self.l2_b''')}, breaks="SimpleMnist.device"),
     Case("device_hard_coded_cpu", "get_device always returns the CPU", answers={"get_device_answer": '''
 def get_device():
     return torch.device("cpu")
-'''}, fails={"get_device_cuda"}),
+'''}, breaks="get_device.cuda"),
     Case("device_as_string", "get_device returns a string", answers={"get_device_answer": '''
 def get_device():
     return "cuda" if torch.cuda.is_available() else "cpu"
-'''}, fails={"get_device_cpu", "get_device_cuda"}),
+'''}, breaks="get_device.torch_device"),
     Case("fit_on_cpu", "fit moves each batch to the CPU instead of the model's device",
          answers={"fit_answer": fit_with(STEP, to_device="x[idx].to('cpu'), y[idx].to('cpu')")},
-         fails={"fit_device"}),
+         breaks="fit.device"),
     Case("fit_labels_left_behind", "fit moves the images but not the labels to the model's device",
          answers={"fit_answer": fit_with(STEP, to_device="x[idx].to(device), y[idx]")}, fails={"fit_device"}),
     Case("predict_on_cpu", "predict computes on the CPU whatever the model's device", answers={"predict_answer": '''
 def predict(model, x):
     with torch.no_grad():
         return model(x.cpu()).argmax(dim=1)
-'''}, fails={"predict_device"}),
+'''}, breaks="predict.device"),
     Case("predict_logits", "predict returns the logits", answers={"predict_answer": '''
 def predict(model, x):
     device = next(model.parameters()).device
     with torch.no_grad():
         return model(x.to(device))
-'''}, fails={"predict_indices"}),
+'''}, breaks="predict.indices"),
     Case("predict_probabilities", "predict returns the highest probability, not its index", answers={"predict_answer": '''
 def predict(model, x):
     device = next(model.parameters()).device
@@ -352,14 +351,14 @@ def predict(model, x):
 def predict(model, x):
     device = next(model.parameters()).device
     return model(x.to(device)).argmax(dim=1)
-'''}, fails={"predict_no_grad"}),
+'''}, breaks="predict.no_grad"),
     Case("grads_never_zeroed", "fit never zeroes the gradients",
          answers={"fit_answer": fit_with("            loss.backward()\n            opt.step()")},
-         fails={"fit_zero_grad", "fit_mnist"}),
+         breaks="fit.zero_grad"),
     Case("losses_per_batch", "fit returns the loss of every batch", answers={"fit_answer": fit_with(
         STEP, record="losses.append(loss.item())", result="pass")}, fails={"fit_losses"}),
     Case("losses_summed", "fit returns the sum of each epoch's batch losses, not their mean",
-         answers={"fit_answer": fit_with(STEP, result="losses.append(total)")}, fails={"fit_losses"}),
+         answers={"fit_answer": fit_with(STEP, result="losses.append(total)")}, breaks="fit.losses"),
     Case("last_batch_loss", "fit returns the last batch's loss of each epoch",
          answers={"fit_answer": fit_with(STEP, result="losses.append(loss.item())")}, fails={"fit_losses"}),
     Case("new_adam_each_step", "fit creates a new Adam optimiser for every batch: its running averages restart "
@@ -369,7 +368,7 @@ def predict(model, x):
          answers={"fit_answer": fit_with(STEP, order="torch.randperm(len(x))\n        opt = torch.optim.Adam(model.parameters(), lr=lr)")},
          fails={"fit_optimizer"}),
     Case("no_shuffle", "fit takes the examples in their original order",
-         answers={"fit_answer": fit_with(STEP, order="torch.arange(len(x))")}, fails={"fit_batches"}),
+         answers={"fit_answer": fit_with(STEP, order="torch.arange(len(x))")}, breaks="fit.batches"),
     Case("shuffled_once", "fit shuffles once, before the first epoch", answers={"fit_answer": '''
 def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
     if len(x) != len(y):
@@ -397,11 +396,11 @@ def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
          answers={"fit_answer": fit_with(STEP, optimiser="torch.optim.Adam(model.parameters())")},
          fails={"fit_optimizer"}),
     Case("sgd", "fit uses plain SGD", answers={"fit_answer": fit_with(
-        STEP, optimiser="torch.optim.SGD(model.parameters(), lr=lr)")}, fails={"fit_optimizer", "fit_mnist"}),
+        STEP, optimiser="torch.optim.SGD(model.parameters(), lr=lr)")}, breaks="fit.optimizer"),
     Case("fit_no_length_check", "fit does not check that x and y have the same length",
-         answers={"fit_answer": fit_with(STEP, check=False)}, fails={"fit_bad_input"}),
+         answers={"fit_answer": fit_with(STEP, check=False)}, breaks="fit.errors"),
     Case("fit_modifies_x", "fit normalises x in place", answers={"fit_answer": fit_with(
-        STEP, order="torch.randperm(len(x)); x -= x.mean() if epoch == 0 else 0")}, fails={"fit_batches"}),
+        STEP, order="torch.randperm(len(x)); x -= x.mean() if epoch == 0 else 0")}, breaks="fit.pure"),
     Case("forward_no_value_error", "forward lets a wrong shape fail inside the matrix product",
          answers={"simple_mnist_answer": '''
 class SimpleMnist(nn.Module):
@@ -416,7 +415,63 @@ class SimpleMnist(nn.Module):
         x = x.reshape(len(x), -1)
         h = x @ self.l1_w + self.l1_b
         return (h * (h > 0)) @ self.l2_w + self.l2_b
-'''}, fails={"simple_mnist_bad_input"}),
+'''}, breaks="SimpleMnist.errors"),
+
+    # ---- one stated rule broken each (issue 24): each loses that rule's cells only
+    Case("device_always_cuda", "get_device always returns the GPU", breaks="get_device.cpu",
+         answers={"get_device_answer": '''
+def get_device():
+    return torch.device("cuda")
+'''}),
+    Case("device_decided_once", "get_device answers what torch.cuda.is_available() said when the cell ran, "
+         "not at each call", breaks="get_device.each_call", answers={"get_device_answer": '''
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+def get_device():
+    return DEVICE
+'''}),
+    Case("weights_two_sizes_at_most", "get_weights keeps the first two sizes only (weights are matrices)",
+         breaks="get_weights.shape", answers={"get_weights_answer": '''
+def get_weights(*dims):
+    return nn.Parameter(torch.randn(*dims[:2]) / dims[0])
+'''}),
+    Case("flatten_by_columns", "forward flattens each 28 x 28 image column by column", breaks="SimpleMnist.flatten",
+         answers={"simple_mnist_answer": '''
+class SimpleMnist(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1_w = get_weights(784, 256)
+        self.l1_b = get_weights(256)
+        self.l2_w = get_weights(256, 10)
+        self.l2_b = get_weights(10)
+
+    def forward(self, x):
+        if x.dim() == 3 and tuple(x.shape[1:]) == (28, 28):
+            x = x.transpose(1, 2).reshape(x.shape[0], 784)
+        if x.dim() != 2 or x.shape[1] != 784:
+            raise ValueError(f"expected (N, 784) or (N, 28, 28), got {tuple(x.shape)}")
+        h = x @ self.l1_w + self.l1_b
+        return (h * (h > 0)) @ self.l2_w + self.l2_b
+'''}),
+    Case("bias_after_relu", "forward adds the first bias after the ReLU", breaks="SimpleMnist.forward",
+         answers={"simple_mnist_answer": simple_mnist('''
+        h = x @ self.l1_w
+        h = h * (h > 0) + self.l1_b
+        return h @ self.l2_w + self.l2_b''')}),
+    Case("fit_returns_tensors", "fit returns each epoch's mean loss as a 0-d tensor, not a python float",
+         breaks="fit.dtype", answers={"fit_answer": fit_with(STEP, record="total += loss.detach()\n            batches += 1")}),
+    Case("zero_grad_before_step", "fit zeroes the gradients between backward and step: every step has no "
+         "gradient to follow, and the network never learns", breaks="fit.learns",
+         answers={"fit_answer": fit_with('''            loss.backward()
+            opt.zero_grad()
+            opt.step()''')}),
+    Case("predict_float_indices", "predict returns the class indices as floats", breaks="predict.dtype",
+         answers={"predict_answer": '''
+def predict(model, x):
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        return model(x.to(device)).argmax(dim=1).float()
+'''}),
 
     # ---- built-ins not allowed in forward: refused, whatever the result
     Case("uses_f_linear", "forward uses torch.nn.functional.linear", answers={"simple_mnist_answer": simple_mnist('''
@@ -434,7 +489,8 @@ class SimpleMnist(nn.Module):
         h = layer1(x)
         return layer2(h * (h > 0))''')}, fails=FORWARD_CELLS),
     Case("uses_torch_relu", "forward uses torch.relu", answers={"simple_mnist_answer": simple_mnist('''
-        return torch.relu(x @ self.l1_w + self.l1_b) @ self.l2_w + self.l2_b''')}, fails=FORWARD_CELLS),
+        return torch.relu(x @ self.l1_w + self.l1_b) @ self.l2_w + self.l2_b''')}, fails=FORWARD_CELLS,
+         breaks="SimpleMnist.not_allowed"),
     Case("uses_relu_method", "forward uses the tensor method .relu()", answers={"simple_mnist_answer": simple_mnist('''
         return (x @ self.l1_w + self.l1_b).relu() @ self.l2_w + self.l2_b''')}, fails=FORWARD_CELLS),
     Case("uses_f_relu", "forward uses torch.nn.functional.relu", answers={"simple_mnist_answer": simple_mnist('''

@@ -92,15 +92,47 @@ def expect_log_softmax(actual, x, dim=-1, what="log_softmax(x)"):
     expect_close(actual, torch_log_softmax(x, dim), what, rounding_scale=rounding(x))
 
 
+# Examples every run tries: float64 logits whose float32 rounding shows (17.3 is no float32),
+# and rows up to 1e4 in magnitude, one far below another.
+ALONG_COLUMNS = torch.tensor([[17.3, -13.7, 2.9], [17.9, -13.1, 3.6]], dtype=torch.float64)
+HUGE_ROWS = torch.tensor([[1e4, -1e4, 9990.3], [-9000.7, -9000.2, -9001.1]], dtype=torch.float64)
+CLOSE_PAIRS = torch.tensor([[17.3, 17.9], [-13.7, -13.1]], dtype=torch.float64)
+FLOAT64_LOGITS = torch.tensor([[17.3, -13.7, 2.9, 0.1], [19.9, -19.9, 3.3, 3.7]], dtype=torch.float64)
+
+
+def along(x, axis):
+    """Axis number `axis` of the 2 * x.dim() ways to name one (-x.dim() .. x.dim() - 1); 0 is the first axis."""
+    return axis % (2 * x.dim()) - x.dim()
+
+
+def expect_in_its_dtype(actual, expected64, what, atol=1e-12):
+    """Any floating result dtype, graded at the precision of the dtype returned: a float64 result
+    as exact as float64 makes it (float32 arithmetic cast back to float64 is not), a float32 one at
+    float32's precision."""
+    actual = expect_tensor(actual, what)
+    if actual.dtype == torch.float64:
+        expect_close(actual, expected64, f"{what} (a float64 result, graded at float64's precision)",
+                     rtol=1e-12, atol=atol)
+    else:
+        expect_close(actual, expected64, what)
+
+
 # ---------------------------------------------------------------- softmax
-@graded("softmax_values")
+@graded("softmax_values", rules=["softmax.dtype"])
+@given(x=st.just(FLOAT64_LOGITS))  # one input, shown in the feedback when it fails
+def test_softmax_of_float64_is_float64_exact(student, x):
+    """softmax of float64 logits is graded at the precision of the dtype it returns: a float64 result as exact as float64 makes it (not float32 arithmetic cast back)."""
+    expect_in_its_dtype(student.softmax(x), torch.softmax(x, dim=-1), "softmax(x) of float64 x")
+
+
+@graded("softmax_values", rules=["softmax.values", "softmax.dtype"])
 @given(x=moderate)
 def test_softmax_matches_torch(student, x):
     """softmax(x) is exp(x) / sum(exp(x)) along the last axis: positive, summing to 1 in each row, as torch.softmax gives."""
     expect_softmax(student.softmax(x), x)
 
 
-@graded("softmax_values")
+@graded("softmax_values", rules=["softmax.values", "softmax.dtype"])
 @given(n=st.integers(2, 5), dtype=st.sampled_from(FLOATS), data=st.data())
 def test_softmax_of_a_square_batch(student, n, dtype, data):
     """softmax of a square (n, n) batch normalises each ROW (the sum is kept as a column, keepdim=True), not each column."""
@@ -108,15 +140,18 @@ def test_softmax_of_a_square_batch(student, n, dtype, data):
     expect_softmax(student.softmax(x), x)
 
 
-@graded("softmax_dim")
-@given(x=logits(-20, 20, min_dims=2), data=st.data())
-def test_softmax_along_dim(student, x, data):
+@graded("softmax_dim", rules=["softmax.dim", "softmax.values", "softmax.dtype"])
+@example(x=ALONG_COLUMNS, axis=0)  # dim=-2, the first axis: always tried, in float64
+@given(x=logits(-20, 20, min_dims=2), axis=st.integers(0, 5))
+def test_softmax_along_dim(student, x, axis):
     """softmax(x, dim=d) normalises along axis d, whichever axis d is (negative d counts from the end)."""
-    dim = data.draw(st.integers(-x.dim(), x.dim() - 1), label="dim")
+    dim = along(x, axis)
     expect_softmax(student.softmax(x, dim=dim), x, dim, f"softmax(x, dim={dim})")
 
 
-@graded("softmax_large")
+@graded("softmax_large", rules=["softmax.large_logits", "softmax.values", "softmax.dtype"])
+@example(x=HUGE_ROWS)
+@example(x=HUGE_ROWS.float())
 @given(x=st.one_of(huge, gap_rows()))
 def test_softmax_of_huge_logits(student, x):
     """softmax gives the exact probabilities, without nan or inf, for logits up to 1e4 in magnitude (subtract the max first)."""
@@ -126,7 +161,7 @@ def test_softmax_of_huge_logits(student, x):
     expect_softmax(out, x)
 
 
-@graded("softmax_pure")
+@graded("softmax_pure", rules=["softmax.pure"])
 @given(x=moderate, dim=st.sampled_from([-1, 0]))
 def test_softmax_leaves_input_unchanged(student, x, dim):
     """softmax does not modify x (no x -= x.max())."""
@@ -134,14 +169,22 @@ def test_softmax_leaves_input_unchanged(student, x, dim):
 
 
 # ---------------------------------------------------------------- log_softmax
-@graded("log_softmax_values")
+@graded("log_softmax_values", rules=["log_softmax.dtype"])
+@given(x=st.just(FLOAT64_LOGITS))
+def test_log_softmax_of_float64_is_float64_exact(student, x):
+    """log_softmax of float64 logits is graded at the precision of the dtype it returns: a float64 result as exact as float64 makes it (not float32 arithmetic cast back)."""
+    expect_in_its_dtype(student.log_softmax(x), torch.log_softmax(x, dim=-1), "log_softmax(x) of float64 x",
+                        atol=1e-12 * 40)
+
+
+@graded("log_softmax_values", rules=["log_softmax.values", "log_softmax.dtype"])
 @given(x=moderate)
 def test_log_softmax_matches_torch(student, x):
     """log_softmax(x) is the log of softmax along the last axis, as torch.log_softmax gives."""
     expect_log_softmax(student.log_softmax(x), x)
 
 
-@graded("log_softmax_values")
+@graded("log_softmax_values", rules=["log_softmax.values", "log_softmax.dtype"])
 @given(n=st.integers(2, 5), dtype=st.sampled_from(FLOATS), data=st.data())
 def test_log_softmax_of_a_square_batch(student, n, dtype, data):
     """log_softmax of a square (n, n) batch works on each ROW (the log-sum-exp is kept as a column, keepdim=True)."""
@@ -149,11 +192,12 @@ def test_log_softmax_of_a_square_batch(student, n, dtype, data):
     expect_log_softmax(student.log_softmax(x), x)
 
 
-@graded("log_softmax_dim")
-@given(x=logits(-20, 20, min_dims=2), data=st.data())
-def test_log_softmax_along_dim(student, x, data):
-    """log_softmax(x, dim=d) works along axis d, whichever axis d is."""
-    dim = data.draw(st.integers(-x.dim(), x.dim() - 1), label="dim")
+@graded("log_softmax_dim", rules=["log_softmax.dim", "log_softmax.values", "log_softmax.dtype"])
+@example(x=ALONG_COLUMNS, axis=0)  # dim=-2, the first axis: always tried, in float64
+@given(x=logits(-20, 20, min_dims=2), axis=st.integers(0, 5))
+def test_log_softmax_along_dim(student, x, axis):
+    """log_softmax(x, dim=d) works along axis d, whichever axis d is (negative d counts from the end)."""
+    dim = along(x, axis)
     expect_log_softmax(student.log_softmax(x, dim=dim), x, dim, f"log_softmax(x, dim={dim})")
 
 
@@ -161,7 +205,9 @@ LOG_HINT = ("log(softmax(x)) is -inf where a probability rounds to 0, and log(su
             "use x - max - log(sum(exp(x - max))), the log-sum-exp trick.")
 
 
-@graded("log_softmax_large")
+@graded("log_softmax_large", rules=["log_softmax.large_logits", "log_softmax.values", "log_softmax.dtype"])
+@example(x=HUGE_ROWS)
+@example(x=HUGE_ROWS.float())
 @given(x=gap_rows())
 def test_log_softmax_with_a_huge_gap(student, x):
     """log_softmax stays finite and exact for rows with one huge gap, where log(softmax(x)) gives -inf."""
@@ -170,7 +216,8 @@ def test_log_softmax_with_a_huge_gap(student, x):
     expect_log_softmax(out, x)
 
 
-@graded("log_softmax_large")
+@graded("log_softmax_large", rules=["log_softmax.large_logits", "log_softmax.values", "log_softmax.dtype"])
+@example(x=torch.tensor([1e4, -1e4, 0.0]))
 @given(x=huge)
 def test_log_softmax_of_huge_logits(student, x):
     """log_softmax is exact, without nan or inf, for logits up to 1e4 in magnitude."""
@@ -179,7 +226,7 @@ def test_log_softmax_of_huge_logits(student, x):
     expect_log_softmax(out, x)
 
 
-@graded("log_softmax_pure")
+@graded("log_softmax_pure", rules=["log_softmax.pure"])
 @given(x=moderate, dim=st.sampled_from([-1, 0]))
 def test_log_softmax_leaves_input_unchanged(student, x, dim):
     """log_softmax does not modify x."""
@@ -201,7 +248,9 @@ def predictions(draw):
     return p, y
 
 
-@graded("binary_cross_entropy_terms")
+@graded("binary_cross_entropy_terms", rules=["binary_cross_entropy.terms", "binary_cross_entropy.dtype"])
+@example(p=0.999, y=1.0, dtype=torch.float64)  # float32 rounding shows at float64's precision
+@example(p=0.001, y=0.0, dtype=torch.float64)
 @given(p=probabilities, y=st.sampled_from([0.0, 1.0]), dtype=st.sampled_from(FLOATS))
 def test_binary_cross_entropy_of_one_prediction(student, p, y, dtype):
     """binary_cross_entropy of one prediction is -log(p) when y = 1 and -log(1 - p) when y = 0."""
@@ -212,7 +261,8 @@ def test_binary_cross_entropy_of_one_prediction(student, p, y, dtype):
     expect_close(actual, expected, f"binary_cross_entropy(tensor([{p}]), tensor([{y}]))")
 
 
-@graded("binary_cross_entropy_mean")
+@graded("binary_cross_entropy_mean", rules=["binary_cross_entropy.mean", "binary_cross_entropy.terms",
+                                            "binary_cross_entropy.dtype"])
 @given(py=predictions())
 def test_binary_cross_entropy_is_the_mean(student, py):
     """binary_cross_entropy is the MEAN over all elements of -(y log p + (1 - y) log(1 - p)), a 0-d tensor, as torch's gives."""
@@ -221,7 +271,7 @@ def test_binary_cross_entropy_is_the_mean(student, py):
     expect_close(student.binary_cross_entropy(p, y), expected, "binary_cross_entropy(p, y)")
 
 
-@graded("binary_cross_entropy_mean")
+@graded("binary_cross_entropy_mean", rules=["binary_cross_entropy.pure"])
 @given(py=predictions())
 def test_binary_cross_entropy_leaves_inputs_unchanged(student, py):
     """binary_cross_entropy modifies neither p nor y."""
@@ -229,7 +279,20 @@ def test_binary_cross_entropy_leaves_inputs_unchanged(student, py):
     leaves_inputs_unchanged(student, "binary_cross_entropy", p, y, names=["p", "y"])
 
 
-@graded("binary_cross_entropy_shapes")
+FLOAT64_P = torch.tensor([[0.999, 0.001, 0.123], [0.7, 0.25, 0.5]], dtype=torch.float64)
+FLOAT64_Y = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], dtype=torch.float64)
+
+
+@graded("binary_cross_entropy_mean", rules=["binary_cross_entropy.dtype"])
+@given(py=st.just((FLOAT64_P, FLOAT64_Y)))
+def test_binary_cross_entropy_of_float64_is_float64_exact(student, py):
+    """binary_cross_entropy of float64 p and y is graded at the precision of the dtype it returns: a float64 result as exact as float64 makes it (not float32 arithmetic cast back)."""
+    p, y = py
+    expect_in_its_dtype(student.binary_cross_entropy(p, y), F.binary_cross_entropy(p, y),
+                        "binary_cross_entropy(p, y) of float64 p and y")
+
+
+@graded("binary_cross_entropy_shapes", rules=["binary_cross_entropy.errors"])
 @example(shapes=((3, 1), (3,)))
 @given(shapes=st.tuples(S.shapes(max_dims=2, max_side=4), S.shapes(max_dims=2, max_side=4))
        .filter(lambda s: tuple(s[0]) != tuple(s[1])))
@@ -250,7 +313,7 @@ def log_prob_batches(draw, rows=st.integers(1, 6)):
     return log_probs, torch.from_numpy(np.array(targets))
 
 
-@graded("nll_loss_single")
+@graded("nll_loss_single", rules=["nll_loss.values"])
 @given(lt=log_prob_batches(rows=st.just(1)))
 def test_nll_loss_of_one_image(student, lt):
     """nll_loss of one row is minus the log-probability of its target class, as a 0-d tensor."""
@@ -259,7 +322,7 @@ def test_nll_loss_of_one_image(student, lt):
     expect_close(student.nll_loss(log_probs, targets), expected, "nll_loss(log_probs, targets)")
 
 
-@graded("nll_loss_mean")
+@graded("nll_loss_mean", rules=["nll_loss.mean", "nll_loss.values"])
 @given(lt=log_prob_batches())
 def test_nll_loss_is_the_batch_mean(student, lt):
     """nll_loss is the MEAN over the rows of -log_probs[i, targets[i]] (each row its own target), as torch's nll_loss gives."""
@@ -268,7 +331,7 @@ def test_nll_loss_is_the_batch_mean(student, lt):
     expect_close(student.nll_loss(log_probs, targets), expected, "nll_loss(log_probs, targets)")
 
 
-@graded("nll_loss_mean")
+@graded("nll_loss_mean", rules=["nll_loss.pure"])
 @given(lt=log_prob_batches())
 def test_nll_loss_leaves_inputs_unchanged(student, lt):
     """nll_loss modifies neither log_probs nor targets."""
@@ -276,7 +339,20 @@ def test_nll_loss_leaves_inputs_unchanged(student, lt):
     leaves_inputs_unchanged(student, "nll_loss", log_probs, targets, names=["log_probs", "targets"])
 
 
-@graded("nll_loss_shapes")
+FLOAT64_LOG_PROBS = torch.tensor([[-0.1234567, -2.3456789, -7.7], [-1.1, -0.3333333, -4.4444],
+                                  [-0.05, -3.14159, -9.9]], dtype=torch.float64)
+
+
+@graded("nll_loss_mean", rules=["nll_loss.dtype"])
+@given(lt=st.just((FLOAT64_LOG_PROBS, torch.tensor([0, 1, 2]))))
+def test_nll_loss_of_float64_is_float64_exact(student, lt):
+    """nll_loss of float64 log_probs is graded at the precision of the dtype it returns: a float64 result as exact as float64 makes it (not float32 arithmetic cast back)."""
+    log_probs, targets = lt
+    expect_in_its_dtype(student.nll_loss(log_probs, targets), F.nll_loss(log_probs, targets),
+                        "nll_loss(log_probs, targets) of float64 log_probs")
+
+
+@graded("nll_loss_shapes", rules=["nll_loss.errors"])
 @given(shapes=st.one_of(
     st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(1, 5)).filter(lambda s: s[0] != s[2])
     .map(lambda s: ((s[0], s[1]), (s[2],))),
@@ -293,7 +369,7 @@ def torch_cross_entropy(x, targets):
     return F.cross_entropy(x.double(), targets).to(x.dtype)
 
 
-@graded("cross_entropy_values")
+@graded("cross_entropy_values", rules=["cross_entropy.values", "cross_entropy.dtype"])
 @given(xt=with_targets(batches))
 def test_cross_entropy_matches_torch(student, xt):
     """cross_entropy(logits, targets) is the batch mean of -log_softmax(logits)[i, targets[i]], as torch's cross_entropy gives."""
@@ -302,7 +378,18 @@ def test_cross_entropy_matches_torch(student, xt):
                  "cross_entropy(logits, targets)", rounding_scale=rounding(x))
 
 
-@graded("cross_entropy_large")
+@graded("cross_entropy_values", rules=["cross_entropy.dtype"])
+@given(xt=st.just((FLOAT64_LOGITS, torch.tensor([2, 3]))))
+def test_cross_entropy_of_float64_is_float64_exact(student, xt):
+    """cross_entropy of float64 logits is graded at the precision of the dtype it returns: a float64 result as exact as float64 makes it (not float32 arithmetic cast back)."""
+    x, targets = xt
+    expect_in_its_dtype(student.cross_entropy(x, targets), F.cross_entropy(x, targets),
+                        "cross_entropy(logits, targets) of float64 logits", atol=1e-12 * 40)
+
+
+@graded("cross_entropy_large", rules=["cross_entropy.large_logits", "cross_entropy.values", "cross_entropy.dtype"])
+@example(xt=(HUGE_ROWS, torch.tensor([0, 2])))
+@example(xt=(HUGE_ROWS.float(), torch.tensor([1, 0])))
 @given(xt=with_targets(huge_batches))
 def test_cross_entropy_of_huge_logits(student, xt):
     """cross_entropy is finite and exact for logits up to 1e4 in magnitude and rows with one huge gap (no log of a softmax that rounded to 0)."""
@@ -322,7 +409,8 @@ else:
 """
 
 
-@graded("cross_entropy_grad")
+@graded("cross_entropy_grad", rules=["cross_entropy.gradient", "cross_entropy.values", "cross_entropy.dtype"])
+@example(xt=(CLOSE_PAIRS, torch.tensor([0, 1])))  # float64: float32 rounding shows in the gradient
 @given(xt=with_targets(batches))
 def test_cross_entropy_gradient_matches_torch(student, xt):
     """loss.backward() through cross_entropy gives logits the same gradient as torch's cross_entropy: (softmax - one_hot) / N."""
@@ -339,7 +427,7 @@ def test_cross_entropy_gradient_matches_torch(student, xt):
                  "to logits", rounding_scale=rounding(x))
 
 
-@graded("cross_entropy_pure")
+@graded("cross_entropy_pure", rules=["cross_entropy.pure"])
 @given(xt=with_targets(batches))
 def test_cross_entropy_leaves_inputs_unchanged(student, xt):
     """cross_entropy modifies neither logits nor targets."""
@@ -355,7 +443,7 @@ def no_ties(x):
 untied = with_targets(logits(-20, 20, min_dims=2, max_dims=2).filter(no_ties))
 
 
-@graded("accuracy_values")
+@graded("accuracy_values", rules=["accuracy.values", "accuracy.dtype"])
 @given(xt=untied)
 def test_accuracy_is_fraction_of_argmax_hits(student, xt):
     """accuracy is the fraction of rows whose largest logit (argmax along each row) is at the target class."""
@@ -364,7 +452,7 @@ def test_accuracy_is_fraction_of_argmax_hits(student, xt):
     expect_close(student.accuracy(x, targets), expected, "accuracy(logits, targets)", rtol=1e-6, atol=1e-7)
 
 
-@graded("accuracy_values")
+@graded("accuracy_values", rules=["accuracy.pure"])
 @given(xt=untied)
 def test_accuracy_leaves_inputs_unchanged(student, xt):
     """accuracy modifies neither logits nor targets."""
@@ -372,7 +460,7 @@ def test_accuracy_leaves_inputs_unchanged(student, xt):
     leaves_inputs_unchanged(student, "accuracy", x, targets, names=["logits", "targets"])
 
 
-@graded("accuracy_fraction")
+@graded("accuracy_fraction", rules=["accuracy.dtype", "accuracy.values"])
 @given(xt=untied, hit=st.booleans())
 def test_accuracy_is_a_float_tensor(student, xt, hit):
     """accuracy returns a 0-d floating-point tensor between 0 and 1 (not a count, not a python float, no integer division)."""
@@ -388,7 +476,7 @@ def test_accuracy_is_a_float_tensor(student, xt, hit):
     expect_close(out, expected, "accuracy(logits, targets)", rtol=1e-6, atol=1e-7)
 
 
-@graded("accuracy_shapes")
+@graded("accuracy_shapes", rules=["accuracy.errors"])
 @given(shapes=st.one_of(
     st.tuples(st.integers(1, 5), st.integers(2, 4), st.integers(1, 5)).filter(lambda s: s[0] != s[2])
     .map(lambda s: ((s[0], s[1]), (s[2],))),

@@ -15,7 +15,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from autograder.testing import (StudentFailure, StudentRaised, expect_close, expect_raises, expect_shape, expect_tensor,
                                 expect_unchanged, fail, graded, not_allowed, show)
@@ -220,14 +220,14 @@ def _check_device(student, available):
              (": ask torch.cuda.is_available() instead of hard-coding the CPU" if available else ""))
 
 
-@graded("get_device_cpu")
+@graded("get_device_cpu", rules=["get_device.cpu", "get_device.torch_device"])
 @given(cuda_available=st.just(False))
 def test_get_device_without_cuda(student, cuda_available):
     """get_device returns torch.device("cpu") (a torch.device, not a string) when CUDA is not available."""
     _check_device(student, cuda_available)
 
 
-@graded("get_device_cuda")
+@graded("get_device_cuda", rules=["get_device.cuda", "get_device.torch_device", "get_device.each_call"])
 @given(cuda_available=st.just(True))
 def test_get_device_with_cuda(student, cuda_available):
     """get_device returns a CUDA torch.device when torch.cuda.is_available() says True (asked at each call)."""
@@ -238,14 +238,16 @@ def test_get_device_with_cuda(student, cuda_available):
 weight_dims = st.lists(st.integers(1, 12), min_size=1, max_size=3).map(tuple)
 
 
-@graded("get_weights_shape")
+@graded("get_weights_shape", rules=["get_weights.shape"])
+@example(dims=(10,))
+@example(dims=(2, 3, 4))
 @given(dims=weight_dims)
 def test_get_weights_shape(student, dims):
     """get_weights(*dims) returns a tensor of shape dims."""
     expect_shape(student.get_weights(*dims), dims, what=f"get_weights{dims}")
 
 
-@graded("get_weights_parameter")
+@graded("get_weights_parameter", rules=["get_weights.parameter"])
 @given(dims=weight_dims)
 def test_get_weights_is_a_parameter(student, dims):
     """get_weights returns an nn.Parameter (registered by a module, requires_grad=True), not a plain tensor."""
@@ -258,8 +260,10 @@ def test_get_weights_is_a_parameter(student, dims):
              f"compute its gradient")
 
 
-@graded("get_weights_scale")
+@graded("get_weights_scale", rules=["get_weights.scale", "get_weights.shape"])
 @settings(max_examples=20)
+@example(fan_in=300, extra=[])
+@example(fan_in=8, extra=[3])  # three sizes: the shape is checked too
 @given(fan_in=st.integers(4, 1024), extra=st.lists(st.integers(1, 8), max_size=1))
 def test_get_weights_scale(student, fan_in, extra):
     """get_weights draws standard normal values divided by the fan-in dims[0]: mean 0, standard deviation 1 / dims[0]."""
@@ -292,7 +296,7 @@ def simple_model(student):
     return once("simple_model", make)
 
 
-@graded("simple_mnist_parameters")
+@graded("simple_mnist_parameters", rules=["SimpleMnist.parameters"])
 def test_simple_mnist_parameters(student):
     """SimpleMnist registers exactly the parameters l1_w (784, 256), l1_b (256,), l2_w (256, 10), l2_b (10,)."""
     model, _ = simple_model(student)
@@ -308,7 +312,8 @@ def test_simple_mnist_parameters(student):
         fail(f"SimpleMnist().named_parameters() should give {PARAMETER_SHAPES}, got {shapes}.{hint}")
 
 
-@graded("simple_mnist_forward")
+@graded("simple_mnist_forward", rules=["SimpleMnist.forward", "SimpleMnist.relu", "SimpleMnist.logits",
+                                      "SimpleMnist.parameters"])
 @given(x=images())
 def test_forward_of_flat_images(student, x):
     """forward of flat images (N, 784) is relu(x @ l1_w + l1_b) @ l2_w + l2_b: (N, 10) logits."""
@@ -319,7 +324,8 @@ def test_forward_of_flat_images(student, x):
                  what="forward's output", rtol=1e-5, atol=forward_atol(params, inputs))
 
 
-@graded("simple_mnist_images")
+@graded("simple_mnist_images", rules=["SimpleMnist.flatten", "SimpleMnist.forward", "SimpleMnist.relu",
+                                     "SimpleMnist.logits", "SimpleMnist.parameters"])
 @given(x=images(shape=(28, 28)))
 def test_forward_of_28_by_28_images(student, x):
     """forward of 28 x 28 images (N, 28, 28) gives the logits of the same images flattened to (N, 784)."""
@@ -359,7 +365,7 @@ def _probe_forward(student, kind, x):
     return run_forward(student, model, inputs), reference_logits(values, inputs).float()
 
 
-@graded("simple_mnist_relu")
+@graded("simple_mnist_relu", rules=["SimpleMnist.relu", "SimpleMnist.forward", "SimpleMnist.parameters"])
 @given(x=images())
 def test_hidden_layer_is_rectified(student, x):
     """The hidden layer goes through a ReLU: with l2_w reading hidden units 0-9, the output is relu(x @ l1_w + l1_b)[:, :10]."""
@@ -371,7 +377,7 @@ def test_hidden_layer_is_rectified(student, x):
     expect_close(out, expected, what="hidden units 0-9 after the ReLU", rtol=1e-4, atol=1e-4)
 
 
-@graded("simple_mnist_logits")
+@graded("simple_mnist_logits", rules=["SimpleMnist.logits", "SimpleMnist.parameters"])
 @given(x=images())
 def test_output_is_not_rectified(student, x):
     """The output layer has no ReLU: forward returns raw logits, which can be negative."""
@@ -390,7 +396,7 @@ def meta_model(student):
     return once("meta_model", make)
 
 
-@graded("simple_mnist_device")
+@graded("simple_mnist_device", rules=["SimpleMnist.device"])
 @given(n=st.integers(1, 5))
 def test_forward_on_the_meta_device(student, n):
     """forward computes on the device of its model and input: with both on torch.device("meta") it returns (N, 10) logits on meta."""
@@ -415,7 +421,7 @@ bad_shapes = st.one_of(
 )
 
 
-@graded("simple_mnist_bad_input")
+@graded("simple_mnist_bad_input", rules=["SimpleMnist.errors"])
 @given(shape=bad_shapes)
 def test_forward_refuses_other_shapes(student, shape):
     """forward raises ValueError, with a message, for images that do not have 784 pixels (neither (N, 784) nor (N, 28, 28))."""
@@ -506,7 +512,7 @@ fit_batch_sizes = st.sampled_from([16, 25, 32, 64])
 fit_lrs = st.sampled_from([2e-3, 5e-4])
 
 
-@graded("fit_losses")
+@graded("fit_losses", rules=["fit.losses", "fit.dtype"])
 @settings(max_examples=4)
 @given(epochs=fit_epochs, batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_returns_the_mean_loss_of_each_epoch(student, epochs, batch_size, lr):
@@ -519,6 +525,10 @@ def test_fit_returns_the_mean_loss_of_each_epoch(student, epochs, batch_size, lr
     if len(losses) != epochs:
         hint = " (one per batch? return the mean of each epoch's batch losses)" if len(losses) == len(batches) else ""
         fail(f"fit(..., epochs={epochs}) should return {epochs} losses, one per epoch; got {len(losses)}{hint}")
+    for e, v in enumerate(losses):
+        if not isinstance(v, float):  # a python float (numpy's float64 is one too), as the notebook says
+            fail(f"the loss of epoch {e + 1} should be a python float (loss.item()), got "
+                 f"{type(v).__name__}: {show(v)}")
     values = [as_number(v, f"the loss of epoch {e + 1}") for e, v in enumerate(losses)]
     epochs_seen = split_epochs(batches)
     if len(epochs_seen) != epochs:
@@ -533,7 +543,7 @@ def test_fit_returns_the_mean_loss_of_each_epoch(student, epochs, batch_size, lr
                  f"{[round(v, 4) for v in batch_losses[:4].tolist()]})")
 
 
-@graded("fit_batches")
+@graded("fit_batches", rules=["fit.batches"])
 @settings(max_examples=4)
 @given(epochs=st.integers(2, 3), batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_uses_shuffled_mini_batches(student, epochs, batch_size, lr):
@@ -564,7 +574,7 @@ def test_fit_uses_shuffled_mini_batches(student, epochs, batch_size, lr):
         fail("two epochs took the examples in the same order: draw a new random order every epoch")
 
 
-@graded("fit_batches")
+@graded("fit_batches", rules=["fit.pure"])
 @settings(max_examples=2)
 @given(epochs=fit_epochs, batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_leaves_x_and_y_unchanged(student, epochs, batch_size, lr):
@@ -574,7 +584,7 @@ def test_fit_leaves_x_and_y_unchanged(student, epochs, batch_size, lr):
     expect_unchanged(PROBE_Y, probe["y"], "y")
 
 
-@graded("fit_zero_grad")
+@graded("fit_zero_grad", rules=["fit.zero_grad"])
 @settings(max_examples=4)
 @given(epochs=fit_epochs, batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_zeroes_the_gradients(student, epochs, batch_size, lr):
@@ -589,7 +599,7 @@ def test_fit_zeroes_the_gradients(student, epochs, batch_size, lr):
              f"batches (backward adds to .grad): call opt.zero_grad() for every batch")
 
 
-@graded("fit_optimizer")
+@graded("fit_optimizer", rules=["fit.optimizer"])
 @settings(max_examples=4)
 @given(epochs=fit_epochs, batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_takes_one_adam_step_per_batch(student, epochs, batch_size, lr):
@@ -636,7 +646,7 @@ result = {"devices": _devices, "error": _error, **_counts}
 """
 
 
-@graded("fit_device")
+@graded("fit_device", rules=["fit.device"])
 @settings(max_examples=2)
 @given(batch_size=st.sampled_from([32, 50]))
 def test_fit_trains_on_the_models_device(student, batch_size):
@@ -663,7 +673,7 @@ def tiny_net(student):
     return once("tiny_net", lambda: student.run(SMALL_NET, label="the grader's model", seed=0, hidden=8))
 
 
-@graded("fit_bad_input")
+@graded("fit_bad_input", rules=["fit.errors"])
 @given(n=st.integers(2, 10), extra=st.sampled_from([-1, 1, 3]))
 def test_fit_refuses_mismatched_lengths(student, n, extra):
     """fit raises ValueError, with a message, when x and y have different lengths."""
@@ -682,7 +692,7 @@ def mnist_run(student, train_images, epochs):
     return once(("mnist_run", train_images, epochs), make)
 
 
-@graded("fit_mnist")
+@graded("fit_mnist", rules=["fit.learns", "fit.zero_grad", "fit.optimizer"])
 @settings(max_examples=1)
 @given(train_images=st.just(12_000), epochs=st.just(2))
 def test_fit_learns_mnist(student, train_images, epochs):
@@ -708,7 +718,7 @@ def predict_net(student):
     return once("predict_net", make)
 
 
-@graded("predict_indices")
+@graded("predict_indices", rules=["predict.indices", "predict.dtype"])
 @given(x=images(max_n=6))
 def test_predict_returns_class_indices(student, x):
     """predict returns the class indices (N,), the argmax of the model's logits, as integers (not logits, not probabilities)."""
@@ -750,7 +760,7 @@ result = {"seen": _seen, "error": _error, "out": None if on_meta else _out}  # a
 """
 
 
-@graded("predict_no_grad")
+@graded("predict_no_grad", rules=["predict.no_grad"])
 @given(n=st.integers(1, 5))
 def test_predict_does_not_track_gradients(student, n):
     """predict runs the model without tracking gradients (inside torch.no_grad()), and its result needs no gradient."""
@@ -765,7 +775,7 @@ def test_predict_does_not_track_gradients(student, n):
         fail("predict's result requires a gradient: compute it inside torch.no_grad()")
 
 
-@graded("predict_device")
+@graded("predict_device", rules=["predict.device"])
 @given(n=st.integers(1, 5))
 def test_predict_on_the_models_device(student, n):
     """predict computes on the model's device: with the model on torch.device("meta") and x on the CPU, the model gets x on meta."""
