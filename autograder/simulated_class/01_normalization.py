@@ -2,6 +2,8 @@
 from autograder.simulated_class import Case, drop_cells, edit_cells
 
 SPLITS = {"normalize_splits_train_result", "normalize_splits_train_stats", "normalize_splits_pure"}
+# normalize_splits calls the student's mean_std and normalize: a mistake in them costs these cells too
+SPLITS_VALUES = {"normalize_splits_train_result", "normalize_splits_train_stats"}
 
 UNBIASED_MEAN_STD = '''
 def mean_std(x):
@@ -123,6 +125,8 @@ def normalize(x, mean, std):
 ''',
              "normalize_splits_answer": '''
 def normalize_splits(train, valid):
+    if train.numel() == 0:
+        raise ValueError(f"normalize_splits: train is empty (shape {tuple(train.shape)})")
     mean = train.double().mean()
     std = ((train.double() - mean) ** 2).mean().sqrt()
     return (train - mean) / std, (valid - mean) / std
@@ -154,25 +158,25 @@ def normalize_splits(train, valid):
 
     # ---- typical mistakes: each loses the cell of the property it breaks
     Case("unbiased_std", "torch's default (unbiased) std", answers={"mean_std_answer": UNBIASED_MEAN_STD},
-         fails={"mean_std_population_std"}),
+         breaks="mean_std.population_std", fails=SPLITS_VALUES),
     Case("python_floats", "mean_std returns python floats", answers={"mean_std_answer": '''
 def mean_std(x):
     if x.numel() == 0:
         raise ValueError("empty tensor has no mean")
     x = x.float()
     return x.mean().item(), x.std(correction=0).item()
-'''}, fails={"mean_std_zero_dim"}),
+'''}, breaks="mean_std.returns"),
     Case("no_float_conversion", "mean_std on uint8 without converting to float", answers={"mean_std_answer": '''
 def mean_std(x):
     if x.numel() == 0:
         raise ValueError("empty tensor has no mean")
     return x.mean(), x.std(correction=0)
-'''}, fails={"mean_std_integer_input"}),
+'''}, breaks="mean_std.dtype", fails={"normalize_splits_train_result"}),
     Case("no_empty_check", "no ValueError for an empty tensor", answers={"mean_std_answer": '''
 def mean_std(x):
     x = x.double()
     return x.mean(), x.std(correction=0)
-'''}, fails={"mean_std_empty"}),
+'''}, breaks="mean_std.errors", fails={"normalize_splits_train_result"}),
     Case("in_place_normalize", "normalize modifies x in place", answers={"normalize_answer": '''
 def normalize(x, mean, std):
     if not x.is_floating_point():
@@ -180,21 +184,21 @@ def normalize(x, mean, std):
     x -= mean
     x /= std
     return x
-'''}, fails={"normalize_pure"}),
+'''}, breaks="normalize.pure", fails={"normalize_splits_pure"}),
     Case("normalize_keeps_dtype", "normalize casts back to the input dtype", answers={"normalize_answer": '''
 def normalize(x, mean, std):
     return ((x.float() - mean) / std).to(x.dtype)
-'''}, fails={"normalize_float"}),
+'''}, breaks="normalize.dtype", fails={"normalize_splits_train_result"}),
     Case("normalize_swapped", "normalize multiplies by std instead of dividing", answers={"normalize_answer": '''
 def normalize(x, mean, std):
     return (x.float() - mean) * std if not x.is_floating_point() else (x - mean) * std
-'''}, fails={"normalize_values"}),
+'''}, breaks="normalize.values", fails=SPLITS_VALUES),
     Case("valid_own_stats", "validation set normalised with its own statistics", answers={"normalize_splits_answer": '''
 def normalize_splits(train, valid):
     m, s = mean_std(train)
     vm, vs = mean_std(valid)
     return normalize(train, m, s), normalize(valid, vm, vs)
-'''}, fails={"normalize_splits_train_stats"}),
+'''}, breaks="normalize_splits.valid"),
     Case("combined_stats", "statistics of train and valid together", answers={"normalize_splits_answer": '''
 def normalize_splits(train, valid):
     m, s = mean_std(torch.cat([train.reshape(-1), valid.reshape(-1)]))
@@ -206,28 +210,28 @@ def per_pixel_stats(x, eps=1e-8):
         raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
     x = x.float()
     return x.mean(dim=1), x.std(dim=1, correction=0).clamp_min(eps)
-'''}, fails={"per_pixel_stats_axis"}),
+'''}, breaks="per_pixel_stats.axis"),
     Case("no_clamp", "zero-variance pixels not clamped", answers={"per_pixel_stats_answer": '''
 def per_pixel_stats(x, eps=1e-8):
     if x.dim() < 2:
         raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
     x = x.float()
     return x.mean(dim=0), x.std(dim=0, correction=0)
-'''}, fails={"per_pixel_stats_clamp"}),
+'''}, breaks="per_pixel_stats.clamp"),
     Case("eps_added", "eps added to every std instead of a lower bound", answers={"per_pixel_stats_answer": '''
 def per_pixel_stats(x, eps=1e-8):
     if x.dim() < 2:
         raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
     x = x.float()
     return x.mean(dim=0), x.std(dim=0, correction=0) + eps
-'''}, fails={"per_pixel_stats_clamp"}),
+'''}, breaks="per_pixel_stats.clamp"),
     Case("per_pixel_unbiased", "per-pixel std with torch's unbiased default", answers={"per_pixel_stats_answer": '''
 def per_pixel_stats(x, eps=1e-8):
     if x.dim() < 2:
         raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
     x = x.float()
     return x.mean(dim=0), x.std(dim=0).clamp_min(eps)
-'''}, fails={"per_pixel_stats_population"}),
+'''}, breaks="per_pixel_stats.population_std"),
     Case("per_pixel_in_place", "per_pixel_stats converts and centres x in place", answers={"per_pixel_stats_answer": '''
 def per_pixel_stats(x, eps=1e-8):
     if x.dim() < 2:
@@ -239,7 +243,74 @@ def per_pixel_stats(x, eps=1e-8):
     else:
         std = x.float().std(dim=0, correction=0)
     return mean, std.clamp_min(eps)
-'''}, fails={"per_pixel_stats_pure"}),
+'''}, breaks="per_pixel_stats.pure"),
+
+    # ---- one stated rule broken each (issue 24): each loses that rule's cells only (and, for mean_std and
+    # normalize, the cells of normalize_splits, which calls them)
+    Case("mean_over_first_axis_length", "mean_std divides the sum by len(x), the size of the first axis, not by "
+         "the number of elements", breaks="mean_std.mean", fails=SPLITS_VALUES, answers={"mean_std_answer": '''
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError(f"mean_std needs at least one element, got shape {tuple(x.shape)}")
+    x = x.double()
+    return x.sum() / len(x), x.std(correction=0)
+'''}),
+    Case("mean_std_centres_x_in_place", "mean_std centres x in place (x -= mean) to compute the std",
+         breaks="mean_std.pure", fails={"normalize_splits_train_result", "normalize_splits_pure"},
+         answers={"mean_std_answer": '''
+def mean_std(x):
+    if x.numel() == 0:
+        raise ValueError(f"mean_std needs at least one element, got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        x = x.float()
+    mean = x.mean()
+    x -= mean
+    return mean, (x ** 2).mean().sqrt()
+'''}),
+    Case("splits_train_unnormalised", "normalize_splits normalises valid with train's statistics but hands "
+         "train back as it came", breaks="normalize_splits.train", answers={"normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    mean, std = mean_std(train)
+    return train, normalize(valid, mean, std)
+'''}),
+    Case("splits_keep_dtype", "normalize_splits casts both results back to the inputs' dtypes (uint8 pixels "
+         "come back as uint8)", breaks="normalize_splits.dtype", answers={"normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    mean, std = mean_std(train)
+    return normalize(train, mean, std).to(train.dtype), normalize(valid, mean, std).to(valid.dtype)
+'''}),
+    Case("splits_no_empty_check", "normalize_splits computes train's statistics itself, with no ValueError for "
+         "an empty train", breaks="normalize_splits.errors", answers={"normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    t = train.double()
+    mean = t.mean()
+    std = ((t - mean) ** 2).mean().sqrt()
+    return normalize(train, mean, std), normalize(valid, mean, std)
+'''}),
+    Case("splits_in_place", "normalize_splits normalises train in place (train -= mean; train /= std)",
+         breaks="normalize_splits.pure", answers={"normalize_splits_answer": '''
+def normalize_splits(train, valid):
+    mean, std = mean_std(train)
+    valid_n = normalize(valid, mean, std)
+    if not train.is_floating_point():
+        train = train.float()
+    train -= mean
+    train /= std
+    return train, valid_n
+'''}),
+    Case("per_pixel_no_float", "per_pixel_stats without converting integer pixels to floating point",
+         breaks="per_pixel_stats.dtype", answers={"per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
+    return x.mean(dim=0), x.std(dim=0, correction=0).clamp_min(eps)
+'''}),
+    Case("per_pixel_no_rank_check", "per_pixel_stats with no ValueError for a 0-d tensor or a single vector",
+         breaks="per_pixel_stats.errors", answers={"per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-8):
+    x = x.double() if x.dtype == torch.float64 else x.float()
+    return x.mean(dim=0), x.std(dim=0, correction=0).clamp_min(eps)
+'''}),
 
     # ---- attacks: tampering with the grader gains nothing over the same mistake without it
     Case("attack_allclose", "unbiased std, with torch.allclose, assert_close and numpy.allclose forced true",

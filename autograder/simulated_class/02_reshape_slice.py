@@ -206,17 +206,17 @@ def rank(t):
     Case("rank_tensor", "rank returned as a 0-d tensor", answers={"rank_answer": '''
 def rank(t):
     return torch.tensor(t.dim())
-'''}, fails={"rank_int"}),
+'''}, breaks="rank.int"),
     Case("to_images_by_columns", "reshape by columns instead of rows (transposed images)",
          answers={"to_images_answer": '''
 def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
     return flat.reshape(flat.shape[0], width, height).transpose(1, 2)
-'''}, fails={"to_images_rows"}),
+'''}, breaks="to_images.rows"),
     Case("to_images_swapped", "height and width swapped in the reshape",
          answers={"to_images_answer": '''
 def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
     return flat.reshape(flat.shape[0], width, height)
-'''}, fails={"to_images_shape", "to_images_rows"}),
+'''}, breaks="to_images.shape"),
     Case("to_images_minus_one", "reshape(-1, height, width) with no check of the row length",
          answers={"to_images_answer": '''
 def to_images(flat, height=28, width=28):
@@ -227,7 +227,7 @@ def flatten(images):
     if images.dim() == 0:
         raise ValueError("flatten needs a batch axis")
     return images.reshape(-1)
-'''}, fails={"flatten_shape", "flatten_order", "flatten_edge"}),
+'''}, breaks="flatten.shape"),
     Case("flatten_columns", "each image read column by column", answers={"flatten_answer": '''
 def flatten(images):
     if images.dim() == 0:
@@ -247,11 +247,11 @@ def flatten(images):
     if images.dim() == 0:
         raise ValueError("flatten needs a batch axis")
     return images.reshape(images.shape[0], -1)
-'''}, fails={"flatten_edge"}),
+'''}, breaks="flatten.empty"),
     Case("crop_off_by_one", "one row and one column too many (top:top+height+1)", answers={"crop_answer": '''
 def crop(images, top, left, height, width):''' + CROP_CHECK + '''
     return images[..., top:top + height + 1, left:left + width + 1]
-'''}, fails={"crop_shape", "crop_values"}),
+'''}, breaks="crop.window"),
     Case("crop_end_as_size", "height and width used as end indices (top:height)", answers={"crop_answer": '''
 def crop(images, top, left, height, width):''' + CROP_CHECK + '''
     return images[..., top:height, left:width]
@@ -259,7 +259,7 @@ def crop(images, top, left, height, width):''' + CROP_CHECK + '''
     Case("crop_wrong_axes", "crops axes 1 and 2 (right only for a stack of images)", answers={"crop_answer": '''
 def crop(images, top, left, height, width):''' + CROP_CHECK + '''
     return images[:, top:top + height, left:left + width]
-'''}, fails={"crop_any_rank"}),
+'''}, breaks="crop.any_rank"),
     Case("crop_xy", "(x, y) convention: left/width on the rows, top/height on the columns",
          answers={"crop_answer": '''
 def crop(images, top, left, height, width):''' + CROP_CHECK + '''
@@ -268,26 +268,26 @@ def crop(images, top, left, height, width):''' + CROP_CHECK + '''
     Case("crop_no_check", "slicing with no check of the window", answers={"crop_answer": '''
 def crop(images, top, left, height, width):
     return images[..., top:top + height, left:left + width]
-'''}, fails={"crop_errors"}),
+'''}, breaks="crop.errors"),
     Case("channels_last_reshape", "reshape used where permute is needed", answers={"channels_last_answer": '''
 def channels_last(batch):''' + CHANNELS_CHECK + '''
     n, c, h, w = batch.shape
     return batch.reshape(n, h, w, c)
-'''}, fails={"channels_last_values"}),
+'''}, breaks="channels_last.values"),
     Case("channels_last_wrong_order", "permute(0, 3, 2, 1): width and height swapped",
          answers={"channels_last_answer": '''
 def channels_last(batch):''' + CHANNELS_CHECK + '''
     return batch.permute(0, 3, 2, 1)
-'''}, fails={"channels_last_shape", "channels_last_values"}),
+'''}, breaks="channels_last.shape"),
     Case("channels_last_no_check", "no ValueError for the wrong rank", answers={"channels_last_answer": '''
 def channels_last(batch):
     return batch.permute(0, 2, 3, 1)
-'''}, fails={"channels_last_rank"}),
+'''}, breaks="channels_last.errors"),
     Case("select_by_label_value", "x indexed by the matching labels instead of the mask",
          answers={"select_digit_answer": '''
 def select_digit(x, y, digit):''' + SELECT_CHECK + '''
     return x[y[y == digit]]
-'''}, fails={"select_digit_values"}),
+'''}, breaks="select_digit.values"),
     Case("select_nonzero", "x[mask.nonzero()] keeps an extra axis", answers={"select_digit_answer": '''
 def select_digit(x, y, digit):''' + SELECT_CHECK + '''
     return x[(y == digit).nonzero()]
@@ -295,15 +295,130 @@ def select_digit(x, y, digit):''' + SELECT_CHECK + '''
     Case("select_stack", "torch.stack of the matching rows: fails when none match", answers={"select_digit_answer": '''
 def select_digit(x, y, digit):''' + SELECT_CHECK + '''
     return torch.stack([row for row, label in zip(x, y) if label == digit])
-'''}, fails={"select_digit_empty"}),
+'''}, breaks="select_digit.empty"),
     Case("select_no_check", "no ValueError when x and y differ in length", answers={"select_digit_answer": '''
 def select_digit(x, y, digit):
     return x[y == digit]
-'''}, fails={"select_digit_errors"}),
+'''}, breaks="select_digit.errors"),
     Case("select_in_place", "select_digit relabels y in place", answers={"select_digit_answer": '''
 def select_digit(x, y, digit):''' + SELECT_CHECK + '''
     mask = y == digit
     y[mask] = -1
     return x[mask]
-'''}, fails={"select_digit_values"}),
+'''}, breaks="select_digit.pure"),
+
+    # ---- one stated rule broken each (issue 24): each loses that rule's cells only
+    Case("rank_atleast_1d", "len(torch.atleast_1d(t).shape): a scalar counted as a vector of one number",
+         breaks="rank.scalar", answers={"rank_answer": '''
+def rank(t):
+    return len(torch.atleast_1d(t).shape)
+'''}),
+    Case("rank_nested_lists", "the depth of t.tolist(), going into the first element: stops early at an empty axis",
+         breaks="rank.values", answers={"rank_answer": '''
+def rank(t):
+    depth, value = 0, t.tolist()
+    while isinstance(value, list):
+        depth += 1
+        value = value[0] if value else None
+    return depth
+'''}),
+    Case("to_images_stack_rows", "each row reshaped and the rows stacked: torch.stack fails on an empty batch",
+         breaks="to_images.empty", answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
+    return torch.stack([row.reshape(height, width) for row in flat])
+'''}),
+    Case("to_images_no_check", "reshape(N, height, width) with no check: a stack of images or a wrong row length "
+         "fails with torch's RuntimeError, or not at all", breaks="to_images.errors", answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):
+    return flat.reshape(flat.shape[0], height, width)
+'''}),
+    Case("to_images_to_float", "to_images converts the pixels to float32 first", breaks="to_images.dtype",
+         answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
+    return flat.float().reshape(flat.shape[0], height, width)
+'''}),
+    Case("to_images_as_strided", "as_strided with the strides of a contiguous tensor: wrong for a view",
+         breaks="to_images.views", answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
+    return flat.as_strided((flat.shape[0], height, width), (height * width, width, 1))
+'''}),
+    Case("to_images_resize_in_place", "flat.resize_(...) (numpy's a.resize habit): the caller's tensor changes shape",
+         breaks="to_images.pure", answers={"to_images_answer": '''
+def to_images(flat, height=28, width=28):''' + TO_IMAGES_CHECK + '''
+    return flat.resize_(flat.shape[0], height, width)
+'''}),
+    Case("flatten_columns_prod", "each image read column by column, with math.prod for the size",
+         breaks="flatten.order", answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    if images.dim() == 1:
+        return images.reshape(-1, 1)
+    return images.transpose(-1, -2).reshape(images.shape[0], math.prod(images.shape[1:]))
+'''}),
+    Case("flatten_to_float", "flatten converts the pixels to float32", breaks="flatten.dtype",
+         answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    return images.float().reshape(images.shape[0], math.prod(images.shape[1:]))
+'''}),
+    Case("flatten_start_dim", "torch.flatten(images, start_dim=1): fails on a vector (N,)", breaks="flatten.vector",
+         answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    return torch.flatten(images, start_dim=1)
+'''}),
+    Case("flatten_no_check", "no ValueError for a 0-d tensor (images.shape[0] raises IndexError)",
+         breaks="flatten.errors", answers={"flatten_answer": '''
+def flatten(images):
+    return images.reshape(images.shape[0], math.prod(images.shape[1:]))
+'''}),
+    Case("flatten_view_prod", "view(N, math.prod(...)): right for empty tensors, fails on a transposed view",
+         breaks="flatten.views", answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    return images.view(images.shape[0], math.prod(images.shape[1:]))
+'''}),
+    Case("flatten_contiguous_resize", "contiguous() then resize_: contiguous() returns the caller's own tensor "
+         "when it already is contiguous, so resize_ changes it", breaks="flatten.pure", answers={"flatten_answer": '''
+def flatten(images):
+    if images.dim() == 0:
+        raise ValueError("flatten needs a batch axis")
+    n, size = images.shape[0], math.prod(images.shape[1:])
+    return images.contiguous().resize_(n, size)
+'''}),
+    Case("crop_to_float", "crop converts the pixels to float32", breaks="crop.dtype", answers={"crop_answer": '''
+def crop(images, top, left, height, width):''' + CROP_CHECK + '''
+    return images[..., top:top + height, left:left + width].float()
+'''}),
+    Case("crop_transpose_in_place", "crop turns images to (x, y) with transpose_ (in place) and never back",
+         breaks="crop.pure", answers={"crop_answer": '''
+def crop(images, top, left, height, width):''' + CROP_CHECK + '''
+    images.transpose_(-2, -1)
+    return images[..., left:left + width, top:top + height].transpose(-2, -1)
+'''}),
+    Case("channels_last_to_float", "channels_last converts the pixels to float32", breaks="channels_last.dtype",
+         answers={"channels_last_answer": '''
+def channels_last(batch):''' + CHANNELS_CHECK + '''
+    return batch.permute(0, 2, 3, 1).float()
+'''}),
+    Case("channels_last_view_merge", "view(N, C, H * W), transpose, reshape: view fails on a transposed batch",
+         breaks="channels_last.views", answers={"channels_last_answer": '''
+def channels_last(batch):''' + CHANNELS_CHECK + '''
+    n, c, h, w = batch.shape
+    return batch.view(n, c, h * w).transpose(1, 2).reshape(n, h, w, c)
+'''}),
+    Case("channels_last_transpose_in_place", "transpose_ (in place) twice: the right result, and the caller's "
+         "batch permuted too", breaks="channels_last.pure", answers={"channels_last_answer": '''
+def channels_last(batch):''' + CHANNELS_CHECK + '''
+    return batch.transpose_(1, 2).transpose_(2, 3)
+'''}),
+    Case("select_to_float", "select_digit converts the rows to float32", breaks="select_digit.dtype",
+         answers={"select_digit_answer": '''
+def select_digit(x, y, digit):''' + SELECT_CHECK + '''
+    return x[y == digit].float()
+'''}),
 ]

@@ -1,7 +1,7 @@
 """Hidden tests for 01_normalization: each test is one property of COURSE.md's API,
 scoring the check cell it names, against torch's own statistics."""
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from autograder.testing import (S, expect_close, expect_shape, expect_tensor, fail, graded, leaves_inputs_unchanged,
                                 raises_value_error, returns_pair)
@@ -40,7 +40,7 @@ def _as_reference_dtype(expected, x):
 
 
 # ---------------------------------------------------------------- mean_std
-@graded("mean_std_zero_dim")
+@graded("mean_std_zero_dim", rules=["mean_std.returns"])
 @given(x=S.float_tensors())
 def test_mean_std_returns_two_zero_dim_tensors(student, x):
     """mean_std returns a pair of 0-d tensors (not python floats, not shape (1,))."""
@@ -49,7 +49,7 @@ def test_mean_std_returns_two_zero_dim_tensors(student, x):
         expect_shape(value, (), what=name)
 
 
-@graded("mean_std_mean")
+@graded("mean_std_mean", rules=["mean_std.mean", "mean_std.returns"])
 @given(x=S.float_tensors())
 def test_mean_is_over_all_elements(student, x):
     """mean_std's mean is the mean of all elements of x."""
@@ -57,7 +57,7 @@ def test_mean_is_over_all_elements(student, x):
     expect_close(mean, _as_reference_dtype(x.double().mean(), x), what="mean", atol=scale_atol(x))
 
 
-@graded("mean_std_population_std")
+@graded("mean_std_population_std", rules=["mean_std.population_std", "mean_std.returns"])
 @given(x=S.float_tensors())
 def test_std_is_population_std(student, x):
     """mean_std's std is the population standard deviation (divide by n, ddof=0), not torch's unbiased default."""
@@ -65,26 +65,31 @@ def test_std_is_population_std(student, x):
     expect_close(std, _as_reference_dtype(population_std(x), x), what="std", atol=scale_atol(x))
 
 
-@graded("mean_std_integer_input")
-@given(x=S.tensors(S.shapes(max_dims=2, max_side=8), torch.uint8, 0, 255))
+@graded("mean_std_integer_input", rules=["mean_std.dtype", "mean_std.returns", "mean_std.mean",
+                                         "mean_std.population_std"])
+@example(x=torch.tensor([[0, 255, 3], [17, 0, 255]], dtype=torch.uint8))  # uint8 pixels, always tried
+@example(x=torch.tensor([[0, 255], [3, 200]], dtype=torch.int64))
+@given(x=S.tensors(S.shapes(max_dims=2, max_side=8), st.sampled_from([torch.uint8, torch.int64]), 0, 255))
 def test_mean_std_of_pixels(student, x):
-    """mean_std works on uint8 pixels, computing in floating point (no overflow, no integer division)."""
+    """mean_std works on integer pixels (uint8, int64), computing in floating point (no overflow, no integer division)."""
     mean, std = student.mean_std(x)
     expect_tensor(mean, "mean")
     if not mean.is_floating_point() or not expect_tensor(std, "std").is_floating_point():
-        fail(f"mean and std should be floating point for uint8 input, got {mean.dtype} and {std.dtype}")
+        fail(f"mean and std should be floating point for {x.dtype} input, got {mean.dtype} and {std.dtype}")
     expect_close(mean, x.double().mean().float(), what="mean")
     expect_close(std, population_std(x).float(), what="std")
 
 
-@graded("mean_std_empty")
+@graded("mean_std_empty", rules=["mean_std.errors"])
+@example(shape=(0,))  # the empty tensor is always tried
+@example(shape=(2, 0))
 @given(shape=st.sampled_from([(0,), (0, 3), (2, 0)]))
 def test_mean_std_of_nothing_raises(student, shape):
     """mean_std raises ValueError, with a message, for an empty tensor."""
     raises_value_error(student, "mean_std", torch.empty(shape), what=f"mean_std of an empty tensor of shape {shape}")
 
 
-@graded("mean_std_zero_dim")
+@graded("mean_std_zero_dim", rules=["mean_std.pure"])
 @given(x=S.float_tensors())
 def test_mean_std_leaves_input_unchanged(student, x):
     """mean_std does not modify its input."""
@@ -96,7 +101,7 @@ scales = st.floats(0.5, 50, allow_nan=False).map(lambda v: round(v, 2))
 centres = st.floats(-50, 50, allow_nan=False).map(lambda v: round(v, 2))
 
 
-@graded("normalize_values")
+@graded("normalize_values", rules=["normalize.values"])
 @given(x=S.float_tensors(), mean=centres, std=scales, as_tensor=st.booleans())
 def test_normalize_values(student, x, mean, std, as_tensor):
     """normalize(x, mean, std) equals (x - mean) / std, for numbers and 0-d tensors."""
@@ -104,7 +109,7 @@ def test_normalize_values(student, x, mean, std, as_tensor):
     expect_close(student.normalize(x, m, s), float32_allowed((x - m) / s), rounding_scale=normalize_rounding(x, mean, std))
 
 
-@graded("normalize_values")
+@graded("normalize_values", rules=["normalize.values"])
 @given(x=S.float_tensors(min_dims=2, max_dims=2), data=st.data())
 def test_normalize_broadcasts_per_feature_stats(student, x, data):
     """normalize broadcasts per-feature mean and std (shape x.shape[1:]) over the rows."""
@@ -114,7 +119,8 @@ def test_normalize_broadcasts_per_feature_stats(student, x, data):
     expect_close(student.normalize(x, mean, std), float32_allowed((x - mean) / std), rounding_scale=normalize_rounding(x, mean, std))
 
 
-@graded("normalize_float")
+@graded("normalize_float", rules=["normalize.dtype", "normalize.values"])
+@example(x=torch.tensor([0, 255, 17], dtype=torch.uint8), mean=127.5, std=127.5)  # uint8 pixels, always tried
 @given(x=S.tensors(S.shapes(max_dims=2), torch.uint8, 0, 255), mean=centres, std=scales)
 def test_normalize_pixels_gives_floats(student, x, mean, std):
     """normalize of uint8 pixels gives a floating-point result with the right values."""
@@ -124,7 +130,7 @@ def test_normalize_pixels_gives_floats(student, x, mean, std):
     expect_close(out, (x.double() - mean) / std, rounding_scale=normalize_rounding(x, mean, std))
 
 
-@graded("normalize_pure")
+@graded("normalize_pure", rules=["normalize.pure"])
 @given(x=S.float_tensors(), mean=centres, std=scales)
 def test_normalize_leaves_input_unchanged(student, x, mean, std):
     """normalize does not modify x in place."""
@@ -143,7 +149,7 @@ def _splits_reference(train, valid):
     return ((train.double() - mean) / std).to(train.dtype), ((valid.double() - mean) / std).to(valid.dtype)
 
 
-@graded("normalize_splits_train_result")
+@graded("normalize_splits_train_result", rules=["normalize_splits.train"])
 @given(train_and_valid=train_valid)
 def test_train_split_is_standardised(student, train_and_valid):
     """normalize_splits returns train normalised with its own mean and population std."""
@@ -152,7 +158,7 @@ def test_train_split_is_standardised(student, train_and_valid):
     expect_close(result[0], _splits_reference(train, valid)[0], what="train_n", atol=1e-3)
 
 
-@graded("normalize_splits_train_stats")
+@graded("normalize_splits_train_stats", rules=["normalize_splits.valid"])
 @given(train_and_valid=train_valid)
 def test_valid_split_uses_training_statistics(student, train_and_valid):
     """normalize_splits normalises valid with the TRAINING mean and std, never its own."""
@@ -161,7 +167,7 @@ def test_valid_split_uses_training_statistics(student, train_and_valid):
     expect_close(result[1], _splits_reference(train, valid)[1], what="valid_n", atol=1e-3)
 
 
-@graded("normalize_splits_pure")
+@graded("normalize_splits_pure", rules=["normalize_splits.pure"])
 @given(train_and_valid=train_valid)
 def test_normalize_splits_leaves_inputs_unchanged(student, train_and_valid):
     """normalize_splits modifies neither train nor valid."""
@@ -169,11 +175,39 @@ def test_normalize_splits_leaves_inputs_unchanged(student, train_and_valid):
     leaves_inputs_unchanged(student, "normalize_splits", train, valid, names=["train", "valid"])
 
 
+pixel_splits = st.tuples(S.non_constant(S.tensors(S.shapes(max_dims=2, max_side=6), torch.uint8, 0, 255)),
+                         S.tensors(S.shapes(max_dims=2, max_side=6), torch.uint8, 0, 255)).filter(
+    lambda tv: population_std(tv[0]) > 1e-2 * (1 + float(tv[0].double().abs().max())))
+
+
+@graded("normalize_splits_train_result", rules=["normalize_splits.dtype", "normalize_splits.train"])
+@example(train_and_valid=(torch.tensor([0, 255], dtype=torch.uint8), torch.tensor([255, 0, 3], dtype=torch.uint8)))
+@given(train_and_valid=pixel_splits)
+def test_normalize_splits_of_pixels_gives_floats(student, train_and_valid):
+    """normalize_splits of uint8 pixels gives floating-point train_n and valid_n, train_n with mean 0 and std 1."""
+    train, valid = train_and_valid
+    train_n, valid_n = returns_pair(student, "normalize_splits", train, valid, names=("train_n", "valid_n"))
+    for name, value in (("train_n", train_n), ("valid_n", valid_n)):
+        if not expect_tensor(value, name).is_floating_point():
+            fail(f"{name} should be floating point for uint8 input, got {value.dtype}")
+    mean, std = train.double().mean(), population_std(train)
+    expect_close(train_n, ((train.double() - mean) / std).float(), what="train_n", atol=1e-3)
+
+
+@graded("normalize_splits_train_result", rules=["normalize_splits.errors"])
+@example(shape=(0,))  # the empty train is always tried
+@given(shape=st.sampled_from([(0,), (0, 3), (2, 0)]))
+def test_normalize_splits_of_an_empty_train_raises(student, shape):
+    """normalize_splits raises ValueError, with a message, when train is empty (as mean_std does)."""
+    raises_value_error(student, "normalize_splits", torch.empty(shape), torch.tensor([1.0, 2.0]),
+                       what=f"normalize_splits with an empty train of shape {shape}")
+
+
 # ---------------------------------------------------------------- per_pixel_stats
 batches = S.float_tensors(min_dims=2, max_dims=3, max_side=6)
 
 
-@graded("per_pixel_stats_axis")
+@graded("per_pixel_stats_axis", rules=["per_pixel_stats.axis", "per_pixel_stats.population_std"])
 @given(x=batches)
 def test_per_pixel_mean_and_std_over_axis_0(student, x):
     """per_pixel_stats gives one mean and std per feature, computed over the images (axis 0)."""
@@ -183,7 +217,7 @@ def test_per_pixel_mean_and_std_over_axis_0(student, x):
     expect_close(std, expected_std, what="std", atol=10 * scale_atol(x))
 
 
-@graded("per_pixel_stats_population")
+@graded("per_pixel_stats_population", rules=["per_pixel_stats.population_std", "per_pixel_stats.axis"])
 @given(x=S.non_constant(S.float_tensors(min_dims=2, max_dims=2, min_side=2, max_side=6)))
 def test_per_pixel_std_is_population_std(student, x):
     """per_pixel_stats uses the population std (ddof=0) for each feature."""
@@ -191,7 +225,8 @@ def test_per_pixel_std_is_population_std(student, x):
     expect_close(std, population_std(x, dim=0).clamp_min(1e-8).to(x.dtype), what="std", atol=10 * scale_atol(x))
 
 
-@graded("per_pixel_stats_clamp")
+@graded("per_pixel_stats_clamp", rules=["per_pixel_stats.clamp", "per_pixel_stats.axis",
+                                        "per_pixel_stats.population_std"])
 @given(x=batches, eps=st.sampled_from([1e-8, 1e-3, 0.5, 2.0]), constant=st.floats(-5, 5).map(round))
 def test_zero_variance_features_get_eps(student, x, eps, constant):
     """per_pixel_stats clamps the std below by eps, so constant features (the MNIST border) give eps, not 0."""
@@ -202,7 +237,9 @@ def test_zero_variance_features_get_eps(student, x, eps, constant):
                  atol=10 * scale_atol(x))
 
 
-@graded("per_pixel_stats_clamp")
+@graded("per_pixel_stats_clamp", rules=["per_pixel_stats.dtype", "per_pixel_stats.clamp", "per_pixel_stats.axis",
+                                        "per_pixel_stats.population_std"])
+@example(x=torch.tensor([[0, 255, 7], [0, 255, 9]], dtype=torch.uint8))  # uint8 pixels, always tried
 @given(x=S.tensors(S.shapes(min_dims=2, max_dims=2), torch.uint8, 0, 255))
 def test_per_pixel_stats_default_eps_on_pixels(student, x):
     """per_pixel_stats on uint8 pixels uses the default eps=1e-8 and floating point."""
@@ -211,14 +248,16 @@ def test_per_pixel_stats_default_eps_on_pixels(student, x):
     expect_close(std, population_std(x, dim=0).clamp_min(1e-8).float(), what="std", atol=10 * scale_atol(x))
 
 
-@graded("per_pixel_stats_rank")
+@graded("per_pixel_stats_rank", rules=["per_pixel_stats.errors"])
+@example(x=torch.tensor(3.0))  # a 0-d tensor and a single vector are always tried
+@example(x=torch.tensor([1.0, 2.0, 4.0]))
 @given(x=S.float_tensors(min_dims=0, max_dims=1))
 def test_per_pixel_stats_needs_a_batch(student, x):
     """per_pixel_stats raises ValueError, with a message, for a 0-d or 1-d input."""
     raises_value_error(student, "per_pixel_stats", x, what=f"per_pixel_stats of a tensor of shape {tuple(x.shape)}")
 
 
-@graded("per_pixel_stats_pure")
+@graded("per_pixel_stats_pure", rules=["per_pixel_stats.pure"])
 @given(x=batches)
 def test_per_pixel_stats_leaves_input_unchanged(student, x):
     """per_pixel_stats does not modify x."""
