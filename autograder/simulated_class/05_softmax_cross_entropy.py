@@ -405,7 +405,7 @@ def softmax(x, dim=-1):
     return F.softmax(x, dim=dim)
 '''}),
     Case("uses_torch_log_softmax", "log_softmax with torch.log_softmax",
-         fails=LOG_SOFTMAX | CROSS_ENTROPY - {"cross_entropy_pure"}, breaks="log_softmax.not_allowed",
+         fails=LOG_SOFTMAX | CROSS_ENTROPY, breaks="log_softmax.not_allowed",
          answers={"log_softmax_answer": '''
 def log_softmax(x, dim=-1):
     return torch.log_softmax(x, dim)
@@ -428,7 +428,7 @@ def log_softmax(x, dim=-1):
     return torch.nn.BCELoss()(p, y)
 ''')}),
     Case("uses_F_nll_loss", "nll_loss with torch.nn.functional.nll_loss",
-         fails=NLL_VALUES | CROSS_ENTROPY - {"cross_entropy_pure"}, breaks="nll_loss.not_allowed",
+         fails=NLL_VALUES | CROSS_ENTROPY, breaks="nll_loss.not_allowed",
          answers={"nll_loss_answer": nll_with('''
     return torch.nn.functional.nll_loss(log_probs, targets)
 ''')}),
