@@ -6,6 +6,17 @@ MATMUL_VALUES = {"matmul_values", "matmul_integer", "matmul_pure"}
 BATCHED_VALUES = {"batched_matmul_same_batch", "batched_matmul_broadcast"}
 MARKOV_STEP_VALUES = {"markov_step_example", "markov_step_values"}
 SHOP_VALUES = {"shop_totals_example", "shop_totals_values"}
+MARKOV_AFTER_VALUES = {"markov_after_example", "markov_after_years"}
+CHECKED_MARKOV_STEP = '''
+def markov_step(state, transition):
+    if transition.dim() != 2 or transition.shape[0] != transition.shape[1] or state.shape != transition.shape[:1]:
+        raise ValueError(f"need state (n,) and transition (n, n), got {tuple(state.shape)} and {tuple(transition.shape)}")
+'''
+CHECKED_SHOP = '''
+def shop_totals(quantities, prices):
+    if quantities.dim() != 2 or prices.dim() != 2 or quantities.shape[1] != prices.shape[0]:
+        raise ValueError(f"{tuple(quantities.shape)} quantities and {tuple(prices.shape)} prices: the items differ")
+'''
 
 CHECKED_MATVEC = '''
 def matvec(m, v):
@@ -224,6 +235,8 @@ def markov_step(state, transition):
 ''',
              "markov_after_answer": '''
 def markov_after(state, transition, years):
+    if transition.dim() != 2 or transition.shape[0] != transition.shape[1]:
+        raise ValueError(f"markov_after: the transition matrix must be square, got {tuple(transition.shape)}")
     power = torch.eye(len(transition), dtype=transition.dtype)
     for _ in range(years):
         power = matmul(power, transition)
@@ -237,19 +250,19 @@ def shop_totals(quantities, prices):
 '''}),
 
     # ---- typical mistakes: each loses the cell of the property it breaks
-    Case("matvec_wrong_axis", "matrix-vector product summed over axis 0", fails={"matvec_values", "matvec_integer"},
+    Case("matvec_wrong_axis", "matrix-vector product summed over axis 0", breaks="matvec.values",
          answers={"matvec_answer": matvec_with('''
     return (m * v).sum(dim=0)
 ''')}),
     Case("matvec_broadcasts", "matvec without size checks: a size-1 vector broadcasts",
-         fails={"matvec_sizes"}, answers={"matvec_answer": '''
+         breaks="matvec.errors", answers={"matvec_answer": '''
 def matvec(m, v):
     return (m * v).sum(dim=1)
 '''}),
-    Case("matvec_float", "matvec converts to float", fails={"matvec_integer"}, answers={"matvec_answer": matvec_with('''
+    Case("matvec_float", "matvec converts to float", breaks="matvec.dtype", answers={"matvec_answer": matvec_with('''
     return (m.double() * v.double()).sum(dim=1)
 ''')}),
-    Case("matvec_in_place", "matvec scales m in place", fails={"matvec_pure"}, answers={"matvec_answer": matvec_with('''
+    Case("matvec_in_place", "matvec scales m in place", breaks="matvec.pure", answers={"matvec_answer": matvec_with('''
     m *= v
     return m.sum(dim=1)
 ''')}),
@@ -257,7 +270,8 @@ def matvec(m, v):
          answers={"matmul_answer": matmul_with('''
     return a * b
 ''')}),
-    Case("matmul_broadcasts", "matmul broadcasts instead of checking inner sizes", fails={"matmul_inner_size"},
+    Case("matmul_broadcasts", "matmul broadcasts instead of checking inner sizes", breaks="matmul.inner",
+         fails={"shop_totals_shapes"},
          answers={"matmul_answer": '''
 def matmul(a, b):
     if a.dim() != 2 or b.dim() != 2:
@@ -265,13 +279,13 @@ def matmul(a, b):
     return (a[:, :, None] * b[None, :, :]).sum(dim=1)
 '''}),
     Case("matmul_no_rank_check", "matmul checks inner sizes but accepts vectors and stacks",
-         fails={"matmul_rank"}, answers={"matmul_answer": '''
+         breaks="matmul.rank", answers={"matmul_answer": '''
 def matmul(a, b):
     if a.shape[-1] != b.shape[0]:
         raise ValueError(f"inner sizes differ: {tuple(a.shape)} by {tuple(b.shape)}")
     return (a[..., :, None] * b).sum(dim=-2)
 '''}),
-    Case("batched_equal_batches", "batch axes must be equal instead of broadcast", fails={"batched_matmul_broadcast"},
+    Case("batched_equal_batches", "batch axes must be equal instead of broadcast", breaks="batched_matmul.broadcast",
          answers={"batched_matmul_answer": '''
 def batched_matmul(a, b):
     if a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
@@ -281,7 +295,7 @@ def batched_matmul(a, b):
     return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-2)
 '''}),
     Case("batched_no_checks", "batched_matmul relies on broadcasting and checks nothing",
-         fails={"batched_matmul_errors"}, answers={"batched_matmul_answer": '''
+         breaks="batched_matmul.errors", answers={"batched_matmul_answer": '''
 def batched_matmul(a, b):
     return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-2)
 '''}),
@@ -290,13 +304,14 @@ def batched_matmul(a, b):
     return (a[:, :, :, None] * b[:, None, :, :]).sum(dim=2)
 ''')}),
     Case("markov_transposed", "Markov step with the matrix transposed (where people came from)",
-         fails=MARKOV_STEP_VALUES, answers={"markov_step_answer": '''
+         breaks="markov_step.values", fails=MARKOV_AFTER_VALUES, answers={"markov_step_answer": '''
 def markov_step(state, transition):
     if transition.dim() != 2 or transition.shape[0] != transition.shape[1] or state.shape != transition.shape[:1]:
         raise ValueError(f"need (n,) and (n, n), got {tuple(state.shape)} and {tuple(transition.shape)}")
     return matvec(transition, state)
 '''}),
-    Case("markov_no_square_check", "markov_step accepts a non-square transition matrix", fails={"markov_step_shapes"},
+    Case("markov_no_square_check", "markov_step accepts a non-square transition matrix", breaks="markov_step.errors",
+         fails={"markov_after_errors"},
          answers={"markov_step_answer": '''
 def markov_step(state, transition):
     return (state[:, None] * transition).sum(dim=0)
@@ -309,28 +324,111 @@ def markov_after(state, transition, years):
     return state
 '''}),
     Case("markov_one_year_short", "years off by one: range(1, years)",
-         fails={"markov_after_example", "markov_after_years"}, answers={"markov_after_answer": '''
+         fails={"markov_after_example", "markov_after_years", "markov_after_errors"}, answers={"markov_after_answer": '''
 def markov_after(state, transition, years):
     state = state.clone()
     for _ in range(1, years):
         state = markov_step(state, transition)
     return state
 '''}),
-    Case("markov_zero_years_alias", "markov_after returns state itself when years is 0", fails={"markov_after_zero"},
+    Case("markov_zero_years_alias", "markov_after returns state itself when years is 0", breaks="markov_after.zero",
          answers={"markov_after_answer": '''
 def markov_after(state, transition, years):
     for _ in range(years):
         state = markov_step(state, transition)
     return state
 '''}),
-    Case("shop_totals_swapped", "prices times quantities: the bills come out (shops, people)", fails=SHOP_VALUES,
+    Case("shop_totals_swapped", "prices times quantities: the bills come out (shops, people)", breaks="shop_totals.values",
          answers={"shop_totals_answer": '''
 def shop_totals(quantities, prices):
     return matmul(prices.T, quantities.T)
 '''}),
 
+    # ---- one stated rule broken each (issue 24): each loses that rule's points only (and the cells of
+    # the exercises that call the broken function)
+    Case("matmul_sums_wrong_axis", "matmul sums over the last axis of the (n, k, p) product: an (n, k) result",
+         breaks="matmul.values", fails=SHOP_VALUES, answers={"matmul_answer": matmul_with('''
+    return (a[:, :, None] * b[None, :, :]).sum(dim=2)
+''')}),
+    Case("matmul_float", "matmul converts to float64: int64 results come back as floats", breaks="matmul.dtype",
+         answers={"matmul_answer": matmul_with('''
+    return (a.double()[:, :, None] * b.double()[None, :, :]).sum(dim=1)
+''')}),
+    Case("matmul_unsqueeze_in_place", "matmul gives a its new axis with unsqueeze_ (in place): the caller's a "
+         "becomes (n, k, 1)", breaks="matmul.pure", fails={"shop_totals_values"}, answers={"matmul_answer": matmul_with('''
+    a.unsqueeze_(2)
+    return (a * b[None, :, :]).sum(dim=1)
+''')}),
+    Case("batched_wrong_sum_axis", "batched_matmul sums over the last axis: a (..., n, k) result",
+         breaks="batched_matmul.values", answers={"batched_matmul_answer": batched_with('''
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-1)
+''')}),
+    Case("batched_float", "batched_matmul converts to float64: int64 results come back as floats",
+         breaks="batched_matmul.dtype", answers={"batched_matmul_answer": batched_with('''
+    return (a.double()[..., :, :, None] * b.double()[..., None, :, :]).sum(dim=-2)
+''')}),
+    Case("batched_unsqueeze_in_place", "batched_matmul gives a its new axis with unsqueeze_ (in place)",
+         breaks="batched_matmul.pure", answers={"batched_matmul_answer": batched_with('''
+    a.unsqueeze_(-1)
+    return (a * b[..., None, :, :]).sum(dim=-2)
+''')}),
+    Case("markov_step_float32", "markov_step computes in float32 and casts the result back to the state's dtype",
+         breaks="markov_step.dtype", fails=MARKOV_AFTER_VALUES, answers={"markov_step_answer": CHECKED_MARKOV_STEP + '''
+    return (state.float()[:, None] * transition.float()).sum(dim=0).to(state.dtype)
+'''}),
+    Case("markov_step_unsqueeze_in_place", "markov_step gives the state its new axis with unsqueeze_ (in place)",
+         breaks="markov_step.pure", answers={"markov_step_answer": CHECKED_MARKOV_STEP + '''
+    state.unsqueeze_(1)
+    return (state * transition).sum(dim=0)
+'''}),
+    Case("markov_after_no_feedback", "markov_after steps from the start state every year instead of from the "
+         "last year's state: one step, whatever the years", breaks="markov_after.values", answers={"markov_after_answer": '''
+def markov_after(state, transition, years):
+    out = state.clone()
+    for _ in range(years):
+        out = markov_step(state, transition)
+    return out
+'''}),
+    Case("markov_after_float32", "markov_after runs the chain in float32 and casts the result back to the state's "
+         "dtype", breaks="markov_after.dtype", answers={"markov_after_answer": '''
+def markov_after(state, transition, years):
+    current = state.clone().float()
+    for _ in range(years):
+        current = markov_step(current, transition.float())
+    return current.to(state.dtype)
+'''}),
+    Case("markov_after_overwrites_state", "markov_after writes each year into the caller's state (state[:] = ...) "
+         "and returns a copy", breaks="markov_after.pure", answers={"markov_after_answer": '''
+def markov_after(state, transition, years):
+    for _ in range(years):
+        state[:] = markov_step(state, transition)
+    return state.clone()
+'''}),
+    Case("markov_after_no_check", "markov_after does the step itself, with no shape check", breaks="markov_after.errors",
+         answers={"markov_after_answer": '''
+def markov_after(state, transition, years):
+    state = state.clone()
+    for _ in range(years):
+        state = (state[:, None] * transition).sum(dim=0)
+    return state
+'''}),
+    Case("shop_no_check", "shop_totals broadcasts with no check of the item counts", breaks="shop_totals.errors",
+         answers={"shop_totals_answer": '''
+def shop_totals(quantities, prices):
+    return (quantities[:, :, None] * prices[None, :, :]).sum(dim=1)
+'''}),
+    Case("shop_unsqueeze_in_place", "shop_totals gives quantities its new axis with unsqueeze_ (in place)",
+         breaks="shop_totals.pure", answers={"shop_totals_answer": CHECKED_SHOP + '''
+    quantities.unsqueeze_(2)
+    return (quantities * prices[None, :, :]).sum(dim=1)
+'''}),
+    Case("shop_float32", "shop_totals computes in float32 and casts the bills back to the inputs' dtype",
+         breaks="shop_totals.dtype", answers={"shop_totals_answer": CHECKED_SHOP + '''
+    return matmul(quantities.float(), prices.float()).to(quantities.dtype)
+'''}),
+
     # ---- built-ins not allowed: each costs the exercise that uses it, with a message naming it
-    Case("uses_at", "matvec with @", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    Case("uses_at", "matvec with @", breaks="matvec.not_allowed", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
     return m @ v
 ''')}),
     Case("uses_torch_mv", "matvec with Tensor.mv", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
@@ -342,7 +440,7 @@ def shop_totals(quantities, prices):
     Case("uses_numpy_dot", "matvec with numpy.dot", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
     return torch.from_numpy(np.dot(m.numpy(), v.numpy()))
 ''')}),
-    Case("uses_torch_matmul", "matmul with torch.matmul", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
+    Case("uses_torch_matmul", "matmul with torch.matmul", breaks="matmul.not_allowed", fails=MATMUL_VALUES | SHOP_VALUES, answers={"matmul_answer": matmul_with('''
     return torch.matmul(a, b)
 ''')}),
     Case("uses_torch_mm", "matmul with Tensor.mm", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
@@ -358,7 +456,7 @@ def shop_totals(quantities, prices):
     Case("uses_numpy_matmul", "matmul with numpy.matmul", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
     return torch.from_numpy(np.matmul(a.numpy(), b.numpy()))
 ''')}),
-    Case("uses_torch_bmm", "batched_matmul with torch.bmm", fails=BATCHED_VALUES,
+    Case("uses_torch_bmm", "batched_matmul with torch.bmm", breaks="batched_matmul.not_allowed", fails=BATCHED_VALUES,
          answers={"batched_matmul_answer": batched_with('''
     batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a3 = a.expand(batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
@@ -369,18 +467,25 @@ def shop_totals(quantities, prices):
          answers={"batched_matmul_answer": batched_with('''
     return torch.einsum("...nk,...kp->...np", a, b)
 ''')}),
-    Case("uses_at_in_markov", "markov_step with state @ transition", fails=MARKOV_STEP_VALUES,
+    Case("uses_at_in_markov", "markov_step with state @ transition", breaks="markov_step.not_allowed",
+         fails=MARKOV_STEP_VALUES | MARKOV_AFTER_VALUES | {"markov_after_zero"},
          answers={"markov_step_answer": '''
 def markov_step(state, transition):
     if transition.dim() != 2 or transition.shape[0] != transition.shape[1] or state.shape != transition.shape[:1]:
         raise ValueError(f"need (n,) and (n, n), got {tuple(state.shape)} and {tuple(transition.shape)}")
     return state @ transition
 '''}),
-    Case("uses_numpy_einsum", "shop_totals with numpy.einsum", fails=SHOP_VALUES, answers={"shop_totals_answer": '''
+    Case("uses_numpy_einsum", "shop_totals with numpy.einsum", breaks="shop_totals.not_allowed", fails=SHOP_VALUES, answers={"shop_totals_answer": '''
 def shop_totals(quantities, prices):
     if quantities.shape[1] != prices.shape[0]:
         raise ValueError(f"{quantities.shape[1]} items bought but {prices.shape[0]} priced")
     return torch.from_numpy(np.einsum("pi,is->ps", quantities.numpy(), prices.numpy()))
+'''}),
+    Case("markov_after_uses_matrix_power", "markov_after as state @ matrix_power(transition, years)",
+         breaks="markov_after.not_allowed", fails=MARKOV_AFTER_VALUES | {"markov_after_zero", "markov_after_errors"},
+         answers={"markov_after_answer": '''
+def markov_after(state, transition, years):
+    return state @ torch.linalg.matrix_power(transition, years)
 '''}),
 ]
 

@@ -67,7 +67,7 @@ def shapes_text(*shapes):
 
 
 # ---------------------------------------------------------------- matvec
-@graded("matvec_values")
+@graded("matvec_values", rules=["matvec.values"])
 @given(mv=matvec_pairs())
 def test_matvec_is_weighted_sum_of_columns(student, mv):
     """matvec(m, v) is the (n,) vector whose entry i is sum over j of m[i, j] * v[j], as torch.mv gives."""
@@ -75,7 +75,7 @@ def test_matvec_is_weighted_sum_of_columns(student, mv):
     expect_product(student.matvec(m, v), m, v, "matvec(m, v)")
 
 
-@graded("matvec_values")
+@graded("matvec_values", rules=["matvec.values"])
 @given(n=sides, dtype=st.sampled_from(FLOATS), data=st.data())
 def test_matvec_on_square_matrices(student, n, dtype, data):
     """matvec sums over the columns of m (axis 1), which matters on square matrices where either axis fits."""
@@ -84,7 +84,7 @@ def test_matvec_on_square_matrices(student, n, dtype, data):
     expect_product(student.matvec(m, v), m, v, "matvec(m, v)")
 
 
-@graded("matvec_integer")
+@graded("matvec_integer", rules=["matvec.dtype", "matvec.values"])
 @given(mv=st.one_of(matvec_pairs([torch.int64], -100, 100), matvec_pairs([torch.int64], -BIG, BIG)))
 def test_matvec_integers_are_exact(student, mv):
     """matvec of int64 inputs is an exact int64 result, even for large values (no detour through float)."""
@@ -92,7 +92,7 @@ def test_matvec_integers_are_exact(student, mv):
     expect_product(student.matvec(m, v), m, v, "matvec(m, v)")
 
 
-@graded("matvec_sizes")
+@graded("matvec_sizes", rules=["matvec.errors"])
 @example(shapes=((3, 2), (1,)))
 @given(shapes=st.tuples(sides, sides, sides).filter(lambda s: s[1] != s[2]).map(lambda s: ((s[0], s[1]), (s[2],))))
 def test_matvec_rejects_mismatched_sizes(student, shapes):
@@ -101,7 +101,7 @@ def test_matvec_rejects_mismatched_sizes(student, shapes):
                        what=f"matvec of shapes {shapes_text(*shapes)}")
 
 
-@graded("matvec_sizes")
+@graded("matvec_sizes", rules=["matvec.errors"])
 @given(shapes=st.sampled_from([((3,), (3,)), ((2, 3), (3, 1)), ((2, 2, 3), (3,)), ((3,), (3, 2)), ((), (1,))]))
 def test_matvec_rejects_wrong_ranks(student, shapes):
     """matvec raises ValueError unless m is a matrix (2-d) and v a vector (1-d)."""
@@ -109,7 +109,7 @@ def test_matvec_rejects_wrong_ranks(student, shapes):
                        what=f"matvec of shapes {shapes_text(*shapes)}")
 
 
-@graded("matvec_pure")
+@graded("matvec_pure", rules=["matvec.pure"])
 @given(mv=matvec_pairs())
 def test_matvec_leaves_inputs_unchanged(student, mv):
     """matvec does not modify m or v."""
@@ -118,7 +118,7 @@ def test_matvec_leaves_inputs_unchanged(student, mv):
 
 
 # ---------------------------------------------------------------- matmul
-@graded("matmul_values")
+@graded("matmul_values", rules=["matmul.values"])
 @given(ab=matrix_pairs())
 def test_matmul_matches_torch(student, ab):
     """matmul(a, b) of (n, k) and (k, p) is the (n, p) matrix product, as torch.matmul gives."""
@@ -126,7 +126,7 @@ def test_matmul_matches_torch(student, ab):
     expect_product(student.matmul(a, b), a, b, "matmul(a, b)")
 
 
-@graded("matmul_values")
+@graded("matmul_values", rules=["matmul.values"])
 @given(n=sides, dtype=st.sampled_from(FLOATS), data=st.data())
 def test_matmul_on_square_matrices(student, n, dtype, data):
     """matmul sums over the inner axis (columns of a with rows of b), which matters on square matrices."""
@@ -135,7 +135,7 @@ def test_matmul_on_square_matrices(student, n, dtype, data):
     expect_product(student.matmul(a, b), a, b, "matmul(a, b)")
 
 
-@graded("matmul_integer")
+@graded("matmul_integer", rules=["matmul.dtype", "matmul.values"])
 @given(ab=st.one_of(matrix_pairs([torch.int64], -100, 100), matrix_pairs([torch.int64], -BIG, BIG)))
 def test_matmul_integers_are_exact(student, ab):
     """matmul of int64 matrices is an exact int64 result, even for large values (no detour through float)."""
@@ -143,7 +143,7 @@ def test_matmul_integers_are_exact(student, ab):
     expect_product(student.matmul(a, b), a, b, "matmul(a, b)")
 
 
-@graded("matmul_inner_size")
+@graded("matmul_inner_size", rules=["matmul.inner"])
 @example(shapes=((2, 1), (3, 4)))
 @given(shapes=st.tuples(sides, sides, sides, sides).filter(lambda s: s[1] != s[2])
        .map(lambda s: ((s[0], s[1]), (s[2], s[3]))))
@@ -163,7 +163,8 @@ def wrong_rank_shapes(draw):
     return a, b
 
 
-@graded("matmul_rank")
+@graded("matmul_rank", rules=["matmul.rank"])
+@example(shapes=((3,), (3, 2)))
 @given(shapes=wrong_rank_shapes())
 def test_matmul_rejects_non_matrices(student, shapes):
     """matmul raises ValueError unless both inputs are matrices (2-d)."""
@@ -171,7 +172,7 @@ def test_matmul_rejects_non_matrices(student, shapes):
                        what=f"matmul of shapes {shapes_text(*shapes)}")
 
 
-@graded("matmul_pure")
+@graded("matmul_pure", rules=["matmul.pure"])
 @given(ab=matrix_pairs())
 def test_matmul_leaves_inputs_unchanged(student, ab):
     """matmul does not modify a or b."""
@@ -180,7 +181,7 @@ def test_matmul_leaves_inputs_unchanged(student, ab):
 
 
 # ---------------------------------------------------------------- batched_matmul
-BATCH_DTYPES = (torch.float32, torch.float64, torch.int64)
+BATCH_DTYPES = FLOATS  # int64 inputs: test_batched_matmul_integers_are_exact
 # numpy.matmul's signature (n?,k),(k,m?)->(n?,m?): batch axes that broadcast, and
 # sometimes a 1-d operand (which batched_matmul must refuse).
 matmul_shapes = hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=3, max_side=4)
@@ -196,14 +197,14 @@ broadcast_pairs = st.tuples(
 
 
 @st.composite
-def same_batch_pairs(draw):
+def same_batch_pairs(draw, dtypes=BATCH_DTYPES, low=-20, high=20):
     batch = tuple(draw(S.shapes(min_dims=0, max_dims=2, max_side=3)))
     n, k, p = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    dtype = draw(st.sampled_from(BATCH_DTYPES))
-    return draw(_tensors_for([batch + (n, k), batch + (k, p)], dtype))
+    dtype = draw(st.sampled_from(dtypes))
+    return draw(st.tuples(S.tensors(batch + (n, k), dtype, low, high), S.tensors(batch + (k, p), dtype, low, high)))
 
 
-@graded("batched_matmul_same_batch")
+@graded("batched_matmul_same_batch", rules=["batched_matmul.values"])
 @given(ab=same_batch_pairs())
 def test_batched_matmul_pairs_up_equal_batches(student, ab):
     """batched_matmul multiplies the matrices of two equally long stacks pair by pair (plain matrices included), as torch.matmul does."""
@@ -211,7 +212,16 @@ def test_batched_matmul_pairs_up_equal_batches(student, ab):
     expect_product(student.batched_matmul(a, b), a, b, "batched_matmul(a, b)")
 
 
-@graded("batched_matmul_same_batch")
+@graded("batched_matmul_same_batch", rules=["batched_matmul.dtype", "batched_matmul.values"])
+@example(ab=(torch.tensor([[[2**40, 1]]]), torch.tensor([[[3], [5]]])))
+@given(ab=same_batch_pairs(dtypes=(torch.int64,), low=-BIG, high=BIG))
+def test_batched_matmul_integers_are_exact(student, ab):
+    """batched_matmul of int64 stacks is an exact int64 result, even for large values (no detour through float)."""
+    a, b = ab
+    expect_product(student.batched_matmul(a, b), a, b, "batched_matmul(a, b)")
+
+
+@graded("batched_matmul_same_batch", rules=["batched_matmul.pure"])
 @given(ab=same_batch_pairs())
 def test_batched_matmul_leaves_inputs_unchanged(student, ab):
     """batched_matmul does not modify a or b."""
@@ -219,7 +229,8 @@ def test_batched_matmul_leaves_inputs_unchanged(student, ab):
     leaves_inputs_unchanged(student, "batched_matmul", a, b, names=["a", "b"])
 
 
-@graded("batched_matmul_broadcast")
+@graded("batched_matmul_broadcast", rules=["batched_matmul.broadcast", "batched_matmul.values"])
+@example(ab=(torch.ones(2, 1, 3, 4), torch.ones(5, 4, 2)))
 @given(ab=broadcast_pairs)
 def test_batched_matmul_broadcasts_batch_axes(student, ab):
     """batched_matmul broadcasts the batch axes (all but the last two) as torch.matmul does: they need not be equal."""
@@ -227,7 +238,7 @@ def test_batched_matmul_broadcasts_batch_axes(student, ab):
     expect_product(student.batched_matmul(a, b), a, b, "batched_matmul(a, b)")
 
 
-@graded("batched_matmul_errors")
+@graded("batched_matmul_errors", rules=["batched_matmul.errors"])
 @given(bs=matmul_shapes.filter(lambda bs: any(len(s) < 2 for s in bs.input_shapes)))
 def test_batched_matmul_rejects_vectors(student, bs):
     """batched_matmul raises ValueError when an input has fewer than 2 dimensions."""
@@ -236,7 +247,7 @@ def test_batched_matmul_rejects_vectors(student, bs):
                        what=f"batched_matmul of shapes {shapes_text(a, b)}")
 
 
-@graded("batched_matmul_errors")
+@graded("batched_matmul_errors", rules=["batched_matmul.errors"])
 @example(shapes=((2, 1), (3, 4)))
 @given(shapes=st.tuples(matmul_shapes.filter(lambda bs: all(len(s) >= 2 for s in bs.input_shapes)),
                         st.integers(1, 5)).filter(lambda t: t[0].input_shapes[0][-1] != t[1])
@@ -247,7 +258,7 @@ def test_batched_matmul_rejects_mismatched_inner_sizes(student, shapes):
                        what=f"batched_matmul of shapes {shapes_text(*shapes)}")
 
 
-@graded("batched_matmul_errors")
+@graded("batched_matmul_errors", rules=["batched_matmul.errors"])
 @given(sizes=st.tuples(st.integers(2, 4), st.integers(2, 4)).filter(lambda xy: xy[0] != xy[1]),
        lead=st.sampled_from([(), (1,), (3,)]), nkp=st.tuples(sides, sides, sides))
 def test_batched_matmul_rejects_incompatible_batches(student, sizes, lead, nkp):
@@ -278,6 +289,17 @@ def chain_rounding(state, years):
     return 4 * (years + 1) * state.shape[0]
 
 
+def expect_as_exact_as_returned(out, expected, what):
+    """"Any floating result dtype, graded at the precision of the dtype you return": a float64
+    result of float64 inputs is held to float64's precision (float32 arithmetic inside, cast back
+    to float64, is not); any other floating result to its own dtype's tolerance."""
+    out = expect_tensor(out, what)
+    if out.dtype == torch.float64:
+        expect_close(out, expected, what, rtol=1e-12, atol=1e-14)
+    else:
+        expect_close(out, expected, what)
+
+
 @st.composite
 def chains(draw):
     """(state, transition): a probability vector and a matrix whose rows are probability vectors."""
@@ -290,7 +312,9 @@ def chains(draw):
     return state / state.sum(), transition / transition.sum(dim=1, keepdim=True)
 
 
-@graded("markov_step_example")
+@graded("markov_step_example", rules=["markov_step.values"])
+@example(dtype=torch.float32)
+@example(dtype=torch.float64)
 @given(dtype=st.sampled_from(FLOATS))
 def test_markov_step_worked_example(student, dtype):
     """markov_step of COURSE.md's example (85% / 10% / 5% / 0%) gives (0.765, 0.1525, 0.0645, 0.018) after one year."""
@@ -299,7 +323,7 @@ def test_markov_step_worked_example(student, dtype):
     expect_close(student.markov_step(state, transition), expected, "markov_step(state, transition)")
 
 
-@graded("markov_step_values")
+@graded("markov_step_values", rules=["markov_step.values"])
 @given(chain=chains())
 def test_markov_step_weights_rows(student, chain):
     """markov_step gives new[j] = sum over i of state[i] * transition[i, j] (the state weights the rows, not the columns)."""
@@ -308,7 +332,16 @@ def test_markov_step_weights_rows(student, chain):
                  "markov_step(state, transition)", rounding_scale=chain_rounding(state, 1))
 
 
-@graded("markov_step_values")
+@graded("markov_step_values", rules=["markov_step.dtype"])
+@given(chain=st.just((START, TRANSITION)))  # one chain, shown in the feedback when it fails
+def test_markov_step_float64_precision(student, chain):
+    """markov_step of float64 inputs is as exact as the dtype it returns: a float64 result to float64's precision (float32 arithmetic inside is not)."""
+    state, transition = chain
+    expect_as_exact_as_returned(student.markov_step(state, transition), after_years(state, transition, 1),
+                                "markov_step(state, transition) of float64 inputs")
+
+
+@graded("markov_step_values", rules=["markov_step.pure"])
 @given(chain=chains())
 def test_markov_step_leaves_inputs_unchanged(student, chain):
     """markov_step does not modify state or transition."""
@@ -316,21 +349,30 @@ def test_markov_step_leaves_inputs_unchanged(student, chain):
     leaves_inputs_unchanged(student, "markov_step", state, transition, names=["state", "transition"])
 
 
-@graded("markov_step_shapes")
-@given(shapes=st.one_of(
+BAD_CHAIN_SHAPES = st.one_of(
     st.tuples(sides, sides).filter(lambda nm: nm[0] != nm[1]).map(lambda nm: ((nm[0],), (nm[0], nm[1]))),
     st.tuples(sides, sides).filter(lambda nm: nm[0] != nm[1]).map(lambda nm: ((nm[0],), (nm[1], nm[1]))),
-    st.sampled_from([((1, 3), (3, 3)), ((3,), (3,)), ((2, 2), (2, 2))])))
+    st.sampled_from([((1, 3), (3, 3)), ((3,), (3,)), ((2, 2), (2, 2))]))
+
+
+def bad_chain(shapes):
+    s, t = shapes
+    return torch.ones(s) / max(1, s[-1]), torch.ones(t) / t[-1]
+
+
+@graded("markov_step_shapes", rules=["markov_step.errors"])
+@example(shapes=((3,), (3, 4)))
+@example(shapes=((2,), (3, 3)))
+@given(shapes=BAD_CHAIN_SHAPES)
 def test_markov_step_rejects_bad_shapes(student, shapes):
     """markov_step raises ValueError unless transition is square (n, n) and state has shape (n,)."""
     s, t = shapes
-    state = torch.ones(s) / max(1, s[-1])
-    transition = torch.ones(t) / t[-1]
+    state, transition = bad_chain(shapes)
     raises_value_error(student, "markov_step", state, transition,
                        what=f"markov_step of a state of shape {tuple(s)} and a transition of shape {tuple(t)}")
 
 
-@graded("markov_after_example")
+@graded("markov_after_example", rules=["markov_after.values", "markov_after.dtype"])
 @given(years=st.sampled_from([1, 2, 3, 5, 10, 30]), dtype=st.sampled_from(FLOATS))
 def test_markov_after_worked_example(student, years, dtype):
     """markov_after of COURSE.md's example applies exactly `years` steps: 1 year is one step, 2 years two steps."""
@@ -339,7 +381,7 @@ def test_markov_after_worked_example(student, years, dtype):
                  f"markov_after(state, transition, {years})", rounding_scale=chain_rounding(state, years))
 
 
-@graded("markov_after_years")
+@graded("markov_after_years", rules=["markov_after.values"])
 @given(chain=chains(), years=st.integers(0, 8))
 def test_markov_after_is_a_matrix_power(student, chain, years):
     """markov_after(state, transition, years) equals state times the transition matrix to the power `years` (no step more, no step less)."""
@@ -348,7 +390,7 @@ def test_markov_after_is_a_matrix_power(student, chain, years):
                  f"markov_after(state, transition, {years})", rounding_scale=chain_rounding(state, years))
 
 
-@graded("markov_after_zero")
+@graded("markov_after_zero", rules=["markov_after.zero"])
 @given(chain=chains())
 def test_markov_after_zero_years_is_a_copy(student, chain):
     """markov_after(state, transition, 0) gives back state unchanged, as a new tensor (changing it must not change state)."""
@@ -365,12 +407,37 @@ def test_markov_after_zero_years_is_a_copy(student, chain):
              f"with -1 changed state to {after}. Return a copy, e.g. state.clone().")
 
 
-@graded("markov_after_zero")
+@graded("markov_after_zero", rules=["markov_after.pure"])
+@example(chain=(START, TRANSITION), years=0)
+@example(chain=(START, TRANSITION), years=3)
 @given(chain=chains(), years=st.integers(0, 4))
 def test_markov_after_leaves_inputs_unchanged(student, chain, years):
     """markov_after does not modify state or transition."""
     state, transition = chain
     leaves_inputs_unchanged(student, "markov_after", state, transition, years, names=["state", "transition"])
+
+
+@graded("markov_after_years", rules=["markov_after.dtype"])
+@example(years=30)
+@given(years=st.sampled_from([1, 5, 30]))
+def test_markov_after_float64_precision(student, years):
+    """markov_after of float64 inputs is as exact as the dtype it returns: a float64 result to float64's precision (float32 arithmetic inside is not)."""
+    state, transition = START, TRANSITION
+    expect_as_exact_as_returned(student.markov_after(state, transition, years), after_years(state, transition, years),
+                                f"markov_after(state, transition, {years}) of float64 inputs")
+
+
+@graded("markov_after_errors", rules=["markov_after.errors"])
+@example(shapes=((3,), (3, 4)), years=1)
+@example(shapes=((2,), (3, 3)), years=2)
+@given(shapes=BAD_CHAIN_SHAPES, years=st.integers(1, 3))
+def test_markov_after_rejects_bad_shapes(student, shapes, years):
+    """markov_after raises ValueError, as markov_step does, for a non-square transition or a state of the wrong shape (years of 1 or more)."""
+    s, t = shapes
+    state, transition = bad_chain(shapes)
+    raises_value_error(student, "markov_after", state, transition, years,
+                       what=f"markov_after of a state of shape {tuple(s)} and a transition of shape {tuple(t)}, "
+                            f"{years} years")
 
 
 # ---------------------------------------------------------------- shop_totals
@@ -379,7 +446,9 @@ PRICES = [[1.5, 1], [2, 2.5], [5, 4.5], [16, 17]]
 BILLS = [[50, 49], [58.5, 61], [43.5, 43.5]]
 
 
-@graded("shop_totals_example")
+@graded("shop_totals_example", rules=["shop_totals.values"])
+@example(dtype=torch.float32)
+@example(dtype=torch.float64)
 @given(dtype=st.sampled_from(FLOATS))
 def test_shop_totals_worked_example(student, dtype):
     """shop_totals of COURSE.md's example gives the bills (50, 49), (58.5, 61), (43.5, 43.5), exactly."""
@@ -398,7 +467,7 @@ def shops(draw):
     return quantities, prices
 
 
-@graded("shop_totals_values")
+@graded("shop_totals_values", rules=["shop_totals.values"])
 @given(qp=shops())
 def test_shop_totals_is_quantities_times_prices(student, qp):
     """shop_totals gives bill[person, shop] = sum over items of quantities[person, item] * prices[item, shop], shaped (people, shops)."""
@@ -406,7 +475,20 @@ def test_shop_totals_is_quantities_times_prices(student, qp):
     expect_product(student.shop_totals(quantities, prices), quantities, prices, "shop_totals(quantities, prices)")
 
 
-@graded("shop_totals_values")
+SHOP64 = (torch.tensor(QUANTITIES, dtype=torch.float64),
+          torch.tensor([[1.1, 0.95], [2.05, 2.45], [4.99, 4.55], [16.1, 17.3]], dtype=torch.float64))
+
+
+@graded("shop_totals_values", rules=["shop_totals.dtype"])
+@given(qp=st.just(SHOP64))  # one shop, shown in the feedback when it fails
+def test_shop_totals_float64_precision(student, qp):
+    """shop_totals of float64 inputs is as exact as the dtype it returns: a float64 result to float64's precision (float32 arithmetic inside is not)."""
+    quantities, prices = qp
+    expect_as_exact_as_returned(student.shop_totals(quantities, prices), torch.matmul(quantities, prices),
+                                "shop_totals(quantities, prices) of float64 inputs")
+
+
+@graded("shop_totals_values", rules=["shop_totals.pure"])
 @given(qp=shops())
 def test_shop_totals_leaves_inputs_unchanged(student, qp):
     """shop_totals does not modify quantities or prices."""
@@ -414,7 +496,8 @@ def test_shop_totals_leaves_inputs_unchanged(student, qp):
     leaves_inputs_unchanged(student, "shop_totals", quantities, prices, names=["quantities", "prices"])
 
 
-@graded("shop_totals_shapes")
+@graded("shop_totals_shapes", rules=["shop_totals.errors"])
+@example(sizes=(3, 4, 3, 2))
 @given(sizes=st.tuples(sides, sides, sides, sides).filter(lambda s: s[1] != s[2]))
 def test_shop_totals_rejects_mismatched_items(student, sizes):
     """shop_totals raises ValueError when quantities and prices disagree on the number of items."""
