@@ -75,9 +75,10 @@ def test_a_first_notebook_replays_the_recording_and_gets_the_grades_of_a_fresh_d
     assert results["examples"]["replayed"] == 0
     assert verdicts(results) == drawn[MISTAKES[0]]
 
-    # Missing, or not a recording at all: the same.
-    recording.write_bytes(b"not a pickle")
-    assert verdicts(grade(course, MISTAKES[0])) == drawn[MISTAKES[0]]
-    recording.unlink()
-    results = grade(course, MISTAKES[0])
-    assert results["examples"]["replayed"] == 0 and verdicts(results) == drawn[MISTAKES[0]]
+
+def test_an_unreadable_or_missing_recording_is_no_recording(tmp_path):
+    from autograder.engine import example_replay
+
+    assert example_replay.load_recording(tmp_path, ROOT) == "no recording"
+    (tmp_path / RECORDING_NAME).write_bytes(b"not a pickle")
+    assert "unreadable" in example_replay.load_recording(tmp_path, ROOT)
