@@ -5,7 +5,7 @@ replays them from its first notebook instead of drawing them (``example_replay.p
 
 ``instructor.release`` runs it after regenerating the notebooks. It grades our solution with
 the course's own grader (``record_examples``), which writes
-``autograder/hidden/<id>/recorded_examples.pickle``: instructor-only, like the tests beside it.
+``autograder/hidden/<id>/recorded_examples.pickle.xz``: instructor-only, like the tests beside it.
 A recording that no longer matches (a test edited, hypothesis or torch upgraded) is ignored
 by the judge, which draws as if there were none: grades never depend on it, only cost does.
 """
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import pickle
 import sys
 
 import nbformat
 
-from autograder.engine.example_replay import RECORDING_NAME, recording_stamp
+from autograder.engine.example_replay import RECORDING_NAME, read_recording, recording_stamp
 from autograder.engine.judge_server import stop_all
 from autograder.engine.preprocessor import GradeWithHiddenTests, program_cells
 from instructor.paths import HIDDEN_TESTS, ROOT, assignments, notebook_of
@@ -46,7 +45,7 @@ def staleness(assignment: str) -> str | None:
     path = HIDDEN_TESTS / assignment / RECORDING_NAME
     if not path.exists():
         return f"{path.relative_to(ROOT)} is missing"
-    payload = pickle.loads(path.read_bytes())
+    payload = read_recording(path)
     if payload.get("stamp") != recording_stamp(ROOT):
         return f"{path.relative_to(ROOT)} was recorded by another judge or other shared test code"
     hashes = {file.name: hashlib.sha256(file.read_bytes()).hexdigest()

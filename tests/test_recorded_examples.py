@@ -3,6 +3,7 @@ replays them from its first notebook, with exactly the grades of drawing them; a
 missing recording is drawn afresh, with the same grades again."""
 from __future__ import annotations
 
+import lzma
 import pickle
 import shutil
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.engine.example_replay import RECORDING_NAME
+from autograder.engine.example_replay import RECORDING_NAME, read_recording
 from autograder.engine.judge_server import stop_all
 from autograder.engine.preprocessor import GradeWithHiddenTests, program_cells
 from autograder.simulated_class import build_submission, load_cases
@@ -68,9 +69,9 @@ def test_a_first_notebook_replays_the_recording_and_gets_the_grades_of_a_fresh_d
         assert any(not v["passed"] for v in drawn[name])
 
     # Stale (recorded by another judge): ignored, every example drawn, the same grades.
-    payload = pickle.loads(recording.read_bytes())
+    payload = read_recording(recording)
     payload["stamp"]["hypothesis"] = "0.0.0"
-    recording.write_bytes(pickle.dumps(payload))
+    recording.write_bytes(lzma.compress(pickle.dumps(payload)))
     results = grade(course, MISTAKES[0])
     assert results["examples"]["replayed"] == 0
     assert verdicts(results) == drawn[MISTAKES[0]]

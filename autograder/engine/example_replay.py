@@ -40,6 +40,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import lzma
 import pickle
 import platform
 import warnings
@@ -52,7 +53,7 @@ from hypothesis.internal.reflection import function_digest
 from hypothesis.strategies._internal.core import DataObject
 
 MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not kept
-RECORDING_NAME = "recorded_examples.pickle"  # beside a hidden test file, written by instructor.release
+RECORDING_NAME = "recorded_examples.pickle.xz"  # beside a hidden test file, written by instructor.release
 # What a test's examples depend on beyond its own file and settings (both in its key).
 STAMPED_SOURCES = ("autograder/strategies.py", "autograder/checks.py", "autograder/testing.py",
                    "autograder/engine/example_replay.py", "autograder/engine/judge.py", "autograder/hidden/conftest.py")
@@ -129,10 +130,17 @@ def recording_stamp(course_root: Path) -> dict:
 def save_recording(folder: Path, course_root: Path) -> int:
     """Write the examples kept for the tests of ``folder``; how many tests."""
     folder = Path(folder).resolve()
-    mine = {key: examples for key, examples in _kept.items() if _in_folder(key, folder, course_root)}
+    mine = {}
+    for key, examples in _kept.items():
+        if not _in_folder(key, folder, course_root):
+            continue
+        try:  # a test whose examples hold what pickle cannot write (a lambda) is drawn every time
+            mine[key] = pickle.loads(pickle.dumps(examples, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception:
+            continue
     payload = {"stamp": recording_stamp(course_root), "kept": mine}
     tmp = folder / f".{RECORDING_NAME}.tmp"
-    tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.write_bytes(lzma.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)))
     tmp.replace(folder / RECORDING_NAME)
     return len(mine)
 
@@ -140,6 +148,11 @@ def save_recording(folder: Path, course_root: Path) -> int:
 def _in_folder(key: tuple, folder: Path, course_root: Path) -> bool:
     path = (Path(course_root) / key[0].split("::", 1)[0]).resolve()
     return path.parent == folder
+
+
+def read_recording(path: Path) -> dict:
+    """A recording as written by ``save_recording`` (by instructor.release: instructor-only)."""
+    return pickle.loads(lzma.decompress(Path(path).read_bytes()))
 
 
 _loaded: dict = {}  # recording path -> (mtime, size) of the file loaded
@@ -156,7 +169,7 @@ def load_recording(folder: Path, course_root: Path) -> str:
     if _loaded.get(path) == (stat.st_mtime_ns, stat.st_size):
         return "recording kept"
     try:
-        payload = pickle.loads(path.read_bytes())  # written by instructor.release; instructor-only
+        payload = read_recording(path)
     except Exception as exc:
         return f"recording unreadable ({type(exc).__name__}): examples drawn"
     _loaded[path] = (stat.st_mtime_ns, stat.st_size)

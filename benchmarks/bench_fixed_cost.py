@@ -1,0 +1,123 @@
+"""The fixed and the marginal CPU cost of grading with plain ``nbgrader autograde``, per
+assignment, with examples drawn by hypothesis and with examples recorded at release
+(``instructor.record_examples``), in one run.
+
+    python benchmarks/bench_fixed_cost.py [ASSIGNMENT ...] [--notebooks 9]
+
+For each assignment, one ``nbgrader autograde`` of 1 copy of our solution and one of
+``--notebooks`` copies, each a fresh grading process: the marginal cost is the difference
+per further notebook, the fixed cost what one notebook costs beyond it (nbgrader's start,
+the judge's, the zygote's, and drawing the examples where none are recorded). CPU is that
+of the whole process tree, sandboxed workers and killed processes included: the benchmark
+runs its gradings in a cgroup of its own (cgroup v1 ``cpuacct``, as root) and reads its
+usage; where it cannot make one, it falls back to the reaped children's rusage and says so.
+One ``import torch`` is measured the same way, as the yardstick.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from autograder.engine.example_replay import RECORDING_NAME  # noqa: E402
+from autograder.simulated_class import load_cases  # noqa: E402
+from instructor import nbgrader_cli  # noqa: E402
+from instructor.paths import assignments  # noqa: E402
+from instructor.record_examples import staleness  # noqa: E402
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+class ProcessTreeCpu:
+    """CPU-seconds of this process and everything it starts from now on."""
+
+    def __init__(self):
+        self.group = None
+        if os.geteuid() == 0 and (CPUACCT / "cpuacct.usage").exists():
+            group = CPUACCT / f"bench-fixed-cost-{os.getpid()}"
+            try:
+                group.mkdir(exist_ok=True)
+                (group / "tasks").write_text(str(os.getpid()))
+                self.group = group
+            except OSError:
+                self.group = None
+        self.how = "cgroup cpuacct (every process, killed ones included)" if self.group else \
+            "rusage of reaped children (no cgroup: processes killed rather than reaped are missed)"
+
+    def seconds(self) -> float:
+        if self.group:
+            return int((self.group / "cpuacct.usage").read_text()) / 1e9
+        usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        return sum(u.ru_utime + u.ru_stime for u in usage)
+
+    def close(self) -> None:
+        if self.group:
+            (CPUACCT / "tasks").write_text(str(os.getpid()))
+            self.group.rmdir()
+
+
+def measured(cpu: ProcessTreeCpu, run) -> tuple[float, float]:
+    start, start_cpu = time.perf_counter(), cpu.seconds()
+    run()
+    return cpu.seconds() - start_cpu, time.perf_counter() - start
+
+
+def grade_copies(generated: Path, where: Path, assignment: str, count: int, recorded: bool,
+                 cpu: ProcessTreeCpu) -> tuple[float, float]:
+    course = nbgrader_cli.copy_course(generated, where)
+    recording = course / "autograder" / "hidden" / assignment / RECORDING_NAME
+    if not recorded and recording.exists():
+        recording.unlink()
+    solution = next(c for c in load_cases(assignment) if c.name == "solution")
+    cases = [dataclasses.replace(solution, name=f"solution{i}") for i in range(count)]
+    nbgrader_cli.submit_class(course, assignment, cases)
+    return measured(cpu, lambda: nbgrader_cli.autograde(course, assignment, [c.name for c in cases]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignment", nargs="*", metavar="ASSIGNMENT")
+    parser.add_argument("--notebooks", type=int, default=9, help="copies graded by the second process")
+    args = parser.parse_args(argv)
+    which = args.assignment or assignments()
+    cpu = ProcessTreeCpu()
+    try:
+        torch_cpu, _ = measured(cpu, lambda: subprocess.run([sys.executable, "-c", "import torch"], check=True))
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="bench-fixed-") as tmp:
+            generated = nbgrader_cli.make_course(Path(tmp) / "generated")
+            nbgrader_cli.generate(generated, "*" if set(which) == set(assignments()) else which[0])
+            for assignment in which[1:] if set(which) != set(assignments()) else []:
+                nbgrader_cli.generate(generated, assignment)
+            for assignment in which:
+                stale = staleness(assignment)
+                for recorded in (False, True):
+                    one, one_wall = grade_copies(generated, Path(tmp) / "one", assignment, 1, recorded, cpu)
+                    many, many_wall = grade_copies(generated, Path(tmp) / "many", assignment, args.notebooks,
+                                                   recorded, cpu)
+                    marginal = (many - one) / (args.notebooks - 1)
+                    rows.append((assignment, "recorded" if recorded else "drawn", one - marginal, marginal,
+                                 one, many, many_wall, stale if recorded else ""))
+    finally:
+        cpu.close()
+    print(f"\nCPU of the whole process tree, measured by {cpu.how}")
+    print(f"one `import torch`: {torch_cpu:.2f} CPU-s; the goal for a grading process's fixed cost: "
+          f"{2 * torch_cpu:.2f}\n")
+    print(f"{'assignment':26} {'examples':9} {'fixed':>7} {'marginal':>9} {'1 nb':>7} "
+          f"{str(args.notebooks) + ' nb':>7} {'wall':>6}   (CPU-s; wall of the larger run)")
+    for assignment, mode, fixed, marginal, one, many, wall, note in rows:
+        print(f"{assignment:26} {mode:9} {fixed:7.2f} {marginal:9.2f} {one:7.2f} {many:7.2f} {wall:6.1f}"
+              + (f"   recording not used: {note}" if note else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
