@@ -38,9 +38,7 @@ GRADED = ["solution", "blank", "float32_always"]
 # The course-wide tests, each file with how many of its tests take the assignment as a parameter:
 # all of them run for the new id (``-k``), with the tests that go over every assignment at once
 # and are cheap. Not here: tests/test_grading.py (the nbgrader grading above, for the whole class),
-# tests/test_notebooks_execute.py (the release below executes the notebook) and
-# tests/test_parallel_grading.py's representative class (autograder/simulated_class/representative.py
-# represents an unlisted assignment by its whole simulated class, more than the 7 cases it allows).
+# tests/test_notebooks_execute.py (the release below executes the notebook).
 PER_ASSIGNMENT = {
     "tests/test_rules_traceable.py": 3,
     "tests/test_course_consistency.py": 5,
@@ -49,6 +47,7 @@ PER_ASSIGNMENT = {
     "tests/test_release_fresh.py": 3,
     "tests/test_recorded_examples.py": 1,
     "tests/test_source_flags.py": 0,
+    "tests/test_parallel_grading.py": 1,
 }
 OVER_EVERY_ASSIGNMENT = ["test_every_notebook_ends_with_written_questions",
                          "test_solutions_have_no_markers_and_release_no_solutions", "test_no_honest_submission_is_flagged"]

@@ -27,10 +27,17 @@ REPRESENTATIVE = {
 
 def representative_cases(assignment: str) -> list[Case]:
     """The small class of ``assignment``, in the order above; every name must be a case of its file.
-    An assignment not listed (a new one) is represented by its whole simulated class."""
+    An assignment not listed (a new one) is represented by its solution, its blank notebook, its
+    first variant, its first two mistakes and its first attack, where it has them."""
     cases = load_cases(assignment)
     if assignment not in REPRESENTATIVE:
-        return cases
+        wanted = {"solution": 1, "blank": 1, "variant": 1, "mistake": 2, "attack": 1}
+        chosen = []
+        for case in cases:
+            if wanted.get(case.kind, 0) > 0:
+                wanted[case.kind] -= 1
+                chosen.append(case)
+        return chosen
     by_name = {case.name: case for case in cases}
     names = REPRESENTATIVE[assignment]
     missing = [name for name in names if name not in by_name]
