@@ -172,6 +172,30 @@ def pytest_collectreport(report):
         _COLLECTION_ERRORS.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
 
+_RULE_TEXTS: dict = {}  # (notebook path, mtime) -> rule id -> the bullet the student reads
+
+
+def _rule_texts(item) -> dict:
+    """The rules the notebook states, by id, for a failed property's feedback: read from the
+    course's source notebook (the same words as the student's), once per notebook version."""
+    from autograder.rules import notebook_rules
+
+    folder = Path(item.config.rootpath) / "source" / Path(item.path).parent.name
+    notebooks = sorted(folder.glob("*.ipynb"))
+    if len(notebooks) != 1:
+        return {}
+    key = (str(notebooks[0]), notebooks[0].stat().st_mtime_ns)
+    if key not in _RULE_TEXTS:
+        try:
+            import nbformat
+
+            rules, _ = notebook_rules(nbformat.read(str(notebooks[0]), as_version=4))
+            _RULE_TEXTS[key] = {rule.id: " ".join(rule.text.split()) for rule in rules}
+        except Exception:  # feedback goes on without the rule's words
+            _RULE_TEXTS[key] = {}
+    return _RULE_TEXTS[key]
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -183,8 +207,10 @@ def pytest_runtest_makereport(item, call):
             "cell": marker.args[0] if marker else None,
             "property": " ".join((item.function.__doc__ or item.name).split()),
             "passed": report.passed,
+            "rules": list(marker.kwargs.get("rules", ())) if marker else [],
         }
         if report.failed and call.excinfo is not None:
+            record["rule_texts"] = [text for text in map(_rule_texts(item).get, record["rules"]) if text]
             exc = call.excinfo.value
             record["message"] = describe_failure(exc)
             fixtures = tuple(item.fixturenames)

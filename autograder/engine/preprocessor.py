@@ -299,6 +299,8 @@ def _failure_lines(records: list[dict], failed: list[dict], message_chars: int, 
     seen: dict[str, str] = {}
     for record in failed:
         lines.append(f"✗ {record['property']}")
+        for text in record.get("rule_texts") or []:  # the notebook's words for the rule broken
+            lines.append("    " + _cut_text(f"The notebook's rule: {text}", message_chars))
         message = _cut_text(str(record.get("message") or ""), message_chars)
         if fold and message and message in seen:
             lines.append(f"    [the same message as for {seen[message]!r}]")
