@@ -59,9 +59,16 @@ class ProcessTreeCpu:
         return sum(u.ru_utime + u.ru_stime for u in usage)
 
     def close(self) -> None:
-        if self.group:
-            (CPUACCT / "tasks").write_text(str(os.getpid()))
-            self.group.rmdir()
+        if not self.group:
+            return
+        (CPUACCT / "tasks").write_text(str(os.getpid()))
+        for _ in range(50):  # the last grading's processes may still be exiting
+            try:
+                self.group.rmdir()
+                return
+            except OSError:
+                time.sleep(0.1)
+        print(f"(left {self.group}: processes still in it)", file=sys.stderr)
 
 
 def measured(cpu: ProcessTreeCpu, run) -> tuple[float, float]:
