@@ -62,7 +62,7 @@ class ProcessTreeCpu:
         if not self.group:
             return
         (CPUACCT / "tasks").write_text(str(os.getpid()))
-        for _ in range(50):  # the last grading's processes may still be exiting
+        for _ in range(300):  # the last grading's processes may still be exiting
             try:
                 self.group.rmdir()
                 return
