@@ -13,6 +13,8 @@ import dataclasses
 import difflib
 import json
 
+MAX_EXAMPLES = 40  # hypothesis examples per property; course_config.py may override
+
 # Where the fields that are not limits come from (course_config.py sets them by their own names).
 SET_ELSEWHERE = {
     "sandbox": "c.GradeWithHiddenTests.allow_unsandboxed (and whether this machine can build a sandbox)",

@@ -25,8 +25,8 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.engine import sandbox
 from autograder.engine.judge_server import JudgeServer, JudgeServerFailed
-from autograder.engine.limits import Limits
-from autograder.engine.student_proxy import MAX_EXAMPLES, Cell
+from autograder.engine.limits import MAX_EXAMPLES, Limits
+from autograder.engine.cells import Cell
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 # The per-property results written beside each autograded notebook, for the class report.

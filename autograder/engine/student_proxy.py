@@ -22,10 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 
 from autograder.engine import budget, cpu_wait, sandbox, wire, zygote
-from autograder.engine.limits import Limits
+from autograder.engine.cells import Cell  # noqa: F401  (part of this module's interface)
+from autograder.engine.limits import MAX_EXAMPLES, Limits  # noqa: F401
 
 
 class StudentFailure(AssertionError):
@@ -72,14 +72,6 @@ class StudentRaised(StudentFailure):
 class StudentCrashed(StudentFailure):
     """The worker died or ran out of time during the call."""
 
-
-MAX_EXAMPLES = 40  # hypothesis examples per property; course_config.py may override
-
-
-@dataclass
-class Cell:
-    id: str
-    source: str
 
 
 NOT_STARTED = "the grading worker did not start"
