@@ -173,3 +173,30 @@ def test_feedback_on_submit_is_read_from_the_services_ledger(tmp_path):
     assert stats.median_seconds_to_feedback() == 12.0
     assert {s: len(e) for s, e in stats.per_student().items()} == {"ann": 2, "bob": 2}
     assert read_ledger(tmp_path, "02_reshape_slice") is None
+
+
+def test_the_hub_service_serves_instructors_only_and_rewrites_after_any_grading(tmp_path):
+    """The service's own checks, beside the Hub's role (tests/test_jupyterhub_browser.py): only an
+    instructor of the course or an admin reads the report, and a report is stale once grading wrote
+    after it: the SQLite gradebook, or a notebook's results file (all a PostgreSQL course writes here)."""
+    import os
+    import time
+
+    from deploy.jupyterhub.report_service import is_instructor, report_is_stale
+
+    assert is_instructor({"name": "teacher"}, {"teacher"}) and is_instructor({"name": "root", "admin": True}, set())
+    assert not is_instructor({"name": "student1"}, {"teacher"}) and not is_instructor({}, {"teacher"})
+
+    course, reports = tmp_path / "course", tmp_path / "course" / "reports"
+    reports.mkdir(parents=True)
+    assert not report_is_stale(course, reports)  # nothing graded: nothing to write
+    results = course / "autograded" / "s1" / "01_normalization" / f"normalization{RESULTS_SUFFIX}"
+    results.parent.mkdir(parents=True)
+    results.write_text("{}")
+    assert report_is_stale(course, reports)  # graded, no report yet
+    (reports / "index.html").write_text("report")
+    later = time.time() + 10
+    os.utime(reports / "index.html", (later, later))
+    assert not report_is_stale(course, reports)
+    os.utime(results, (later + 10, later + 10))  # graded again, into PostgreSQL: only results files change
+    assert report_is_stale(course, reports)

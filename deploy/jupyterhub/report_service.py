@@ -6,8 +6,9 @@ does; the Hub lets only the course's instructors (and admins) through to it (the
 ``class-report-readers`` role grants ``access:services!service=class-report``), and the
 service checks again that the user is an instructor of ``course.json``: everyone else gets
 403. It serves the pages and CSVs of ``<course folder>/reports/`` (file names only, never a
-path), and writes them again (``instructor.class_report``) when the gradebook changed since
-they were written, so the report is always that of the latest grading, whether the
+path), and writes them again (``instructor.class_report``) when grading wrote (the SQLite gradebook,
+or a notebook's results file, which a PostgreSQL gradebook's grading writes too) since they
+were written, so the report is always that of the latest grading, whether the
 instructor graded with ``instructor.grade_class`` or the formgrader's button.
 """
 from __future__ import annotations
@@ -36,13 +37,23 @@ def is_instructor(user: dict, instructors: set[str]) -> bool:
     return user.get("name") in instructors or bool(user.get("admin"))
 
 
-def report_is_stale(course_dir: Path, reports: Path) -> bool:
-    """Whether the gradebook changed since the report was written (or there is no report)."""
-    index = reports / "index.html"
+def last_grading(course_dir: Path) -> float | None:
+    """When grading last wrote: the SQLite gradebook, or the newest per-notebook results file the
+    engine writes beside each autograded notebook (what changes with a PostgreSQL gradebook too)."""
+    written = [path.stat().st_mtime for path in (course_dir / "autograded").glob("*/*/*.results.json")]
     gradebook = course_dir / "gradebook.db"
-    if not index.exists():
-        return gradebook.exists()
-    return gradebook.exists() and gradebook.stat().st_mtime > index.stat().st_mtime
+    if gradebook.exists():
+        written.append(gradebook.stat().st_mtime)
+    return max(written, default=None)
+
+
+def report_is_stale(course_dir: Path, reports: Path) -> bool:
+    """Whether grading wrote since the report was written (or there is no report)."""
+    index = reports / "index.html"
+    graded = last_grading(course_dir)
+    if graded is None:
+        return False
+    return not index.exists() or graded > index.stat().st_mtime
 
 
 def make_app(course_dir: Path, instructors: set[str], prefix: str):
