@@ -48,13 +48,16 @@ def mnist_dir() -> Path:
 #
 # loadscope hands scopes out in collection order (run_tests.sh turns its reordering by test
 # count off), so the longest go first (longest-first scheduling): a long scope started last
-# would leave the other workers idle at the end. Modules by the seconds their scopes took in
-# CI on four workers: 375 (parallel grading), 5 catalog groups and 17 graded shards of
-# 40-330 each, 283 (feedback on submit), 249 (fairness), 173, 109, 83, 77, 62, 59, 42, 35, 29.
-LONGEST_FIRST = ("test_parallel_grading.py", "test_integrity_catalog.py", "test_grading.py",
+# would leave the other workers idle at the end. By the seconds their scopes took in CI (three
+# workers, 2 cores): 6 catalog groups of 420-700 (as 5), 17 graded shards of 90-440, parallel
+# grading 535, feedback on submit 300, replay 146, order independence 101+, e2e 135, recorded
+# examples 83, class report 67+, fairness 160, scaffold 145.
+LONGEST_FIRST = ("test_integrity_catalog.py", "test_grading.py", "test_parallel_grading.py",
                  "test_jupyterhub_feedback_on_submit.py", "test_fairness.py", "test_example_replay.py",
-                 "test_jupyterhub_e2e.py", "test_gradebook_concurrency.py", "test_notebooks_execute.py",
-                 "test_scaffold.py", "test_jupyterhub_browser.py", "test_zygote.py", "test_release_fresh.py",
+                 "test_order_independence.py", "test_scaffold.py", "test_jupyterhub_e2e.py",
+                 "test_recorded_examples.py", "test_class_report.py",
+                 "test_gradebook_concurrency.py", "test_notebooks_execute.py",
+                 "test_jupyterhub_browser.py", "test_zygote.py", "test_release_fresh.py",
                  "test_student_validate.py")
 
 

@@ -30,7 +30,7 @@ from tests.sandbox_probe import surviving
 README = ROOT / "README.md"
 
 ENTRIES = catalog()
-GROUPS = 5
+GROUPS = 6
 MODES = ["root", "plain user"]
 
 

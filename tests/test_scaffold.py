@@ -42,7 +42,8 @@ GRADED = ["solution", "blank", "float32_always"]
 PER_ASSIGNMENT = {
     "tests/test_rules_traceable.py": 3,
     "tests/test_course_consistency.py": 5,
-    "tests/test_fairness.py": 4,
+    "tests/test_fairness.py": 3,
+    "tests/test_prose_figures.py": 2,
     "tests/test_written_answers.py": 0,
     "tests/test_release_fresh.py": 3,
     "tests/test_recorded_examples.py": 1,
