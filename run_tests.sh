@@ -6,11 +6,11 @@
 # `-n 0` runs them in one process.
 source "$(dirname "$0")/scripts/env.sh"
 bash scripts/install_postgres.sh
-# Two workers more than the cores: a grading alternates between its judge and the student's
+# One worker more than the cores: a grading alternates between its judge and the student's
 # worker, and many tests wait on the clock (limits, timeouts, sleeping attacks, servers
 # starting). On 2 cores, 3 workers once took 25:28 with both cores busy (4: 28:41); with the
-# catalog's waiting attacks and the larger simulated classes, 3 workers kept the cores only
-# 62% busy (57 CPU-minutes in 47:27), so the suite now runs 4.
+# larger simulated classes, 3 workers took 47:27 (57 CPU-minutes, the cores 62% busy), and 4
+# were no faster (more than 46 minutes for less than half the tests).
 # torch on one thread in each test process and kernel: with more processes than cores, the
 # idle OpenMP threads of one spin on the cores the others wait for (06's notebook took
 # 181 s among the tests, 15 s alone).
@@ -19,4 +19,4 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREAD
 # longest first (xdist's own order, most tests first, started two long gradings late).
 # (nproc counts the cores without OMP_NUM_THREADS, which it would otherwise obey.)
 cores="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
-exec .venv/bin/python -m pytest -n "$(( cores + 2 ))" --dist loadscope --no-loadscope-reorder "$@"
+exec .venv/bin/python -m pytest -n "$(( cores + 1 ))" --dist loadscope --no-loadscope-reorder "$@"

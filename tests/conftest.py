@@ -49,7 +49,7 @@ def mnist_dir() -> Path:
 # loadscope hands scopes out in collection order (run_tests.sh turns its reordering by test
 # count off), so the longest go first (longest-first scheduling): a long scope started last
 # would leave the other workers idle at the end. By the seconds their scopes took in CI (three
-# workers, 2 cores): 6 catalog groups of 420-700 (as 5), 17 graded shards of 90-440, parallel
+# workers, 2 cores): catalog groups of 420-700 (5 groups; now 6), 17 graded shards of 90-440, parallel
 # grading 535, feedback on submit 300, replay 146, order independence 101+, e2e 135, recorded
 # examples 83, class report 67+, fairness 160, scaffold 145.
 LONGEST_FIRST = ("test_integrity_catalog.py", "test_grading.py", "test_parallel_grading.py",
