@@ -6,6 +6,7 @@ LOG_SOFTMAX = {"log_softmax_values", "log_softmax_dim", "log_softmax_large", "lo
 BCE_VALUES = {"binary_cross_entropy_terms", "binary_cross_entropy_mean"}
 NLL_VALUES = {"nll_loss_single", "nll_loss_mean"}
 CROSS_ENTROPY = {"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad", "cross_entropy_pure"}
+GRAD_VALUES = {"cross_entropy_grad_values", "cross_entropy_grad_large"}
 
 CHECKED_BCE = '''
 def binary_cross_entropy(p, y):
@@ -16,6 +17,13 @@ CHECKED_NLL = '''
 def nll_loss(log_probs, targets):
     if log_probs.dim() != 2 or targets.shape != (log_probs.shape[0],):
         raise ValueError(f"expected (N, C) and (N,), got {tuple(log_probs.shape)} and {tuple(targets.shape)}")
+'''
+CHECKED_GRAD = '''
+def cross_entropy_grad(logits, targets):
+    if logits.dim() != 2 or targets.shape != (logits.shape[0],):
+        raise ValueError(f"expected (N, C) and (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    if ((targets < 0) | (targets >= logits.shape[1])).any():
+        raise ValueError(f"targets must be classes 0..{logits.shape[1] - 1}, got {targets.tolist()}")
 '''
 CHECKED_ACCURACY = '''
 def accuracy(logits, targets):
@@ -34,6 +42,10 @@ def nll_with(body):
 
 def accuracy_with(body):
     return CHECKED_ACCURACY + body
+
+
+def grad_with(body):
+    return CHECKED_GRAD + body
 
 
 CASES = [
@@ -65,6 +77,15 @@ def cross_entropy(logits, targets):
     one_hot = torch.nn.functional.one_hot(targets, logits.shape[-1]).to(logits.dtype)
     return -(one_hot * log_softmax(logits)).sum(dim=-1).mean()
 ''',
+             "cross_entropy_grad_answer": '''
+def cross_entropy_grad(logits, targets):
+    if logits.ndim != 2 or targets.shape != logits.shape[:1]:
+        raise ValueError(f"logits (N, C) and targets (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    if targets.min() < 0 or targets.max() >= logits.shape[1]:
+        raise ValueError(f"targets must be classes 0..{logits.shape[1] - 1}, got {targets.tolist()}")
+    one_hot = torch.nn.functional.one_hot(targets, logits.shape[1]).to(logits.dtype)
+    return (torch.exp(log_softmax(logits)) - one_hot) / len(logits)
+''',
              "accuracy_answer": accuracy_with('''
     hits = logits.max(dim=1).indices == targets
     return hits.sum() / len(targets)
@@ -95,6 +116,18 @@ def cross_entropy(logits, targets):
         m = row.max()
         losses.append(m + (row - m).exp().sum().log() - row[t])
     return torch.stack(losses).mean()
+''',
+             "cross_entropy_grad_answer": '''
+def cross_entropy_grad(logits, targets):
+    if logits.dim() != 2 or tuple(targets.shape) != (logits.shape[0],):
+        raise ValueError(f"cross_entropy_grad: (N, C) and (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    n, c = logits.shape
+    rows = []
+    for row, t in zip(logits, targets.tolist()):
+        if not 0 <= t < c:
+            raise ValueError(f"cross_entropy_grad: target {t} is not one of the classes 0..{c - 1}")
+        rows.append(softmax(row, dim=0) - torch.eye(c, dtype=row.dtype)[t])
+    return torch.stack(rows) / n
 ''',
              "accuracy_answer": accuracy_with('''
     return torch.eq(torch.argmax(logits, dim=1), targets).to(torch.float32).mean()
@@ -129,6 +162,11 @@ def log_softmax(x, dim=-1):
 def cross_entropy(logits, targets):
     return nll_loss(log_softmax(logits.double()), targets).to(logits.dtype)
 ''',
+             "cross_entropy_grad_answer": grad_with('''
+    grad = softmax(logits.double())
+    grad[torch.arange(len(targets)), targets] -= 1
+    return (grad / len(targets)).to(logits.dtype)
+'''),
              "accuracy_answer": accuracy_with('''
     predictions = np.argmax(logits.detach().numpy(), axis=1)
     return torch.tensor(float(np.mean(predictions == targets.numpy())))
@@ -163,6 +201,17 @@ from torch.nn.functional import one_hot as onehot
 def cross_entropy(logits, targets):
     lp = log_softmax(logits, dim=1)
     return -(lp * onehot(targets, logits.shape[-1]).to(lp.dtype)).sum(dim=1).mean()
+''',
+             "cross_entropy_grad_answer": '''
+def cross_entropy_grad(logits, targets):
+    if logits.ndim != 2 or targets.ndim != 1 or len(targets) != len(logits):
+        raise ValueError(f"cross_entropy_grad: logits (N, C) and targets (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    c = logits.shape[1]
+    if any(t < 0 or t >= c for t in targets.tolist()):
+        raise ValueError(f"cross_entropy_grad: every target must be in 0..{c - 1}, got {targets.tolist()}")
+    e = (logits - logits.max(dim=1, keepdim=True).values).exp()
+    y = torch.zeros_like(logits).scatter(1, targets[:, None], 1.0)
+    return (e / e.sum(1, keepdim=True) - y).div(logits.shape[0])
 ''',
              "accuracy_answer": '''
 def accuracy(logits, targets):
@@ -269,6 +318,77 @@ def cross_entropy(logits, targets):
     value = nll_loss(log_softmax(logits), targets).item()
     return torch.tensor(value, dtype=logits.dtype)
 '''}),
+    Case("grad_summed", "cross_entropy_grad without the / N: the gradient of the summed loss",
+         breaks="cross_entropy_grad.values", answers={"cross_entropy_grad_answer": grad_with('''
+    e = torch.exp(logits - logits.amax(dim=1, keepdim=True))
+    return e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)
+''')}),
+    Case("grad_sign_flipped", "cross_entropy_grad as one_hot - softmax: the direction of descent, not the gradient",
+         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": grad_with('''
+    e = torch.exp(logits - logits.amax(dim=1, keepdim=True))
+    return (F.one_hot(targets, logits.shape[1]).to(logits.dtype) - e / e.sum(dim=1, keepdim=True)) / len(logits)
+''')}),
+    Case("grad_divided_by_classes", "cross_entropy_grad divided by the number of classes C, not the batch size N",
+         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": grad_with('''
+    e = torch.exp(logits - logits.amax(dim=1, keepdim=True))
+    return (e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / logits.shape[1]
+''')}),
+    Case("grad_softmax_over_batch", "cross_entropy_grad with the softmax taken down each column (dim=0)",
+         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": grad_with('''
+    e = torch.exp(logits - logits.amax(dim=0, keepdim=True))
+    return (e / e.sum(dim=0, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
+''')}),
+    Case("grad_naive_softmax", "cross_entropy_grad with exp(logits) / sum: nan for huge logits",
+         breaks="cross_entropy_grad.large_logits", answers={"cross_entropy_grad_answer": grad_with('''
+    e = torch.exp(logits)
+    return (e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
+''')}),
+    Case("grad_in_float32", "cross_entropy_grad computes in float32 and casts back to the logits' dtype",
+         breaks="cross_entropy_grad.dtype", hidden_only="graded at the precision of the dtype you return",
+         answers={"cross_entropy_grad_answer": grad_with('''
+    x = logits.float()
+    e = torch.exp(x - x.amax(dim=1, keepdim=True))
+    return ((e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, x.shape[1]).float()) / len(x)).to(logits.dtype)
+''')}),
+    Case("grad_no_shape_check", "cross_entropy_grad checks the targets' range but no shape: a 1-d logits broadcasts",
+         breaks="cross_entropy_grad.shapes", answers={"cross_entropy_grad_answer": '''
+def cross_entropy_grad(logits, targets):
+    c = logits.shape[-1]
+    if ((targets < 0) | (targets >= c)).any():
+        raise ValueError(f"targets must be classes 0..{c - 1}, got {targets.tolist()}")
+    e = torch.exp(logits - logits.amax(dim=-1, keepdim=True))
+    return (e / e.sum(dim=-1, keepdim=True) - F.one_hot(targets, c).to(logits.dtype)) / len(logits)
+'''}),
+    Case("grad_no_range_check", "cross_entropy_grad checks shapes but not the targets' range: F.one_hot raises a "
+         "RuntimeError", breaks="cross_entropy_grad.targets", answers={"cross_entropy_grad_answer": '''
+def cross_entropy_grad(logits, targets):
+    if logits.dim() != 2 or targets.shape != (logits.shape[0],):
+        raise ValueError(f"expected (N, C) and (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    e = torch.exp(logits - logits.amax(dim=1, keepdim=True))
+    return (e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
+'''}),
+    Case("grad_negative_target_indexes", "cross_entropy_grad rejects targets >= C only, and indexes: -1 silently "
+         "takes the last class", fails={"cross_entropy_grad_targets"}, answers={"cross_entropy_grad_answer": '''
+def cross_entropy_grad(logits, targets):
+    if logits.dim() != 2 or targets.shape != (logits.shape[0],):
+        raise ValueError(f"expected (N, C) and (N,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    if (targets >= logits.shape[1]).any():
+        raise ValueError(f"targets must be below {logits.shape[1]}, got {targets.tolist()}")
+    e = torch.exp(logits - logits.amax(dim=1, keepdim=True))
+    grad = e / e.sum(dim=1, keepdim=True)
+    grad[torch.arange(len(targets)), targets] -= 1
+    return grad / len(targets)
+'''}),
+    Case("grad_shifts_in_place", "cross_entropy_grad subtracts each row's max from logits in place",
+         breaks="cross_entropy_grad.pure", answers={"cross_entropy_grad_answer": grad_with('''
+    logits -= logits.amax(dim=1, keepdim=True)
+    e = torch.exp(logits)
+    return (e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
+''')}),
+    Case("grad_uses_torch_softmax", "cross_entropy_grad with torch.softmax", breaks="cross_entropy_grad.not_allowed",
+         fails=GRAD_VALUES | {"cross_entropy_grad_pure"}, answers={"cross_entropy_grad_answer": grad_with('''
+    return (torch.softmax(logits, dim=1) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
+''')}),
     Case("accuracy_wrong_axis", "argmax over the batch axis", breaks="accuracy.values",
          answers={"accuracy_answer": accuracy_with('''
     return (logits.argmax(dim=0) == targets).float().mean()

@@ -435,6 +435,96 @@ def test_cross_entropy_leaves_inputs_unchanged(student, xt):
     leaves_inputs_unchanged(student, "cross_entropy", x, targets, names=["logits", "targets"])
 
 
+# ---------------------------------------------------------------- cross_entropy_grad
+def autograd_of_cross_entropy(x, targets):
+    """The reference: what autograd gives torch's cross_entropy (the mean), in float64, in x's dtype."""
+    reference = x.double().requires_grad_(True)
+    F.cross_entropy(reference, targets).backward()
+    return reference.grad.to(x.dtype)
+
+
+ONE_ROW = (torch.tensor([[17.3, -13.7, 2.9]], dtype=torch.float64), torch.tensor([1]))
+ONE_CLASS = (torch.tensor([[3.0], [-1.5], [0.0]]), torch.tensor([0, 0, 0]))  # probability 1: the gradient is 0
+
+
+@graded("cross_entropy_grad_values", rules=["cross_entropy_grad.values", "cross_entropy_grad.dtype"])
+@example(xt=ONE_ROW)  # a batch of one row: N = 1
+@example(xt=ONE_CLASS)  # a single class
+@given(xt=with_targets(batches))
+def test_cross_entropy_grad_matches_autograd(student, xt):
+    """cross_entropy_grad(logits, targets) is (softmax(logits) - one_hot(targets)) / N, the gradient autograd gives torch's cross_entropy (the batch mean) with respect to logits."""
+    x, targets = xt
+    expect_close(student.cross_entropy_grad(x, targets), autograd_of_cross_entropy(x, targets),
+                 "cross_entropy_grad(logits, targets)", rounding_scale=rounding(x))
+
+
+@graded("cross_entropy_grad_values", rules=["cross_entropy_grad.dtype"])
+@given(xt=st.just((FLOAT64_LOGITS, torch.tensor([2, 3]))))
+def test_cross_entropy_grad_of_float64_is_float64_exact(student, xt):
+    """cross_entropy_grad of float64 logits is graded at the precision of the dtype it returns: a float64 result as exact as float64 makes it (not float32 arithmetic cast back)."""
+    x, targets = xt
+    expect_in_its_dtype(student.cross_entropy_grad(x, targets), autograd_of_cross_entropy(x, targets),
+                        "cross_entropy_grad(logits, targets) of float64 logits")
+
+
+@graded("cross_entropy_grad_large", rules=["cross_entropy_grad.large_logits", "cross_entropy_grad.values",
+                                           "cross_entropy_grad.dtype"])
+@example(xt=(HUGE_ROWS, torch.tensor([0, 2])))
+@example(xt=(HUGE_ROWS.float(), torch.tensor([1, 0])))
+@given(xt=with_targets(huge_batches))
+def test_cross_entropy_grad_of_huge_logits(student, xt):
+    """cross_entropy_grad is finite and exact for logits up to 1e4 in magnitude and rows with one huge gap (a softmax with each row's max subtracted)."""
+    x, targets = xt
+    out = student.cross_entropy_grad(x, targets)
+    expect_finite(out, "cross_entropy_grad(logits, targets)", "exp overflows above about 88 (float32) or 709 "
+                  "(float64): compute the softmax with each row's max subtracted first.")
+    expect_close(out, autograd_of_cross_entropy(x, targets), "cross_entropy_grad(logits, targets)",
+                 rounding_scale=rounding(x))
+
+
+@graded("cross_entropy_grad_shapes", rules=["cross_entropy_grad.shapes"])
+@example(shapes=((3, 4), (2,)))
+@example(shapes=((4,), (1,)))
+@given(shapes=st.one_of(
+    st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(1, 5)).filter(lambda s: s[0] != s[2])
+    .map(lambda s: ((s[0], s[1]), (s[2],))),
+    st.sampled_from([((4,), (1,)), ((4,), (4,)), ((2, 3, 4), (2,)), ((3, 4), (3, 1)), ((3, 4), ())])))
+def test_cross_entropy_grad_rejects_bad_shapes(student, shapes):
+    """cross_entropy_grad raises ValueError unless logits is (N, C) and targets is (N,), one class per row."""
+    x_shape, t_shape = shapes
+    raises_value_error(student, "cross_entropy_grad", torch.zeros(x_shape), torch.zeros(t_shape, dtype=torch.int64),
+                       what=f"cross_entropy_grad of logits with shape {x_shape} and targets with shape {t_shape}")
+
+
+@st.composite
+def targets_out_of_range(draw):
+    """(N, C) logits and N targets, one of them outside 0 .. C - 1 (negative or C and above)."""
+    n, c = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    targets = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    bad = draw(st.one_of(st.integers(-c, -1), st.integers(c, c + 3)))
+    targets[draw(st.integers(0, n - 1))] = bad
+    return torch.zeros(n, c), torch.from_numpy(np.array(targets))
+
+
+@graded("cross_entropy_grad_targets", rules=["cross_entropy_grad.targets"])
+@example(xt=(torch.zeros(2, 3), torch.tensor([0, 3])))  # C itself
+@example(xt=(torch.zeros(2, 3), torch.tensor([-1, 0])))  # -1: a valid index, not a class
+@given(xt=targets_out_of_range())
+def test_cross_entropy_grad_rejects_targets_out_of_range(student, xt):
+    """cross_entropy_grad raises ValueError when a target is not a class, outside 0 .. C - 1 (negative ones included)."""
+    x, targets = xt
+    raises_value_error(student, "cross_entropy_grad", x, targets,
+                       what=f"cross_entropy_grad with {x.shape[1]} classes and targets {targets.tolist()}")
+
+
+@graded("cross_entropy_grad_pure", rules=["cross_entropy_grad.pure"])
+@given(xt=with_targets(batches))
+def test_cross_entropy_grad_leaves_inputs_unchanged(student, xt):
+    """cross_entropy_grad modifies neither logits nor targets."""
+    x, targets = xt
+    leaves_inputs_unchanged(student, "cross_entropy_grad", x, targets, names=["logits", "targets"])
+
+
 # ---------------------------------------------------------------- accuracy
 def no_ties(x):
     return bool(((x == x.amax(dim=1, keepdim=True)).sum(dim=1) == 1).all())
