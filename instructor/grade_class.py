@@ -148,6 +148,29 @@ def warm_up(course_root: str, db_url: str) -> None:
     course_api(course_root, db_url)
 
 
+def warm_judge(course_root: str, assignment: str) -> dict:
+    """This worker's grading engine made ready for ``assignment`` before a student waits on it:
+    our solution (the course's source notebook) graded once through the engine, never through
+    nbgrader and never into a gradebook. The judge that nbgrader's Autograde in this process
+    then uses (one per course and process, ``judge_server``) has started, with its sandbox's
+    zygote, and holds the assignment's hidden tests and recorded examples, so the next
+    submission pays only for its own notebook. Grades do not depend on it: a grade is a
+    function of the notebook alone, whatever a grading process graded before
+    (tests/test_order_independence.py). Returns {"assignment", "passed", "tests", "seconds"}."""
+    import nbformat
+
+    from autograder.engine.preprocessor import GradeWithHiddenTests, program_cells
+    from instructor.paths import notebook_of
+
+    start = time.monotonic()
+    source_nb = nbformat.read(notebook_of(assignment, Path(course_root)), as_version=4)
+    grader = GradeWithHiddenTests.configured(course_root)
+    results = grader.run_hidden_tests(os.path.join(grader.hidden_tests, assignment),
+                                      program_cells(source_nb, source_nb), grader.sandbox_or_refuse())
+    return {"assignment": assignment, "passed": sum(r["passed"] for r in results["tests"]),
+            "tests": len(results["tests"]), "seconds": round(time.monotonic() - start, 1)}
+
+
 def grade_submission(course_root: str, db_url: str, assignment: str, student: str) -> Outcome:
     """``nbgrader autograde ASSIGNMENT --student STUDENT --force``, in this (Dask worker) process."""
     api = course_api(course_root, db_url)

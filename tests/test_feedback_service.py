@@ -510,3 +510,60 @@ def test_a_flood_of_folders_is_checked_a_few_at_a_time(course):
     assert bobs.key in service.graded
     seen = [s for s in floods if service.ledger.get(s.key)]
     assert len(seen) == fs.MAX_CHECKED_PER_STUDENT, len(seen)
+
+
+def _judges_in_worker() -> int:
+    """Run in a Dask worker: how many judges (with their zygotes) this process holds."""
+    from autograder.engine.judge_server import JudgeServer
+
+    return sum(server.alive() for server in JudgeServer._servers.values())
+
+
+def test_every_grading_worker_is_warmed_for_each_released_assignment_and_again_after_a_restart(tmp_path, caplog):
+    """The real service with a real grading cluster of one worker: before any submission its
+    worker holds a started judge that graded our solution of the released assignment in full
+    (not 02, which is not released); a worker started again (as after a grading was killed)
+    is warmed again."""
+    from instructor import nbgrader_cli
+
+    course_dir = nbgrader_cli.make_course(tmp_path / "teach" / COURSE_ID)
+    exchange = tmp_path / "exchange"
+    for folder in ("inbound", f"outbound/{ASSIGNMENT}"):
+        (exchange / COURSE_ID / folder).mkdir(parents=True)
+    course = {"course_id": COURSE_ID, "course_dir": str(course_dir), "exchange": str(exchange), "students": ["alice"]}
+    service = fs.FeedbackService(course, {"workers": 1, "check_owner": False})
+    caplog.set_level("INFO", logger="feedback-on-submit")
+
+    def warmed(within: float = 240) -> list[str]:
+        deadline = time.monotonic() + within
+        service.warm_workers()
+        while service._warming and time.monotonic() < deadline:
+            time.sleep(0.5)
+            service.warm_workers()
+        assert not service._warming, "the warm-up tasks did not end"
+        lines = [r.getMessage() for r in caplog.records if "warm" in r.getMessage()]
+        caplog.clear()
+        return lines
+
+    try:
+        service.warm_up()
+        [line] = warmed()
+        assert line.startswith(f"a grading worker is warm for {ASSIGNMENT} (") and "02_reshape" not in line, line
+        passed, tests = map(int, line.split("(")[1].split(" tests")[0].split(" of "))
+        assert passed == tests > 10, line
+        client = service.client()
+        [judges] = client.run(_judges_in_worker).values()
+        assert judges == 1
+        [old] = client.scheduler_info(n_workers=-1)["workers"]
+        client.restart_workers([old])
+        deadline = time.monotonic() + 120
+        while set(client.scheduler_info(n_workers=-1)["workers"]) in (set(), {old}) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        [again] = warmed()
+        assert again.startswith(f"a grading worker is warm for {ASSIGNMENT} ("), again
+        assert list(client.run(_judges_in_worker).values()) == [1]
+    finally:
+        if service._client is not None:
+            service._client.close()
+        if service._cluster is not None:
+            service._cluster.close()

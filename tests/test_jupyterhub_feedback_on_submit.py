@@ -197,7 +197,7 @@ def test_submissions_graded_on_submit_within_limit_bad_ones_noted_and_after_rest
     course = hub.course
     course_id, course_dir = course["course_id"], Path(course["course_dir"])
     assert course["feedback_on_submit"] == {"enabled": True, "max_graded": LIMIT, "window_minutes": 60,
-                                            "workers": 1, "poll_seconds": 2.0, "check_owner": True,
+                                            "workers": 1, "poll_seconds": 0.5, "check_owner": True,
                                             "deadline_seconds": 300}
     hub.start_servers(INSTRUCTOR, *STUDENTS)
     [service] = _service_processes(hub)

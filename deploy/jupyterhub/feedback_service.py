@@ -71,7 +71,7 @@ FINAL = ("graded", "failed", "refused", "rejected")
 COUNTED = ("graded", "failed")
 # Defaults of course.json's "feedback_on_submit" (setup_course.py writes them).
 DEFAULT_SETTINGS = {"enabled": True, "max_graded": 3, "window_minutes": 60, "workers": None,
-                    "poll_seconds": 2.0, "check_owner": True, "deadline_seconds": 300}
+                    "poll_seconds": 0.5, "check_owner": True, "deadline_seconds": 300}
 # The most a submission may hold (all its files): what is copied for grading.
 MAX_SUBMISSION_BYTES = 64 << 20
 
@@ -521,6 +521,14 @@ def grade_and_generate(root: str, db_url: str, course_id: str, assignment: str, 
         return {"status": "graded", "score": float(graded.score), "max_score": float(graded.max_score)}
 
 
+def warm_worker(root: str, db_url: str, assignment: str) -> dict:
+    """One Dask task: this worker made ready to grade ``assignment`` (see ``FeedbackService.warm_workers``)."""
+    from instructor.grade_class import warm_judge, warm_up
+
+    warm_up(root, db_url)
+    return warm_judge(root, assignment)
+
+
 def kill_process_tree(pid: int) -> None:
     """A process and everything it started, killed (children first, so none is left)."""
     import psutil
@@ -583,6 +591,8 @@ class FeedbackService:
         self.last_turn: dict[str, int] = {}  # student -> when (in turns) they last had a grading started
         self._prepared: set[str] = set()
         self._client = self._cluster = None
+        self._warmed: set[tuple] = set()  # (worker's address, its scratch folder, assignment) warm-up tasks given
+        self._warming: list = []  # those tasks, until their outcome is logged
         self.generated: dict[str, str | None] = {}  # assignment -> why generating it failed, or None
         self._released: dict[Path, tuple[int, set[str]]] = {}  # released notebook -> (mtime, grade_ids)
         self.prepare_root()
@@ -684,20 +694,61 @@ class FeedbackService:
         return self.generated[assignment]
 
     def warm_up(self) -> None:
-        """nbgrader and the course's configuration loaded in every grading worker now, and each
-        released assignment generated, rather than when the first student waits for them."""
-        from distributed import Client
-
-        from instructor import gradebook
-        from instructor.grade_class import course_api, warm_up
-
+        """Before the first student waits: each released assignment generated into the
+        service's gradebook, the grading cluster started, and every grading worker warmed
+        (``warm_workers``)."""
         for assignment in sorted(self.assignments()):
             if not self.generate(assignment):
                 self.prepare_gradebook(assignment)
-        if self.scheduler:
-            url = gradebook.for_concurrent_writers(course_api(str(self.root)).coursedir.db_url)
-            with Client(self.scheduler) as client:
-                client.run(warm_up, str(self.root), url)
+        self.client()
+        self.warm_workers()
+
+    def warm_workers(self) -> None:
+        """Each grading worker not warmed yet for a released assignment (a new worker: the
+        cluster's first, or one started again after a grading was killed; a new release) gets a task that loads
+        nbgrader and the course's configuration and grades our solution through the engine
+        (``grade_class.warm_judge``): its judge, zygote, hidden tests and recorded examples then
+        wait warm, and a student's submission pays only for its own notebook. The tasks run on
+        that worker alone, after any student's grading (a lower priority); what they did is logged."""
+        if self._client is None:
+            return
+        for future in [f for f in self._warming if f.done()]:
+            self._warming.remove(future)
+            try:
+                done = future.result()
+                log.info("a grading worker is warm for %s (%d of %d tests passed, %.1f s)",
+                         done["assignment"], done["passed"], done["tests"], done["seconds"])
+            except Exception as error:  # its gradings then start cold, and say what fails
+                log.warning("warming a grading worker failed: %s: %s", type(error).__name__, error)
+        generated = [a for a in sorted(self.assignments()) if self.generated.get(a, "") is None]
+        # A worker is told by its address and its scratch folder: a worker started again at a
+        # fixed address (``dask worker --worker-port``) gets a new folder, and is cold again.
+        workers = self._client.scheduler_info(n_workers=-1)["workers"]
+        cold = [(address, info.get("local_directory"), assignment) for address, info in sorted(workers.items())
+                for assignment in generated if (address, info.get("local_directory"), assignment) not in self._warmed]
+        if not cold:
+            return
+        from instructor import gradebook
+        from instructor.grade_class import course_api
+
+        url = gradebook.for_concurrent_writers(course_api(str(self.root)).coursedir.db_url)
+        for address, folder, assignment in cold:
+            self._warming.append(self._client.submit(
+                warm_worker, str(self.root), url, assignment, workers=[address], allow_other_workers=False,
+                priority=-10, pure=False, key=f"warm-{assignment}-{time.time_ns()}"))
+            self._warmed.add((address, folder, assignment))
+
+    def client(self):
+        """The Dask client of the grading cluster (given by address, or a LocalCluster this
+        service starts and keeps)."""
+        from distributed import Client
+
+        if self._client is None:
+            if not self.scheduler:
+                self._cluster = grading_cluster(self.settings["workers"])
+                self.scheduler = self._cluster.scheduler_address
+            self._client = Client(self.scheduler)
+        return self._client
 
     def prepare_gradebook(self, assignment: str) -> str:
         """The on-submit gradebook migrated and the roster added for this assignment, once
@@ -717,6 +768,7 @@ class FeedbackService:
         what waits in the exchange is checked (notes for what is not graded) and queued; free
         slots are given to the queues, in turn between students. Never waits on a grading;
         returns how many submissions it decided about (noted, refused or started)."""
+        self.warm_workers()
         handled = self.collect()
         handled += self.admit()
         handled += self.dispatch()
@@ -890,15 +942,8 @@ class FeedbackService:
     def launch(self, sub: Submission):
         """Start grading a copied submission (a Dask task: autograde, then its feedback
         released); returns the task's future."""
-        from distributed import Client
-
-        if self._client is None:
-            if not self.scheduler:
-                self._cluster = grading_cluster(self.settings["workers"])
-                self.scheduler = self._cluster.scheduler_address
-            self._client = Client(self.scheduler)
         url = self.prepare_gradebook(sub.assignment)
-        return self._client.submit(grade_and_generate, str(self.root), url, self.course["course_id"],
+        return self.client().submit(grade_and_generate, str(self.root), url, self.course["course_id"],
                                    sub.assignment, sub.student, pure=False,
                                    key=f"onsubmit-{sub.assignment}-{sub.student}-{time.time_ns()}")
 
