@@ -51,6 +51,9 @@ def test_every_check_cell_has_hidden_tests_and_every_test_a_cell(assignment):
 def test_every_hidden_test_states_its_property(assignment):
     for _, name, doc in graded_tests(assignment):
         assert doc and len(doc) > 20, f"{name} needs a docstring: it is the property students read"
+        # Students read it in their feedback: it may name the notebook, never a file they do not have.
+        named = re.findall(r"[\w./-]+\.(?:md|py|json|pickle\.xz)\b|\bautograder/|\bsource/|\bsolutions/", doc)
+        assert not named, f"{name}'s docstring names {named}, which students do not have"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -317,7 +317,7 @@ def chains(draw):
 @example(dtype=torch.float64)
 @given(dtype=st.sampled_from(FLOATS))
 def test_markov_step_worked_example(student, dtype):
-    """markov_step of COURSE.md's example (85% / 10% / 5% / 0%) gives (0.765, 0.1525, 0.0645, 0.018) after one year."""
+    """markov_step of the notebook's worked example (85% / 10% / 5% / 0%) gives (0.765, 0.1525, 0.0645, 0.018) after one year."""
     state, transition = START.to(dtype), TRANSITION.to(dtype)
     expected = torch.tensor([0.765, 0.1525, 0.0645, 0.018], dtype=dtype)
     expect_close(student.markov_step(state, transition), expected, "markov_step(state, transition)")
@@ -375,7 +375,7 @@ def test_markov_step_rejects_bad_shapes(student, shapes):
 @graded("markov_after_example", rules=["markov_after.values", "markov_after.dtype"])
 @given(years=st.sampled_from([1, 2, 3, 5, 10, 30]), dtype=st.sampled_from(FLOATS))
 def test_markov_after_worked_example(student, years, dtype):
-    """markov_after of COURSE.md's example applies exactly `years` steps: 1 year is one step, 2 years two steps."""
+    """markov_after of the notebook's worked example applies exactly `years` steps: 1 year is one step, 2 years two steps."""
     state, transition = START.to(dtype), TRANSITION.to(dtype)
     expect_close(student.markov_after(state, transition, years), after_years(state, transition, years),
                  f"markov_after(state, transition, {years})", rounding_scale=chain_rounding(state, years))
@@ -451,7 +451,7 @@ BILLS = [[50, 49], [58.5, 61], [43.5, 43.5]]
 @example(dtype=torch.float64)
 @given(dtype=st.sampled_from(FLOATS))
 def test_shop_totals_worked_example(student, dtype):
-    """shop_totals of COURSE.md's example gives the bills (50, 49), (58.5, 61), (43.5, 43.5), exactly."""
+    """shop_totals of the notebook's example gives the bills (50, 49), (58.5, 61), (43.5, 43.5), exactly."""
     quantities = torch.tensor(QUANTITIES, dtype=dtype)
     prices = torch.tensor(PRICES, dtype=dtype)
     expect_equal(student.shop_totals(quantities, prices), torch.tensor(BILLS, dtype=dtype),
