@@ -4,7 +4,8 @@ References are computed here, in the judge, with torch's own building blocks
 (``F.linear``, ``F.relu``, ``F.cross_entropy``, ``argmax``) on the numbers the
 student's code produced or used. Training is kept cheap: ``fit`` is probed on
 100 random examples with a small network, and trained once on 12,000 real MNIST
-images (cached for the session), so one student is graded in well under a minute.
+images (cached for the session) and measured on 2,000 validation images, so one
+student is graded in well under a minute.
 
 Device placement is proven without a GPU: models and inputs on
 ``torch.device("meta")`` (shapes only, no data) refuse a tensor left on the CPU,
@@ -35,18 +36,19 @@ META_READ_ERRORS = ("item() cannot be called on meta", "Cannot copy out of meta"
 
 # ---------------------------------------------------------------- data
 def _load_mnist_slices():
-    """12,000 training and 2,000 held-out test images, normalised with the training statistics.
-    Loaded when the tests are collected: missing data is the course's problem, never scored."""
+    """12,000 training images and the first 2,000 validation images (rows 50,000 to 51,999 of the
+    training file, as the notebook splits it), normalised with the statistics of the 50,000 training
+    rows (population std). Loaded when the tests are collected: missing data is the course's problem,
+    never scored."""
     x_train, y_train = load_mnist("train", download=False)
-    x_test, y_test = load_mnist("test", download=False)
     x_train = x_train.float()
-    mean, std = x_train.mean(), x_train.std()
+    mean, std = x_train[:50_000].mean(), x_train[:50_000].std(correction=0)
     return ((x_train[:12_000] - mean) / std, y_train[:12_000].long(),
-            (x_test[:2_000].float() - mean) / std, y_test[:2_000].long())
+            (x_train[50_000:52_000] - mean) / std, y_train[50_000:52_000].long())
 
 
 MNIST_X, MNIST_Y, HELD_OUT_X, HELD_OUT_Y = _load_mnist_slices()
-MNIST_ACCURACY = 0.85   # our solution: 0.91-0.92 over seeds; gradients never zeroed: 0.56-0.69
+MNIST_ACCURACY = 0.85   # our solution: 0.93-0.94 over seeds; gradients never zeroed: 0.64
 
 _probe_generator = torch.Generator().manual_seed(6)
 PROBE_X = torch.randn(100, 784, generator=_probe_generator)
@@ -696,7 +698,7 @@ def mnist_run(student, train_images, epochs):
 @settings(max_examples=1)
 @given(train_images=st.just(12_000), epochs=st.just(2))
 def test_fit_learns_mnist(student, train_images, epochs):
-    """On 12,000 real MNIST images, fit(model, x, y, epochs=2) with its defaults lowers the loss (its last returned loss is below its first) and reaches at least 85% accuracy on 2,000 held-out test images."""
+    """On 12,000 real MNIST images, fit(model, x, y, epochs=2) with its defaults lowers the loss (its last returned loss is below its first) and reaches at least 85% accuracy on 2,000 validation images."""
     losses, state = mnist_run(student, train_images, epochs)
     if not isinstance(losses, (list, tuple)) or len(losses) < 2:
         fail(f"fit(..., epochs={epochs}) should return {epochs} losses, one per epoch; got {show(losses)}")
@@ -705,8 +707,8 @@ def test_fit_learns_mnist(student, train_images, epochs):
     if not second < first:
         fail(f"the loss did not go down: fit returned {first:.4f} for the first epoch and {second:.4f} for the last")
     if accuracy < MNIST_ACCURACY:
-        fail(f"after fit the network gets {accuracy:.1%} of the 2,000 held-out test images right; a correct "
-             f"fit reaches about 91% (at least {MNIST_ACCURACY:.0%} is required). Losses returned: first "
+        fail(f"after fit the network gets {accuracy:.1%} of the 2,000 validation images right; a correct "
+             f"fit reaches about 94% (at least {MNIST_ACCURACY:.0%} is required). Losses returned: first "
              f"{first:.4f}, last {second:.4f}")
 
 
