@@ -417,7 +417,7 @@ def test_cross_entropy_gradient_matches_torch(student, xt):
     x, targets = xt
     logits = x.clone().requires_grad_(True)
     value, grad = student.run(BACKWARD, logits=logits, targets=targets, label="cross_entropy")
-    reference = x.double().requires_grad_(True)
+    reference = x.detach().double().clone().requires_grad_(True)  # a copy: x itself may be a shared constant
     F.cross_entropy(reference, targets).backward()
     if grad is None:
         fail("the loss cross_entropy returns is not connected to logits by autograd, so loss.backward() gives "
@@ -438,7 +438,7 @@ def test_cross_entropy_leaves_inputs_unchanged(student, xt):
 # ---------------------------------------------------------------- cross_entropy_grad
 def autograd_of_cross_entropy(x, targets):
     """The reference: what autograd gives torch's cross_entropy (the mean), in float64, in x's dtype."""
-    reference = x.double().requires_grad_(True)
+    reference = x.detach().double().clone().requires_grad_(True)  # a copy: x itself may be a shared constant
     F.cross_entropy(reference, targets).backward()
     return reference.grad.to(x.dtype)
 
