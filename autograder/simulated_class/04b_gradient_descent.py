@@ -27,6 +27,52 @@ def fit_line(x, y, lr, steps):
         raise ValueError(f"steps must be >= 0, got {steps}")
 '''
 
+REL_CHECKS = '''
+def relative_error(a, b):
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"a and b must have one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+'''
+MOMENTUM_CHECKS = '''
+def momentum_step(params, velocities, lr, beta=0.9):
+    if lr < 0:
+        raise ValueError(f"the learning rate must not be negative, got {lr}")
+    if not (0 <= beta < 1):
+        raise ValueError(f"beta must be in [0, 1), got {beta}")
+    params = list(params)
+    if len(velocities) != len(params):
+        raise ValueError(f"{len(params)} parameters need {len(params)} velocities, got {len(velocities)}")
+    if any(p.grad is None for p in params):
+        raise ValueError("every parameter needs a gradient: call backward() first")
+'''
+ADAM_CHECKS = '''
+def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    if lr < 0:
+        raise ValueError(f"the learning rate must not be negative, got {lr}")
+    if not all(0 <= beta < 1 for beta in betas):
+        raise ValueError(f"betas must be in [0, 1), got {betas}")
+    if eps <= 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+    params = list(params)
+    if any(p.grad is None for p in params):
+        raise ValueError("every parameter needs a gradient: call backward() first")
+'''
+
+
+def rel_with(body):
+    return REL_CHECKS + body
+
+
+def momentum_with(body):
+    return MOMENTUM_CHECKS + body
+
+
+def adam_with(body):
+    return ADAM_CHECKS + body
+
+
+MOMENTUM_CELLS = {"momentum_step_update", "momentum_step_zero_grad", "momentum_step_no_graph"}
+ADAM_CELLS = {"adam_step_update", "adam_step_state", "adam_step_zero_grad", "adam_step_no_graph"}
+
 
 def sgd_with(body):
     return SGD_CHECKS + body
@@ -47,6 +93,31 @@ CASES = [
     # ---- correct, written differently: full marks
     Case("variant_data_and_formula", "sgd_step through .data with p.grad = None; fit_line with the gradient "
          "derived by hand; numeric_grad moving a flat copy", kind="variant", full=True, answers={
+             "relative_error_answer": rel_with("""
+    worst = 0.0
+    for u, w in zip(a.reshape(-1).tolist(), b.reshape(-1).tolist()):
+        worst = max(worst, abs(u - w) / max(abs(u), abs(w), 1e-12))
+    return float(worst)
+"""),
+             "momentum_step_answer": momentum_with("""
+    for i, p in enumerate(params):
+        velocities[i] = beta * velocities[i] + p.grad
+        p.data -= lr * velocities[i]
+        p.grad = None
+"""),
+             "adam_step_answer": adam_with("""
+    state["step"] = state["step"] + 1
+    t = state["step"]
+    b1, b2 = betas
+    for i, p in enumerate(params):
+        g = p.grad
+        state["m"][i] = b1 * state["m"][i] + (1 - b1) * g
+        state["v"][i] = b2 * state["v"][i] + (1 - b2) * g * g
+        m_hat = state["m"][i] / (1 - b1 ** t)
+        v_hat = state["v"][i] / (1 - b2 ** t)
+        p.data -= lr * m_hat / (torch.sqrt(v_hat) + eps)
+        p.grad = None
+"""),
              "sgd_step_answer": sgd_with('''
     for p in params:
         p.data -= lr * p.grad
@@ -79,6 +150,35 @@ CASES = [
     Case("variant_add_and_stack", "sgd_step with add_(alpha=-lr) and zero_(); fit_line with both parameters "
          "in one tensor; numeric_grad building every e_i from an identity matrix", kind="variant", full=True,
          answers={
+             "relative_error_answer": rel_with("""
+    u, w = a.numpy().astype(np.float64), b.numpy().astype(np.float64)
+    if u.size == 0:
+        return 0.0
+    return float(np.max(np.abs(u - w) / np.maximum(np.maximum(np.abs(u), np.abs(w)), 1e-12)))
+"""),
+             "momentum_step_answer": momentum_with("""
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(beta)
+            v.add_(p.grad)
+            p.add_(v, alpha=-lr)
+    for p in params:
+        p.grad.zero_()
+"""),
+             "adam_step_answer": adam_with("""
+    beta1, beta2 = betas
+    state["step"] += 1
+    correction1 = 1 - beta1 ** state["step"]
+    correction2 = 1 - beta2 ** state["step"]
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            m.lerp_(p.grad, 1 - beta1)
+            v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+            denominator = v.sqrt() / correction2 ** 0.5 + eps
+            p.addcdiv_(m, denominator, value=-lr / correction1)
+    for p in params:
+        p.grad.zero_()
+"""),
              "sgd_step_answer": sgd_with('''
     with torch.no_grad():
         for p in params:
@@ -103,6 +203,45 @@ CASES = [
 ''')}),
     Case("variant_float64_inside", "numeric_grad dividing in float64 then casting back; sgd_step with "
          "torch.no_grad as a decorator and zeros_like", kind="variant", full=True, answers={
+             "relative_error_answer": rel_with("""
+    a64, b64 = a.to(torch.float64), b.to(torch.float64)
+    denominator = torch.stack([a64.abs(), b64.abs(), torch.full_like(a64, 1e-12)]).amax(dim=0)
+    ratios = (a64 - b64).abs() / denominator
+    return ratios.max().item() if ratios.numel() else 0.0
+"""),
+             "momentum_step_answer": """
+@torch.no_grad()
+def momentum_step(params, velocities, lr, beta=0.9):
+    if lr < 0 or not 0 <= beta < 1:
+        raise ValueError("need lr >= 0 and 0 <= beta < 1, got lr=" + str(lr) + ", beta=" + str(beta))
+    if len(velocities) != len(params):
+        raise ValueError("one velocity per parameter: " + str(len(params)) + " != " + str(len(velocities)))
+    for p in params:
+        if p.grad is None:
+            raise ValueError("a parameter of shape " + str(tuple(p.shape)) + " has no gradient")
+    for index in range(len(params)):
+        p, v = params[index], velocities[index]
+        v.copy_(beta * v + p.grad)
+        p.sub_(lr * v)
+        p.grad = torch.zeros_like(p)
+""",
+             "adam_step_answer": """
+@torch.no_grad()
+def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    if lr < 0 or eps <= 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+        raise ValueError("need lr >= 0, eps > 0 and betas in [0, 1), got " + str((lr, betas, eps)))
+    for p in params:
+        if p.grad is None:
+            raise ValueError("a parameter of shape " + str(tuple(p.shape)) + " has no gradient")
+    state["step"] += 1
+    t = state["step"]
+    c1, c2 = 1 - betas[0] ** t, 1 - betas[1] ** t
+    for p, m, v in zip(params, state["m"], state["v"]):
+        m.copy_(betas[0] * m + (1 - betas[0]) * p.grad)
+        v.copy_(betas[1] * v + (1 - betas[1]) * p.grad.square())
+        p.sub_(lr * (m / c1) / ((v / c2).sqrt() + eps))
+        p.grad = torch.zeros_like(p)
+""",
              "sgd_step_answer": '''
 @torch.no_grad()
 def sgd_step(params, lr):
@@ -128,6 +267,32 @@ def sgd_step(params, lr):
     Case("variant_copy_and_autograd_grad", "sgd_step copying the new values in and dropping the gradients; "
          "fit_line with torch.autograd.grad and fresh leaves each step; numeric_grad with one-hot steps, stacked",
          kind="variant", full=True, answers={
+             "relative_error_answer": rel_with("""
+    u, w = a.double().flatten(), b.double().flatten()
+    r = (u - w).abs() / torch.clamp(torch.max(u.abs(), w.abs()), min=1e-12)
+    return float(r.max()) if len(r) else 0.0
+"""),
+             "momentum_step_answer": momentum_with("""
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v *= beta
+            v += p.grad
+            p -= lr * v
+            p.grad.mul_(0)
+"""),
+             "adam_step_answer": adam_with("""
+    state["step"] = state["step"] + 1
+    t = state["step"]
+    for i in range(len(params)):
+        p, g = params[i], params[i].grad
+        with torch.no_grad():
+            state["m"][i].mul_(betas[0]).add_(g, alpha=1 - betas[0])
+            state["v"][i].mul_(betas[1]).add_(g ** 2, alpha=1 - betas[1])
+            m_hat = state["m"][i] / (1 - betas[0] ** t)
+            v_hat = state["v"][i] / (1 - betas[1] ** t)
+            p -= lr * m_hat / (v_hat ** 0.5 + eps)
+        g.mul_(0)
+"""),
              "sgd_step_answer": sgd_with('''
     with torch.no_grad():
         for p in params:
@@ -388,6 +553,207 @@ def numeric_grad(f, x, eps=1e-3):
         sgd_step([a, b], lr)
     return a.item(), b.item(), losses
 ''')}),
+    # ---- relative_error
+    Case("relative_error_cs231n_sum", "relative_error divides by |a| + |b| (CS231n's code), not by the larger of them as "
+         "the notebook states", breaks="relative_error.values", answers={"relative_error_answer": rel_with("""
+    if a.numel() == 0:
+        return 0.0
+    a, b = a.double(), b.double()
+    return ((a - b).abs() / (a.abs() + b.abs()).clamp(min=1e-12)).max().item()
+""")}),
+    Case("relative_error_returns_tensor", "relative_error returns a 0-d tensor, not a Python float",
+         fails={"relative_error_values"}, rest_full=True, answers={"relative_error_answer": rel_with("""
+    if a.numel() == 0:
+        return torch.tensor(0.0)
+    a, b = a.double(), b.double()
+    return ((a - b).abs() / torch.maximum(a.abs(), b.abs()).clamp(min=1e-12)).max()
+""")}),
+    Case("relative_error_casts_to_a", "relative_error converts b to a's dtype (an integer a rounds 2.5 to 2)",
+         breaks="relative_error.dtype", answers={"relative_error_answer": rel_with("""
+    if a.numel() == 0:
+        return 0.0
+    b = b.to(a.dtype)
+    scale = torch.maximum(a.abs(), b.abs()).double().clamp(min=1e-12)
+    return ((a - b).abs().double() / scale).max().item()
+""")}),
+    Case("relative_error_broadcasts", "relative_error checks no shapes: broadcastable shapes give a number, others a "
+         "RuntimeError", breaks="relative_error.errors", answers={"relative_error_answer": """
+def relative_error(a, b):
+    if a.numel() == 0 and b.numel() == 0:
+        return 0.0
+    a, b = a.double(), b.double()
+    return ((a - b).abs() / torch.maximum(a.abs(), b.abs()).clamp(min=1e-12)).max().item()
+"""}),
+    Case("relative_error_abs_in_place", "relative_error takes abs_() in place: .double() of a float64 tensor is that "
+         "tensor, so the caller's a and b lose their signs", breaks="relative_error.pure",
+         answers={"relative_error_answer": rel_with("""
+    if a.numel() == 0:
+        return 0.0
+    a, b = a.double(), b.double()
+    difference = (a - b).abs()
+    return (difference / torch.maximum(a.abs_(), b.abs_()).clamp(min=1e-12)).max().item()
+""")}),
+    # ---- momentum_step
+    Case("momentum_velocity_rebound", "momentum_step computes v = beta * v + g into a local name: the velocities never "
+         "build up, every step is a plain SGD step", breaks="momentum_step.update",
+         answers={"momentum_step_answer": momentum_with("""
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v = beta * v + p.grad
+            p -= lr * v
+            p.grad.zero_()
+""")}),
+    Case("momentum_dampened", "momentum_step averages, v = beta * v + (1 - beta) * g (torch's dampening), instead of "
+         "summing as the notebook states", fails={"momentum_step_update"}, rest_full=True,
+         answers={"momentum_step_answer": momentum_with("""
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(beta).add_((1 - beta) * p.grad)
+            p -= lr * v
+            p.grad.zero_()
+""")}),
+    Case("momentum_gradients_not_zeroed", "momentum_step never zeroes the gradients", breaks="momentum_step.zero_grad",
+         answers={"momentum_step_answer": momentum_with("""
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(beta).add_(p.grad)
+            p -= lr * v
+""")}),
+    Case("momentum_requires_grad_switched_off", "momentum_step turns requires_grad off to update and never back on",
+         breaks="momentum_step.no_graph", answers={"momentum_step_answer": momentum_with("""
+    for p, v in zip(params, velocities):
+        p.requires_grad_(False)
+        v.mul_(beta).add_(p.grad)
+        p -= lr * v
+        p.grad.zero_()
+""")}),
+    Case("momentum_casts_to_float32", "momentum_step stores each new parameter as float32 (the notebook says each keeps "
+         "its dtype)", breaks="momentum_step.dtype", answers={"momentum_step_answer": momentum_with("""
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(beta).add_(p.grad)
+            p.data = (p - lr * v).float()
+            p.grad = None
+""")}),
+    Case("momentum_no_checks", "momentum_step checks neither lr, beta, the gradients nor the velocities' count",
+         breaks="momentum_step.errors", answers={"momentum_step_answer": """
+def momentum_step(params, velocities, lr, beta=0.9):
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(beta).add_(p.grad)
+            p -= lr * v
+            p.grad.zero_()
+"""}),
+    Case("momentum_uses_torch_optim", "momentum_step with torch.optim.SGD(momentum=beta), its buffers set from the "
+         "velocities", breaks="momentum_step.not_allowed", fails=MOMENTUM_CELLS, hidden_only="the grader refuses it",
+         answers={"momentum_step_answer": momentum_with("""
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=beta)
+    for p, v in zip(params, velocities):
+        optimizer.state[p]["momentum_buffer"] = v
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=False)
+""")}),
+    # ---- adam_step
+    Case("adam_moments_rebound", "adam_step computes m and v into local names: the averages are never stored, so every "
+         "step starts from zero", breaks="adam_step.state", answers={"adam_step_answer": adam_with("""
+    state["step"] += 1
+    t = state["step"]
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            m = betas[0] * m + (1 - betas[0]) * p.grad
+            v = betas[1] * v + (1 - betas[1]) * p.grad ** 2
+            p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
+            p.grad.zero_()
+""")}),
+    Case("adam_no_bias_correction", "adam_step steps along m / (sqrt(v) + eps), without the bias correction",
+         breaks="adam_step.update", answers={"adam_step_answer": adam_with("""
+    state["step"] += 1
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
+            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
+            p -= lr * m / (v.sqrt() + eps)
+            p.grad.zero_()
+""")}),
+    Case("adam_eps_inside_sqrt", "adam_step divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps",
+         fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": adam_with("""
+    state["step"] += 1
+    t = state["step"]
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
+            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
+            p -= lr * (m / (1 - betas[0] ** t)) / (v / (1 - betas[1] ** t) + eps).sqrt()
+            p.grad.zero_()
+""")}),
+    Case("adam_step_counted_after", "adam_step adds 1 to the step count after the update, so the first step divides "
+         "by 1 - beta ** 0 = 0", fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": adam_with("""
+    t = state["step"]
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
+            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
+            p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
+            p.grad.zero_()
+    state["step"] += 1
+""")}),
+    Case("adam_gradients_not_zeroed", "adam_step never zeroes the gradients", breaks="adam_step.zero_grad",
+         answers={"adam_step_answer": adam_with("""
+    state["step"] += 1
+    t = state["step"]
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
+            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
+            p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
+""")}),
+    Case("adam_requires_grad_switched_off", "adam_step turns requires_grad off to update and never back on",
+         breaks="adam_step.no_graph", answers={"adam_step_answer": adam_with("""
+    state["step"] += 1
+    t = state["step"]
+    for p, m, v in zip(params, state["m"], state["v"]):
+        p.requires_grad_(False)
+        m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
+        v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
+        p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
+        p.grad.zero_()
+""")}),
+    Case("adam_casts_to_float32", "adam_step stores each new parameter as float32 (the notebook says each keeps its "
+         "dtype)", breaks="adam_step.dtype", answers={"adam_step_answer": adam_with("""
+    state["step"] += 1
+    t = state["step"]
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
+            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
+            p.data = (p - lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)).float()
+            p.grad = None
+""")}),
+    Case("adam_no_checks", "adam_step checks neither lr, betas, eps nor the gradients", breaks="adam_step.errors",
+         answers={"adam_step_answer": """
+def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    state["step"] += 1
+    t = state["step"]
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            if p.grad is None:
+                continue
+            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
+            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
+            p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
+            p.grad.zero_()
+"""}),
+    Case("adam_uses_torch_optim", "adam_step with torch.optim.Adam, its state copied in and out",
+         breaks="adam_step.not_allowed", fails=ADAM_CELLS, hidden_only="the grader refuses it",
+         answers={"adam_step_answer": adam_with("""
+    optimizer = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
+    for p, m, v in zip(params, state["m"], state["v"]):
+        optimizer.state[p] = {"step": torch.tensor(float(state["step"])), "exp_avg": m, "exp_avg_sq": v}
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=False)
+    state["step"] += 1
+""")}),
+
     # ---- built-ins not allowed
     Case("uses_torch_optim", "sgd_step with torch.optim.SGD", fails=SGD_ALL | FIT_VALUES | {"fit_line_pure"},
          hidden_only="the grader refuses it", breaks="sgd_step.not_allowed", answers={"sgd_step_answer": sgd_with('''

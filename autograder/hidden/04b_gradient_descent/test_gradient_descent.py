@@ -1,7 +1,9 @@
 """Hidden tests for 04b_gradient_descent: each test is one property the notebook states,
 scoring the check cell it names, against torch references computed here:
-``torch.optim.SGD`` for the step and the training loop, the central-difference formula
-evaluated on the same functions for ``numeric_grad``.
+``torch.optim.SGD`` for the step and the training loop, ``torch.optim.SGD(momentum=beta)``
+and ``torch.optim.Adam`` run on the same parameters and gradients for several steps for
+``momentum_step`` and ``adam_step``, the central-difference formula evaluated on the same
+functions for ``numeric_grad``, the stated formula in float64 for ``relative_error``.
 
 ``sgd_step`` changes tensors that require grad and carry a ``.grad``; such tensors
 cannot be handed over as plain data, so the grader builds them in the student's
@@ -18,7 +20,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hypothesis import example, given, strategies as st
+from hypothesis import assume, example, given, settings, strategies as st
 
 from autograder.testing import (TOLERANCES, S, expect_close, expect_raises, expect_tensor, expect_unchanged, fail,
                                 graded, leaves_inputs_unchanged, not_allowed, raises_value_error, show)
@@ -26,7 +28,7 @@ from autograder.testing import (TOLERANCES, S, expect_close, expect_raises, expe
 FLOATS = (torch.float32, torch.float64)
 # The step and the training loop are written by hand, without torch's optimizers.
 NOT_ALLOWED = ["torch.optim"]
-forbidden_builtins = not_allowed(NOT_ALLOWED, only=["sgd_step", "fit_line"])
+forbidden_builtins = not_allowed(NOT_ALLOWED, only=["sgd_step", "fit_line", "momentum_step", "adam_step"])
 LEARNING_RATES = [0.0, 0.01, 0.1, 0.25, 0.5, 1.0, 3.0]
 
 
@@ -466,3 +468,441 @@ def test_numeric_grad_leaves_x_unchanged(student, f, eps, x):
     """numeric_grad does not modify x, not even by rounding (moving an entry of x and back is not exact)."""
     _, x_after = numeric_grad_in_worker(student, f, x, eps)
     expect_unchanged(x, x_after, "x")
+
+
+# ---------------------------------------------------------------- relative_error
+class Pair:
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __repr__(self):
+        return f"a = {self.a}, b = {self.b}"
+
+
+RELATIVE_FLOOR = 1e-12
+
+
+def relative_reference(a, b):
+    """max over entries of |a - b| / max(|a|, |b|, 1e-12), in float64; 0.0 when empty."""
+    a, b = a.double(), b.double()
+    if a.numel() == 0:
+        return 0.0
+    scale = torch.maximum(a.abs(), b.abs()).clamp(min=RELATIVE_FLOOR)
+    return float(((a - b).abs() / scale).max())
+
+
+@st.composite
+def float_pairs(draw):
+    """Two float tensors of one shape (0-d included), of either float dtype each; b is often a
+    near copy of a (a small relative error, as a gradient check gives), sometimes anything."""
+    shape = tuple(draw(S.shapes(min_dims=0, max_dims=2, max_side=4)))
+    a = draw(S.tensors(shape, draw(st.sampled_from(FLOATS)), -10, 10))
+    b_dtype = draw(st.sampled_from(FLOATS))
+    if draw(st.booleans()):
+        b = draw(S.tensors(shape, b_dtype, -10, 10))
+    else:
+        wiggle = draw(S.tensors(shape, torch.float64, -1, 1))
+        b = (a.double() * (1 + wiggle * draw(st.sampled_from([1e-2, 1e-4, 1e-7])))).to(b_dtype)
+    return Pair(a, b)
+
+
+def relative_result(value, what):
+    if not isinstance(value, float):
+        fail(f"{what} should be a Python float (`.item()` gives one), got {type(value).__name__}: {show(value)}")
+    return value
+
+
+def expect_relative(student, pair, what):
+    got = relative_result(student.relative_error(pair.a, pair.b), what)
+    want = relative_reference(pair.a, pair.b)
+    expect_close(torch.tensor(got, dtype=torch.float64), torch.tensor(want, dtype=torch.float64), what,
+                 rtol=1e-5, atol=1e-12)
+
+
+@graded("relative_error_values", rules=["relative_error.values"])
+@example(pair=Pair(torch.tensor([0.0, 3.0]), torch.tensor([0.0, 3.0])))          # two zeros agree
+@example(pair=Pair(torch.tensor([0.0, 1.0]), torch.tensor([5e-3, 1.0])))          # a zero against a non-zero: 1
+@example(pair=Pair(torch.tensor([1e-13]), torch.tensor([0.0])))                    # below the floor: / 1e-12
+@example(pair=Pair(torch.zeros(0), torch.zeros(0)))                                # empty: 0.0
+@example(pair=Pair(torch.tensor(2.0), torch.tensor(-2.0)))                         # 0-d
+@example(pair=Pair(torch.tensor([1.0, 2.0, -4.0]), torch.tensor([1.1, 2.0, -4.0])))
+@given(pair=float_pairs())
+def test_relative_error_is_the_worst_entrys(student, pair):
+    """relative_error(a, b) returns, as a Python float, the largest |a_i - b_i| / max(|a_i|, |b_i|, 1e-12) over the entries (two zeros agree, empty tensors give 0.0)."""
+    expect_relative(student, pair, "relative_error(a, b)")
+
+
+@graded("relative_error_dtype", rules=["relative_error.dtype"])
+@example(pair=Pair(torch.tensor([2]), torch.tensor([2.5], dtype=torch.float64)))   # converting b to a's dtype gives 0
+@example(pair=Pair(torch.tensor([2.5]), torch.tensor([2])))
+@example(pair=Pair(torch.tensor([1, 2]), torch.tensor([1, 3])))
+@given(pair=st.tuples(S.shapes(min_dims=0, max_dims=2, max_side=4),
+                      st.sampled_from([(torch.int64, torch.int64), (torch.int32, torch.float32),
+                                       (torch.int64, torch.float64), (torch.float32, torch.int64)])).flatmap(
+    lambda sd: st.tuples(S.tensors(tuple(sd[0]), sd[1][0], -20, 20), S.tensors(tuple(sd[0]), sd[1][1], -20, 20)))
+    .map(lambda ab: Pair(*ab)))
+def test_relative_error_compares_values_whatever_the_dtypes(student, pair):
+    """relative_error gives for integer tensors, and tensors of two dtypes, what it gives for the same values in float64."""
+    what = f"relative_error(a, b) with a of {pair.a.dtype} and b of {pair.b.dtype}"
+    got = as_number(student.relative_error(pair.a, pair.b), what)
+    same = as_number(student.relative_error(pair.a.double(), pair.b.double()), "relative_error(a.double(), b.double())")
+    expect_close(torch.tensor(got, dtype=torch.float64), torch.tensor(same, dtype=torch.float64),
+                 f"{what} (against relative_error(a.double(), b.double()) = {same})", rtol=1e-5, atol=1e-12)
+
+
+@graded("relative_error_errors", rules=["relative_error.errors"])
+@settings(max_examples=10)
+@example(shapes=((3,), (4,)))
+@example(shapes=((1,), ()))
+@example(shapes=((2, 3), (3,)))
+@given(shapes=st.tuples(S.shapes(min_dims=0, max_dims=2, max_side=4), S.shapes(min_dims=0, max_dims=2, max_side=4))
+       .filter(lambda ab: tuple(ab[0]) != tuple(ab[1])))
+def test_relative_error_rejects_different_shapes(student, shapes):
+    """relative_error raises ValueError when a and b differ in shape, broadcastable or not."""
+    raises_value_error(student, "relative_error", torch.ones(shapes[0]), torch.ones(shapes[1]),
+                       what=f"relative_error with a of shape {tuple(shapes[0])} and b of shape {tuple(shapes[1])}")
+
+
+@graded("relative_error_pure", rules=["relative_error.pure"])
+@settings(max_examples=10)
+@given(pair=float_pairs())
+def test_relative_error_leaves_inputs_unchanged(student, pair):
+    """relative_error does not modify a or b."""
+    leaves_inputs_unchanged(student, "relative_error", pair.a, pair.b, names=["a", "b"])
+
+
+# ---------------------------------------------------------------- momentum_step and adam_step
+class Steps:
+    """Parameter values, and the gradients each step hands the optimiser."""
+
+    def __init__(self, values, grads):
+        self.values, self.grads = values, grads
+
+    def __repr__(self):
+        return f"parameters {self.values}, their gradients at each step {self.grads}"
+
+
+@st.composite
+def step_sequences(draw, max_steps=4):
+    """One to three parameters of one float dtype (0-d included), and one to max_steps steps' gradients."""
+    dtype = draw(st.sampled_from(FLOATS))
+    shapes = [tuple(draw(S.shapes(min_dims=0, max_dims=2, max_side=3))) for _ in range(draw(st.integers(1, 3)))]
+    values = [draw(S.tensors(shape, dtype, -10, 10)) for shape in shapes]
+    grads = [[draw(S.tensors(shape, dtype, -10, 10)) for shape in shapes]
+             for _ in range(draw(st.integers(1, max_steps)))]
+    return Steps(values, grads)
+
+
+def one_step_of(steps):
+    return Steps(steps.values, steps.grads[:1])
+
+
+# Runs in the student's process: the parameters, and the optimiser's state as the notebook
+# says the caller makes it, then each step's gradients put in .grad and the step taken.
+OPTIMISER_SETUP = '''
+held = [value.clone().requires_grad_(True) for value in values]
+params = list(held)
+velocities = [torch.zeros_like(value) for value in values]
+state = {"step": 0, "m": [torch.zeros_like(value) for value in values],
+         "v": [torch.zeros_like(value) for value in values]}
+'''
+TAKE_STEPS = OPTIMISER_SETUP + '''
+for step_grads in grads:
+    for p, g in zip(held, step_grads):
+        p.grad = g.clone().to(p.dtype)   # as backward() would give it, in the parameter's dtype
+    STEP
+''' + READ_STATE + '''
+def _plain(t):
+    return t.detach().clone() if isinstance(t, torch.Tensor) else {"type": type(t).__name__}
+def _list(ts):
+    return [_plain(t) for t in ts] if isinstance(ts, (list, tuple)) else {"type": type(ts).__name__}
+step_count = state.get("step") if isinstance(state, dict) else None
+result["velocities"] = _list(velocities)
+result["m"] = _list(state.get("m")) if isinstance(state, dict) else None
+result["v"] = _list(state.get("v")) if isinstance(state, dict) else None
+result["step"] = (float(step_count) if isinstance(step_count, (int, float, torch.Tensor))
+                  and not isinstance(step_count, bool) and getattr(step_count, "numel", lambda: 1)() == 1 else repr(step_count))
+'''
+STEP_THEN_NEW_BACKWARD = OPTIMISER_SETUP + '''
+for p, g in zip(held, grads[0]):
+    p.grad = g.clone()
+STEP
+trainable = [(p, c) for p, c in zip(held, coefficients) if p.requires_grad]
+if trainable:
+    sum((p * c).sum() for p, c in trainable).backward()
+result = [(bool(p.requires_grad), None if p.grad is None else p.grad.detach().clone()) for p in held]
+'''
+MOMENTUM_CALL = "momentum_step(params, velocities, lr, beta)"
+ADAM_CALL = "adam_step(params, state, lr, betas, eps)"
+
+
+def take_steps(student, function, call, steps, **hyper):
+    return student.run(TAKE_STEPS.replace("STEP", call), label=function,
+                       values=steps.values, grads=steps.grads, **hyper)
+
+
+def optim_reference(make, steps):
+    """torch.optim's optimiser from make(params), stepped with each step's gradients."""
+    params = [v.clone().requires_grad_(True) for v in steps.values]
+    optimizer = make(params)
+    for step_grads in steps.grads:
+        for p, g in zip(params, step_grads):
+            p.grad = g.clone()
+        optimizer.step()
+        optimizer.zero_grad()
+    return params, optimizer
+
+
+def tensor_list(reply, which, count, what):
+    if not isinstance(reply, dict) or not isinstance(reply.get(which), list) or len(reply[which]) != count:
+        got = reply.get(which) if isinstance(reply, dict) else reply
+        fail(f"{what} should be a list of {count} tensors after the steps, got {show(got)}")
+    for index, item in enumerate(reply[which]):
+        if not isinstance(item, torch.Tensor):
+            fail(f"{what}[{index}] should be a tensor after the steps, got a {item.get('type')}")
+    return reply[which]
+
+
+def expect_parameters(reply, params, function, count):
+    for index, (state, want) in enumerate(zip(states(reply, "held"), params)):
+        what = f"parameter {index} after {count} {function} step{'s' if count > 1 else ''} (the tensor the caller holds)"
+        if state.get("type") != "Tensor":
+            fail(f"{what} is no longer a tensor")
+        value = state["value"]
+        if value.dtype != want.dtype:
+            fail(f"{what} should keep its dtype {want.dtype}, got {value.dtype}")
+        expect_close(value, want.detach(), what)
+
+
+def expect_state_tensors(got, want, what):
+    for index, (g, w) in enumerate(zip(got, want)):
+        if g.dtype != w.dtype:
+            fail(f"{what}[{index}] should keep its dtype {w.dtype}, got {g.dtype}")
+        expect_close(g, w, f"{what}[{index}]")
+
+
+def expect_zeroed(reply, function):
+    for index, state in enumerate(states(reply, "held")):
+        grad = state.get("grad")
+        if grad is not None and (not isinstance(grad, torch.Tensor) or bool((grad != 0).any())):
+            fail(f"parameter {index}'s gradient after {function} should be zero (or None), got {show(grad)}")
+
+
+def expect_fresh_backward(student, function, call, steps, data, **hyper):
+    coefficients = [data.draw(S.tensors(tuple(v.shape), v.dtype, -5, 5), label=f"coefficients[{i}]")
+                    for i, v in enumerate(steps.values)]
+    grads = student.run(STEP_THEN_NEW_BACKWARD.replace("STEP", call), label=function, values=steps.values,
+                        grads=steps.grads[:1], coefficients=coefficients, **hyper)
+    if not isinstance(grads, list) or len(grads) != len(coefficients):
+        fail(f"the grader could not read the gradients back, got {show(grads)}")
+    for index, (reply, want) in enumerate(zip(grads, coefficients)):
+        if not isinstance(reply, tuple) or len(reply) != 2:
+            fail(f"the grader could not read parameter {index}'s gradient back, got {show(reply)}")
+        trainable, grad = reply
+        if not trainable:  # no longer requires grad: the no_graph property's, not this one
+            continue
+        expect_close(grad, want, f"parameter {index}'s gradient after {function} and a backward() of sum(p * c)")
+
+
+def expect_leaves(reply, function):
+    for which, where in (("held", "the tensor the caller holds"), ("list", f"the list passed to {function}")):
+        for index, p in enumerate(states(reply, which)):
+            what = f"parameter {index} after {function} ({where})"
+            if p.get("type") != "Tensor":
+                fail(f"{what} should still be a tensor, got a {p.get('type')}")
+            if p.get("graph") or not p.get("leaf"):
+                fail(f"{what} has a grad_fn: the update was recorded in the graph. "
+                     f"Update in place under torch.no_grad().")
+            if not p.get("requires_grad"):
+                fail(f"{what} no longer requires grad, so the next backward() cannot reach it")
+
+
+MOMENTUM_LRS = [0.0, 0.01, 0.1, 0.5, 1.0]
+BETAS = [0.0, 0.5, 0.9, 0.99]
+
+
+@graded("momentum_step_update", rules=["momentum_step.update", "momentum_step.dtype"])
+@settings(max_examples=25)
+@given(steps=step_sequences(), lr=st.sampled_from(MOMENTUM_LRS), beta=st.sampled_from(BETAS))
+def test_momentum_step_matches_torch_sgd_with_momentum(student, steps, lr, beta):
+    """After k calls of momentum_step (velocities starting at zero), each parameter and each velocity in the list are those torch.optim.SGD(params, lr, momentum=beta) reaches (its momentum buffers), in the parameter's dtype and shape."""
+    reply = take_steps(student, "momentum_step", MOMENTUM_CALL, steps, lr=lr, beta=beta)
+    params, optimizer = optim_reference(lambda ps: torch.optim.SGD(ps, lr=lr, momentum=beta), steps)
+    count = len(steps.grads)
+    expect_parameters(reply, params, "momentum_step", count)
+    velocities = tensor_list(reply, "velocities", len(params), "velocities")
+    # with momentum 0 torch keeps no buffer: the velocity is then the last gradient, 0 * v + g
+    buffers = [optimizer.state[p].get("momentum_buffer", g) for p, g in zip(params, steps.grads[-1])]
+    expect_state_tensors(velocities, buffers,
+                         f"velocities after {count} momentum_step call{'s' if count > 1 else ''}: velocities")
+
+
+@graded("momentum_step_zero_grad", rules=["momentum_step.zero_grad"])
+@settings(max_examples=8)
+@given(steps=step_sequences(max_steps=1), lr=st.sampled_from(MOMENTUM_LRS), beta=st.sampled_from(BETAS))
+def test_momentum_step_zeroes_the_gradients(student, steps, lr, beta):
+    """After momentum_step, every parameter's gradient is zero (or None)."""
+    expect_zeroed(take_steps(student, "momentum_step", MOMENTUM_CALL, steps, lr=lr, beta=beta), "momentum_step")
+
+
+@graded("momentum_step_zero_grad", rules=["momentum_step.zero_grad"])
+@settings(max_examples=8)
+@given(steps=step_sequences(max_steps=1), lr=st.sampled_from(MOMENTUM_LRS), beta=st.sampled_from(BETAS),
+       data=st.data())
+def test_momentum_step_next_backward_starts_afresh(student, steps, lr, beta, data):
+    """After momentum_step, a backward() of a new loss, sum(p * c), leaves each parameter's gradient equal to c alone."""
+    expect_fresh_backward(student, "momentum_step", MOMENTUM_CALL, steps, data, lr=lr, beta=beta)
+
+
+@graded("momentum_step_no_graph", rules=["momentum_step.no_graph"])
+@settings(max_examples=8)
+@given(steps=step_sequences(max_steps=1), lr=st.sampled_from(MOMENTUM_LRS), beta=st.sampled_from(BETAS))
+def test_momentum_step_leaves_leaves_that_require_grad(student, steps, lr, beta):
+    """momentum_step builds no graph: afterwards each parameter, in the caller's tensors and in the list passed, is still a leaf that requires grad, with no grad_fn."""
+    expect_leaves(take_steps(student, "momentum_step", MOMENTUM_CALL, steps, lr=lr, beta=beta), "momentum_step")
+
+
+@graded("momentum_step_errors", rules=["momentum_step.errors"])
+@settings(max_examples=5)
+@given(steps=step_sequences(max_steps=1), lr=st.sampled_from([-0.1, -1.0, -1e-3]))
+def test_momentum_step_rejects_negative_learning_rates(student, steps, lr):
+    """momentum_step raises ValueError when lr is negative."""
+    with expect_raises(ValueError, f"momentum_step with lr = {lr}"):
+        take_steps(student, "momentum_step", MOMENTUM_CALL, steps, lr=lr, beta=0.9)
+
+
+@graded("momentum_step_errors", rules=["momentum_step.errors"])
+@settings(max_examples=6)
+@example(steps=Steps([torch.tensor([1.0])], [[torch.tensor([1.0])]]), beta=1.0)
+@given(steps=step_sequences(max_steps=1), beta=st.sampled_from([1.0, 1.5, -0.1, -1.0]))
+def test_momentum_step_rejects_beta_outside_0_1(student, steps, beta):
+    """momentum_step raises ValueError when beta is not in [0, 1) (1 included)."""
+    with expect_raises(ValueError, f"momentum_step with beta = {beta}"):
+        take_steps(student, "momentum_step", MOMENTUM_CALL, steps, lr=0.1, beta=beta)
+
+
+@graded("momentum_step_errors", rules=["momentum_step.errors"])
+@settings(max_examples=5)
+@given(steps=step_sequences(max_steps=1), data=st.data())
+def test_momentum_step_rejects_parameters_without_gradient(student, steps, data):
+    """momentum_step raises ValueError when a parameter has no gradient (p.grad is None)."""
+    missing = data.draw(st.integers(0, len(steps.values) - 1), label="parameter without a gradient")
+    code = OPTIMISER_SETUP + '''
+for p, g in zip(held, grads[0]):
+    p.grad = g.clone()
+held[missing].grad = None
+momentum_step(params, velocities, 0.1, 0.9)
+'''
+    with expect_raises(ValueError, f"momentum_step when parameter {missing} has no gradient"):
+        student.run(code, label="momentum_step", values=steps.values, grads=steps.grads, missing=missing)
+
+
+@graded("momentum_step_errors", rules=["momentum_step.errors"])
+@settings(max_examples=5)
+@given(steps=step_sequences(max_steps=1), extra=st.sampled_from([-1, 1]))
+def test_momentum_step_rejects_a_velocity_list_of_another_length(student, steps, extra):
+    """momentum_step raises ValueError when velocities does not hold one tensor per parameter."""
+    code = OPTIMISER_SETUP + '''
+for p, g in zip(held, grads[0]):
+    p.grad = g.clone()
+velocities = velocities[:-1] if extra < 0 else velocities + [torch.zeros_like(velocities[-1])]
+momentum_step(params, velocities, 0.1, 0.9)
+'''
+    count = len(steps.values) + extra
+    with expect_raises(ValueError, f"momentum_step with {len(steps.values)} parameters and {count} velocities"):
+        student.run(code, label="momentum_step", values=steps.values, grads=steps.grads, extra=extra)
+
+
+ADAM_LRS = [0.0, 0.001, 0.01, 0.1, 1.0]
+ADAM_BETAS = [(0.9, 0.999), (0.5, 0.9), (0.0, 0.99), (0.8, 0.0)]
+ADAM_EPS = [1e-8, 1e-3, 0.1, 1.0]
+
+
+def adam_reference(steps, lr, betas, eps):
+    return optim_reference(lambda ps: torch.optim.Adam(ps, lr=lr, betas=betas, eps=eps), steps)
+
+
+@graded("adam_step_update", rules=["adam_step.update", "adam_step.state", "adam_step.dtype"])
+@settings(max_examples=25)
+@given(steps=step_sequences(), lr=st.sampled_from(ADAM_LRS), betas=st.sampled_from(ADAM_BETAS),
+       eps=st.sampled_from(ADAM_EPS))
+def test_adam_step_matches_torch_adam(student, steps, lr, betas, eps):
+    """After k calls of adam_step (state starting at step 0 with zero averages), each parameter is what torch.optim.Adam(params, lr, betas, eps) reaches, in its dtype and shape: p -= lr * m_hat / (sqrt(v_hat) + eps), with the bias-corrected averages."""
+    reply = take_steps(student, "adam_step", ADAM_CALL, steps, lr=lr, betas=betas, eps=eps)
+    params, _ = adam_reference(steps, lr, betas, eps)
+    expect_parameters(reply, params, "adam_step", len(steps.grads))
+
+
+@graded("adam_step_state", rules=["adam_step.state"])
+@settings(max_examples=15)
+@given(steps=step_sequences(), betas=st.sampled_from(ADAM_BETAS))
+def test_adam_step_keeps_the_count_and_the_averages(student, steps, betas):
+    """After k calls of adam_step, state["step"] is k, and state["m"] and state["v"] hold the running averages of the gradients and of their squares that torch.optim.Adam keeps (exp_avg, exp_avg_sq)."""
+    reply = take_steps(student, "adam_step", ADAM_CALL, steps, lr=0.01, betas=betas, eps=1e-8)
+    params, optimizer = adam_reference(steps, 0.01, betas, 1e-8)
+    count = len(steps.grads)
+    if not isinstance(reply, dict) or reply.get("step") != float(count):
+        got = reply.get("step") if isinstance(reply, dict) else reply
+        fail(f'state["step"] after {count} adam_step call{"s" if count > 1 else ""} should be {count}, got {got}')
+    for key, name in (("m", "exp_avg"), ("v", "exp_avg_sq")):
+        got = tensor_list(reply, key, len(params), f'state["{key}"]')
+        want = [optimizer.state[p][name] for p in params]
+        for index, (g, w) in enumerate(zip(got, want)):
+            expect_close(g, w, f'state["{key}"][{index}] after {count} adam_step call{"s" if count > 1 else ""}')
+
+
+@graded("adam_step_zero_grad", rules=["adam_step.zero_grad"])
+@settings(max_examples=8)
+@given(steps=step_sequences(max_steps=1), lr=st.sampled_from(ADAM_LRS))
+def test_adam_step_zeroes_the_gradients(student, steps, lr):
+    """After adam_step, every parameter's gradient is zero (or None)."""
+    expect_zeroed(take_steps(student, "adam_step", ADAM_CALL, steps, lr=lr, betas=(0.9, 0.999), eps=1e-8),
+                  "adam_step")
+
+
+@graded("adam_step_zero_grad", rules=["adam_step.zero_grad"])
+@settings(max_examples=8)
+@given(steps=step_sequences(max_steps=1), lr=st.sampled_from(ADAM_LRS), data=st.data())
+def test_adam_step_next_backward_starts_afresh(student, steps, lr, data):
+    """After adam_step, a backward() of a new loss, sum(p * c), leaves each parameter's gradient equal to c alone."""
+    expect_fresh_backward(student, "adam_step", ADAM_CALL, steps, data, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+
+
+@graded("adam_step_no_graph", rules=["adam_step.no_graph"])
+@settings(max_examples=8)
+@given(steps=step_sequences(max_steps=1), lr=st.sampled_from(ADAM_LRS))
+def test_adam_step_leaves_leaves_that_require_grad(student, steps, lr):
+    """adam_step builds no graph: afterwards each parameter, in the caller's tensors and in the list passed, is still a leaf that requires grad, with no grad_fn."""
+    expect_leaves(take_steps(student, "adam_step", ADAM_CALL, steps, lr=lr, betas=(0.9, 0.999), eps=1e-8),
+                  "adam_step")
+
+
+@graded("adam_step_errors", rules=["adam_step.errors"])
+@settings(max_examples=10)
+@example(steps=Steps([torch.tensor([1.0])], [[torch.tensor([1.0])]]), lr=0.1, betas=(1.0, 0.999), eps=1e-8)
+@example(steps=Steps([torch.tensor([1.0])], [[torch.tensor([1.0])]]), lr=0.1, betas=(0.9, 0.999), eps=0.0)
+@given(steps=step_sequences(max_steps=1),
+       lr=st.sampled_from([-0.1, 0.1]), betas=st.sampled_from([(0.9, 0.999), (1.0, 0.999), (0.9, 1.0), (-0.1, 0.999),
+                                                              (0.9, -0.5)]),
+       eps=st.sampled_from([1e-8, 0.0, -1e-8]))
+def test_adam_step_rejects_bad_hyperparameters(student, steps, lr, betas, eps):
+    """adam_step raises ValueError when lr is negative, beta1 or beta2 is not in [0, 1), or eps is not positive."""
+    assume(lr < 0 or not all(0 <= beta < 1 for beta in betas) or eps <= 0)
+    with expect_raises(ValueError, f"adam_step with lr = {lr}, betas = {betas}, eps = {eps}"):
+        take_steps(student, "adam_step", ADAM_CALL, steps, lr=lr, betas=betas, eps=eps)
+
+
+@graded("adam_step_errors", rules=["adam_step.errors"])
+@settings(max_examples=5)
+@given(steps=step_sequences(max_steps=1), data=st.data())
+def test_adam_step_rejects_parameters_without_gradient(student, steps, data):
+    """adam_step raises ValueError when a parameter has no gradient (p.grad is None)."""
+    missing = data.draw(st.integers(0, len(steps.values) - 1), label="parameter without a gradient")
+    code = OPTIMISER_SETUP + '''
+for p, g in zip(held, grads[0]):
+    p.grad = g.clone()
+held[missing].grad = None
+adam_step(params, state, 0.1)
+'''
+    with expect_raises(ValueError, f"adam_step when parameter {missing} has no gradient"):
+        student.run(code, label="adam_step", values=steps.values, grads=steps.grads, missing=missing)
