@@ -665,7 +665,7 @@ def tensor_list(reply, which, count, what):
 
 def expect_parameters(reply, params, function, count):
     for index, (state, want) in enumerate(zip(states(reply, "held"), params)):
-        what = f"parameter {index} after {count} {function} step{'s' if count > 1 else ''} (the tensor the caller holds)"
+        what = f"parameter {index} after {count} {function} call{'s' if count > 1 else ''} (the tensor the caller holds)"
         if state.get("type") != "Tensor":
             fail(f"{what} is no longer a tensor")
         value = state["value"]
