@@ -1,0 +1,186 @@
+"""Submit to feedback on a real JupyterHub: three students submitting at once, round after
+round, and the first submission after the feedback service starts again.
+
+    python benchmarks/bench_feedback_latency.py [--rounds 5] [--workers N]
+
+As root (it creates unix users and starts JupyterHub with the course's
+``jupyterhub_config.py``, as tests/test_jupyterhub_feedback_on_submit.py does; the Hub's
+tools come from ``scripts/install_hub_test_tools.sh``). The instructor releases
+01_normalization through the formgrader; each student fetches it through the Assignments
+tab's API and writes a submission (our solution, or a typical mistake); then, each round,
+all three submit at the same moment and the benchmark times each from its submit to its
+feedback waiting in the exchange (what the Assignments tab shows as feedback to fetch),
+looking every 0.2 s. Then the service is stopped, the Hub starts it again, and one student
+submits as soon as the new service process runs: that submission pays the grading cluster's
+start and its worker's warm-up. No rate limit (``--feedback-limit 0``).
+
+Prints each submission's seconds, the median and 95th percentile of the rounds, the first
+after the restart, and the CPU-seconds the service's process tree spent (cgroup-free: the
+service's and its Dask workers' own counters, read while they run).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder.simulated_class import build_submission, load_cases  # noqa: E402
+from tests import hub_support  # noqa: E402
+
+ASSIGNMENT, NOTEBOOK = "01_normalization", "normalization.ipynb"
+INSTRUCTOR = "bench-teacher"
+STUDENTS = ["bench-ana", "bench-ben", "bench-cyd"]
+WRITES = {"bench-ana": "solution", "bench-ben": "unbiased_std", "bench-cyd": "no_clamp"}
+LOOK_EVERY_S = 0.2
+GIVE_UP_S = 300
+
+
+def service_process(hub) -> psutil.Process | None:
+    for child in psutil.Process(hub.proc.pid).children():
+        try:
+            if any(part.endswith("feedback_service.py") for part in child.cmdline()):
+                return child
+        except psutil.Error:
+            pass
+    return None
+
+
+def tree_cpu(proc: psutil.Process | None) -> float:
+    """CPU-seconds of a process and its living descendants (their own and reaped children's)."""
+    if proc is None:
+        return 0.0
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
+class Student:
+    def __init__(self, hub, name: str, course_id: str):
+        self.name, self.course_id, self.session = name, course_id, hub.session(name)
+
+    def fetch_and_write(self, case_name: str) -> None:
+        self.session.assignment_action("fetch", self.course_id, ASSIGNMENT)
+        [fetched] = [a for a in self.session.assignments(self.course_id)
+                     if a["status"] == "fetched" and a["assignment_id"] == ASSIGNMENT]
+        path = f"{fetched['path']}/{NOTEBOOK}"
+        released = nbformat.from_dict(self.session.read(path)["content"])
+        case = {c.name: c for c in load_cases(ASSIGNMENT)}[case_name]
+        source_nb = nbformat.read(REPO / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
+        self.session.write_notebook(path, json.loads(nbformat.writes(build_submission(case, source_nb, released))))
+
+    def submissions(self) -> list[dict]:
+        entries = [a for a in self.session.assignments(self.course_id)
+                   if a["status"] == "submitted" and a["assignment_id"] == ASSIGNMENT]
+        return entries[0]["submissions"] if entries else []
+
+    def submit_and_time(self) -> float:
+        """Seconds from this student's submit to its feedback waiting in the exchange."""
+        before = {s["timestamp"] for s in self.submissions()}
+        answer = self.session.assignment_action("submit", self.course_id, ASSIGNMENT)
+        made = time.monotonic()
+        assert answer.get("success"), answer
+        [timestamp] = {s["timestamp"] for s in self.submissions()} - before
+        while time.monotonic() - made < GIVE_UP_S:
+            if any(s["timestamp"] == timestamp and s["has_exchange_feedback"] for s in self.submissions()):
+                return time.monotonic() - made
+            time.sleep(LOOK_EVERY_S)
+        raise TimeoutError(f"{self.name}: no feedback within {GIVE_UP_S} s")
+
+
+def all_at_once(students: list[Student]) -> list[float]:
+    seconds: dict[str, float] = {}
+    errors: list[BaseException] = []
+
+    def one(student: Student) -> None:
+        try:
+            seconds[student.name] = student.submit_and_time()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=one, args=(s,)) for s in students]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [seconds[s.name] for s in students]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=None, help="the service's grading workers (default: cores)")
+    args = parser.parse_args(argv)
+    hub_support.require_root()
+    hub_support.require_node_tools()
+    mnist_dir = Path(os.environ.get("MNIST_DIR") or REPO.parent / "shared" / "data" / "mnist")
+    options = ["--feedback-limit", "0"] + (["--feedback-workers", str(args.workers)] if args.workers else [])
+    with hub_support.running_hub("bench_feedback_latency", INSTRUCTOR, STUDENTS, mnist_dir,
+                                 setup_options=options) as hub:
+        course_id = hub.course["course_id"]
+        hub.start_servers(INSTRUCTOR, *STUDENTS)
+        teach = hub.session(INSTRUCTOR)
+        for action in ("assign", "release"):
+            assert teach.formgrader("POST", f"assignment/{ASSIGNMENT}/{action}").get("success"), action
+        released_at = time.monotonic()
+        students = [Student(hub, name, course_id) for name in STUDENTS]
+        for student in students:
+            student.fetch_and_write(WRITES[student.name])
+        service = service_process(hub)
+        cpu_before = tree_cpu(service)
+        print(f"{ASSIGNMENT} released and fetched in {time.monotonic() - released_at:.1f} s; "
+              f"{len(STUDENTS)} students submit at once, {args.rounds} rounds", flush=True)
+        rounds = []
+        for index in range(args.rounds):
+            seconds = all_at_once(students)
+            rounds.append(seconds)
+            print(f"  round {index + 1}: " + ", ".join(f"{s:.1f}" for s in seconds) + " s", flush=True)
+        cpu_rounds = tree_cpu(service) - cpu_before
+        later = [s for seconds in rounds[1:] for s in seconds]
+
+        # ---- the service stopped; the Hub starts it again; one submission as soon as it runs
+        service.send_signal(signal.SIGTERM)
+        service.wait(60)
+        deadline = time.monotonic() + 120
+        while (restarted := service_process(hub)) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert restarted is not None, "the Hub did not start the service again"
+        after_restart = students[0].submit_and_time()
+
+    every = [s for seconds in rounds for s in seconds]
+    print(f"\nsubmit to feedback, {len(STUDENTS)} students submitting at once (seconds; the Hub on "
+          f"{os.cpu_count()} cores):")
+    print(f"  every round        median {statistics.median(every):5.1f}   95th percentile {percentile(every, 0.95):5.1f}"
+          f"   ({len(every)} submissions)")
+    if later:
+        print(f"  after the first    median {statistics.median(later):5.1f}   95th percentile {percentile(later, 0.95):5.1f}")
+    print(f"  first after a service restart: {after_restart:.1f}")
+    print(f"  the service's CPU over the rounds: {cpu_rounds:.1f} CPU-s, "
+          f"{cpu_rounds / len(every):.1f} a submission")
+
+
+if __name__ == "__main__":
+    main()
