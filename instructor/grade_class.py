@@ -158,6 +158,7 @@ def warm_judge(course_root: str, assignment: str) -> dict:
     function of the notebook alone, whatever a grading process graded before
     (tests/test_order_independence.py). Returns {"assignment", "passed", "tests", "seconds"}."""
     import nbformat
+    from nbgrader.utils import setenv
 
     from autograder.engine.preprocessor import GradeWithHiddenTests, program_cells
     from instructor.paths import notebook_of
@@ -165,8 +166,11 @@ def warm_judge(course_root: str, assignment: str) -> dict:
     start = time.monotonic()
     source_nb = nbformat.read(notebook_of(assignment, Path(course_root)), as_version=4)
     grader = GradeWithHiddenTests.configured(course_root)
-    results = grader.run_hidden_tests(os.path.join(grader.hidden_tests, assignment),
-                                      program_cells(source_nb, source_nb), grader.sandbox_or_refuse())
+    # In the environment nbgrader's Autograde grades in: the judge is kept per course and
+    # environment, and one started without nbgrader's variable would not be the one it uses.
+    with setenv(NBGRADER_EXECUTION="autograde"):
+        results = grader.run_hidden_tests(os.path.join(grader.hidden_tests, assignment),
+                                          program_cells(source_nb, source_nb), grader.sandbox_or_refuse())
     return {"assignment": assignment, "passed": sum(r["passed"] for r in results["tests"]),
             "tests": len(results["tests"]), "seconds": round(time.monotonic() - start, 1)}
 

@@ -554,6 +554,13 @@ def test_every_grading_worker_is_warmed_for_each_released_assignment_and_again_a
         client = service.client()
         [judges] = client.run(_judges_in_worker).values()
         assert judges == 1
+        # A student's grading in that worker (nbgrader's Autograde) uses the judge the warm-up started.
+        from autograder.simulated_class import Case
+        nbgrader_cli.submit_class(service.root, ASSIGNMENT, [Case("alice", "our solution", full=True)])
+        graded = client.submit(fs.grade_and_generate, str(service.root), service.prepare_gradebook(ASSIGNMENT),
+                               COURSE_ID, ASSIGNMENT, "alice", pure=False).result(timeout=300)
+        assert graded["status"] == "graded" and graded["score"] > 0, graded
+        assert list(client.run(_judges_in_worker).values()) == [1], "the grading started a judge of its own"
         [old] = client.scheduler_info(n_workers=-1)["workers"]
         client.restart_workers([old])
         deadline = time.monotonic() + 120
