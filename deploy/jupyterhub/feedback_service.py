@@ -728,10 +728,7 @@ class FeedbackService:
                 for assignment in generated if (address, info.get("local_directory"), assignment) not in self._warmed]
         if not cold:
             return
-        from instructor import gradebook
-        from instructor.grade_class import course_api
-
-        url = gradebook.for_concurrent_writers(course_api(str(self.root)).coursedir.db_url)
+        url = self.gradebook_url()
         for address, folder, assignment in cold:
             self._warming.append(self._client.submit(
                 warm_worker, str(self.root), url, assignment, workers=[address], allow_other_workers=False,
@@ -750,13 +747,19 @@ class FeedbackService:
             self._client = Client(self.scheduler)
         return self._client
 
+    def gradebook_url(self) -> str:
+        """The on-submit gradebook's URL, as its concurrent writers (the grading workers) open it."""
+        from instructor import gradebook
+        from instructor.grade_class import course_api
+
+        return gradebook.for_concurrent_writers(course_api(str(self.root)).coursedir.db_url)
+
     def prepare_gradebook(self, assignment: str) -> str:
         """The on-submit gradebook migrated and the roster added for this assignment, once
         (not in each grading); returns its URL for concurrent writers."""
         from instructor import gradebook
-        from instructor.grade_class import course_api
 
-        url = gradebook.for_concurrent_writers(course_api(str(self.root)).coursedir.db_url)
+        url = self.gradebook_url()
         if assignment not in self._prepared:
             gradebook.prepare(url, self.course["course_id"], assignment, sorted(self.roster))
             self._prepared.add(assignment)
