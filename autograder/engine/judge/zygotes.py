@@ -19,6 +19,7 @@ import time
 
 from autograder.engine.judge import cpu_wait, sandbox
 from autograder.engine.shared.limits import Limits
+from autograder.engine.shared import protocol
 from autograder.engine.shared.protocol import ANSWER_SECONDS, MAX_MESSAGE
 
 START_SECONDS = 60.0   # for its imports, on a busy machine
@@ -53,22 +54,23 @@ class Zygote:
             ready = self._ask(None, seconds=START_SECONDS)
         except ZygoteGone as exc:
             raise ZygoteGone(f"the grading sandbox did not start: {exc}") from None
-        if ready.get("event") != "ready":
+        try:
+            self.start_cpu = protocol.ZygoteReady.parse(ready).cpu
+        except (protocol.ProtocolError, TypeError, ValueError):
             self.kill()
-            raise ZygoteGone("the grading sandbox did not start")
+            raise ZygoteGone("the grading sandbox did not start") from None
         self.start_seconds = time.perf_counter() - started
-        self.start_cpu = float(ready.get("cpu", 0.0))
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def _ask(self, message: dict | None, fds=(), seconds: float = ANSWER_SECONDS) -> dict:
+    def _ask(self, message, fds=(), seconds: float = ANSWER_SECONDS) -> dict:
         """Send ``message`` (None: only wait) and return the zygote's answer; kills the zygote
         and raises ZygoteGone when it is dead or silent."""
         try:
             self.control.settimeout(seconds)
             if message is not None:
-                socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
+                socket.send_fds(self.control, [json.dumps(message.to_message()).encode()], list(fds))
             data = self.control.recv(MAX_MESSAGE)
             if not data:
                 raise EOFError("it ended")
@@ -92,11 +94,12 @@ class Zygote:
     def fork(self, to_judge: int, from_judge: int, log: int, limits: Limits) -> int | None:
         """A new worker reading ``from_judge`` and writing ``to_judge``; returns its pid as the
         judge sees it (None if it ended at once)."""
-        answer = self._ask({"op": "fork", "limits": limits.to_json()}, fds=(to_judge, from_judge, log))
-        inner = answer.get("pid")
-        if type(inner) is not int:
+        answer = self._ask(protocol.ForkRequest(limits.to_json()), fds=(to_judge, from_judge, log))
+        try:
+            inner = protocol.Forked.parse(answer).pid
+        except protocol.ProtocolError as exc:
             self.kill()
-            raise ZygoteGone(f"it answered {answer!r}")
+            raise ZygoteGone(str(exc)) from None
         for pid in cpu_wait.process_tree(self.proc.pid):
             try:
                 with open(f"/proc/{pid}/status") as status:
@@ -107,14 +110,11 @@ class Zygote:
                 return pid
         return None
 
-    def end(self, wait: float = 0.0) -> dict:
+    def end(self, wait: float = 0.0) -> protocol.Ended:
         """End the current worker and all it started, after waiting up to ``wait`` seconds
-        for it to end on its own: {"returncode": as Popen's, or None if it was still
-        running; "cpu": the CPU seconds of it and all its processes}."""
-        answer = self._ask({"op": "end", "wait": wait}, seconds=wait + ANSWER_SECONDS)
-        code, cpu = answer.get("returncode"), answer.get("cpu")
-        return {"returncode": code if type(code) is int else None,
-                "cpu": float(cpu) if type(cpu) in (int, float) else 0.0}
+        for it to end on its own: how it ended (``returncode`` as Popen's, or None if it was
+        still running) and the CPU seconds of it and all its processes."""
+        return protocol.Ended.parse(self._ask(protocol.EndRequest(wait), seconds=wait + ANSWER_SECONDS))
 
     def kill(self) -> None:
         """Kill the sandbox: the zygote (its PID namespace's init: every process in it ends with

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from autograder.engine.shared.protocol import JUDGE_READY, GradeReply, GradeRequest
+
 MAX_LIVE_JUDGES = 2  # per grading process: each holds a judge, a zygote and their imports
 MAX_NOTEBOOKS = 100  # then a fresh process, so that nothing accumulates
 
@@ -55,21 +57,20 @@ class JudgeServer:
         self.requests = os.fdopen(to_server_w, "w")
         self.replies = os.fdopen(from_server_r, "r")
         self._buffer = b""
-        if not self._read_line(time.monotonic() + 120).get("ready"):
+        if self._read_line(time.monotonic() + 120) != JUDGE_READY:
             self.stop()
             raise JudgeServerFailed("the judge did not start")
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def grade(self, tests_dir: str, args: list[str], max_examples: int, timeout: float) -> dict:
-        """Run the hidden tests in ``tests_dir`` with pytest ``args``; {"exit", "output"}."""
+    def grade(self, tests_dir: str, args: list[str], max_examples: int, timeout: float) -> GradeReply:
+        """Run the hidden tests in ``tests_dir`` with pytest ``args``: pytest's exit and output."""
         self.graded += 1
         try:
-            self.requests.write(json.dumps({"tests_dir": tests_dir, "args": args,
-                                            "max_examples": max_examples}) + "\n")
+            self.requests.write(json.dumps(GradeRequest(tests_dir, args, max_examples).to_message()) + "\n")
             self.requests.flush()
-            reply = self._read_line(time.monotonic() + timeout)
+            reply = GradeReply.parse(self._read_line(time.monotonic() + timeout))  # ProtocolError: a ValueError
         except (OSError, ValueError, EOFError, TimeoutError) as exc:
             try:
                 code = self.proc.wait(timeout=0 if isinstance(exc, TimeoutError) else 5)
@@ -79,7 +80,7 @@ class JudgeServer:
             if isinstance(exc, TimeoutError):
                 raise JudgeServerFailed(f"the hidden tests took longer than {timeout:g} s") from None
             raise JudgeServerFailed(f"the judge stopped (exit {code})") from None
-        if reply.get("exit", -1) < 0:
+        if reply.exit < 0:
             self.stop()
         return reply
 

@@ -27,6 +27,7 @@ from autograder.engine.judge import sandbox
 from autograder.engine.nbgrader_side.judge_client import JudgeServer, JudgeServerFailed
 from autograder.engine.shared.limits import MAX_EXAMPLES, Limits
 from autograder.engine.shared.cells import Cell
+from autograder.engine.shared.protocol import JudgeResults
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 # The per-property results written beside each autograded notebook, for the class report.
@@ -107,7 +108,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             results = self.run_hidden_tests(tests_dir, cells, sandboxed)
         except JudgeFailed as exc:
             self.log.error("Grading %s of %s failed, scored 0: %s", info["notebook"], info["student"], exc)
-            results = {"tests": [], "judge_failed": str(exc)}
+            results = JudgeResults.failed(str(exc)).to_message()
         self.write_outputs(nb, results)
         # nbconvert's writer puts resources["outputs"] beside the autograded notebook (never in
         # feedback: course_config.py's CourseDirectory.ignore keeps generate_feedback from copying it).
@@ -171,23 +172,24 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                 run = judge.grade(tests_dir, args, self.max_examples, self.timeout)
             except JudgeServerFailed as exc:
                 raise JudgeFailed(str(exc)) from None
-            if run["exit"] < 0 or "MemoryError" in run["output"]:
-                raise JudgeFailed(f"the judge stopped: {run['output'].strip()[-500:]}")
-            if run["exit"] not in (0, 1) or not os.path.exists(results):
+            if run.exit < 0 or "MemoryError" in run.output:
+                raise JudgeFailed(f"the judge stopped: {run.output.strip()[-500:]}")
+            if run.exit not in (0, 1) or not os.path.exists(results):
                 raise GradingError(f"the hidden tests in {tests_dir} could not run "
-                                   f"(pytest exit {run['exit']}):\n{run['output'][-3000:]}")
+                                   f"(pytest exit {run.exit}):\n{run.output[-3000:]}")
             try:
                 with open(results) as f:
-                    outcome = json.load(f)
+                    outcome = JudgeResults.parse(json.load(f))  # ProtocolError: a ValueError
             except ValueError as exc:
                 raise JudgeFailed(f"the judge's results could not be read: {exc}") from None
-        if outcome["collection_errors"]:
-            raise GradingError("broken hidden tests:\n" + "\n".join(outcome["collection_errors"]))
-        for gap in outcome.get("sandbox_gaps", []):
+        if outcome.collection_errors:
+            raise GradingError("broken hidden tests:\n" + "\n".join(outcome.collection_errors))
+        for gap in outcome.sandbox_gaps:
             if gap not in self._reported_gaps:
                 self._reported_gaps.add(gap)
                 self.log.warning("Sandbox: %s", gap)
-        return outcome
+        # As results.json holds them (what write_outputs, the results file and the tools read).
+        return outcome.to_message()
 
     def write_outputs(self, nb, results: dict) -> None:
         """Each check cell's output; the feedback of each cell and of the notebook in all is

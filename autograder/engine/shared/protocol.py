@@ -34,12 +34,24 @@ def _fields(message, what: str) -> dict:
     return message
 
 
+def _event(message):
+    return message.get("event") if isinstance(message, dict) else None
+
+
 def _text(value, limit: int) -> str:
     return str(value)[:limit] if isinstance(value, (str, int, float)) else ""
 
 
 def _texts(values, count: int, limit: int) -> list[str]:
     return [_text(v, limit) for v in values[:count]] if isinstance(values, list) else []
+
+
+def _ready(message, what: str, refusal: str) -> dict:
+    """A first message, which must be a "ready" event."""
+    message = _fields(message, what)
+    if message.get("event") != "ready":
+        raise ProtocolError(refusal)
+    return message
 
 
 def reported_cpu(message: dict) -> float | None:
@@ -203,7 +215,7 @@ class ExecRequest:
         return {"op": EXEC, "cells": self.cells, "cpu_seconds": self.cpu_seconds}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CallRequest:
     """``call`` a function of the notebook by name (``target``), ``call_method`` of an object
     the worker holds (``target`` a handle), ``eval`` a grader expression or ``run`` grader
@@ -287,9 +299,8 @@ class WorkerReady:
 
     @classmethod
     def parse(cls, message) -> "WorkerReady":
-        message = _fields(message, "the worker's first message")
-        if message.get("event") != "ready":
-            raise ProtocolError(f"the worker's first message is not 'ready' (event {message.get('event')!r})")
+        message = _ready(message, "the worker's first message",
+                         f"the worker's first message is not 'ready' (event {_event(message)!r})")
         gaps = message.get("gaps", [])
         return cls([str(g) for g in gaps][:5] if isinstance(gaps, (list, tuple)) else [])
 
@@ -406,9 +417,7 @@ class ZygoteReady:
 
     @classmethod
     def parse(cls, message) -> "ZygoteReady":
-        message = _fields(message, "the zygote's first message")
-        if message.get("event") != "ready":
-            raise ProtocolError("the grading sandbox did not start")
+        message = _ready(message, "the zygote's first message", "the grading sandbox did not start")
         return cls(float(message.get("cpu", 0.0)))
 
 
@@ -432,7 +441,7 @@ class Ended:
     """How the worker ended (as Popen's returncode; None: it was still running) and the CPU
     seconds of it and all it started (the zygote's count, wait4: never the worker's word)."""
     returncode: int | None
-    cpu: float
+    cpu: float | None  # None: not known (the zygote died with it)
 
     def to_message(self) -> dict:
         return {"returncode": self.returncode, "cpu": self.cpu}
