@@ -85,7 +85,7 @@ class StudentProcess:
         # The notebook's budget across all its calls and cell runs, counted here (budget.py).
         self.budget = budget.NotebookBudget(limits.notebook_cpu_seconds, limits.notebook_wall_seconds)
         self._worker_cpu = 0.0  # as the current worker reports it (profiling only: it could lie)
-        self._tree: list[int] | None = None  # the current worker's processes, for its deadlines
+        self._tree: list[tuple[int, int]] | None = None  # the current worker's threads, for its deadlines
 
     # -- life cycle
     def _spawn(self) -> None:
@@ -317,7 +317,7 @@ class StudentProcess:
         """``seconds`` of wall clock, not counting the time the worker waits for a CPU: a
         busy machine must not change a verdict."""
         if self._tree is None:
-            self._tree = cpu_wait.process_tree(self.worker_pid) if self.worker_pid else []
+            self._tree = cpu_wait.threads_of(cpu_wait.process_tree(self.worker_pid)) if self.worker_pid else []
         return cpu_wait.LoadAwareDeadline(seconds, self.worker_pid, self._tree)
 
     def _send(self, message: dict, deadline: float | None = None) -> None:
