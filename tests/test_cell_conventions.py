@@ -98,8 +98,8 @@ def test_solution_source_drops_the_markers_and_keeps_the_rest():
 
 
 # A read of a cell's nbgrader metadata by hand: cell.metadata["nbgrader"], .get("nbgrader", ...),
-# cell.metadata.nbgrader (a deletion, ``del ...``, writes and is allowed).
-BY_HAND = re.compile(r"""metadata(?:\.get\(|\[)\s*["']nbgrader|metadata\.nbgrader\b|\.get\(\s*["']nbgrader["']\s*[,)]""")
+# cell.metadata.nbgrader (a deletion, ``del ...``, or an assignment, ``... = {...}``, writes and is allowed).
+BY_HAND = re.compile(r"""metadata(?:\.get\(|\[)\s*["']nbgrader(?!["']\]\s*=[^=])|metadata\.nbgrader\b|\.get\(\s*["']nbgrader["']\s*[,)]""")
 READERS = {ROOT / "autograder" / "cell_conventions.py", Path(__file__).resolve()}  # and its tests
 
 

@@ -7,9 +7,11 @@ import time
 
 import pytest
 
-from autograder.engine import cpu_wait, wire, zygote
+from autograder.engine.judge import cpu_wait
+from autograder.engine.shared import wire
+from autograder.engine.judge import zygotes
 from tests.test_student_proxy import student_with
-from autograder.engine.student_proxy import Limits, StudentCrashed
+from autograder.engine.judge.student_proxy import Limits, StudentCrashed
 
 CPU = min(os.sched_getaffinity(0))
 
@@ -25,7 +27,7 @@ def crowded_cpu(hogs: int):
     starts waits for that CPU most of the time."""
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {CPU})
-    zygote.stop_all()  # an idle zygote started before would fork workers that do not share the CPU
+    zygotes.stop_all()  # an idle zygote started before would fork workers that do not share the CPU
     context = multiprocessing.get_context("fork")
     procs = [context.Process(target=_spin_forever, daemon=True) for _ in range(hogs)]
     for proc in procs:

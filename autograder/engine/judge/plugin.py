@@ -1,6 +1,6 @@
 """The pytest plugin that runs hidden tests against a submission.
 
-Loaded with ``-p autograder.engine.judge`` in a fresh process in which no student
+Loaded with ``-p autograder.engine.judge.plugin`` in a fresh process in which no student
 code has run; the student's cells run in a worker (see ``student.py``). It writes
 one JSON record per test: the graded cell it scores, pass or fail, the property
 (the test's docstring), the failure message and the smallest failing input.
@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine import example_replay
-from autograder.engine.example_replay import (  # noqa: F401  (hooks of this plugin)
+from autograder.engine.judge import example_replay
+from autograder.engine.judge.example_replay import (  # noqa: F401  (hooks of this plugin)
     pytest_collection_modifyitems, pytest_pyfunc_call)
-from autograder.engine.limits import Limits
-from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
+from autograder.engine.shared.limits import Limits
+from autograder.engine.shared.protocol import HiddenTestRecord, JudgeResults
+from autograder.engine.judge.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
 
 def examples_from_the_tests_alone() -> None:
     """Hypothesis now and then draws a constant it found in the "local" modules loaded so far
@@ -202,27 +203,27 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and report.failed):
         marker = item.get_closest_marker("graded")
-        record = {
-            "test": item.name,
-            "cell": marker.args[0] if marker else None,
-            "property": " ".join((item.function.__doc__ or item.name).split()),
-            "passed": report.passed,
-            "rules": list(marker.kwargs.get("rules", ())) if marker else [],
-        }
+        record = HiddenTestRecord(
+            test=item.name,
+            cell=marker.args[0] if marker else None,
+            property=" ".join((item.function.__doc__ or item.name).split()),
+            passed=report.passed,
+            rules=list(marker.kwargs.get("rules", ())) if marker else [],
+        )
         if report.failed and call.excinfo is not None:
-            record["rule_texts"] = [text for text in map(_rule_texts(item).get, record["rules"]) if text]
+            record.rule_texts = [text for text in map(_rule_texts(item).get, record.rules) if text]
             exc = call.excinfo.value
-            record["message"] = describe_failure(exc)
+            record.message = describe_failure(exc)
             fixtures = tuple(item.fixturenames)
-            record["example"] = (smallest_failing_input(exc, fixtures)
-                                 or smallest_failing_input(_first_leaf(exc), fixtures))
+            record.example = (smallest_failing_input(exc, fixtures)
+                              or smallest_failing_input(_first_leaf(exc), fixtures))
             # Structured, for the class report (never parsed back out of the message): what
             # kind of failure, and the expected and returned values where a check gave them.
             leaf = _first_leaf(exc)
-            record["failure"] = type(leaf).__name__
+            record.failure = type(leaf).__name__
             for key in ("expected", "got"):
                 if isinstance(getattr(leaf, key, None), str):
-                    record[key] = getattr(leaf, key)
+                    setattr(record, key, getattr(leaf, key))
         item.config._grading_records.append(record)
 
 
@@ -242,12 +243,9 @@ def pytest_sessionfinish(session):
     cost = {"judge_process_cpu": configured, "judge_collect_cpu": collected - configured,
             "judge_tests_cpu": _cpu(resource.RUSAGE_SELF) - collected,
             **(process.cost if process else {"worker_cpu": 0.0})}
+    results = JudgeResults(tests=config._grading_records, collection_errors=_COLLECTION_ERRORS,
+                           sandbox_gaps=process.sandbox_gaps if process else [],
+                           cell_errors=process.cell_errors if process else {}, cost=cost,
+                           examples=example_replay.session_report())
     with open(path, "w") as f:
-        json.dump({
-            "tests": config._grading_records,
-            "collection_errors": _COLLECTION_ERRORS,
-            "sandbox_gaps": process.sandbox_gaps if process else [],
-            "cell_errors": process.cell_errors if process else {},
-            "cost": cost,
-            "examples": example_replay.session_report(),
-        }, f, indent=1, default=str)  # whatever came from the worker is written as text
+        f.write(results.to_json())

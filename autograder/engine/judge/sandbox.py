@@ -1,6 +1,7 @@
 """The worker's sandbox: bubblewrap, an audited tool, not namespace code of our own.
 
-Two sides, named for where they run:
+Two sides, named for where they run (this module is the first; ``worker/confine.py`` the
+second):
 
 - ``worker_command`` (judge side) wraps the worker's command line in ``bwrap``:
   a new mount namespace entered with ``pivot_root`` whose root is an empty tmpfs
@@ -13,14 +14,14 @@ Two sides, named for where they run:
   other submissions are not there, wherever they live. As root and as a plain user
   (the formgrader on a Hub) the command is the same: bwrap builds a user namespace
   in both cases, and inside it the student's code is uid 65534 with no capability.
-- ``confine_worker`` (worker side) sets the resource limits before any student
+- ``confine_worker`` (worker side, ``worker/confine.py``) sets the resource limits before any student
   code runs: address space, CPU time, file size, open files and processes. The
   process count is per user namespace (Linux >= 5.14), so it is the worker's own,
   not shared with other workers or with the grading user's other processes.
 
 Killing the worker's outer ``bwrap`` kills its PID namespace's init, and with it
 every process the student started, detached or not: nothing outlives the worker.
-Workers forked from a zygote (``autograder.engine.zygote``, the default) come one after
+Workers forked from a zygote (``autograder.engine.worker.zygote``, the default) come one after
 another from one such sandbox, each in namespaces of its own made inside it (PID, mount with
 a new root, /dev, /proc, /tmp and /dev/shm, network, IPC, UTS), so that nothing it observes
 depends on the workers before it; the zygote ends all a worker started before it forks the
@@ -35,15 +36,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import resource
 import shutil
 import subprocess
 import sys
 
-from autograder.engine.limits import Limits
-
 # Which part of the grading engine the worker may read: its own code, nothing else.
-ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENGINE_PACKAGES = ("shared", "worker")  # the engine's packages the worker imports: never judge/
 ENGINE_MOUNT = "/grader"  # where the worker finds it inside: autograder/engine under this folder
 SANDBOX_UID = 65534  # what the student's code sees as its uid (nobody)
 # What a zygote keeps inside the sandbox's user namespace (never outside it) to give each worker
@@ -121,6 +120,8 @@ def copied_packages() -> dict[str, str]:
     folder they lie in may be closed to the unprivileged user bwrap runs as (bwrap reads
     them from files the judge opens)."""
     packages = {ENGINE_DIR: f"{ENGINE_MOUNT}/autograder/engine"}
+    for name in ENGINE_PACKAGES:
+        packages[os.path.join(ENGINE_DIR, name)] = f"{ENGINE_MOUNT}/autograder/engine/{name}"
     spec = importlib.util.find_spec("mnist_course")
     if spec and spec.origin:
         packages[os.path.dirname(spec.origin)] = f"{ENGINE_MOUNT}/mnist_course"
@@ -217,7 +218,7 @@ def bwrap_path() -> str:
 def probe() -> str | None:
     """None when the sandbox can be built here, else what is missing and how to fix it."""
     try:
-        check = ("import os, importlib.util, autograder.engine.sandbox; "
+        check = ("import os, importlib.util, autograder.engine.worker.confine; "
                  "assert importlib.util.find_spec('mnist_course'); print(os.getuid())")
         command = worker_command([sys.executable, "-c", check], tmp_bytes=1 << 20, shm_bytes=1 << 20,
                                  env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ENGINE_MOUNT},
@@ -242,38 +243,8 @@ def probe() -> str | None:
     return None
 
 
-# ------------------------------------------------------------------ worker side
-
-def confine_worker(limits: Limits) -> list[str]:
-    """Set the worker's resource limits (soft = hard, so student code cannot raise
-    them). Returns what does not hold, for the grading log."""
-    values = {
-        resource.RLIMIT_AS: limits.memory_bytes,
-        resource.RLIMIT_FSIZE: limits.file_bytes,
-        resource.RLIMIT_NOFILE: limits.open_files,
-        resource.RLIMIT_CORE: 0,
-    }
-    if limits.sandbox:  # counted per user namespace: the worker's own processes only
-        values[resource.RLIMIT_NPROC] = limits.processes
-    for kind, value in values.items():
-        resource.setrlimit(kind, (value, value))
-    if limits.sandbox:
-        return []
-    return ["UNSANDBOXED: student code ran without a sandbox (allowed by course_config.py): it could "
-            "read and write whatever the grading user can, reach the network and outlive grading"]
-
-
-def limit_cpu_seconds(seconds: float) -> None:
-    """Allow this process ``seconds`` more CPU time from now (SIGXCPU after)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    used = usage.ru_utime + usage.ru_stime
-    soft = int(used + seconds) + 1
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-
-
 def main() -> None:
-    """``python -m autograder.engine.sandbox``: can grading build its sandbox here?"""
+    """``python -m autograder.engine.judge.sandbox``: can grading build its sandbox here?"""
     problem = probe()
     if problem:
         print(f"no sandbox: {problem}")

@@ -23,10 +23,11 @@ from traitlets import Bool, Dict, Integer, List, Unicode, default, validate
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import cell_conventions
-from autograder.engine import sandbox
-from autograder.engine.judge_server import JudgeServer, JudgeServerFailed
-from autograder.engine.limits import MAX_EXAMPLES, Limits
-from autograder.engine.cells import Cell
+from autograder.engine.judge import sandbox
+from autograder.engine.nbgrader_side.judge_client import JudgeServer, JudgeServerFailed
+from autograder.engine.shared.limits import MAX_EXAMPLES, Limits
+from autograder.engine.shared.cells import Cell
+from autograder.engine.shared.protocol import JudgeResults
 
 # The per-property results written beside each autograded notebook, for the class report.
 RESULTS_SUFFIX = ".results.json"
@@ -56,7 +57,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     record_examples = Bool(False, help="Write the examples of every hidden test beside the tests after "
                            "grading (instructor.release does, with our solution).").tag(config=True)
     limits = Dict(help="Overrides of the worker's limits by field name (the fields, their defaults and "
-                  "meaning: autograder.engine.limits.Limits); an unknown name or a value that is not "
+                  "meaning: autograder.engine.shared.limits.Limits); an unknown name or a value that is not "
                   "a positive number of the field's type is an error.").tag(config=True)
     readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
                           "its packages and the course's helper package.").tag(config=True)
@@ -106,7 +107,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             results = self.run_hidden_tests(tests_dir, cells, sandboxed)
         except JudgeFailed as exc:
             self.log.error("Grading %s of %s failed, scored 0: %s", info["notebook"], info["student"], exc)
-            results = {"tests": [], "judge_failed": str(exc)}
+            results = JudgeResults.failed(str(exc)).to_message()
         self.write_outputs(nb, results)
         # nbconvert's writer puts resources["outputs"] beside the autograded notebook (never in
         # feedback: course_config.py's CourseDirectory.ignore keeps generate_feedback from copying it).
@@ -151,7 +152,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             results = os.path.join(work, "results.json")
             with open(submission, "w") as f:
                 json.dump({"cells": [asdict(c) for c in cells], "limits": self.worker_limits(sandboxed).to_dict()}, f)
-            args = [tests_dir, "-p", "autograder.engine.judge", f"--submission={submission}",
+            args = [tests_dir, "-p", "autograder.engine.judge.plugin", f"--submission={submission}",
                     f"--results={results}", "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header",
                     # pytest's unraisable-exception plugin runs gc.collect() twice at the end of
                     # every session: ~1 CPU-s per notebook in a judge that holds torch.
@@ -170,23 +171,24 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                 run = judge.grade(tests_dir, args, self.max_examples, self.timeout)
             except JudgeServerFailed as exc:
                 raise JudgeFailed(str(exc)) from None
-            if run["exit"] < 0 or "MemoryError" in run["output"]:
-                raise JudgeFailed(f"the judge stopped: {run['output'].strip()[-500:]}")
-            if run["exit"] not in (0, 1) or not os.path.exists(results):
+            if run.exit < 0 or "MemoryError" in run.output:
+                raise JudgeFailed(f"the judge stopped: {run.output.strip()[-500:]}")
+            if run.exit not in (0, 1) or not os.path.exists(results):
                 raise GradingError(f"the hidden tests in {tests_dir} could not run "
-                                   f"(pytest exit {run['exit']}):\n{run['output'][-3000:]}")
+                                   f"(pytest exit {run.exit}):\n{run.output[-3000:]}")
             try:
                 with open(results) as f:
-                    outcome = json.load(f)
+                    outcome = JudgeResults.parse(json.load(f))  # ProtocolError: a ValueError
             except ValueError as exc:
                 raise JudgeFailed(f"the judge's results could not be read: {exc}") from None
-        if outcome["collection_errors"]:
-            raise GradingError("broken hidden tests:\n" + "\n".join(outcome["collection_errors"]))
-        for gap in outcome.get("sandbox_gaps", []):
+        if outcome.collection_errors:
+            raise GradingError("broken hidden tests:\n" + "\n".join(outcome.collection_errors))
+        for gap in outcome.sandbox_gaps:
             if gap not in self._reported_gaps:
                 self._reported_gaps.add(gap)
                 self.log.warning("Sandbox: %s", gap)
-        return outcome
+        # As results.json holds them (what write_outputs, the results file and the tools read).
+        return outcome.to_message()
 
     def write_outputs(self, nb, results: dict) -> None:
         """Each check cell's output; the feedback of each cell and of the notebook in all is
