@@ -284,18 +284,15 @@ def copy_submission(src: Path, dest: Path, max_bytes: int = MAX_SUBMISSION_BYTES
 def graded_cell_ids(path: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> set[str] | None:
     """The ``grade_id`` of every nbgrader cell of a notebook (read by the safe reader); None
     when it is not a notebook that can be read (grading then says what is wrong)."""
+    from autograder import cell_conventions  # the course's (on the path from main(), like instructor)
+
     try:
         cells = json.loads(read_file(path, max_bytes)).get("cells")
     except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(cells, list):
         return None
-    ids = set()
-    for cell in cells:
-        nbgrader = cell.get("metadata", {}).get("nbgrader") if isinstance(cell, dict) else None
-        if isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id"), str):
-            ids.add(nbgrader["grade_id"])
-    return ids
+    return {cell_conventions.grade_id(cell) for cell in cells} - {None}
 
 
 # ----------------------------------------------------------------------------- submissions

@@ -17,19 +17,18 @@ import time
 from dataclasses import asdict
 
 from nbformat.v4 import new_output
-from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, Integer, List, Unicode, default, validate
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder import cell_conventions
 from autograder.engine.judge import sandbox
 from autograder.engine.nbgrader_side.judge_client import JudgeServer, JudgeServerFailed
 from autograder.engine.shared.limits import MAX_EXAMPLES, Limits
 from autograder.engine.shared.cells import Cell
 from autograder.engine.shared.protocol import JudgeResults
 
-SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 # The per-property results written beside each autograded notebook, for the class report.
 RESULTS_SUFFIX = ".results.json"
 RESULTS_VERSION = 1
@@ -135,7 +134,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         with Gradebook(db_url) as gb:
             source = gb.find_notebook(notebook_id, assignment_id)
             setup = [Cell(c.name, c.source) for c in source.source_cells
-                     if c.cell_type == "code" and c.name.startswith(SETUP_PREFIX)]
+                     if c.cell_type == "code" and cell_conventions.is_setup_id(c.name)]
             answer_ids = {c.name for c in source.solution_cells}
         return setup + answer_cells(nb, answer_ids)
 
@@ -200,9 +199,9 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         for record in results["tests"]:
             by_cell.setdefault(record["cell"], []).append(record)
         for cell in nb.cells:
-            if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+            if not cell_conventions.is_check(cell):
                 continue
-            grade_id = cell.metadata.nbgrader["grade_id"]
+            grade_id = cell_conventions.grade_id(cell)
             if results.get("judge_failed"):
                 cell.outputs = [new_output("error", ename="GradingFailed", evalue=results["judge_failed"],
                                            traceback=["The grader could not grade this notebook, so it "
@@ -247,8 +246,8 @@ def answer_cells(nb, answer_ids: set) -> list[Cell]:
     of the student's code that grading runs, besides the instructor's setup cells."""
     answers = []
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and utils.is_solution(cell) and grade_id in answer_ids:
+        grade_id = cell_conventions.grade_id(cell)
+        if cell_conventions.is_answer(cell) and grade_id in answer_ids:
             answers.append(Cell(grade_id, cell.source))
     return answers
 
@@ -256,11 +255,8 @@ def answer_cells(nb, answer_ids: set) -> list[Cell]:
 def program_cells(source_nb, nb) -> list[Cell]:
     """What grading runs for notebook ``nb`` of the assignment whose source notebook is
     ``source_nb``, read from the notebooks rather than the gradebook (for tools and tests)."""
-    graded_ids = [c.metadata.get("nbgrader", {}).get("grade_id", "") for c in source_nb.cells]
-    setup = [Cell(grade_id, c.source) for c, grade_id in zip(source_nb.cells, graded_ids)
-             if c.cell_type == "code" and grade_id.startswith(SETUP_PREFIX)]
-    answer_ids = {grade_id for c, grade_id in zip(source_nb.cells, graded_ids)
-                  if c.cell_type == "code" and utils.is_solution(c)}
+    setup = [Cell(cell_conventions.grade_id(c), c.source) for c in source_nb.cells if cell_conventions.is_setup(c)]
+    answer_ids = {cell_conventions.grade_id(c) for c in source_nb.cells if cell_conventions.is_answer(c)}
     return setup + answer_cells(nb, answer_ids)
 
 
