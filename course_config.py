@@ -16,9 +16,9 @@ from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
     GetGrades, OverwriteKernelspec, SaveAutoGrades)
 
-from autograder.engine.flag_internals import FlagInternals, HideFlagDetails  # noqa: E402
-from autograder.engine.preprocessor import GradeWithHiddenTests  # noqa: E402
-from autograder.engine.restore_cells import RestoreCells  # noqa: E402
+from autograder.engine.nbgrader_side.flag_internals import FlagInternals, HideFlagDetails  # noqa: E402
+from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests  # noqa: E402
+from autograder.engine.nbgrader_side.restore_cells import RestoreCells  # noqa: E402
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
@@ -59,14 +59,14 @@ c.Autograde.autograde_preprocessors = [
 # Feedback says an answer is held for review, not what was flagged (nbgrader's list, plus that).
 c.GenerateFeedback.preprocessors = [GetGrades, HideFlagDetails, CSSHTMLHeaderPreprocessor]
 c.GradeWithHiddenTests.course_root = COURSE_ROOT
-# Hypothesis examples per property (default autograder.engine.student_proxy.MAX_EXAMPLES) and the
+# Hypothesis examples per property (default autograder.engine.judge.student_proxy.MAX_EXAMPLES) and the
 # seconds all hidden tests of one notebook may take: set them here to change them, e.g.
 # c.GradeWithHiddenTests.max_examples = 40; c.GradeWithHiddenTests.timeout = 600
 # Student code runs in a bubblewrap sandbox; where none can be built, grading refuses.
 # True grades anyway (student code then has the grading user's rights) and logs it every run.
 c.GradeWithHiddenTests.allow_unsandboxed = False
 # What one submission may use (calls' time, memory, files, processes, reply size): the fields,
-# their defaults and meaning are autograder.engine.limits.Limits; override fields by name here, e.g.
+# their defaults and meaning are autograder.engine.shared.limits.Limits; override fields by name here, e.g.
 # c.GradeWithHiddenTests.limits = {"call_seconds": 20, "memory_bytes": 4 << 30}
 # An unknown name, a wrong type or a value that is not positive stops grading with an error naming it.
 c.GradeWithHiddenTests.limits = {}

@@ -2,8 +2,8 @@
 MAX_LIVE_JUDGES alive at once (a Dask worker or a test process grades many courses)."""
 import os
 
-from autograder.engine import judge_server
-from autograder.engine.judge_server import MAX_LIVE_JUDGES, JudgeServer
+from autograder.engine.judge import server as judge_server
+from autograder.engine.judge.server import MAX_LIVE_JUDGES, JudgeServer
 from instructor.paths import ROOT
 
 

@@ -56,7 +56,7 @@ MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not k
 RECORDING_NAME = "recorded_examples.pickle.xz"  # beside a hidden test file, written by instructor.release
 # What a test's examples depend on beyond its own file and settings (both in its key).
 STAMPED_SOURCES = ("autograder/strategies.py", "autograder/checks.py", "autograder/testing.py",
-                   "autograder/engine/example_replay.py", "autograder/engine/judge.py", "autograder/hidden/conftest.py")
+                   "autograder/engine/judge/example_replay.py", "autograder/engine/judge/plugin.py", "autograder/hidden/conftest.py")
 
 _kept: dict[tuple, list["Example"]] = {}
 _statistics = {"replayed": 0, "recorded": 0, "drawn": 0}

@@ -1,6 +1,6 @@
 """The pytest plugin that runs hidden tests against a submission.
 
-Loaded with ``-p autograder.engine.judge`` in a fresh process in which no student
+Loaded with ``-p autograder.engine.judge.plugin`` in a fresh process in which no student
 code has run; the student's cells run in a worker (see ``student.py``). It writes
 one JSON record per test: the graded cell it scores, pass or fail, the property
 (the test's docstring), the failure message and the smallest failing input.
@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine import example_replay
-from autograder.engine.example_replay import (  # noqa: F401  (hooks of this plugin)
+from autograder.engine.judge import example_replay
+from autograder.engine.judge.example_replay import (  # noqa: F401  (hooks of this plugin)
     pytest_collection_modifyitems, pytest_pyfunc_call)
-from autograder.engine.limits import Limits
-from autograder.engine.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
+from autograder.engine.shared.limits import Limits
+from autograder.engine.judge.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
 
 def examples_from_the_tests_alone() -> None:
     """Hypothesis now and then draws a constant it found in the "local" modules loaded so far

@@ -23,10 +23,10 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, Integer, List, Unicode, default, validate
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.engine import sandbox
-from autograder.engine.judge_server import JudgeServer, JudgeServerFailed
-from autograder.engine.limits import MAX_EXAMPLES, Limits
-from autograder.engine.cells import Cell
+from autograder.engine.judge import sandbox
+from autograder.engine.judge.server import JudgeServer, JudgeServerFailed
+from autograder.engine.shared.limits import MAX_EXAMPLES, Limits
+from autograder.engine.shared.cells import Cell
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 # The per-property results written beside each autograded notebook, for the class report.
@@ -57,7 +57,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     record_examples = Bool(False, help="Write the examples of every hidden test beside the tests after "
                            "grading (instructor.release does, with our solution).").tag(config=True)
     limits = Dict(help="Overrides of the worker's limits by field name (the fields, their defaults and "
-                  "meaning: autograder.engine.limits.Limits); an unknown name or a value that is not "
+                  "meaning: autograder.engine.shared.limits.Limits); an unknown name or a value that is not "
                   "a positive number of the field's type is an error.").tag(config=True)
     readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
                           "its packages and the course's helper package.").tag(config=True)
@@ -152,7 +152,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             results = os.path.join(work, "results.json")
             with open(submission, "w") as f:
                 json.dump({"cells": [asdict(c) for c in cells], "limits": self.worker_limits(sandboxed).to_dict()}, f)
-            args = [tests_dir, "-p", "autograder.engine.judge", f"--submission={submission}",
+            args = [tests_dir, "-p", "autograder.engine.judge.plugin", f"--submission={submission}",
                     f"--results={results}", "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header",
                     # pytest's unraisable-exception plugin runs gc.collect() twice at the end of
                     # every session: ~1 CPU-s per notebook in a judge that holds torch.
