@@ -3,7 +3,8 @@
 Everything here needs root (unix users, servers that switch to them); ``require_root``
 skips otherwise. Every process the Hub starts is tracked, and ``Hub.stop`` reports the
 ones that outlived the Hub's own clean-up before it kills them, so that a test can assert
-that nothing was left behind.
+that nothing was left behind. ``Student`` is one student's Assignments tab (fetch, write a
+simulated case, submit, wait for feedback), for the tests and bench_feedback_latency.py.
 """
 from __future__ import annotations
 
