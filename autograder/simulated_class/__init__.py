@@ -70,6 +70,12 @@ def edit_cells(new_source: str):
     return mutate
 
 
+def with_checks(checks: str, body: str) -> str:
+    """An answer that starts with the stated ``ValueError`` checks (``checks``: the ``def`` line
+    and its checks, shared by the cases of one function) and goes on with ``body``."""
+    return checks + body
+
+
 def load_cases(assignment: str, folder: Path = HERE) -> list[Case]:
     """The simulated class of ``assignment``: ``CASES`` of ``folder/<assignment>.py`` (by default
     this course's; a course folder's copy where one is graded elsewhere); [] when it has none."""

@@ -60,8 +60,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
 # A submission whose grading was started this often without an outcome (the service or its
 # grading worker died each time) is not tried again.
 MAX_ATTEMPTS = 2
@@ -1048,11 +1046,9 @@ def stop_children() -> None:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s %(levelname)s] %(message)s")
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))  # instructor.grade_class; the course's own packages come first
-    root = os.environ.get("COURSE_HUB_ROOT", "/srv/nbgrader")
-    course = json.loads(Path(root, "course.json").read_text())
+    from hub_service import start_service  # this folder: the Hub runs the service as a script
+
+    course = start_service()  # instructor.grade_class importable from here on
     settings = course.get("feedback_on_submit", {})
     stop = threading.Event()
 
