@@ -113,7 +113,9 @@ def _encode_tensor(t: torch.Tensor, buffers: list, make_handle=None) -> dict:
         # A dense copy (tobytes copies what is already dense and in order); otherwise a fresh
         # one first: .contiguous() may keep a stride-0 size-1 axis.
         dense = plain.device.type == "cpu" and plain.is_contiguous() and not (plain.is_conj() or plain.is_neg())
-        data = (plain if dense else torch.empty(plain.shape, dtype=plain.dtype).copy_(plain.cpu())).reshape(-1)
+        data = plain.reshape(-1) if dense else None
+        if data is None or (data.numel() and data.stride(0) != 1):
+            data = torch.empty(plain.shape, dtype=plain.dtype).copy_(plain.cpu()).reshape(-1)
         buffers.append(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
         header["buffer"] = len(buffers) - 1
     return {"__tensor__": header}
