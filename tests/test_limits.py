@@ -1,6 +1,8 @@
 """``Limits``, the one value that bounds a submission's grading: built from course_config.py's
 overrides (a typo is an error naming it), serialised by itself with its own field names,
-and applied as configured inside a real sandboxed worker."""
+and applied as configured inside a real sandboxed worker. ``EngineSettings``, everything
+else the engine lets a course tune: overridden and refused the same way, and reaching the
+judge that uses it."""
 import dataclasses
 import textwrap
 
@@ -9,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from traitlets.config import Config
 
-from autograder.engine.limits import Limits, LimitsError
+from autograder.engine.limits import EngineSettings, Limits, LimitsError
 from autograder.engine.preprocessor import GradeWithHiddenTests
 from autograder.engine.student_proxy import Cell
 from instructor.paths import ROOT
@@ -36,10 +38,37 @@ def test_a_typo_in_the_course_config_is_an_error_that_names_it(limits, message):
     assert message in str(refused.value)
 
 
+def configured_with_settings(settings) -> GradeWithHiddenTests:
+    """The preprocessor as ``c.GradeWithHiddenTests.settings = settings`` makes it."""
+    return GradeWithHiddenTests(config=Config({"GradeWithHiddenTests": {"settings": settings}}))
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"max_exampels": 10}, "unknown setting 'max_exampels' (did you mean 'max_examples'?)"),
+    ({"timeout": 600}, "unknown setting 'timeout'; the settings are max_examples, notebook_seconds"),
+    ({"max_examples": 10.0}, "max_examples must be a whole number, not 10.0 (float)"),
+    ({"notebook_seconds": "10 min"}, "notebook_seconds must be a number of seconds, not '10 min' (str)"),
+    ({"live_judges": 0}, "live_judges must be positive, not 0"),
+    ({"judge_threads": True}, "judge_threads must be a whole number, not True (bool)"),
+])
+def test_a_typo_in_the_course_settings_is_an_error_that_names_it_as_for_limits(settings, message):
+    with pytest.raises(LimitsError) as refused:
+        configured_with_settings(settings)
+    assert str(refused.value).startswith("c.GradeWithHiddenTests.settings: ")
+    assert message in str(refused.value)
+
+
 def test_the_course_config_grades_with_the_dataclass_defaults():
     grader = GradeWithHiddenTests.configured(str(ROOT))
     assert grader.course_root == str(ROOT)  # course_config.py was read, not just the traits' defaults
     assert grader.worker_limits(sandboxed=True) == Limits()
+    assert grader.engine_settings() == EngineSettings()
+
+
+def test_a_setting_overridden_by_name_changes_only_that_setting():
+    settings = configured_with_settings({"max_examples": 7, "notebook_seconds": 90}).engine_settings()
+    assert settings == dataclasses.replace(EngineSettings(), max_examples=7, notebook_seconds=90.0)
+    assert EngineSettings.from_json(settings.to_json()) == settings
 
 
 def test_overrides_change_only_the_fields_they_name():
@@ -99,9 +128,24 @@ def test_the_worker_runs_under_the_course_limits(student):
     assert seen == expected, f"seen {seen}, expected {expected}"
 
 
-def test_a_call_stops_at_the_course_call_seconds(student):
+def test_the_judge_runs_under_the_course_settings(student, student_process):
+    import os
+    from hypothesis import settings
+    student.run("x = 2")  # a worker, forked from a zygote where this machine can
+    seen = {"max_examples": settings.default.max_examples, "omp": os.environ["OMP_NUM_THREADS"],
+            "worker_start_seconds": student_process.settings.worker_start_seconds}
+    expected = {"max_examples": 2, "omp": "3", "worker_start_seconds": 45.0}
+    if student_process.zygote is not None:
+        seen["zygote_answer_seconds"] = student_process.zygote.answer_seconds
+        expected["zygote_answer_seconds"] = 3.0
+    assert seen == expected, f"seen {seen}, expected {expected}"
+
+
+def test_a_call_stops_at_the_course_call_seconds(student):  # last: it ends the worker
     student.run("import time\\ntime.sleep(60)")
 '''
+# The engine's settings for that grading: each differs from its default.
+SETTINGS = {"max_examples": 2, "judge_threads": 3, "worker_start_seconds": 45, "zygote_answer_seconds": 3}
 
 
 def grader_with(tmp_path, limits: dict) -> GradeWithHiddenTests:
@@ -112,13 +156,15 @@ def grader_with(tmp_path, limits: dict) -> GradeWithHiddenTests:
         c = get_config()
         load_subconfig({str(ROOT / "course_config.py")!r})
         c.GradeWithHiddenTests.limits = {limits!r}
+        c.GradeWithHiddenTests.settings = {SETTINGS!r}
         """))
-    return GradeWithHiddenTests.configured(str(course), max_examples=1)
+    return GradeWithHiddenTests.configured(str(course))
 
 
 def test_an_override_in_the_course_config_reaches_the_sandboxed_worker(tmp_path):
     """The whole way: nbgrader's config file, the preprocessor, the judge's submission
-    file, the worker's command line, and the limits the worker sets on itself."""
+    file, the worker's command line, and the limits the worker sets on itself; and the
+    engine's settings the same way to the judge's hypothesis, environment, worker and zygote."""
     tests = tmp_path / "hidden" / "limits_probe"
     tests.mkdir(parents=True)
     expected = {"RLIMIT_AS": (2 << 30,) * 2, "RLIMIT_FSIZE": (8 << 20,) * 2, "RLIMIT_NOFILE": (200,) * 2,
@@ -136,6 +182,8 @@ def test_an_override_in_the_course_config_reaches_the_sandboxed_worker(tmp_path)
     stopped = records["test_a_call_stops_at_the_course_call_seconds"]
     assert not stopped["passed"]
     assert "did not finish within 2 seconds" in stopped["message"], stopped["message"]
+    judged = records["test_the_judge_runs_under_the_course_settings"]
+    assert judged["passed"], judged.get("message")
 
 
 def test_the_budget_and_feedback_bounds_are_limits_like_the_others():

@@ -8,8 +8,8 @@ own fresh sandboxed worker, and no student code ever runs here.
 
 Between notebooks the hidden tests' modules (and their caches of the student's objects)
 are dropped, so each run imports them afresh; hypothesis is derandomised, so examples do
-not depend on what ran before. The server is replaced after ``MAX_NOTEBOOKS`` notebooks,
-when a run fails, or when it does not answer in time.
+not depend on what ran before. The server is replaced after ``judge_notebooks`` notebooks
+(``EngineSettings``), when a run fails, or when it does not answer in time.
 
 Run by ``JudgeServer`` (judge side of nbgrader's preprocessor) as
 ``python -m autograder.engine.judge_server REQUEST_FD REPLY_FD``; each request and reply
@@ -28,8 +28,8 @@ import subprocess
 import sys
 import time
 
-MAX_LIVE_JUDGES = 2  # per grading process: each holds a judge, a zygote and their imports
-MAX_NOTEBOOKS = 100  # then a fresh process, so that nothing accumulates
+from autograder.engine.limits import EngineSettings
+
 # Set to a file path (by the benchmark), each notebook's run is profiled in CPU time and its
 # statistics written there: where the judge's CPU goes, without changing what it does.
 PROFILE_ENV = "GRADING_JUDGE_PROFILE"
@@ -59,9 +59,6 @@ def _forget_modules_under(folder: str) -> None:
 def grade_one(request: dict) -> dict:
     import pytest
 
-    from autograder.engine import judge
-
-    judge.load_grading_profile(int(request["max_examples"]))
     _forget_modules_under(request["tests_dir"])
     output = io.StringIO()
     profile_path = os.environ.get(PROFILE_ENV)
@@ -105,21 +102,24 @@ class JudgeServer:
     _servers: dict = {}
 
     @classmethod
-    def for_course(cls, course_root: str, env: dict, preexec_fn=None) -> "JudgeServer":
+    def for_course(cls, course_root: str, env: dict, settings: EngineSettings = EngineSettings(),
+                   preexec_fn=None) -> "JudgeServer":
         key = (course_root, tuple(sorted(env.items())))
         server = cls._servers.pop(key, None)
-        if server is None or not server.alive() or server.graded >= MAX_NOTEBOOKS:
+        if server is None or not server.alive() or server.graded >= settings.judge_notebooks:
             if server is not None:
                 server.stop()
             # A process that grades several courses (a Dask worker, the tests) keeps the judges
-            # it used last; the others, and their zygotes, are stopped rather than left idle.
-            while len(cls._servers) >= MAX_LIVE_JUDGES:
+            # it used last (each holds a judge, a zygote and their imports); the others, and
+            # their zygotes, are stopped rather than left idle.
+            while len(cls._servers) >= settings.live_judges:
                 next(iter(cls._servers.values())).stop()
-            server = cls(course_root, env, preexec_fn)
+            server = cls(course_root, env, preexec_fn, settings.judge_start_seconds)
         cls._servers[key] = server  # the most recently used last
         return server
 
-    def __init__(self, course_root: str, env: dict, preexec_fn=None):
+    def __init__(self, course_root: str, env: dict, preexec_fn=None,
+                 start_seconds: float = EngineSettings.judge_start_seconds):
         self.graded = 0
         to_server_r, to_server_w = os.pipe()
         from_server_r, from_server_w = os.pipe()
@@ -132,19 +132,18 @@ class JudgeServer:
         self.requests = os.fdopen(to_server_w, "w")
         self.replies = os.fdopen(from_server_r, "r")
         self._buffer = b""
-        if not self._read_line(time.monotonic() + 120).get("ready"):
+        if not self._read_line(time.monotonic() + start_seconds).get("ready"):
             self.stop()
             raise JudgeServerFailed("the judge did not start")
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def grade(self, tests_dir: str, args: list[str], max_examples: int, timeout: float) -> dict:
+    def grade(self, tests_dir: str, args: list[str], timeout: float) -> dict:
         """Run the hidden tests in ``tests_dir`` with pytest ``args``; {"exit", "output"}."""
         self.graded += 1
         try:
-            self.requests.write(json.dumps({"tests_dir": tests_dir, "args": args,
-                                            "max_examples": max_examples}) + "\n")
+            self.requests.write(json.dumps({"tests_dir": tests_dir, "args": args}) + "\n")
             self.requests.flush()
             reply = self._read_line(time.monotonic() + timeout)
         except (OSError, ValueError, EOFError, TimeoutError) as exc:

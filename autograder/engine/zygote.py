@@ -32,7 +32,8 @@ Two sides, named for where they run:
   judge starts a fresh zygote in a fresh sandbox, and only the notebook it was serving
   loses anything.
 - ``Zygote`` (judge side) starts one, asks it for workers (``fork``) and to end them
-  (``end``), and kills its sandbox when it does not answer within ``ANSWER_SECONDS``.
+  (``end``), and kills its sandbox when it does not answer within the course's
+  ``zygote_answer_seconds`` (``EngineSettings``).
   ``lease``/``give_back`` keep one idle zygote per kind of sandbox for the judge process's
   next notebook; a worker has a zygote to itself while it lives.
 """
@@ -55,11 +56,9 @@ import time
 import traceback
 
 from autograder.engine import cpu_wait, sandbox
-from autograder.engine.limits import Limits
+from autograder.engine.limits import EngineSettings, Limits
 
 MAX_MESSAGE = 1 << 16
-ANSWER_SECONDS = 2.0   # a zygote that takes longer to answer is replaced (costs time, never a verdict)
-START_SECONDS = 60.0   # for its imports, on a busy machine
 WRITABLE = ("/tmp", "/dev/shm")  # the only writable places in the sandbox (fresh for each worker)
 PR_SET_DUMPABLE = 4
 
@@ -344,9 +343,9 @@ class _ZygoteLoop:
         finally:
             _exit_flushed(code)
 
-    def fork(self, fds: list[int], limits_json: str) -> int:
+    def fork(self, fds: list[int], limits_json: str, init_seconds: float) -> int:
         """Fork the worker's init, PID 1 of a new PID namespace; returns the worker's pid as
-        this zygote numbers it, once the init has forked it."""
+        this zygote numbers it, once the init has forked it (or ``init_seconds`` have passed)."""
         read, write = os.pipe()
         gc.collect()  # what the zygote's own work left to collect is not the worker's to see
         self._check(self.libc.unshare(CLONE_NEWPID), "unshare the PID namespace")  # its next child's
@@ -364,7 +363,7 @@ class _ZygoteLoop:
         for fd in fds:
             os.close(fd)
         try:
-            if select.select([read], [], [], ANSWER_SECONDS * 0.75)[0]:
+            if select.select([read], [], [], init_seconds)[0]:
                 os.read(read, 1)  # or nothing: the init failed, and its error is in the log
         finally:
             os.close(read)
@@ -390,7 +389,7 @@ class _ZygoteLoop:
             if request.get("op") == "fork" and len(fds) == 3:
                 self.end_all()
                 self.child, self.child_status, self.child_cpu = None, None, 0.0
-                self.reply({"pid": self.fork(fds, request["limits"])})
+                self.reply({"pid": self.fork(fds, request["limits"], float(request["init_seconds"]))})
             elif request.get("op") == "end":
                 for fd in fds:
                     os.close(fd)
@@ -513,8 +512,10 @@ class ZygoteGone(RuntimeError):
 class Zygote:
     """One zygote in its sandbox, and the worker it runs now (at most one)."""
 
-    def __init__(self, key, env: dict, limits: Limits, protected: list[str]):
+    def __init__(self, key, env: dict, limits: Limits, protected: list[str],
+                 settings: EngineSettings = EngineSettings()):
         self.key = key
+        self.answer_seconds = settings.zygote_answer_seconds
         judge_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control = judge_end
         self.log = tempfile.NamedTemporaryFile(prefix="grading-zygote-", suffix=".log", delete=False)
@@ -532,7 +533,7 @@ class Zygote:
             self.log.close()
         started = time.perf_counter()
         try:
-            ready = self._ask(None, seconds=START_SECONDS)
+            ready = self._ask(None, seconds=settings.zygote_start_seconds)
         except ZygoteGone as exc:
             raise ZygoteGone(f"the grading sandbox did not start: {exc}") from None
         if ready.get("event") != "ready":
@@ -544,11 +545,11 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def _ask(self, message: dict | None, fds=(), seconds: float = ANSWER_SECONDS) -> dict:
-        """Send ``message`` (None: only wait) and return the zygote's answer; kills the zygote
-        and raises ZygoteGone when it is dead or silent."""
+    def _ask(self, message: dict | None, fds=(), seconds: float | None = None) -> dict:
+        """Send ``message`` (None: only wait) and return the zygote's answer within ``seconds``
+        (its answer seconds); kills the zygote and raises ZygoteGone when it is dead or silent."""
         try:
-            self.control.settimeout(seconds)
+            self.control.settimeout(self.answer_seconds if seconds is None else seconds)
             if message is not None:
                 socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
             data = self.control.recv(MAX_MESSAGE)
@@ -574,7 +575,9 @@ class Zygote:
     def fork(self, to_judge: int, from_judge: int, log: int, limits: Limits) -> int | None:
         """A new worker reading ``from_judge`` and writing ``to_judge``; returns its pid as the
         judge sees it (None if it ended at once)."""
-        answer = self._ask({"op": "fork", "limits": limits.to_json()}, fds=(to_judge, from_judge, log))
+        # The zygote waits for the worker's init up to 3/4 of the time the judge waits for its answer.
+        answer = self._ask({"op": "fork", "limits": limits.to_json(), "init_seconds": self.answer_seconds * 0.75},
+                           fds=(to_judge, from_judge, log))
         inner = answer.get("pid")
         if type(inner) is not int:
             self.kill()
@@ -593,7 +596,7 @@ class Zygote:
         """End the current worker and all it started, after waiting up to ``wait`` seconds
         for it to end on its own: {"returncode": as Popen's, or None if it was still
         running; "cpu": the CPU seconds of it and all its processes}."""
-        answer = self._ask({"op": "end", "wait": wait}, seconds=wait + ANSWER_SECONDS)
+        answer = self._ask({"op": "end", "wait": wait}, seconds=wait + self.answer_seconds)
         code, cpu = answer.get("returncode"), answer.get("cpu")
         return {"returncode": code if type(code) is int else None,
                 "cpu": float(cpu) if type(cpu) in (int, float) else 0.0}
@@ -619,8 +622,7 @@ class Zygote:
             pass
 
 
-_idle: list[Zygote] = []
-IDLE_KEPT = 2  # idle zygotes kept for the next notebooks (one per kind of sandbox in use)
+_idle: list[Zygote] = []  # idle zygotes kept for the next notebooks (EngineSettings.idle_zygotes)
 
 
 def sandbox_key(env: dict, limits: Limits) -> str:
@@ -628,7 +630,7 @@ def sandbox_key(env: dict, limits: Limits) -> str:
     return json.dumps([env, limits.tmp_bytes, limits.shm_bytes, list(limits.readable_paths)], sort_keys=True)
 
 
-def lease(env: dict, limits: Limits, protected: list[str]) -> Zygote:
+def lease(env: dict, limits: Limits, protected: list[str], settings: EngineSettings = EngineSettings()) -> Zygote:
     """A zygote for one worker: an idle one built for the same sandbox, or a new one."""
     key = sandbox_key(env, limits)
     for zygote in list(_idle):
@@ -637,16 +639,16 @@ def lease(env: dict, limits: Limits, protected: list[str]) -> Zygote:
             if zygote.alive():
                 return zygote
             zygote.kill()
-    return Zygote(key, env, limits, protected)
+    return Zygote(key, env, limits, protected, settings)
 
 
-def give_back(zygote: Zygote) -> None:
-    """The worker is ended: keep the zygote for the next one."""
+def give_back(zygote: Zygote, keep: int = EngineSettings.idle_zygotes) -> None:
+    """The worker is ended: keep the zygote for the next one (and at most ``keep`` idle)."""
     if not zygote.alive():
         zygote.kill()
         return
     _idle.append(zygote)
-    while len(_idle) > IDLE_KEPT:
+    while len(_idle) > keep:
         _idle.pop(0).kill()
 
 
