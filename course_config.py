@@ -16,9 +16,9 @@ from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
     GetGrades, OverwriteKernelspec, SaveAutoGrades)
 
-from autograder.engine.flag_internals import FlagInternals, HideFlagDetails  # noqa: E402
-from autograder.engine.preprocessor import GradeWithHiddenTests  # noqa: E402
-from autograder.engine.restore_cells import RestoreCells  # noqa: E402
+from autograder.engine.nbgrader_side.flag_internals import FlagInternals, HideFlagDetails  # noqa: E402
+from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests  # noqa: E402
+from autograder.engine.nbgrader_side.restore_cells import RestoreCells  # noqa: E402
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
@@ -61,7 +61,7 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideFlagDetails, CSSHTMLHeaderPre
 c.GradeWithHiddenTests.course_root = COURSE_ROOT
 # How the engine grades beyond one submission's limits (hypothesis examples per property, the
 # seconds all hidden tests of one notebook may take, the judge's memory, threads and reuse, the
-# sandbox's start): the fields, their defaults and meaning are autograder.engine.limits.EngineSettings;
+# sandbox's start): the fields, their defaults and meaning are autograder.engine.shared.limits.EngineSettings;
 # override fields by name here, e.g.
 # c.GradeWithHiddenTests.settings = {"max_examples": 40, "notebook_seconds": 600}
 # An unknown name, a wrong type or a value that is not positive stops grading with an error naming it.
@@ -70,7 +70,7 @@ c.GradeWithHiddenTests.settings = {}
 # True grades anyway (student code then has the grading user's rights) and logs it every run.
 c.GradeWithHiddenTests.allow_unsandboxed = False
 # What one submission may use (calls' time, memory, files, processes, reply size): the fields,
-# their defaults and meaning are autograder.engine.limits.Limits; override fields by name here, e.g.
+# their defaults and meaning are autograder.engine.shared.limits.Limits; override fields by name here, e.g.
 # c.GradeWithHiddenTests.limits = {"call_seconds": 20, "memory_bytes": 4 << 30}
 # An unknown name, a wrong type or a value that is not positive stops grading with an error naming it.
 c.GradeWithHiddenTests.limits = {}

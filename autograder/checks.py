@@ -12,7 +12,7 @@ import contextlib
 
 import torch
 
-from autograder.engine.student_proxy import StudentRaised
+from autograder.engine.judge.student_proxy import StudentRaised
 from mnist_course.checking import TOLERANCES, compare, graded_dtype, show
 
 __all__ = ["TOLERANCES", "graded_dtype", "show", "PropertyFailed", "fail", "expect_tensor", "expect_shape",

@@ -29,7 +29,7 @@ and otherwise only from torch, hypothesis, numpy and math::
 Draw inputs only from strategies, never from the student's results: what a test draws
 (in ``@given`` or with ``data.draw``) and what it ``assume()``s may depend on earlier
 draws, not on what ``student`` returned. A grading process draws each test's examples
-once and replays them for the next notebooks (``autograder/engine/example_replay.py``);
+once and replays them for the next notebooks (``autograder/engine/judge/example_replay.py``);
 it checks what it can (a rejected example, a drawn strategy's repr) and lets hypothesis
 draw afresh where anything differs.
 """
@@ -42,8 +42,8 @@ import pytest
 from autograder import strategies as S
 from autograder.checks import (TOLERANCES, expect_close, expect_equal, expect_raises, expect_shape, expect_tensor,
                                expect_unchanged, fail, graded_dtype, show)
-from autograder.engine.judge import graded
-from autograder.engine.student_proxy import StudentFailure, StudentRaised
+from autograder.engine.judge.plugin import graded
+from autograder.engine.judge.student_proxy import StudentFailure, StudentRaised
 
 __all__ = ["TOLERANCES", "S", "StudentFailure", "StudentRaised", "expect_close", "expect_equal", "expect_raises",
            "expect_shape", "expect_tensor", "expect_unchanged", "fail", "graded", "graded_dtype",

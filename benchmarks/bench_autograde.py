@@ -54,10 +54,10 @@ def time_worker_start(assignment: str, sandboxed: bool, repeats: int) -> float:
     """Seconds from nothing to a worker that has run the solution's cells and answered a call."""
     import nbformat
 
-    from autograder.engine.student_proxy import Limits, Student, StudentProcess
+    from autograder.engine.judge.student_proxy import Limits, Student, StudentProcess
     from autograder.simulated_class import build_submission
     from instructor.paths import notebook_of
-    from autograder.engine.preprocessor import program_cells
+    from autograder.engine.nbgrader_side.preprocessor import program_cells
 
     source = nbformat.read(notebook_of(assignment), as_version=4)
     cells = program_cells(source, build_submission(Case("s", ""), source, source))

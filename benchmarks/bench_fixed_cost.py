@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.engine.example_replay import RECORDING_NAME  # noqa: E402
+from autograder.engine.judge.example_replay import RECORDING_NAME  # noqa: E402
 from autograder.simulated_class import load_cases  # noqa: E402
 from instructor import nbgrader_cli  # noqa: E402
 from instructor.paths import assignments  # noqa: E402

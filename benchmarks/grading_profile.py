@@ -34,14 +34,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.engine.judge_server import PROFILE_ENV, stop_all  # noqa: E402
+from autograder.engine.judge.server import PROFILE_ENV, stop_all  # noqa: E402
 from instructor import try_hidden  # noqa: E402
 from instructor.paths import assignments  # noqa: E402
 
 JUDGE_PARTS = ("hypothesis", "tests", "torch", "wire", "pytest", "other")
 PART_OF_PATH = (  # the first match wins
-    ("/hypothesis/", "hypothesis"), ("/autograder/engine/wire.py", "wire"),
-    ("/autograder/engine/student_proxy.py", "wire"), ("/autograder/hidden/", "tests"),
+    ("/hypothesis/", "hypothesis"), ("/autograder/engine/shared/wire.py", "wire"),
+    ("/autograder/engine/judge/student_proxy.py", "wire"), ("/autograder/hidden/", "tests"),
     ("/autograder/", "tests"), ("/mnist_course/", "tests"), ("/torch/", "torch"),
     ("/_pytest/", "pytest"), ("/pluggy/", "pytest"), ("/pytest/", "pytest"),
 )
@@ -76,7 +76,7 @@ def guard_cost_us(calls: int = 300) -> float:
     """Microseconds the guard adds to one call that forbids matmul and softmax (set-up, hooks, tear-down)."""
     import torch
 
-    from autograder.engine import guard
+    from autograder.engine.worker import guard
 
     x, namespace = torch.randn(4, 5), {}
 

@@ -12,7 +12,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from autograder.engine.preprocessor import RESULTS_SUFFIX
+from autograder.engine.nbgrader_side.preprocessor import RESULTS_SUFFIX
 
 
 def _new_id() -> str:

@@ -160,7 +160,7 @@ def warm_judge(course_root: str, assignment: str) -> dict:
     import nbformat
     from nbgrader.utils import setenv
 
-    from autograder.engine.preprocessor import GradeWithHiddenTests, program_cells
+    from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, program_cells
     from instructor.paths import notebook_of
 
     start = time.monotonic()
@@ -316,7 +316,7 @@ def grade_class(course: Path, assignment: str, **options) -> Report:
 
 
 def print_reports(reports: dict[str, Report], log: Path) -> None:
-    from autograder.engine.flag_internals import LOG_TAG as FLAG_LOG_TAG
+    from autograder.engine.nbgrader_side.flag_internals import LOG_TAG as FLAG_LOG_TAG
 
     for report in reports.values():
         graded, failed, skipped = report.of("graded"), report.of("failed"), report.of("skipped")

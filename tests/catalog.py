@@ -387,7 +387,7 @@ class Entry:
     # Why this submission's own score depends on timing (it kills its own worker on a wall-clock
     # timer, say), so that two gradings need not agree on it; everyone else's still must.
     timed: str | None = None
-    # The check cells the source flags (autograder/engine/source_flags.py) must hold for manual
+    # The check cells the source flags (autograder/engine/nbgrader_side/source_flags.py) must hold for manual
     # grading, exactly; None: none may be held (an attack the flags do not see may be held too).
     flagged_cells: frozenset | None = None
 
@@ -524,7 +524,7 @@ def mean_std(x):
            "import os\nfor folder in ('/tmp', '/dev/shm', '.'):\n    for i in range(128):\n        try:\n"
            "            with open(os.path.join(folder, f'fill{i}'), 'wb') as f:\n                f.write(b'x' * (16 << 20))\n"
            "        except OSError:\n            break"),
-    # Workers forked from one zygote (autograder/engine/zygote.py) share its sandbox, one after another:
+    # Workers forked from one zygote (autograder/engine/worker/zygote.py) share its sandbox, one after another:
     attack("cat_kill_the_zygote", "kills and stops its parent (the zygote its worker was forked from: its PID "
            "namespace's init, which no signal from inside reaches) while its cells run",
            "import os, signal\nfor number in (signal.SIGSTOP, signal.SIGKILL):\n    try:\n"
@@ -622,9 +622,9 @@ def broadcast_shape(shape_a, shape_b):
                    "worker's guard by a no-op when the cell runs",
                    """
 import contextlib
-import autograder.engine.guard
+import autograder.engine.worker.guard
 
-autograder.engine.guard.forbidden = lambda names: contextlib.nullcontext([])
+autograder.engine.worker.guard.forbidden = lambda names: contextlib.nullcontext([])
 
 def softmax(x, dim=-1):
     return torch.softmax(x, dim)
@@ -632,7 +632,7 @@ def softmax(x, dim=-1):
     softmax_attack("cat_guard_tables_replaced", "softmax with torch.softmax, after "
                    "replacing the guard's tables of what is refused by empty ones",
                    """
-import autograder.engine.guard as guard
+import autograder.engine.worker.guard as guard
 
 guard._expand = lambda names: {}
 guard._operators_refused = lambda names: {}

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from autograder.engine.student_proxy import Cell, Limits, Student, StudentProcess
+from autograder.engine.judge.student_proxy import Cell, Limits, Student, StudentProcess
 
 LOOK = r'''
 import json, os, socket, subprocess, sys, time

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from autograder.engine.budget import NotebookBudget
-from autograder.engine.judge_server import stop_all
-from autograder.engine.limits import Limits
-from autograder.engine.student_proxy import Cell
+from autograder.engine.judge.budget import NotebookBudget
+from autograder.engine.judge.server import stop_all
+from autograder.engine.shared.limits import Limits
+from autograder.engine.judge.student_proxy import Cell
 from instructor import try_hidden
 from tests.test_limits import grader_with
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from autograder.checks import expect_close, expect_equal, expect_raises, expect_shape, expect_tensor, expect_unchanged
-from autograder.engine.student_proxy import StudentRaised
+from autograder.engine.judge.student_proxy import StudentRaised
 from mnist_course import assert_close
 from mnist_course.checking import TOLERANCES, compare, graded_dtype
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.engine.preprocessor import RESULTS_SUFFIX
+from autograder.engine.nbgrader_side.preprocessor import RESULTS_SUFFIX
 from autograder.simulated_class import load_cases, solution_answers
 from benchmarks.scaled_class import scale_class
 from instructor import nbgrader_cli

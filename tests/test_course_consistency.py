@@ -6,7 +6,7 @@ import re
 import nbformat
 import pytest
 
-from autograder.engine.preprocessor import SETUP_PREFIX
+from autograder.engine.nbgrader_side.preprocessor import SETUP_PREFIX
 from autograder.simulated_class import load_cases, solution_answers
 from instructor.paths import HIDDEN_TESTS, assignments, notebook_of
 

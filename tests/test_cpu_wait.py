@@ -7,9 +7,11 @@ import time
 
 import pytest
 
-from autograder.engine import cpu_wait, wire, zygote
+from autograder.engine.judge import cpu_wait
+from autograder.engine.shared import wire
+from autograder.engine.worker import zygote
 from tests.test_student_proxy import student_with
-from autograder.engine.student_proxy import Limits, StudentCrashed
+from autograder.engine.judge.student_proxy import Limits, StudentCrashed
 
 CPU = min(os.sched_getaffinity(0))
 

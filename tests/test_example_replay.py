@@ -1,4 +1,4 @@
-"""The judge's replay of hypothesis examples (autograder/engine/example_replay.py).
+"""The judge's replay of hypothesis examples (autograder/engine/judge/example_replay.py).
 
 The law: a test run with replayed examples receives exactly the inputs, in exactly the
 order, that hypothesis would draw afresh, and reports exactly what a fresh run reports:
@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from autograder.engine import example_replay
+from autograder.engine.judge import example_replay
 
 HIDDEN = textwrap.dedent('''
     import json, os
@@ -104,7 +104,7 @@ def hidden(tmp_path, monkeypatch):
                                            [n for n in notes if n.startswith("Falsifying")])
 
         args = [str(folder), "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-c", "/dev/null",
-                f"--rootdir={tmp_path}", "-p", "autograder.engine.example_replay"]
+                f"--rootdir={tmp_path}", "-p", "autograder.engine.judge.example_replay"]
         if afresh:
             example_replay.forget()
         pytest.main(args, plugins=[Collect()])
@@ -188,7 +188,7 @@ def test_a_class_graded_with_replayed_examples_gets_what_fresh_draws_give():
     built-ins, several mistakes, a variant), our solution first so that its examples are
     kept, graded with replay and with every example drawn afresh: the same records, message
     and shrunk example included."""
-    from autograder.engine.judge_server import stop_all
+    from autograder.engine.judge.server import stop_all
     from autograder.simulated_class.representative import REPRESENTATIVE
     from instructor import try_hidden
 
@@ -219,10 +219,10 @@ def test_the_examples_drawn_do_not_depend_on_the_modules_loaded_before(tmp_path,
     from hypothesis import given, settings, strategies as st
     from hypothesis.internal.conjecture import providers
 
-    import autograder.engine.judge  # noqa: F401  (what the judge does at import)
+    import autograder.engine.judge.plugin  # noqa: F401  (what the judge does at import)
 
     assert "_get_local_constants()" in inspect.getsource(providers.HypothesisProvider), \
-        "hypothesis no longer draws local constants this way: check autograder.engine.hypothesis_internals"
+        "hypothesis no longer draws local constants this way: check autograder.engine.judge.hypothesis_internals"
     drawn: list = []
 
     @settings(max_examples=100, derandomize=True, database=None, deadline=None)

@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from nbgrader import utils
 
-from autograder.engine.judge_server import stop_all
-from autograder.engine.limits import Limits
-from autograder.engine.preprocessor import GradeWithHiddenTests, feedback_output, output_bytes, program_cells
+from autograder.engine.judge.server import stop_all
+from autograder.engine.shared.limits import Limits
+from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, feedback_output, output_bytes, program_cells
 from autograder.simulated_class import build_submission
 from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of
 from tests.catalog import A01, CATALOG, FAKE_CELL_ERRORS, RENAMED_FAILS

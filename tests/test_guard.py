@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.engine.guard import ALIASES, ForbiddenBuiltinError, expand, forbidden
+from autograder.engine.worker.guard import ALIASES, ForbiddenBuiltinError, expand, forbidden
 
 saved_softmax = torch.softmax          # a reference taken before the guard, as a student might
 saved_broadcast_shapes = torch.broadcast_shapes

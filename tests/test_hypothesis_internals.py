@@ -1,9 +1,9 @@
-"""The one module that uses hypothesis's internals (autograder/engine/hypothesis_internals.py):
+"""The one module that uses hypothesis's internals (autograder/engine/judge/hypothesis_internals.py):
 each behaviour the judge relies on holds for the installed hypothesis, and when one does not,
 the failure names the hypothesis version and what changed."""
 import pytest
 
-from autograder.engine import hypothesis_internals as internals
+from autograder.engine.judge import hypothesis_internals as internals
 
 
 def test_the_hypothesis_internals_the_judge_relies_on_hold_for_this_version():

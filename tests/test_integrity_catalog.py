@@ -226,7 +226,7 @@ class CatalogChecks:
         assert set(flat[0]) == recorded, "the tables must hold every recorded submission of the group"
 
     def test_source_flags_hold_exactly_what_they_must(self, graded, entry, mode):
-        """The grading side's reading of the source (autograder/engine/source_flags.py): an entry
+        """The grading side's reading of the source (autograder/engine/nbgrader_side/source_flags.py): an entry
         with ``flagged_cells`` has exactly those check cells in manual grading; no solution,
         variant, mistake or broken submission has any."""
         held = graded[6][mode].get((entry.assignment, entry.case.name), set())

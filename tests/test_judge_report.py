@@ -9,8 +9,8 @@ import pytest
 import torch
 from hypothesis import example, given, settings, strategies as st
 
-from autograder.engine.judge import describe_failure, smallest_failing_input
-from autograder.engine.preprocessor import feedback_output
+from autograder.engine.judge.plugin import describe_failure, smallest_failing_input
+from autograder.engine.nbgrader_side.preprocessor import feedback_output
 
 GRADING = settings(database=None, derandomize=True, max_examples=200, deadline=None)
 

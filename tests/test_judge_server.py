@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from autograder.engine import judge_server
-from autograder.engine.judge_server import JudgeServer
-from autograder.engine.limits import EngineSettings
+from autograder.engine.judge import server as judge_server
+from autograder.engine.judge.server import JudgeServer
+from autograder.engine.shared.limits import EngineSettings
 from instructor.paths import ROOT
 
 
@@ -51,7 +51,7 @@ def test_the_course_settings_choose_how_many_judges_live_and_how_long_one_serves
 FIRST = '''
 from hypothesis import given, settings, strategies as st
 
-from autograder.engine.judge import graded
+from autograder.engine.judge.plugin import graded
 
 
 @graded("first")
@@ -73,8 +73,8 @@ import json, os
 
 from hypothesis import given, settings, strategies as st
 
-from autograder.engine import example_replay
-from autograder.engine.judge import graded, grading
+from autograder.engine.judge import example_replay
+from autograder.engine.judge.plugin import graded, grading
 
 
 @graded("second")
@@ -100,8 +100,8 @@ def test_what_the_judge_holds_now(request, student_process):
 def test_a_judge_grading_two_notebooks_shows_the_second_nothing_of_the_first(tmp_path, monkeypatch):
     """One judge, two notebooks: what the judge holds for one notebook (its records, examples,
     collection errors, cells, worker and settings) is made anew for the next."""
-    from autograder.engine.preprocessor import GradeWithHiddenTests, GradingError
-    from autograder.engine.student_proxy import Cell
+    from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, GradingError
+    from autograder.engine.shared.cells import Cell
 
     seen_file = tmp_path / "seen.json"
     monkeypatch.setenv("JUDGE_SEEN", str(seen_file))  # the judge's environment: started below

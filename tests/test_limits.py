@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from traitlets.config import Config
 
-from autograder.engine.limits import EngineSettings, Limits, LimitsError
-from autograder.engine.preprocessor import GradeWithHiddenTests
-from autograder.engine.student_proxy import Cell
+from autograder.engine.shared.limits import EngineSettings, Limits, LimitsError
+from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests
+from autograder.engine.judge.student_proxy import Cell
 from instructor.paths import ROOT
 
 

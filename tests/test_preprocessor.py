@@ -1,4 +1,4 @@
-"""The nbgrader side of grading (autograder/engine/preprocessor.py)."""
+"""The nbgrader side of grading (autograder/engine/nbgrader_side/preprocessor.py)."""
 import subprocess
 import sys
 
@@ -12,7 +12,7 @@ def test_the_nbgrader_process_never_imports_torch():
     code = ("import sys; from traitlets.config import Config; "
             "from traitlets.config.loader import PyFileConfigLoader; "
             "c = PyFileConfigLoader('course_config.py', path=[sys.argv[1]]).load_config(); "
-            "import autograder.engine.preprocessor, autograder.engine.flag_internals, autograder.engine.restore_cells; "
+            "import autograder.engine.nbgrader_side.preprocessor, autograder.engine.nbgrader_side.flag_internals, autograder.engine.nbgrader_side.restore_cells; "
             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))[:3])")
     result = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=ROOT, capture_output=True, text=True,
                             check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})

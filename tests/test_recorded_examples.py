@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.engine.example_replay import RECORDING_NAME, read_recording
-from autograder.engine.judge_server import stop_all
-from autograder.engine.preprocessor import GradeWithHiddenTests, program_cells
+from autograder.engine.judge.example_replay import RECORDING_NAME, read_recording
+from autograder.engine.judge.server import stop_all
+from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, program_cells
 from autograder.simulated_class import build_submission, load_cases
 from instructor.paths import ROOT, assignments, notebook_of
 from instructor.record_examples import staleness
@@ -78,7 +78,7 @@ def test_a_first_notebook_replays_the_recording_and_gets_the_grades_of_a_fresh_d
 
 
 def test_an_unreadable_or_missing_recording_is_no_recording(tmp_path):
-    from autograder.engine import example_replay
+    from autograder.engine.judge import example_replay
 
     assert example_replay.load_recording(tmp_path, ROOT) == "no recording"
     (tmp_path / RECORDING_NAME).write_bytes(b"not a pickle")

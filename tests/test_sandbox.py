@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from autograder.engine import sandbox
+from autograder.engine.judge import sandbox
 from instructor.paths import ROOT
 from tests.hub_support import plain_grading_user, run_probe
 
@@ -80,7 +80,7 @@ def test_nothing_outlives_the_worker_or_reaches_another(report):
 
 
 def test_without_a_sandbox_grading_refuses_with_one_clear_message(monkeypatch):
-    from autograder.engine.preprocessor import GradeWithHiddenTests, GradingError
+    from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, GradingError
 
     def missing():
         raise sandbox.SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {sandbox.HOW_TO_INSTALL}")

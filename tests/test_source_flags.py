@@ -1,4 +1,4 @@
-"""The source flags (``autograder/engine/source_flags.py``): the grading side reads the answer
+"""The source flags (``autograder/engine/nbgrader_side/source_flags.py``): the grading side reads the answer
 cells' source and holds for review the checks of answers that use internals no exercise needs.
 
 No honest submission (our solutions, every simulated student, every solution, variant,
@@ -14,8 +14,8 @@ from functools import lru_cache
 import nbformat
 import pytest
 
-from autograder.engine.preprocessor import answer_cells
-from autograder.engine.source_flags import RULES, affected_checks, scan_cell, scan_cells, structure_of
+from autograder.engine.nbgrader_side.preprocessor import answer_cells
+from autograder.engine.nbgrader_side.source_flags import RULES, affected_checks, scan_cell, scan_cells, structure_of
 from autograder.simulated_class import Case, build_submission, load_cases
 from instructor import nbgrader_cli
 from instructor.paths import assignments, notebook_of
@@ -102,7 +102,7 @@ FLAGGED = {
     "frames": ["import inspect\nf = inspect.currentframe()", "g = e.__traceback__.tb_frame.f_globals",
                "def f():\n    return frame.f_back.f_locals"],
     "gc": ["import gc\nobjs = gc.get_objects()", "import gc\ngc.get_referrers(x)"],
-    "guard": ["import autograder.engine.guard as g", "from autograder.engine import guard",
+    "guard": ["import autograder.engine.worker.guard as g", "from autograder.engine.worker import guard",
               "m.forbidden = None", "worker._forbidden"],
     "builtins": ["import builtins\nbuiltins.len = f", "__builtins__['len'] = f", "getattr = lambda *a: 1"],
     "threads": ["import threading", "import _thread"],

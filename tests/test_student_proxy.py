@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from autograder.engine.student_proxy import Cell, Limits, Student, StudentCrashed, StudentFailure, StudentProcess
+from autograder.engine.judge.student_proxy import Cell, Limits, Student, StudentCrashed, StudentFailure, StudentProcess
 from instructor.paths import ROOT
 
 AS_ROOT = os.geteuid() == 0
@@ -179,7 +179,8 @@ def test_where_no_zygote_can_make_a_worker_each_worker_starts_a_fresh_sandbox(mo
     """A zygote that cannot fork a worker (a kernel without what it needs to give each worker
     namespaces of its own) is the machine's problem: the grading process starts fresh sandboxes,
     says so in the log, and the student's calls are answered as usual."""
-    from autograder.engine import student_proxy, zygote
+    from autograder.engine.judge import student_proxy
+    from autograder.engine.worker import zygote
 
     def cannot_fork(self, *args, **kwargs):
         self.kill()

@@ -4,7 +4,7 @@ student reads, on code that breaks it."""
 import pytest
 import torch
 
-from autograder.engine.student_proxy import Cell, Limits, Student, StudentProcess
+from autograder.engine.judge.student_proxy import Cell, Limits, Student, StudentProcess
 from autograder.testing import forbidden_table, leaves_inputs_unchanged, raises_value_error, returns_pair
 
 STUDENT_CODE = '''

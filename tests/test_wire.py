@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given
 
-from autograder.engine import wire
+from autograder.engine.shared import wire
 from tests.strategies import plain_values, tensors
 
 

@@ -32,7 +32,7 @@ def made_by_the_sandbox(extra=()) -> set[str]:
     each read-only bind that lies under /tmp (Python or the course cloned there, as CI may)."""
     from pathlib import Path
 
-    from autograder.engine import sandbox
+    from autograder.engine.judge import sandbox
 
     return {Path(path).relative_to("/tmp").parts[0] for path in sandbox.readable_paths(extra)
             if path.startswith("/tmp/")}
@@ -41,7 +41,7 @@ def made_by_the_sandbox(extra=()) -> set[str]:
 def writable_on_path(sys_path: list[str]) -> list[str]:
     """The entries of a worker's sys.path a worker could write to: relative ones, and those
     under /tmp or /dev/shm that are not inside a read-only bind."""
-    from autograder.engine import sandbox
+    from autograder.engine.judge import sandbox
 
     binds = sandbox.readable_paths()
     return [p for p in sys_path if not p.startswith("/") or (
@@ -127,9 +127,10 @@ def test_the_zygote_shares_no_writable_memory_with_its_workers():
     which it could write and the next worker read: the zygote must hold none."""
     if os.geteuid() != 0:
         pytest.skip("reading a non-dumpable process's memory map needs root (CI runs as root)")
-    from autograder.engine import cpu_wait, zygote
-    from autograder.engine.limits import Limits
-    from autograder.engine.student_proxy import Cell, Student, StudentProcess
+    from autograder.engine.judge import cpu_wait
+    from autograder.engine.worker import zygote
+    from autograder.engine.shared.limits import Limits
+    from autograder.engine.judge.student_proxy import Cell, Student, StudentProcess
 
     process = StudentProcess([Cell("answer", "x = 1")], Limits())
     try:
@@ -169,9 +170,9 @@ def test_a_bind_under_tmp_stays_and_what_a_worker_wrote_around_it_goes():
     import tempfile
     from pathlib import Path
 
-    from autograder.engine import zygote
-    from autograder.engine.limits import Limits
-    from autograder.engine.student_proxy import Cell, Student, StudentProcess
+    from autograder.engine.worker import zygote
+    from autograder.engine.shared.limits import Limits
+    from autograder.engine.judge.student_proxy import Cell, Student, StudentProcess
 
     outer = Path(tempfile.mkdtemp(prefix="zygote-bind-", dir="/tmp"))
     bound = outer / "inner"
@@ -187,7 +188,7 @@ def test_a_bind_under_tmp_stays_and_what_a_worker_wrote_around_it_goes():
         assert Student(first).eval("BOUND") == str(bound)  # its cell ran: files planted, folders closed
         first.stop()
         seen = Student(second).run(
-            "import os\nfrom autograder.engine import zygote\nouter = os.path.dirname(BOUND)\n"
+            "import os\nfrom autograder.engine.worker import zygote\nouter = os.path.dirname(BOUND)\n"
             "result = {'tmp': sorted(os.listdir('/tmp')), 'outer': sorted(os.listdir(outer)),\n"
             "          'outer_mode': oct(os.stat(outer).st_mode & 0o777), 'kept': open(BOUND + '/kept.txt').read(),\n"
             "          'bind_writable': zygote._writable(BOUND), 'tmp_writable': zygote._writable('/tmp')}")

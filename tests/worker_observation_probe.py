@@ -8,8 +8,8 @@ import dataclasses
 import json
 import os
 
-from autograder.engine import zygote
-from autograder.engine.student_proxy import Cell, Limits, Student, StudentProcess
+from autograder.engine.worker import zygote
+from autograder.engine.judge.student_proxy import Cell, Limits, Student, StudentProcess
 
 STUDENT = r'''
 import ctypes, os, re, resource, socket, stat, sys, time

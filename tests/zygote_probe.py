@@ -10,8 +10,8 @@ import os
 import signal
 import time
 
-from autograder.engine import cpu_wait
-from autograder.engine.student_proxy import Cell, Limits, Student, StudentCrashed, StudentProcess
+from autograder.engine.judge import cpu_wait
+from autograder.engine.judge.student_proxy import Cell, Limits, Student, StudentCrashed, StudentProcess
 from tests.sandbox_probe import surviving
 
 STUDENT = r'''

@@ -1,11 +1,14 @@
-"""The grading engine. Where each module runs:
+"""The grading engine, one package per process, so the tree shows the trust boundary:
 
-- nbgrader side: ``preprocessor`` (the autograde step), ``restore_cells``;
-- judge side (a clean process that runs the hidden tests): ``judge``, ``judge_server``,
-  ``student_proxy`` (the judge's proxy of the student's code), ``cpu_wait``;
-- worker side (the sandboxed process that runs the student's code): ``worker``, ``guard``;
-- both sides: ``wire`` (the messages between judge and worker), ``sandbox`` (builds the
-  worker's bubblewrap command in the judge; its limits are applied in the worker);
-- every side: ``limits`` (the one typed value, from course_config.py to the worker, that
-  bounds a submission's grading).
+- ``nbgrader_side``: nbgrader's process (the autograde step: ``preprocessor``,
+  ``restore_cells``, ``flag_internals`` with ``source_flags``);
+- ``judge``: the judge, a clean process that runs the hidden tests (``plugin``, the pytest
+  plugin; ``server``, its loop; ``example_replay``, ``hypothesis_internals`` (the only use of
+  hypothesis's private API), ``budget``, ``cpu_wait``, ``sandbox``
+  (builds the worker's bubblewrap command), ``student_proxy`` (the judge's proxy of the
+  student's code));
+- ``worker``: the sandboxed process that runs the student's code (``serve``, ``guard``,
+  ``zygote``);
+- ``shared``: what crosses between them (``wire``, ``limits``: ``Limits`` and ``EngineSettings``,
+  ``cells``).
 """

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.engine.preprocessor import RESULTS_SUFFIX
+from autograder.engine.nbgrader_side.preprocessor import RESULTS_SUFFIX
 
 # Words our own engine writes (student_proxy.py, budget.py) that say why a call ended.
 TIMEOUT_WORDS = ("did not finish within", "ran longer than the time limit")

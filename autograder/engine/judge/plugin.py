@@ -1,6 +1,6 @@
 """The pytest plugin that runs hidden tests against a submission.
 
-Loaded with ``-p autograder.engine.judge`` in a fresh process in which no student
+Loaded with ``-p autograder.engine.judge.plugin`` in a fresh process in which no student
 code has run; the student's cells run in a worker (see ``student.py``). It writes
 one JSON record per test: the graded cell it scores, pass or fail, the property
 (the test's docstring), the failure message and the smallest failing input.
@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine import example_replay, hypothesis_internals
-from autograder.engine.example_replay import (  # noqa: F401  (hooks of this plugin)
+from autograder.engine.judge import example_replay, hypothesis_internals
+from autograder.engine.judge.example_replay import (  # noqa: F401  (hooks of this plugin)
     pytest_collection_modifyitems, pytest_pyfunc_call)
-from autograder.engine.limits import EngineSettings, Limits
-from autograder.engine.student_proxy import Cell, Student, StudentProcess
+from autograder.engine.judge.student_proxy import Cell, Student, StudentProcess
+from autograder.engine.shared.limits import EngineSettings, Limits
 
 # Hypothesis now and then draws a constant it found in the "local" modules loaded so far,
 # collected once per process and never forgotten: a judge that had graded 06 drew other

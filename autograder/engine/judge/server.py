@@ -3,7 +3,7 @@
 The judge side of grading (pytest, hypothesis, torch, the references) costs about a
 CPU-second and a half to start; a class pays it once per grading process instead of
 once per notebook. Nothing else changes: each notebook is one ``pytest.main`` run of the
-hidden tests with the ``autograder.engine.judge`` plugin, its student's code runs in its
+hidden tests with the ``autograder.engine.judge.plugin`` plugin, its student's code runs in its
 own fresh sandboxed worker, and no student code ever runs here.
 
 Between notebooks the hidden tests' modules (and their caches of the student's objects)
@@ -12,7 +12,7 @@ not depend on what ran before. The server is replaced after ``judge_notebooks`` 
 (``EngineSettings``), when a run fails, or when it does not answer in time.
 
 Run by ``JudgeServer`` (judge side of nbgrader's preprocessor) as
-``python -m autograder.engine.judge_server REQUEST_FD REPLY_FD``; each request and reply
+``python -m autograder.engine.judge.server REQUEST_FD REPLY_FD``; each request and reply
 is one line of JSON.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 
-from autograder.engine.limits import EngineSettings
+from autograder.engine.shared.limits import EngineSettings
 
 # Set to a file path (by the benchmark), each notebook's run is profiled in CPU time and its
 # statistics written there: where the judge's CPU goes, without changing what it does.
@@ -79,7 +79,7 @@ def serve(requests_fd: int, replies_fd: int) -> None:
     import pytest  # noqa: F401  (imported once, here: what the server exists to amortise)
     import torch  # noqa: F401
 
-    import autograder.engine.judge  # noqa: F401
+    import autograder.engine.judge.plugin  # noqa: F401
 
     requests = os.fdopen(requests_fd, "r")
     replies = os.fdopen(replies_fd, "w")
@@ -124,7 +124,7 @@ class JudgeServer:
         to_server_r, to_server_w = os.pipe()
         from_server_r, from_server_w = os.pipe()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.engine.judge_server", str(to_server_r), str(from_server_w)],
+            [sys.executable, "-m", "autograder.engine.judge.server", str(to_server_r), str(from_server_w)],
             pass_fds=(to_server_r, from_server_w), cwd=course_root, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec_fn)
         os.close(to_server_r)

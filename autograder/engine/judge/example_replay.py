@@ -1,6 +1,6 @@
 """Replaying the examples hypothesis drew for a hidden test, instead of drawing them again.
 
-Hypothesis is derandomised (``judge.load_grading_profile``): for one hidden test it draws
+Hypothesis is derandomised (``plugin.load_grading_profile``): for one hidden test it draws
 the same sequence of examples for every submission, up to the first that fails. Drawing
 them is most of the judge's CPU (70-80% of its tests' CPU for 01-05: the engine's
 bookkeeping and tensors drawn element by element), and a judge grades many notebooks. So
@@ -52,15 +52,15 @@ from pathlib import Path
 import pytest
 from hypothesis.errors import HypothesisDeprecationWarning
 
-from autograder.engine import hypothesis_internals as internals
-from autograder.engine.hypothesis_internals import StopTest, UnsatisfiedAssumption
+from autograder.engine.judge import hypothesis_internals as internals
+from autograder.engine.judge.hypothesis_internals import StopTest, UnsatisfiedAssumption
 
 MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not kept
 RECORDING_NAME = "recorded_examples.pickle.xz"  # beside a hidden test file, written by instructor.release
 # What a test's examples depend on beyond its own file and settings (both in its key).
 STAMPED_SOURCES = ("autograder/strategies.py", "autograder/checks.py", "autograder/testing.py",
-                   "autograder/engine/example_replay.py", "autograder/engine/hypothesis_internals.py",
-                   "autograder/engine/judge.py", "autograder/hidden/conftest.py")
+                   "autograder/engine/judge/example_replay.py", "autograder/engine/judge/hypothesis_internals.py",
+                   "autograder/engine/judge/plugin.py", "autograder/hidden/conftest.py")
 
 _kept: dict[tuple, list["Example"]] = {}  # for this process's life: what later notebooks replay
 

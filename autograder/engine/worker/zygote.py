@@ -3,7 +3,7 @@ rest, 1.5-3 CPU-s) is paid once per judge process, not once per notebook or rest
 
 Two sides, named for where they run:
 
-- The zygote (``serve``, ``python -m autograder.engine.zygote FD``) runs inside one
+- The zygote (``serve``, ``python -m autograder.engine.worker.zygote FD``) runs inside one
   sandbox built exactly as a fresh worker's (``sandbox.worker_command``: the same binds,
   namespaces, seccomp filter and uid), keeping ``sandbox.ZYGOTE_CAPS`` in the sandbox's
   own user namespace. It imports what a worker imports and then never runs student code.
@@ -55,8 +55,8 @@ import tempfile
 import time
 import traceback
 
-from autograder.engine import cpu_wait, sandbox
-from autograder.engine.limits import EngineSettings, Limits
+from autograder.engine.judge import cpu_wait, sandbox
+from autograder.engine.shared.limits import EngineSettings, Limits
 
 MAX_MESSAGE = 1 << 16
 WRITABLE = ("/tmp", "/dev/shm")  # the only writable places in the sandbox (fresh for each worker)
@@ -429,7 +429,7 @@ def _become_worker(to_judge: int, from_judge: int, log: int, limits_json: str) -
         _close_all_but({0, 1, 2, to_judge, from_judge})
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # as a fresh worker is; the zygote stays not
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from autograder.engine import worker
+        from autograder.engine.worker import serve as worker
         sys.argv = [worker.__file__, str(to_judge), str(from_judge), limits_json]  # as a fresh worker's
         worker.serve_judge(to_judge, from_judge, Limits.from_json(limits_json))
         code = 0
@@ -494,7 +494,7 @@ def serve(control_fd: int) -> None:
     _nest(libc, control_fd)
     sys.path[:] = [path for path in sys.path if not _writable(path)]  # never import from /tmp, even lazily
     control = socket.socket(fileno=control_fd)
-    from autograder.engine import worker  # noqa: F401  (torch, numpy, the guard, IPython's transformer)
+    from autograder.engine.worker import serve as worker  # noqa: F401  (torch, numpy, the guard, IPython's transformer)
     import IPython.core.inputtransformer2  # noqa: F401
     loop = _ZygoteLoop(control)
     gc.collect()
@@ -519,7 +519,7 @@ class Zygote:
         judge_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control = judge_end
         self.log = tempfile.NamedTemporaryFile(prefix="grading-zygote-", suffix=".log", delete=False)
-        argv = [sys.executable, "-s", "-P", "-m", "autograder.engine.zygote", str(zygote_end.fileno())]
+        argv = [sys.executable, "-s", "-P", "-m", "autograder.engine.worker.zygote", str(zygote_end.fileno())]
         command = sandbox.worker_command(argv, tmp_bytes=limits.tmp_bytes, shm_bytes=limits.shm_bytes, env=env,
                                          readable=sandbox.readable_paths(limits.readable_paths), protected=protected,
                                          as_pid_1=True, caps=sandbox.ZYGOTE_CAPS)

@@ -17,7 +17,7 @@ import re
 import hypothesis
 
 VERSION = hypothesis.__version__
-HERE = "autograder/engine/hypothesis_internals.py"
+HERE = "autograder/engine/judge/hypothesis_internals.py"
 
 
 class HypothesisChanged(RuntimeError):

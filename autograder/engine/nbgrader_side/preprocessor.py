@@ -23,10 +23,10 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, List, Unicode, default, validate
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.engine import sandbox
-from autograder.engine.judge_server import JudgeServer, JudgeServerFailed
-from autograder.engine.limits import EngineSettings, Limits
-from autograder.engine.cells import Cell
+from autograder.engine.judge import sandbox
+from autograder.engine.judge.server import JudgeServer, JudgeServerFailed
+from autograder.engine.shared.limits import EngineSettings, Limits
+from autograder.engine.shared.cells import Cell
 
 SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 # The per-property results written beside each autograded notebook, for the class report.
@@ -55,11 +55,11 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     record_examples = Bool(False, help="Write the examples of every hidden test beside the tests after "
                            "grading (instructor.release does, with our solution).").tag(config=True)
     limits = Dict(help="Overrides of the worker's limits by field name (the fields, their defaults and "
-                  "meaning: autograder.engine.limits.Limits); an unknown name or a value that is not "
+                  "meaning: autograder.engine.shared.limits.Limits); an unknown name or a value that is not "
                   "a positive number of the field's type is an error.").tag(config=True)
     settings = Dict(help="Overrides of the engine's settings by field name (hypothesis's examples, the "
                     "judge's time, memory, threads and reuse, the sandbox's start: the fields, their "
-                    "defaults and meaning are autograder.engine.limits.EngineSettings); refused as "
+                    "defaults and meaning are autograder.engine.shared.limits.EngineSettings); refused as "
                     "limits are.").tag(config=True)
     readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
                           "its packages and the course's helper package.").tag(config=True)
@@ -161,7 +161,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             with open(submission, "w") as f:
                 json.dump({"cells": [asdict(c) for c in cells], "limits": self.worker_limits(sandboxed).to_dict(),
                            "settings": settings.to_dict()}, f)
-            args = [tests_dir, "-p", "autograder.engine.judge", f"--submission={submission}",
+            args = [tests_dir, "-p", "autograder.engine.judge.plugin", f"--submission={submission}",
                     f"--results={results}", "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header",
                     # pytest's unraisable-exception plugin runs gc.collect() twice at the end of
                     # every session: ~1 CPU-s per notebook in a judge that holds torch.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import time
 
-from autograder.engine import cpu_wait
+from autograder.engine.judge import cpu_wait
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 RESCAN_SECONDS = 1.0  # how often the worker's whole process tree is looked up again

@@ -1,6 +1,6 @@
 """The student's side: runs the answer cells and serves calls from the judge.
 
-Started by ``autograder.engine.student_proxy.StudentProcess``. Everything the judge
+Started by ``autograder.engine.judge.student_proxy.StudentProcess``. Everything the judge
 learns from here crosses through ``wire`` as plain data; nothing here is trusted.
 """
 from __future__ import annotations
@@ -15,8 +15,10 @@ import traceback
 import numpy as np
 import torch
 
-from autograder.engine import guard, sandbox, wire
-from autograder.engine.limits import Limits
+from autograder.engine.worker import guard
+from autograder.engine.judge import sandbox
+from autograder.engine.shared import wire
+from autograder.engine.shared.limits import Limits
 
 # Taken at import, before any student code: replacing guard.forbidden later changes nothing.
 _forbidden = guard.forbidden
@@ -167,14 +169,14 @@ CALLS = ("call", "call_method", "eval", "run")  # the requests answered with one
 
 
 def main() -> None:
-    """A fresh worker: ``python -m autograder.engine.worker TO_JUDGE FROM_JUDGE LIMITS``."""
+    """A fresh worker: ``python -m autograder.engine.worker.serve TO_JUDGE FROM_JUDGE LIMITS``."""
     limits = Limits.from_json(sys.argv[3])  # as the judge's StudentProcess holds them
     serve_judge(int(sys.argv[1]), int(sys.argv[2]), limits)
 
 
 def serve_judge(to_judge: int, from_judge: int, limits: Limits) -> None:
     """Confine this process, then run cells and answer calls until the judge closes its pipe
-    (here in a fresh worker, or in a child forked by ``autograder.engine.zygote``)."""
+    (here in a fresh worker, or in a child forked by ``autograder.engine.worker.zygote``)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file write fails, not the process
     torch.set_num_threads(limits.threads)
     import IPython.core.inputtransformer2  # noqa: F401  (imported before the limits apply)

@@ -20,7 +20,7 @@ Two sides, named for where they run:
 
 Killing the worker's outer ``bwrap`` kills its PID namespace's init, and with it
 every process the student started, detached or not: nothing outlives the worker.
-Workers forked from a zygote (``autograder.engine.zygote``, the default) come one after
+Workers forked from a zygote (``autograder.engine.worker.zygote``, the default) come one after
 another from one such sandbox, each in namespaces of its own made inside it (PID, mount with
 a new root, /dev, /proc, /tmp and /dev/shm, network, IPC, UTS), so that nothing it observes
 depends on the workers before it; the zygote ends all a worker started before it forks the
@@ -40,10 +40,11 @@ import shutil
 import subprocess
 import sys
 
-from autograder.engine.limits import EngineSettings, Limits
+from autograder.engine.shared.limits import EngineSettings, Limits
 
 # Which part of the grading engine the worker may read: its own code, nothing else.
-ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENGINE_PACKAGES = ("shared", "judge", "worker")  # the engine's packages the worker imports
 ENGINE_MOUNT = "/grader"  # where the worker finds it inside: autograder/engine under this folder
 SANDBOX_UID = 65534  # what the student's code sees as its uid (nobody)
 # What a zygote keeps inside the sandbox's user namespace (never outside it) to give each worker
@@ -121,6 +122,8 @@ def copied_packages() -> dict[str, str]:
     folder they lie in may be closed to the unprivileged user bwrap runs as (bwrap reads
     them from files the judge opens)."""
     packages = {ENGINE_DIR: f"{ENGINE_MOUNT}/autograder/engine"}
+    for name in ENGINE_PACKAGES:
+        packages[os.path.join(ENGINE_DIR, name)] = f"{ENGINE_MOUNT}/autograder/engine/{name}"
     spec = importlib.util.find_spec("mnist_course")
     if spec and spec.origin:
         packages[os.path.dirname(spec.origin)] = f"{ENGINE_MOUNT}/mnist_course"
@@ -218,7 +221,7 @@ def probe(seconds: float = EngineSettings.sandbox_probe_seconds) -> str | None:
     """None when the sandbox can be built here (a probe that starts within ``seconds``), else
     what is missing and how to fix it."""
     try:
-        check = ("import os, importlib.util, autograder.engine.sandbox; "
+        check = ("import os, importlib.util, autograder.engine.judge.sandbox; "
                  "assert importlib.util.find_spec('mnist_course'); print(os.getuid())")
         command = worker_command([sys.executable, "-c", check], tmp_bytes=1 << 20, shm_bytes=1 << 20,
                                  env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ENGINE_MOUNT},
@@ -274,7 +277,7 @@ def limit_cpu_seconds(seconds: float) -> None:
 
 
 def main() -> None:
-    """``python -m autograder.engine.sandbox``: can grading build its sandbox here?"""
+    """``python -m autograder.engine.judge.sandbox``: can grading build its sandbox here?"""
     problem = probe()
     if problem:
         print(f"no sandbox: {problem}")

@@ -23,9 +23,11 @@ import sys
 import tempfile
 import time
 
-from autograder.engine import budget, cpu_wait, sandbox, wire, zygote
-from autograder.engine.cells import Cell  # noqa: F401  (part of this module's interface)
-from autograder.engine.limits import EngineSettings, Limits
+from autograder.engine.judge import budget, cpu_wait, sandbox
+from autograder.engine.shared import wire
+from autograder.engine.worker import zygote
+from autograder.engine.shared.cells import Cell  # noqa: F401  (part of this module's interface)
+from autograder.engine.shared.limits import EngineSettings, Limits
 
 
 class StudentFailure(AssertionError):
@@ -137,7 +139,7 @@ class StudentProcess:
             "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp", "MPLBACKEND": "Agg",
             "USER": "student", "LOGNAME": "student",
         }
-        argv = [sys.executable, "-m", "autograder.engine.worker", str(to_judge_w), str(from_judge_r),
+        argv = [sys.executable, "-m", "autograder.engine.worker.serve", str(to_judge_w), str(from_judge_r),
                 self.limits.to_json()]
         launch, command = {}, None
         protected = [os.path.join(engine_root, "autograder", "hidden")]

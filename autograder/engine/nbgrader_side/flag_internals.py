@@ -17,8 +17,8 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool
 
-from autograder.engine.preprocessor import answer_cells
-from autograder.engine.source_flags import affected_checks, scan_cells
+from autograder.engine.nbgrader_side.preprocessor import answer_cells
+from autograder.engine.nbgrader_side.source_flags import affected_checks, scan_cells
 
 COMMENT_PREFIX = "Held for review: this answer uses internals"
 STUDENT_COMMENT = "Held for your instructor's review."
