@@ -17,44 +17,33 @@ from autograder.engine.judge.student_proxy import Cell
 from instructor.paths import ROOT
 
 
-def configured_with(limits) -> GradeWithHiddenTests:
-    """The preprocessor as course_config.py's ``c.GradeWithHiddenTests.limits = limits`` makes it."""
-    return GradeWithHiddenTests(config=Config({"GradeWithHiddenTests": {"limits": limits}}))
+def configured_with(limits=None, settings=None) -> GradeWithHiddenTests:
+    """The preprocessor as course_config.py's ``c.GradeWithHiddenTests.limits = limits`` (and
+    ``.settings = settings``) makes it."""
+    traits = {name: value for name, value in (("limits", limits), ("settings", settings)) if value is not None}
+    return GradeWithHiddenTests(config=Config({"GradeWithHiddenTests": traits}))
 
 
-@pytest.mark.parametrize("limits, message", [
-    ({"memry_bytes": 1 << 30}, "unknown limit 'memry_bytes' (did you mean 'memory_bytes'?)"),
-    ({"call_secs": 20}, "unknown limit 'call_secs' (did you mean 'call_seconds'?)"),
-    ({"memory_bytes": "4G"}, "memory_bytes must be a whole number, not '4G' (str)"),
-    ({"memory_bytes": 4e9}, "memory_bytes must be a whole number, not 4000000000.0 (float)"),
-    ({"call_seconds": -1}, "call_seconds must be positive, not -1"),
-    ({"threads": True}, "threads must be a whole number, not True (bool)"),
-    ({"sandbox": False}, "'sandbox' is not a limit; it is set by c.GradeWithHiddenTests.allow_unsandboxed"),
+@pytest.mark.parametrize("trait, overrides, message", [
+    ("limits", {"memry_bytes": 1 << 30}, "unknown limit 'memry_bytes' (did you mean 'memory_bytes'?)"),
+    ("limits", {"call_secs": 20}, "unknown limit 'call_secs' (did you mean 'call_seconds'?)"),
+    ("limits", {"memory_bytes": "4G"}, "memory_bytes must be a whole number, not '4G' (str)"),
+    ("limits", {"memory_bytes": 4e9}, "memory_bytes must be a whole number, not 4000000000.0 (float)"),
+    ("limits", {"call_seconds": -1}, "call_seconds must be positive, not -1"),
+    ("limits", {"threads": True}, "threads must be a whole number, not True (bool)"),
+    ("limits", {"sandbox": False}, "'sandbox' is not a limit; it is set by c.GradeWithHiddenTests.allow_unsandboxed"),
+    # The engine's settings are refused the same way.
+    ("settings", {"max_exampels": 10}, "unknown setting 'max_exampels' (did you mean 'max_examples'?)"),
+    ("settings", {"timeout": 600}, "unknown setting 'timeout'; the settings are max_examples, notebook_seconds"),
+    ("settings", {"max_examples": 10.0}, "max_examples must be a whole number, not 10.0 (float)"),
+    ("settings", {"notebook_seconds": "10 min"}, "notebook_seconds must be a number of seconds, not '10 min' (str)"),
+    ("settings", {"live_judges": 0}, "live_judges must be positive, not 0"),
+    ("settings", {"judge_threads": True}, "judge_threads must be a whole number, not True (bool)"),
 ])
-def test_a_typo_in_the_course_config_is_an_error_that_names_it(limits, message):
+def test_a_typo_in_the_course_config_is_an_error_that_names_it(trait, overrides, message):
     with pytest.raises(LimitsError) as refused:
-        configured_with(limits)
-    assert str(refused.value).startswith("c.GradeWithHiddenTests.limits: ")
-    assert message in str(refused.value)
-
-
-def configured_with_settings(settings) -> GradeWithHiddenTests:
-    """The preprocessor as ``c.GradeWithHiddenTests.settings = settings`` makes it."""
-    return GradeWithHiddenTests(config=Config({"GradeWithHiddenTests": {"settings": settings}}))
-
-
-@pytest.mark.parametrize("settings, message", [
-    ({"max_exampels": 10}, "unknown setting 'max_exampels' (did you mean 'max_examples'?)"),
-    ({"timeout": 600}, "unknown setting 'timeout'; the settings are max_examples, notebook_seconds"),
-    ({"max_examples": 10.0}, "max_examples must be a whole number, not 10.0 (float)"),
-    ({"notebook_seconds": "10 min"}, "notebook_seconds must be a number of seconds, not '10 min' (str)"),
-    ({"live_judges": 0}, "live_judges must be positive, not 0"),
-    ({"judge_threads": True}, "judge_threads must be a whole number, not True (bool)"),
-])
-def test_a_typo_in_the_course_settings_is_an_error_that_names_it_as_for_limits(settings, message):
-    with pytest.raises(LimitsError) as refused:
-        configured_with_settings(settings)
-    assert str(refused.value).startswith("c.GradeWithHiddenTests.settings: ")
+        configured_with(**{trait: overrides})
+    assert str(refused.value).startswith(f"c.GradeWithHiddenTests.{trait}: ")
     assert message in str(refused.value)
 
 
@@ -66,7 +55,7 @@ def test_the_course_config_grades_with_the_dataclass_defaults():
 
 
 def test_a_setting_overridden_by_name_changes_only_that_setting():
-    settings = configured_with_settings({"max_examples": 7, "notebook_seconds": 90}).engine_settings()
+    settings = configured_with(settings={"max_examples": 7, "notebook_seconds": 90}).engine_settings()
     assert settings == dataclasses.replace(EngineSettings(), max_examples=7, notebook_seconds=90.0)
     assert EngineSettings.from_json(settings.to_json()) == settings
 
