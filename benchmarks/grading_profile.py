@@ -34,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.engine.judge.server import PROFILE_ENV, stop_all  # noqa: E402
+from autograder.engine.judge.server import PROFILE_ENV  # noqa: E402
+from autograder.engine.nbgrader_side.judge_client import stop_all  # noqa: E402
 from instructor import try_hidden  # noqa: E402
 from instructor.paths import assignments  # noqa: E402
 

@@ -18,7 +18,7 @@ import sys
 import nbformat
 
 from autograder.engine.judge.example_replay import RECORDING_NAME, read_recording, recording_stamp
-from autograder.engine.judge.server import stop_all
+from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, program_cells
 from instructor.paths import HIDDEN_TESTS, ROOT, assignments, notebook_of
 

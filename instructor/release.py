@@ -37,7 +37,7 @@ import nbformat
 from tqdm import tqdm
 
 from autograder.source_cells import solution_source
-from autograder.engine.judge.server import stop_all
+from autograder.engine.nbgrader_side.judge_client import stop_all
 from instructor import record_examples
 from instructor.execute import execute
 from instructor.nbgrader_cli import generate, make_course

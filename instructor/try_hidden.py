@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import nbformat
 
-from autograder.engine.judge.server import stop_all
+from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, feedback_output, program_cells
 from autograder.simulated_class import Case, build_submission, load_cases
 from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of

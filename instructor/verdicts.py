@@ -27,7 +27,7 @@ def first_line(message: str | None) -> str:
 
 
 def snapshot(chosen: list[str]) -> dict:
-    from autograder.engine.judge.server import stop_all
+    from autograder.engine.nbgrader_side.judge_client import stop_all
     from autograder.simulated_class import load_cases
     from instructor.try_hidden import run
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from autograder.engine.judge.budget import NotebookBudget
-from autograder.engine.judge.server import stop_all
+from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.shared.limits import Limits
 from autograder.engine.judge.student_proxy import Cell
 from instructor import try_hidden

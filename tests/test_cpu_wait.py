@@ -9,7 +9,7 @@ import pytest
 
 from autograder.engine.judge import cpu_wait
 from autograder.engine.shared import wire
-from autograder.engine.worker import zygote
+from autograder.engine.judge import zygotes
 from tests.test_student_proxy import student_with
 from autograder.engine.judge.student_proxy import Limits, StudentCrashed
 
@@ -27,7 +27,7 @@ def crowded_cpu(hogs: int):
     starts waits for that CPU most of the time."""
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {CPU})
-    zygote.stop_all()  # an idle zygote started before would fork workers that do not share the CPU
+    zygotes.stop_all()  # an idle zygote started before would fork workers that do not share the CPU
     context = multiprocessing.get_context("fork")
     procs = [context.Process(target=_spin_forever, daemon=True) for _ in range(hogs)]
     for proc in procs:

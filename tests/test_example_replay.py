@@ -188,7 +188,7 @@ def test_a_class_graded_with_replayed_examples_gets_what_fresh_draws_give():
     built-ins, several mistakes, a variant), our solution first so that its examples are
     kept, graded with replay and with every example drawn afresh: the same records, message
     and shrunk example included."""
-    from autograder.engine.judge.server import stop_all
+    from autograder.engine.nbgrader_side.judge_client import stop_all
     from autograder.simulated_class.representative import REPRESENTATIVE
     from instructor import try_hidden
 

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbgrader import utils
 
-from autograder.engine.judge.server import stop_all
+from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.shared.limits import Limits
 from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, feedback_output, output_bytes, program_cells
 from autograder.simulated_class import build_submission

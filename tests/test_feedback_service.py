@@ -514,7 +514,7 @@ def test_a_flood_of_folders_is_checked_a_few_at_a_time(course):
 
 def _judges_in_worker() -> int:
     """Run in a Dask worker: how many judges (with their zygotes) this process holds."""
-    from autograder.engine.judge.server import JudgeServer
+    from autograder.engine.nbgrader_side.judge_client import JudgeServer
 
     return sum(server.alive() for server in JudgeServer._servers.values())
 

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from autograder.engine.judge import server as judge_server
-from autograder.engine.judge.server import JudgeServer
+from autograder.engine.nbgrader_side import judge_client as judge_server
+from autograder.engine.nbgrader_side.judge_client import JudgeServer
 from autograder.engine.shared.limits import EngineSettings
 from instructor.paths import ROOT
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.engine.judge.server import stop_all
+from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.simulated_class import Case
 from instructor import try_hidden
 from tests.catalog import STATEFUL

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from autograder.engine.judge.example_replay import RECORDING_NAME, read_recording
-from autograder.engine.judge.server import stop_all
+from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, program_cells
 from autograder.simulated_class import build_submission, load_cases
 from instructor.paths import ROOT, assignments, notebook_of

@@ -180,13 +180,13 @@ def test_where_no_zygote_can_make_a_worker_each_worker_starts_a_fresh_sandbox(mo
     namespaces of its own) is the machine's problem: the grading process starts fresh sandboxes,
     says so in the log, and the student's calls are answered as usual."""
     from autograder.engine.judge import student_proxy
-    from autograder.engine.worker import zygote
+    from autograder.engine.judge import zygotes
 
     def cannot_fork(self, *args, **kwargs):
         self.kill()
-        raise zygote.ZygoteGone("it ended (no namespaces here)")
+        raise zygotes.ZygoteGone("it ended (no namespaces here)")
 
-    monkeypatch.setattr(zygote.Zygote, "fork", cannot_fork)
+    monkeypatch.setattr(zygotes.Zygote, "fork", cannot_fork)
     monkeypatch.setattr(student_proxy, "_forking_failed", None)
     logged = []
     process = StudentProcess([Cell("cell0", "def double(x):\n    return 2 * x")], FAST, log=logged.append)

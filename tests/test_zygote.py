@@ -128,7 +128,7 @@ def test_the_zygote_shares_no_writable_memory_with_its_workers():
     if os.geteuid() != 0:
         pytest.skip("reading a non-dumpable process's memory map needs root (CI runs as root)")
     from autograder.engine.judge import cpu_wait
-    from autograder.engine.worker import zygote
+    from autograder.engine.judge import zygotes
     from autograder.engine.shared.limits import Limits
     from autograder.engine.judge.student_proxy import Cell, Student, StudentProcess
 
@@ -147,7 +147,7 @@ def test_the_zygote_shares_no_writable_memory_with_its_workers():
         assert inside[1] == [], f"the zygote maps writable shared memory: {inside[1][:5]}"
     finally:
         process.stop()
-        zygote.stop_all()
+        zygotes.stop_all()
 
 
 LEAVE_AROUND_BIND = """
@@ -170,7 +170,7 @@ def test_a_bind_under_tmp_stays_and_what_a_worker_wrote_around_it_goes():
     import tempfile
     from pathlib import Path
 
-    from autograder.engine.worker import zygote
+    from autograder.engine.judge import zygotes
     from autograder.engine.shared.limits import Limits
     from autograder.engine.judge.student_proxy import Cell, Student, StudentProcess
 
@@ -199,7 +199,7 @@ def test_a_bind_under_tmp_stays_and_what_a_worker_wrote_around_it_goes():
     finally:
         first.stop()
         second.stop()
-        zygote.stop_all()
+        zygotes.stop_all()
         import shutil
         shutil.rmtree(outer, ignore_errors=True)
 

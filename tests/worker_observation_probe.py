@@ -8,7 +8,7 @@ import dataclasses
 import json
 import os
 
-from autograder.engine.worker import zygote
+from autograder.engine.judge import zygotes
 from autograder.engine.judge.student_proxy import Cell, Limits, Student, StudentProcess
 
 STUDENT = r'''
@@ -179,7 +179,7 @@ def worker(limits: Limits = LIMITS) -> tuple[StudentProcess, Student]:
 
 
 def main() -> None:
-    zygote.stop_all()  # a fresh zygote: A is its first worker
+    zygotes.stop_all()  # a fresh zygote: A is its first worker
     report = {"grading_uid": os.geteuid()}
     for name in ("A", "hostile", "B"):
         process, student = worker()
@@ -193,7 +193,7 @@ def main() -> None:
         report["fresh_sandbox"] = student.record()
     finally:
         process.stop()
-    zygote.stop_all()
+    zygotes.stop_all()
     print(json.dumps(report))
 
 

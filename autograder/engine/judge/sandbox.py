@@ -1,6 +1,7 @@
 """The worker's sandbox: bubblewrap, an audited tool, not namespace code of our own.
 
-Two sides, named for where they run:
+Two sides, named for where they run (this module is the first; ``worker/confine.py`` the
+second):
 
 - ``worker_command`` (judge side) wraps the worker's command line in ``bwrap``:
   a new mount namespace entered with ``pivot_root`` whose root is an empty tmpfs
@@ -13,7 +14,7 @@ Two sides, named for where they run:
   other submissions are not there, wherever they live. As root and as a plain user
   (the formgrader on a Hub) the command is the same: bwrap builds a user namespace
   in both cases, and inside it the student's code is uid 65534 with no capability.
-- ``confine_worker`` (worker side) sets the resource limits before any student
+- ``confine_worker`` (worker side, ``worker/confine.py``) sets the resource limits before any student
   code runs: address space, CPU time, file size, open files and processes. The
   process count is per user namespace (Linux >= 5.14), so it is the worker's own,
   not shared with other workers or with the grading user's other processes.
@@ -35,16 +36,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import resource
 import shutil
 import subprocess
 import sys
 
-from autograder.engine.shared.limits import EngineSettings, Limits
-
 # Which part of the grading engine the worker may read: its own code, nothing else.
 ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENGINE_PACKAGES = ("shared", "judge", "worker")  # the engine's packages the worker imports
+ENGINE_PACKAGES = ("shared", "worker")  # the engine's packages the worker imports: never judge/
 ENGINE_MOUNT = "/grader"  # where the worker finds it inside: autograder/engine under this folder
 SANDBOX_UID = 65534  # what the student's code sees as its uid (nobody)
 # What a zygote keeps inside the sandbox's user namespace (never outside it) to give each worker
@@ -217,11 +215,10 @@ def bwrap_path() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def probe(seconds: float = EngineSettings.sandbox_probe_seconds) -> str | None:
-    """None when the sandbox can be built here (a probe that starts within ``seconds``), else
-    what is missing and how to fix it."""
+def probe() -> str | None:
+    """None when the sandbox can be built here, else what is missing and how to fix it."""
     try:
-        check = ("import os, importlib.util, autograder.engine.judge.sandbox; "
+        check = ("import os, importlib.util, autograder.engine.worker.confine; "
                  "assert importlib.util.find_spec('mnist_course'); print(os.getuid())")
         command = worker_command([sys.executable, "-c", check], tmp_bytes=1 << 20, shm_bytes=1 << 20,
                                  env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ENGINE_MOUNT},
@@ -229,7 +226,7 @@ def probe(seconds: float = EngineSettings.sandbox_probe_seconds) -> str | None:
     except SandboxUnavailable as exc:
         return str(exc)
     try:
-        run = subprocess.run(command.argv, capture_output=True, text=True, timeout=seconds,
+        run = subprocess.run(command.argv, capture_output=True, text=True, timeout=60,
                              pass_fds=command.pass_fds, **launch_user())
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap could not be started ({exc}): {HOW_TO_INSTALL}"
@@ -244,36 +241,6 @@ def probe(seconds: float = EngineSettings.sandbox_probe_seconds) -> str | None:
         return (f"bubblewrap could not build the sandbox (exit {run.returncode}: "
                 f"{(run.stderr or run.stdout).strip()[-300:]}): {hint}")
     return None
-
-
-# ------------------------------------------------------------------ worker side
-
-def confine_worker(limits: Limits) -> list[str]:
-    """Set the worker's resource limits (soft = hard, so student code cannot raise
-    them). Returns what does not hold, for the grading log."""
-    values = {
-        resource.RLIMIT_AS: limits.memory_bytes,
-        resource.RLIMIT_FSIZE: limits.file_bytes,
-        resource.RLIMIT_NOFILE: limits.open_files,
-        resource.RLIMIT_CORE: 0,
-    }
-    if limits.sandbox:  # counted per user namespace: the worker's own processes only
-        values[resource.RLIMIT_NPROC] = limits.processes
-    for kind, value in values.items():
-        resource.setrlimit(kind, (value, value))
-    if limits.sandbox:
-        return []
-    return ["UNSANDBOXED: student code ran without a sandbox (allowed by course_config.py): it could "
-            "read and write whatever the grading user can, reach the network and outlive grading"]
-
-
-def limit_cpu_seconds(seconds: float) -> None:
-    """Allow this process ``seconds`` more CPU time from now (SIGXCPU after)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    used = usage.ru_utime + usage.ru_stime
-    soft = int(used + seconds) + 1
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def main() -> None:

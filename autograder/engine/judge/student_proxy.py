@@ -23,9 +23,8 @@ import sys
 import tempfile
 import time
 
-from autograder.engine.judge import budget, cpu_wait, sandbox
+from autograder.engine.judge import budget, cpu_wait, sandbox, zygotes
 from autograder.engine.shared import wire
-from autograder.engine.worker import zygote
 from autograder.engine.shared.cells import Cell  # noqa: F401  (part of this module's interface)
 from autograder.engine.shared.limits import EngineSettings, Limits
 
@@ -89,7 +88,7 @@ class StudentProcess:
         self.settings = settings  # the worker's and its zygote's start
         self.log = log or (lambda message: None)
         self.proc: subprocess.Popen | None = None  # a fresh worker's process
-        self.zygote: zygote.Zygote | None = None   # or the zygote a forked worker came from
+        self.zygote: zygotes.Zygote | None = None   # or the zygote a forked worker came from
         self.worker_pid: int | None = None         # the worker's pid as the judge sees it
         self._ended: dict | None = None            # what the zygote said when it ended the worker
         self.cell_errors: dict[str, dict] = {}
@@ -199,8 +198,8 @@ class StudentProcess:
         once; a second failure is this worker's failure to start."""
         for attempt in (1, 2):
             try:
-                self.zygote = zygote.lease(env, self.limits, protected, self.settings)
-            except zygote.ZygoteGone as exc:
+                self.zygote = zygotes.lease(env, self.limits, protected, self.settings)
+            except zygotes.ZygoteGone as exc:
                 raise StudentCrashed(str(exc)) from None
             if self.zygote.start_cpu:
                 self.cost["zygote_starts"] += 1
@@ -210,7 +209,7 @@ class StudentProcess:
                 self.worker_pid = self.zygote.fork(to_judge, from_judge, log, self.limits)
                 self._ended = None
                 return
-            except zygote.ZygoteGone as exc:
+            except zygotes.ZygoteGone as exc:
                 self.zygote = None
                 if attempt == 2:
                     raise StudentCrashed(f"the grading worker did not start: {exc}") from None
@@ -224,7 +223,7 @@ class StudentProcess:
         if self._ended is None:
             try:
                 self._ended = self.zygote.end(wait)
-            except zygote.ZygoteGone:
+            except zygotes.ZygoteGone:
                 # The zygote died or hung and was killed: the worker died with its PID namespace.
                 self._ended = {"returncode": -9, "cpu": None}
         return self._ended
@@ -298,7 +297,7 @@ class StudentProcess:
             ended = self._end_forked(0.0)
             # The zygote's count (wait4) covers the processes the worker started too.
             self.cost["worker_cpu"] += ended["cpu"] if ended["cpu"] is not None else self._worker_cpu
-            zygote.give_back(self.zygote, self.settings.idle_zygotes)
+            zygotes.give_back(self.zygote, self.settings.idle_zygotes)
             self.zygote, self._ended = None, None
         else:
             self.cost["worker_cpu"] += self._worker_cpu

@@ -24,7 +24,7 @@ from traitlets import Bool, Dict, List, Unicode, default, validate
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.engine.judge import sandbox
-from autograder.engine.judge.server import JudgeServer, JudgeServerFailed
+from autograder.engine.nbgrader_side.judge_client import JudgeServer, JudgeServerFailed
 from autograder.engine.shared.limits import EngineSettings, Limits
 from autograder.engine.shared.cells import Cell
 

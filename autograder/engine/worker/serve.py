@@ -15,8 +15,7 @@ import traceback
 import numpy as np
 import torch
 
-from autograder.engine.worker import guard
-from autograder.engine.judge import sandbox
+from autograder.engine.worker import confine, guard
 from autograder.engine.shared import wire
 from autograder.engine.shared.limits import Limits
 
@@ -90,7 +89,7 @@ class Worker:
             try:
                 source = transform(cell["source"])
                 linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-                sandbox.limit_cpu_seconds(cpu_seconds)
+                confine.limit_cpu_seconds(cpu_seconds)
                 self._seed(0)
                 exec(compile(source, filename, "exec"), self.namespace)
             except BaseException as exc:  # a student's sys.exit is an error of that cell, not the end
@@ -128,7 +127,7 @@ class Worker:
         return func(*args, **dict(kwarg_items))
 
     def call(self, op: str, request: dict) -> None:
-        sandbox.limit_cpu_seconds(request.get("cpu_seconds", self.limits.cpu_seconds))
+        confine.limit_cpu_seconds(request.get("cpu_seconds", self.limits.cpu_seconds))
         self._seed(request.get("seed", 0))
         # Tuples: the student's code can reach this frame, not change which objects it holds.
         args = tuple(request.get("args", []))
@@ -181,7 +180,7 @@ def serve_judge(to_judge: int, from_judge: int, limits: Limits) -> None:
     torch.set_num_threads(limits.threads)
     import IPython.core.inputtransformer2  # noqa: F401  (imported before the limits apply)
     guard.watch_threads()  # before any student code: every thread it starts is checked too
-    gaps = sandbox.confine_worker(limits)
+    gaps = confine.confine_worker(limits)
     worker = Worker(to_judge, from_judge, limits)
     worker.send({"event": "ready", "gaps": gaps})
     worker.serve()

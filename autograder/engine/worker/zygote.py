@@ -1,7 +1,7 @@
 """Workers forked from a sandboxed zygote: a worker's fixed cost (``import torch`` and the
 rest, 1.5-3 CPU-s) is paid once per judge process, not once per notebook or restart.
 
-Two sides, named for where they run:
+Two sides, named for where they run (this module is the first; ``judge/zygotes.py`` the second):
 
 - The zygote (``serve``, ``python -m autograder.engine.worker.zygote FD``) runs inside one
   sandbox built exactly as a fresh worker's (``sandbox.worker_command``: the same binds,
@@ -31,7 +31,7 @@ Two sides, named for where they run:
   process. Should it die all the same (the OOM killer), the sandbox dies with it, the
   judge starts a fresh zygote in a fresh sandbox, and only the notebook it was serving
   loses anything.
-- ``Zygote`` (judge side) starts one, asks it for workers (``fork``) and to end them
+- ``Zygote`` (judge side, ``judge/zygotes.py``) starts one, asks it for workers (``fork``) and to end them
   (``end``), and kills its sandbox when it does not answer within the course's
   ``zygote_answer_seconds`` (``EngineSettings``).
   ``lease``/``give_back`` keep one idle zygote per kind of sandbox for the judge process's
@@ -39,7 +39,6 @@ Two sides, named for where they run:
 """
 from __future__ import annotations
 
-import atexit
 import ctypes
 import fcntl
 import gc
@@ -49,16 +48,13 @@ import resource
 import select
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 
-from autograder.engine.judge import cpu_wait, sandbox
-from autograder.engine.shared.limits import EngineSettings, Limits
+from autograder.engine.shared.limits import Limits
+from autograder.engine.shared.protocol import MAX_MESSAGE
 
-MAX_MESSAGE = 1 << 16
 WRITABLE = ("/tmp", "/dev/shm")  # the only writable places in the sandbox (fresh for each worker)
 PR_SET_DUMPABLE = 4
 
@@ -67,7 +63,9 @@ def _cpu(usage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-# ------------------------------------------------------------------ zygote side (in the sandbox)
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
 
 # Linux's numbers (the same on x86_64 and aarch64, the machines seccomp_filter knows).
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -127,9 +125,9 @@ class _ZygoteLoop:
             size = os.statvfs(top)
             self.tmpfs[top] = (_flags(mount["options"]) & ~MS_FLAGS["ro"],
                                f"size={size.f_blocks * size.f_frsize},mode={os.stat(top).st_mode & 0o7777:o}")
-        under = sorted({m["point"] for m in mounts if any(sandbox._inside(m["point"], top) and m["point"] != top
+        under = sorted({m["point"] for m in mounts if any(_inside(m["point"], top) and m["point"] != top
                                                           for top in WRITABLE)})
-        self.binds = [b for b in under if not any(sandbox._inside(b, o) and b != o for o in under)]  # the outer ones
+        self.binds = [b for b in under if not any(_inside(b, o) and b != o for o in under)]  # the outer ones
         self.skeleton = {}
         for bind in self.binds:
             folder = os.path.dirname(bind)
@@ -137,7 +135,7 @@ class _ZygoteLoop:
                 self.skeleton[folder] = os.stat(folder).st_mode & 0o7777
                 folder = os.path.dirname(folder)
         self.covers = [(m["point"], _flags(m["options"])) for m in mounts
-                       if sandbox._inside(m["point"], "/proc") and m["point"] != "/proc"]
+                       if _inside(m["point"], "/proc") and m["point"] != "/proc"]
         # The root and /dev, both bwrap's tmpfs: what they hold besides mounts (folders, links,
         # the engine's copied files), the mounts on them to carry over, and their flags.
         points = {m["point"] for m in mounts}
@@ -501,163 +499,6 @@ def serve(control_fd: int) -> None:
     gc.freeze()  # what it imported, out of the collector's way (a collection then costs little)
     loop.reply({"event": "ready", "cpu": _cpu(resource.getrusage(resource.RUSAGE_SELF))})
     loop.serve()
-
-
-# ------------------------------------------------------------------ judge side
-
-class ZygoteGone(RuntimeError):
-    """The zygote died, or did not answer in time; it has been killed."""
-
-
-class Zygote:
-    """One zygote in its sandbox, and the worker it runs now (at most one)."""
-
-    def __init__(self, key, env: dict, limits: Limits, protected: list[str],
-                 settings: EngineSettings = EngineSettings()):
-        self.key = key
-        self.answer_seconds = settings.zygote_answer_seconds
-        judge_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.control = judge_end
-        self.log = tempfile.NamedTemporaryFile(prefix="grading-zygote-", suffix=".log", delete=False)
-        argv = [sys.executable, "-s", "-P", "-m", "autograder.engine.worker.zygote", str(zygote_end.fileno())]
-        command = sandbox.worker_command(argv, tmp_bytes=limits.tmp_bytes, shm_bytes=limits.shm_bytes, env=env,
-                                         readable=sandbox.readable_paths(limits.readable_paths), protected=protected,
-                                         as_pid_1=True, caps=sandbox.ZYGOTE_CAPS)
-        try:
-            self.proc = subprocess.Popen(command.argv, pass_fds=(zygote_end.fileno(), *command.pass_fds), env=env,
-                                         cwd="/", stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                                         start_new_session=True, **sandbox.launch_user())
-        finally:
-            command.close()
-            zygote_end.close()
-            self.log.close()
-        started = time.perf_counter()
-        try:
-            ready = self._ask(None, seconds=settings.zygote_start_seconds)
-        except ZygoteGone as exc:
-            raise ZygoteGone(f"the grading sandbox did not start: {exc}") from None
-        if ready.get("event") != "ready":
-            self.kill()
-            raise ZygoteGone("the grading sandbox did not start")
-        self.start_seconds = time.perf_counter() - started
-        self.start_cpu = float(ready.get("cpu", 0.0))
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def _ask(self, message: dict | None, fds=(), seconds: float | None = None) -> dict:
-        """Send ``message`` (None: only wait) and return the zygote's answer within ``seconds``
-        (its answer seconds); kills the zygote and raises ZygoteGone when it is dead or silent."""
-        try:
-            self.control.settimeout(self.answer_seconds if seconds is None else seconds)
-            if message is not None:
-                socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
-            data = self.control.recv(MAX_MESSAGE)
-            if not data:
-                raise EOFError("it ended")
-            answer = json.loads(data)
-            if not isinstance(answer, dict):
-                raise ValueError("not a message")
-            return answer
-        except (OSError, EOFError, ValueError) as exc:
-            why = "it did not answer" if isinstance(exc, TimeoutError) else f"it ended ({exc})"
-            tail = self._log_tail()
-            self.kill()
-            raise ZygoteGone(why + (f"; its log: {tail}" if tail else "")) from None
-
-    def _log_tail(self) -> str:
-        try:
-            with open(self.log.name, "rb") as log:
-                return log.read()[-500:].decode(errors="replace").strip()
-        except OSError:
-            return ""
-
-    def fork(self, to_judge: int, from_judge: int, log: int, limits: Limits) -> int | None:
-        """A new worker reading ``from_judge`` and writing ``to_judge``; returns its pid as the
-        judge sees it (None if it ended at once)."""
-        # The zygote waits for the worker's init up to 3/4 of the time the judge waits for its answer.
-        answer = self._ask({"op": "fork", "limits": limits.to_json(), "init_seconds": self.answer_seconds * 0.75},
-                           fds=(to_judge, from_judge, log))
-        inner = answer.get("pid")
-        if type(inner) is not int:
-            self.kill()
-            raise ZygoteGone(f"it answered {answer!r}")
-        for pid in cpu_wait.process_tree(self.proc.pid):
-            try:
-                with open(f"/proc/{pid}/status") as status:
-                    nspid = next((line.split()[1:] for line in status if line.startswith("NSpid:")), [])
-            except OSError:
-                continue
-            if len(nspid) > 2 and int(nspid[-1]) == 2 and int(nspid[-2]) == inner:  # PID 2 of its own namespace
-                return pid
-        return None
-
-    def end(self, wait: float = 0.0) -> dict:
-        """End the current worker and all it started, after waiting up to ``wait`` seconds
-        for it to end on its own: {"returncode": as Popen's, or None if it was still
-        running; "cpu": the CPU seconds of it and all its processes}."""
-        answer = self._ask({"op": "end", "wait": wait}, seconds=wait + self.answer_seconds)
-        code, cpu = answer.get("returncode"), answer.get("cpu")
-        return {"returncode": code if type(code) is int else None,
-                "cpu": float(cpu) if type(cpu) in (int, float) else 0.0}
-
-    def kill(self) -> None:
-        """Kill the sandbox: the zygote (its PID namespace's init: every process in it ends with
-        it) and bwrap, which would kill it too (--die-with-parent)."""
-        for pid in reversed(cpu_wait.process_tree(self.proc.pid)[1:]):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for kill in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
-            try:
-                kill()
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.proc.wait()
-        self.control.close()
-        try:
-            os.unlink(self.log.name)
-        except OSError:
-            pass
-
-
-_idle: list[Zygote] = []  # idle zygotes kept for the next notebooks (EngineSettings.idle_zygotes)
-
-
-def sandbox_key(env: dict, limits: Limits) -> str:
-    """What a zygote's sandbox is built from: a worker needs a zygote built the same way."""
-    return json.dumps([env, limits.tmp_bytes, limits.shm_bytes, list(limits.readable_paths)], sort_keys=True)
-
-
-def lease(env: dict, limits: Limits, protected: list[str], settings: EngineSettings = EngineSettings()) -> Zygote:
-    """A zygote for one worker: an idle one built for the same sandbox, or a new one."""
-    key = sandbox_key(env, limits)
-    for zygote in list(_idle):
-        if zygote.key == key:
-            _idle.remove(zygote)
-            if zygote.alive():
-                return zygote
-            zygote.kill()
-    return Zygote(key, env, limits, protected, settings)
-
-
-def give_back(zygote: Zygote, keep: int = EngineSettings.idle_zygotes) -> None:
-    """The worker is ended: keep the zygote for the next one (and at most ``keep`` idle)."""
-    if not zygote.alive():
-        zygote.kill()
-        return
-    _idle.append(zygote)
-    while len(_idle) > keep:
-        _idle.pop(0).kill()
-
-
-def stop_all() -> None:
-    while _idle:
-        _idle.pop().kill()
-
-
-atexit.register(stop_all)  # the zygotes end with the judge that started them (bwrap's --die-with-parent too)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,64 @@
+"""The worker itself (autograder/engine/worker/serve.py), driven over its two pipes as the judge
+drives it, without the judge's proxy and without the sandbox (which tests/test_sandbox.py and
+tests/test_zygote.py cover): what it sends is what shared/protocol.py parses."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from autograder.engine.shared import protocol, wire
+from autograder.engine.shared.limits import Limits
+from instructor.paths import ROOT
+
+LIMITS = Limits(sandbox=False, forked_workers=False, memory_bytes=2 << 30)
+
+
+@pytest.fixture
+def worker():
+    to_judge_r, to_judge_w = os.pipe()
+    from_judge_r, from_judge_w = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.engine.worker.serve", str(to_judge_w),
+                             str(from_judge_r), LIMITS.to_json()], pass_fds=(to_judge_w, from_judge_r),
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL)
+    os.close(to_judge_w)
+    os.close(from_judge_r)
+
+    def ask(message):
+        if message is not None:
+            wire.send(from_judge_w, message)
+        return wire.receive(to_judge_r, deadline=time.monotonic() + 60)
+    try:
+        yield ask
+    finally:
+        os.close(from_judge_w)
+        os.close(to_judge_r)
+        proc.wait(timeout=30)  # it ends when the judge closes its pipe
+
+
+def test_the_worker_runs_cells_and_answers_calls(worker):
+    ready = protocol.WorkerReady.parse(worker(None))
+    assert any("UNSANDBOXED" in gap for gap in ready.gaps)  # said, for the grading log
+    cells = [{"id": "a", "source": "import torch\ndef double(x):\n    return x * 2"}, {"id": "b", "source": "1 / 0"}]
+    events = [protocol.parse_cell_event(worker(protocol.ExecRequest(cells, 10.0).to_message()), {"a", "b"})]
+    while not isinstance(events[-1], protocol.ExecDone):
+        events.append(protocol.parse_cell_event(worker(None), {"a", "b"}))
+    assert [type(e).__name__ for e in events] == ["CellStart", "CellDone", "CellStart", "CellDone", "ExecDone"]
+    assert events[1].error is None and events[3].error.type == "ZeroDivisionError"
+    assert events[3].error.where == ["  answer cell b, line 1, in <module>\n    1 / 0"]
+
+    reply = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="double", args=[torch.ones(2)],
+                                                                 return_inputs=True).to_message()))
+    assert reply.ok and torch.equal(reply.value, torch.full((2,), 2.0)) and torch.equal(reply.input_args()[0], torch.ones(2))
+
+    missing = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="triple").to_message()))
+    assert not missing.ok and missing.error.type == "NameError"
+
+    refused = protocol.CallReply.parse(worker(protocol.CallRequest(
+        "eval", code="torch.softmax(x, 0)", bindings={"x": torch.ones(2)}, forbid=["torch.softmax"]).to_message()))
+    assert not refused.ok and refused.error.type == "ForbiddenBuiltinError" and "softmax" in refused.error.forbidden
+
+    unknown = protocol.CallReply.parse(worker({"op": "shutdown"}))
+    assert not unknown.ok and unknown.error.type == "ProtocolError" and "unknown op 'shutdown'" in unknown.error.message
