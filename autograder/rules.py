@@ -27,6 +27,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import cell_conventions
+
 RULE_MARK = re.compile(r"<!--\s*rule:\s*([^\s>]*)\s*-->")
 RULE_ID = re.compile(r"^[A-Za-z_]\w*\.[a-z_][a-z0-9_]*$")
 NOT_ALLOWED = "not_allowed"  # the rule name the guard grades, for each function a test file lists
@@ -73,25 +75,21 @@ def _bullets(markdown: str) -> list[str]:
     return ["\n".join(b) for b in bullets if b]
 
 
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def notebook_rules(nb) -> tuple[list[Rule], list[str]]:
     """The rules stated before each answer cell, and what is wrong with how they are stated."""
     rules: list[Rule] = []
     problems: list[str] = []
     spec: list[str] = []  # the markdown since the last answer or check cell
     for cell in nb.cells:
-        meta = _nbgrader(cell)
+        role = cell_conventions.role(cell)
         if cell.cell_type == "markdown":
-            if not meta.get("solution"):  # a written answer is not a spec
+            if role != cell_conventions.QUESTION:  # a written answer is not a spec
                 spec.append(cell.source)
             continue
-        if cell.cell_type != "code" or not (meta.get("solution") or meta.get("grade")):
+        if role not in (cell_conventions.ANSWER, cell_conventions.CHECK):
             continue
-        if meta.get("solution"):
-            answer = meta["grade_id"]
+        if role == cell_conventions.ANSWER:
+            answer = cell_conventions.grade_id(cell)
             defined = set(DEFINED.findall(cell.source))
             stated = [(m, b) for b in _bullets("\n\n".join(spec)) for m in RULE_MARK.findall(b)]
             stray = [m for text in spec for m in RULE_MARK.findall(text)

@@ -21,7 +21,6 @@ service's and its Dask workers' own counters, read while they run).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -30,13 +29,11 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.simulated_class import build_submission, load_cases  # noqa: E402
 from tests import hub_support  # noqa: E402
 
 ASSIGNMENT, NOTEBOOK = "01_normalization", "normalization.ipynb"
@@ -48,13 +45,7 @@ GIVE_UP_S = 300
 
 
 def service_process(hub) -> psutil.Process | None:
-    for child in psutil.Process(hub.proc.pid).children():
-        try:
-            if any(part.endswith("feedback_service.py") for part in child.cmdline()):
-                return child
-        except psutil.Error:
-            pass
-    return None
+    return next(iter(hub_support.feedback_service_processes(hub)), None)
 
 
 def tree_cpu(proc: psutil.Process | None) -> float:
@@ -71,46 +62,20 @@ def tree_cpu(proc: psutil.Process | None) -> float:
     return total
 
 
-class Student:
-    def __init__(self, hub, name: str, course_id: str):
-        self.name, self.course_id, self.session = name, course_id, hub.session(name)
-
-    def fetch_and_write(self, case_name: str) -> None:
-        self.session.assignment_action("fetch", self.course_id, ASSIGNMENT)
-        [fetched] = [a for a in self.session.assignments(self.course_id)
-                     if a["status"] == "fetched" and a["assignment_id"] == ASSIGNMENT]
-        path = f"{fetched['path']}/{NOTEBOOK}"
-        released = nbformat.from_dict(self.session.read(path)["content"])
-        case = {c.name: c for c in load_cases(ASSIGNMENT)}[case_name]
-        source_nb = nbformat.read(REPO / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
-        self.session.write_notebook(path, json.loads(nbformat.writes(build_submission(case, source_nb, released))))
-
-    def submissions(self) -> list[dict]:
-        entries = [a for a in self.session.assignments(self.course_id)
-                   if a["status"] == "submitted" and a["assignment_id"] == ASSIGNMENT]
-        return entries[0]["submissions"] if entries else []
-
-    def submit_and_time(self) -> float:
-        """Seconds from this student's submit to its feedback waiting in the exchange."""
-        before = {s["timestamp"] for s in self.submissions()}
-        answer = self.session.assignment_action("submit", self.course_id, ASSIGNMENT)
-        made = time.monotonic()
-        assert answer.get("success"), answer
-        [timestamp] = {s["timestamp"] for s in self.submissions()} - before
-        while time.monotonic() - made < GIVE_UP_S:
-            if any(s["timestamp"] == timestamp and s["has_exchange_feedback"] for s in self.submissions()):
-                return time.monotonic() - made
-            time.sleep(LOOK_EVERY_S)
-        raise TimeoutError(f"{self.name}: no feedback within {GIVE_UP_S} s")
+def submit_and_time(student: hub_support.Student) -> float:
+    """Seconds from this student's submit to its feedback waiting in the exchange."""
+    timestamp, made = student.submit()
+    student.wait_for_released_feedback(timestamp, GIVE_UP_S, every=LOOK_EVERY_S)
+    return time.monotonic() - made
 
 
-def all_at_once(students: list[Student]) -> list[float]:
+def all_at_once(students: list[hub_support.Student]) -> list[float]:
     seconds: dict[str, float] = {}
     errors: list[BaseException] = []
 
-    def one(student: Student) -> None:
+    def one(student: hub_support.Student) -> None:
         try:
-            seconds[student.name] = student.submit_and_time()
+            seconds[student.name] = submit_and_time(student)
         except BaseException as error:
             errors.append(error)
 
@@ -146,9 +111,10 @@ def main(argv=None) -> None:
         for action in ("assign", "release"):
             assert teach.formgrader("POST", f"assignment/{ASSIGNMENT}/{action}").get("success"), action
         released_at = time.monotonic()
-        students = [Student(hub, name, course_id) for name in STUDENTS]
+        students = [hub_support.Student(hub, name, course_id, ASSIGNMENT, NOTEBOOK) for name in STUDENTS]
         for student in students:
-            student.fetch_and_write(WRITES[student.name])
+            student.fetch()
+            student.write_case(WRITES[student.name])
         service = service_process(hub)
         cpu_before = tree_cpu(service)
         print(f"{ASSIGNMENT} released and fetched in {time.monotonic() - released_at:.1f} s; "
@@ -168,7 +134,7 @@ def main(argv=None) -> None:
         while (restarted := service_process(hub)) is None and time.monotonic() < deadline:
             time.sleep(0.2)
         assert restarted is not None, "the Hub did not start the service again"
-        after_restart = students[0].submit_and_time()
+        after_restart = submit_and_time(students[0])
 
     every = [s for seconds in rounds for s in seconds]
     print(f"\nsubmit to feedback, {len(STUDENTS)} students submitting at once (seconds; the Hub on "

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from autograder.source_cells import solution_source  # noqa: E402
+from autograder import cell_conventions  # noqa: E402
 from mnist_course import load_mnist  # noqa: E402
 
 NOTEBOOK = ROOT / "source" / "06_simple_mnist" / "simple_mnist.ipynb"
@@ -43,9 +43,9 @@ def notebook_functions(path: Path = NOTEBOOK) -> dict:
     nb = nbformat.read(str(path), as_version=4)
     namespace = {"__name__": "simple_mnist_notebook"}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("grade_id", "").startswith("setup") or meta.get("solution")):
-            exec(compile(solution_source(cell.source), f"<{meta['grade_id']}>", "exec"), namespace)
+        if cell_conventions.is_setup(cell) or cell_conventions.is_answer(cell):
+            source = cell_conventions.solution_source(cell.source)
+            exec(compile(source, f"<{cell_conventions.grade_id(cell)}>", "exec"), namespace)
     return namespace
 
 

@@ -12,11 +12,16 @@ The conventions the grading engine reads:
   hand in the formgrader (nbgrader's manually graded answers); our model answer is
   the cell's text, which the release replaces by "YOUR ANSWER HERE";
 - everything else (prose, pictures, experiments) is for reading and never graded.
+
+``autograder.cell_conventions`` reads them back (which cell is which, its grade_id, its
+points): everything that reads a notebook's cells reads them there.
 """
 from __future__ import annotations
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from autograder import cell_conventions
 
 
 def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict:
@@ -68,7 +73,7 @@ def notebook(cells) -> nbformat.NotebookNode:
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
     for index, cell in enumerate(nb.cells):  # stable ids, so regenerated files do not churn
-        cell["id"] = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{index:03d}"
+        cell["id"] = cell_conventions.grade_id(cell) or f"cell-{index:03d}"
     return nb
 
 

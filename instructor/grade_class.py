@@ -37,6 +37,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from instructor import gradebook
+from instructor.paths import add_course_arguments
 
 # nbgrader's API per (course root, database URL), loaded once per process (a Dask worker).
 _COURSE_APIS: dict = {}
@@ -347,12 +348,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignments", nargs="+", metavar="assignment",
                         help="one or more assignments, graded on one cluster")
-    parser.add_argument("--course", type=Path, default=Path.cwd(),
-                        help="the course's root folder, holding nbgrader_config.py (default: here)")
+    add_course_arguments(parser)
     parser.add_argument("--scheduler", help="address of a Dask scheduler (default: a LocalCluster here)")
     parser.add_argument("--workers", type=int, help="LocalCluster worker processes (default: the usable cores)")
-    parser.add_argument("--db-url", help="the gradebook, as nbgrader's --db / c.CourseDirectory.db_url "
-                        "(default: the course's configuration, else its gradebook.db)")
     parser.add_argument("--student", action="append", dest="students",
                         help="grade only this student (repeat for more)")
     parser.add_argument("--force", action="store_true", help="grade again what is graded already")

@@ -21,3 +21,12 @@ def notebook_of(assignment: str, root: Path = ROOT) -> Path:
     if len(found) != 1:
         raise ValueError(f"expected one notebook in source/{assignment}, found {len(found)}")
     return found[0]
+
+
+def add_course_arguments(parser) -> None:
+    """``--course`` (the course's root folder, default here) and ``--db-url`` (its gradebook),
+    as every command that reads a course's grades takes them."""
+    parser.add_argument("--course", type=Path, default=Path.cwd(),
+                        help="the course's root folder, holding nbgrader_config.py (default: here)")
+    parser.add_argument("--db-url", help="the gradebook, as nbgrader's --db / c.CourseDirectory.db_url "
+                        "(default: the course's configuration, else its gradebook.db)")

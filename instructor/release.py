@@ -36,7 +36,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograder.source_cells import solution_source
+from autograder.cell_conventions import solution_source
 from autograder.engine.nbgrader_side.judge_client import stop_all
 from instructor import record_examples
 from instructor.execute import execute

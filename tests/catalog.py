@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import nbformat
 
+from autograder import cell_conventions
 from autograder.simulated_class import Case, drop_cells, load_cases
 from instructor.paths import assignments
 
@@ -420,13 +421,13 @@ def _set_metadata(fn):
 
 def _duplicate_checks(nb):
     nb.cells = [c for cell in nb.cells for c in ([cell, nbformat.from_dict(json.loads(json.dumps(cell)))]
-                                                   if cell.get("metadata", {}).get("nbgrader", {}).get("grade")
+                                                   if cell_conventions.is_graded(cell)
                                                    else [cell])]
     return nb
 
 
 def _strip_check_metadata(cell):
-    if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+    if cell_conventions.is_graded(cell):
         del cell.metadata["nbgrader"]
 
 
@@ -496,7 +497,7 @@ def mean_std(x):
                     kind="attack", full=True, mutate=_set_metadata(_strip_check_metadata))),
     Entry(A01, Case("cat_fake_score", "the wrong mean_std, each check cell ending in a forged score",
                     kind="attack", same_as="cat_wrong_baseline", answers={"mean_std_answer": UNBIASED},
-                    mutate=_set_metadata(lambda c: c.metadata.get("nbgrader", {}).get("grade")
+                    mutate=_set_metadata(lambda c: cell_conventions.is_graded(c)
                                          and setattr(c, "source", "print('21.0')\n21.0")))),
     # ---- integrity II: values that are not values, forged replies, what outlives a worker,
     # writable state shared between workers, built-ins reached by other names
@@ -812,7 +813,7 @@ def nll_loss(log_probs, targets):
                         kernelspec={"name": "ir", "display_name": "R", "language": "R"}), nb)[1]))),
     Entry(A01, Case("cat_answer_as_markdown", "the normalize answer cell turned into a markdown cell: nbgrader "
                     "restores its type, so the code in it counts", kind="broken", full=True,
-                    mutate=_set_metadata(lambda c: c.metadata.get("nbgrader", {}).get("grade_id") == "normalize_answer"
+                    mutate=_set_metadata(lambda c: cell_conventions.grade_id(c) == "normalize_answer"
                                          and (c.update(cell_type="markdown"), c.pop("outputs", None),
                                               c.pop("execution_count", None))))),
     Entry(A01, Case("cat_deleted_setup", "the import cell deleted (it is restored from the source)", kind="broken",

@@ -3,7 +3,8 @@
 Everything here needs root (unix users, servers that switch to them); ``require_root``
 skips otherwise. Every process the Hub starts is tracked, and ``Hub.stop`` reports the
 ones that outlived the Hub's own clean-up before it kills them, so that a test can assert
-that nothing was left behind.
+that nothing was left behind. ``Student`` is one student's Assignments tab (fetch, write a
+simulated case, submit, wait for feedback), for the tests and bench_feedback_latency.py.
 """
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ import tempfile
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 import requests
+
+from autograder.simulated_class import build_submission, load_cases
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -33,6 +37,8 @@ NODE_DIR = REPO / "build" / "node"
 NODE_TOOLS = REPO / "tests" / "node"
 INSTALL_TOOLS = REPO / "scripts" / "install_hub_test_tools.sh"
 CHP = NODE_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
+# How long a student waits for a submission's feedback.
+FEEDBACK_TIMEOUT_S = 300
 # Marks the unix users these tests create: only such users are ever removed.
 USER_COMMENT = "nbgrader course hub test user"
 
@@ -466,6 +472,86 @@ class UserSession:
     def write_notebook(self, path: str, nb: dict) -> None:
         r = self.request("PUT", f"api/contents/{path}", json={"type": "notebook", "format": "json", "content": nb})
         assert r.status_code in (200, 201), f"PUT {path}: {r.status_code} {r.text[:2000]}"
+
+
+class Student:
+    """One student's Assignments tab on one assignment (``assignment``, its ``notebook``):
+    fetch, write a case of the simulated class, submit, wait for the feedback."""
+
+    def __init__(self, hub: Hub, name: str, course_id: str, assignment: str, notebook: str):
+        self.name, self.course_id, self.session = name, course_id, hub.session(name)
+        self.assignment, self.notebook = assignment, notebook
+        self.path = self.released = None
+
+    def fetch(self, assignment: str | None = None, notebook: str | None = None) -> str:
+        """Fetches an assignment (by default this one); returns its notebook's path (for this
+        one, also kept as ``path``, with the released notebook as ``released``)."""
+        assignment, notebook = assignment or self.assignment, notebook or self.notebook
+        self.session.assignment_action("fetch", self.course_id, assignment)
+        [fetched] = [a for a in self.session.assignments(self.course_id)
+                     if a["status"] == "fetched" and a["assignment_id"] == assignment]
+        path = f"{fetched['path']}/{notebook}"
+        if assignment == self.assignment:
+            self.path = path
+            self.released = nbformat.from_dict(self.session.read(path)["content"])
+        return path
+
+    def write_case(self, case_name: str) -> None:
+        """The fetched notebook, answered as the simulated class's case ``case_name``."""
+        [case] = [c for c in load_cases(self.assignment) if c.name == case_name]
+        source_nb = nbformat.read(REPO / "source" / self.assignment / self.notebook, as_version=4)
+        nb = build_submission(case, source_nb, self.released)
+        self.session.write_notebook(self.path, json.loads(nbformat.writes(nb)))
+
+    def submit(self) -> tuple[str, float]:
+        """Submits; returns the submission's timestamp and when it was made (monotonic)."""
+        before = {s["timestamp"] for s in self.submissions()}
+        answer = self.session.assignment_action("submit", self.course_id, self.assignment)
+        made = time.monotonic()
+        assert answer.get("success"), f"submit by {self.name} failed:\n{answer.get('log', '')[-6000:]}\n{answer}"
+        [timestamp] = {s["timestamp"] for s in self.submissions()} - before
+        return timestamp, made
+
+    def submissions(self) -> list[dict]:
+        entries = [a for a in self.session.assignments(self.course_id)
+                   if a["status"] == "submitted" and a["assignment_id"] == self.assignment]
+        return entries[0]["submissions"] if entries else []
+
+    def wait_for_released_feedback(self, timestamp: str, timeout: float = FEEDBACK_TIMEOUT_S,
+                                   every: float = 1.0) -> None:
+        """Until this submission's feedback waits in the exchange, as the Assignments tab shows
+        it ("feedback available to fetch"), without fetching it; looks every ``every`` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            [mine] = [s for s in self.submissions() if s["timestamp"] == timestamp]
+            if mine["has_exchange_feedback"]:
+                return
+            time.sleep(every)
+        raise AssertionError(f"no feedback released for {self.name}'s submission at {timestamp} within {timeout:.0f} s")
+
+    def wait_for_feedback(self, timestamp: str, timeout: float = FEEDBACK_TIMEOUT_S) -> str:
+        """Fetch Feedback until this submission's arrives; returns its HTML."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.session.assignment_action("fetch_feedback", self.course_id, self.assignment)
+            [mine] = [s for s in self.submissions() if s["timestamp"] == timestamp]
+            if mine["has_local_feedback"]:
+                return self.session.read(f"{mine['local_feedback_path']}/{Path(self.notebook).stem}.html",
+                                         type="file", format="text")["content"]
+            time.sleep(1)
+        raise AssertionError(f"no feedback for {self.name}'s submission at {timestamp} within {timeout:.0f} s")
+
+
+def feedback_service_processes(hub: Hub) -> list[psutil.Process]:
+    """The feedback service's own process (not its Dask workers): the Hub's child running it."""
+    found = []
+    for child in psutil.Process(hub.proc.pid).children():
+        try:
+            if any(part.endswith("feedback_service.py") for part in child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            pass
+    return found
 
 
 @contextmanager

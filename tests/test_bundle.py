@@ -17,13 +17,14 @@ def hidden_markers():
     """Text that only instructor material contains: our solutions' lines, the hidden
     tests' code, the simulated class."""
     markers = {"### BEGIN SOLUTION", "### END SOLUTION", "@graded(", "from autograder", "student.call("}
+    from autograder import cell_conventions
     from autograder.simulated_class import solution_answers, written_answers
     import nbformat
     notebooks = [nbformat.read(nb_path, as_version=4) for nb_path in SOURCE.glob("*/*.ipynb")]
     # Lines some notebook shows students anyway (the whole game, say, or a training loop
     # that a later notebook's exercise asks for) are not secrets.
     shown = {line.split("#")[0].strip() for nb in notebooks for cell in nb.cells
-             if cell.metadata.get("nbgrader", {}).get("grade_id") not in solution_answers(nb)
+             if cell_conventions.grade_id(cell) not in solution_answers(nb)
              for line in cell.source.splitlines()}
     for nb in notebooks:
         answers = solution_answers(nb)

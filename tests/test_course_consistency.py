@@ -6,7 +6,7 @@ import re
 import nbformat
 import pytest
 
-from autograder.engine.nbgrader_side.preprocessor import SETUP_PREFIX
+from autograder import cell_conventions
 from autograder.simulated_class import load_cases, solution_answers
 from instructor.paths import HIDDEN_TESTS, assignments, notebook_of
 
@@ -14,8 +14,8 @@ ASSIGNMENTS = assignments()
 
 
 def check_cells(nb):
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    """Every graded code cell (an answer marked graded too would be one, and fail the conventions)."""
+    return {cell_conventions.grade_id(c): c for c in nb.cells if c.cell_type == "code" and cell_conventions.is_graded(c)}
 
 
 def graded_tests(assignment):
@@ -59,11 +59,11 @@ def test_every_hidden_test_states_its_property(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_notebook_follows_the_cell_conventions(assignment):
     nb = nbformat.read(notebook_of(assignment), as_version=4)
-    setup = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith(SETUP_PREFIX)]
-    assert setup and all(c.metadata["nbgrader"]["locked"] for c in setup)
+    setup = [c for c in nb.cells if cell_conventions.is_setup_id(cell_conventions.grade_id(c))]
+    assert setup and all(cell_conventions.is_locked(c) for c in setup)
     for cell_id, cell in check_cells(nb).items():
-        meta = cell.metadata["nbgrader"]
-        assert meta["locked"] and not meta["solution"] and meta["points"] > 0, cell_id
+        assert cell_conventions.is_check(cell) and cell_conventions.is_locked(cell) \
+            and cell_conventions.points(cell) > 0, cell_id
         assert "### BEGIN HIDDEN TESTS" not in cell.source, "hidden tests live in autograder/, not in the notebook"
     answers = solution_answers(nb)
     assert answers, "no answer cells"

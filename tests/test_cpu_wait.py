@@ -69,7 +69,7 @@ def test_a_sleeping_worker_gets_no_extension():
     proc = context.Process(target=time.sleep, args=(30,))
     proc.start()
     try:
-        deadline = cpu_wait.LoadAwareDeadline(0.5, proc.pid, [proc.pid])
+        deadline = cpu_wait.LoadAwareDeadline(0.5, proc.pid, cpu_wait.threads_of([proc.pid]))
         time.sleep(0.6)
         assert deadline.remaining() <= 0 and deadline.waited() < 0.05
     finally:
@@ -83,7 +83,7 @@ def test_a_starved_worker_gets_the_time_it_waited_up_to_the_cap():
         proc = context.Process(target=_spin_forever)
         proc.start()
         try:
-            deadline = cpu_wait.LoadAwareDeadline(1.0, proc.pid, [proc.pid], max_extension=2.0)
+            deadline = cpu_wait.LoadAwareDeadline(1.0, proc.pid, cpu_wait.threads_of([proc.pid]), max_extension=2.0)
             time.sleep(1.2)
             waited = deadline.waited()
             assert waited > 0.3, f"a process sharing one CPU with three others waited only {waited:.2f} s"

@@ -13,6 +13,8 @@ import json
 import textwrap
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from autograder.engine.judge import example_replay
 
@@ -242,3 +244,107 @@ def test_the_examples_drawn_do_not_depend_on_the_modules_loaded_before(tmp_path,
         assert drawn == before
     finally:
         sys.modules.pop("many_constants", None)
+
+
+def _leaves(value) -> list:
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _leaves(item)]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    return [value]
+
+
+@st.composite
+def _example_values(draw):
+    """What a recorded example may hold: numbers, strings, dtypes and tensors, among them views,
+    expanded and transposed ones, two names for one tensor, tensors sharing memory (detached
+    ones too, which are no views by ``_base``), ones that need grad, and numpy arrays, in
+    tuples, lists and dicts."""
+    import numpy as np
+    import torch
+
+    base = torch.arange(draw(st.integers(0, 12)), dtype=draw(st.sampled_from([torch.float32, torch.int64])))
+    pool = [base]
+    for _ in range(draw(st.integers(0, 4))):
+        source = draw(st.sampled_from([t for t in pool if isinstance(t, torch.Tensor)]))
+        kind = draw(st.sampled_from(["clone", "view", "slice", "expand", "transpose", "grad", "numpy", "same",
+                                     "detach", "detached_slice"]))
+        if kind == "detach":  # another tensor on the same memory, not a view by its _base
+            pool.append(source.detach())
+        elif kind == "detached_slice" and source.numel():  # part of a memory, not a view by its _base
+            pool.append(source.reshape(-1)[1:].detach())
+        elif kind == "view":
+            pool.append(source.unsqueeze(0))
+        elif kind == "slice" and source.numel():
+            pool.append(source.reshape(-1)[1:])
+        elif kind == "expand" and source.dim() == 1 and source.numel():
+            pool.append(source[:1].expand(3))
+        elif kind == "transpose" and source.numel() % 2 == 0 and source.numel():
+            pool.append(source.reshape(2, -1).t())
+        elif kind == "grad" and source.is_floating_point():
+            pool.append(source.detach().clone().requires_grad_(True))
+        elif kind == "numpy" and source.dtype == torch.int64:
+            pool.append(np.array(source.detach().tolist(), dtype=np.int64))
+        elif kind == "same":
+            pool.append(source)
+        else:
+            pool.append(source.detach().clone())
+    atoms = [1, 2.5, float("nan"), "x", None, torch.float64]
+    items = draw(st.lists(st.sampled_from(pool + atoms), max_size=6))
+    shape = draw(st.sampled_from(["tuple", "list", "dict"]))
+    return (tuple(items) if shape == "tuple" else items if shape == "list"
+            else {f"k{i}": item for i, item in enumerate(items)}, draw(st.sampled_from(atoms)))
+
+
+def _two_names_for_one_memory():
+    import torch
+
+    x = torch.arange(6.0)
+    return (x, x.detach()), x.reshape(2, 3)[1:].detach()  # a whole memory twice; a part of one
+
+
+@given(value=_example_values())
+@example(value=(_two_names_for_one_memory()[0], 1))
+@example(value=(_two_names_for_one_memory()[1], 1))
+@settings(max_examples=150, deadline=None, database=None, derandomize=True)
+def test_a_fresh_copy_is_what_deepcopy_gives(value):
+    """fresh_copy (a replay's copy of its recorded inputs) is copy.deepcopy: the same structure,
+    values, dtypes, shapes, strides and grad flags, the same pattern of shared memory, and
+    nothing shared with what it copied."""
+    import copy
+
+    import numpy as np
+    import torch
+
+    try:
+        deep = copy.deepcopy(value)
+    except RuntimeError:  # a view of a tensor that needs grad: deepcopy refuses, and so must fresh_copy
+        with pytest.raises(RuntimeError):
+            example_replay.fresh_copy(value)
+        return
+    fresh = example_replay.fresh_copy(value)
+    assert repr(type(fresh)) == repr(type(deep))
+    fresh_leaves, deep_leaves, originals = _leaves(fresh), _leaves(deep), _leaves(value)
+    assert [type(leaf) for leaf in fresh_leaves] == [type(leaf) for leaf in deep_leaves]
+
+    def memory(leaf):
+        if isinstance(leaf, torch.Tensor):
+            return leaf.untyped_storage().data_ptr() if leaf.numel() else None
+        return leaf.__array_interface__["data"][0] if isinstance(leaf, np.ndarray) and leaf.size else None
+
+    for a, b in zip(fresh_leaves, deep_leaves):
+        if isinstance(a, torch.Tensor):
+            assert (a.dtype, a.shape, a.stride(), a.storage_offset(), a.requires_grad) == \
+                   (b.dtype, b.shape, b.stride(), b.storage_offset(), b.requires_grad)
+            assert a.detach().numpy().tobytes() == b.detach().numpy().tobytes()
+        elif isinstance(a, np.ndarray):
+            assert a.tobytes() == b.tobytes() and a.dtype == b.dtype
+        else:
+            assert repr(a) == repr(b)
+
+    def sharing(leaves):
+        return [[memory(x) is not None and memory(x) == memory(y) for y in leaves] for x in leaves]
+
+    assert sharing(fresh_leaves) == sharing(deep_leaves), "memory shared differently than deepcopy shares it"
+    original_memory = {memory(leaf) for leaf in originals} - {None}
+    assert not original_memory & {memory(leaf) for leaf in fresh_leaves}, "the copy shares memory with the original"

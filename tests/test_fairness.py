@@ -22,6 +22,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from autograder import cell_conventions
 from autograder.simulated_class import Case, build_submission, load_cases, solution_answers
 from instructor.paths import ROOT, assignments, notebook_of
 
@@ -30,14 +31,9 @@ FIGURES: dict = defaultdict(dict)
 
 
 def nbgrader_kind(cell) -> str:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
     if cell.cell_type != "code":
         return "markdown"
-    if meta.get("solution"):
-        return "answer"
-    if meta.get("grade"):
-        return "check"
-    return "setup" if meta.get("grade_id", "").startswith("setup") else "code"
+    return cell_conventions.role(cell) or "code"
 
 
 def correct_cases(assignment) -> list[Case]:
@@ -59,16 +55,16 @@ class Layout:
         for cell in self.source.cells:
             kind = nbgrader_kind(cell)
             if kind == "answer":
-                answer = cell.metadata["nbgrader"]["grade_id"]
+                answer = cell_conventions.grade_id(cell)
                 self.checks_of[answer] = []
             elif kind == "check":
-                self.checks_of[answer].append((cell.metadata["nbgrader"]["grade_id"], cell.source))
+                self.checks_of[answer].append((cell_conventions.grade_id(cell), cell.source))
         self.prose = "\n".join(c.source for c in self.source.cells if c.cell_type == "markdown")
 
     def answers(self, case: Case) -> list[tuple[str, str]]:
         """The case's answer cells, in notebook order, as the student hands them in."""
         nb = build_submission(case, self.source, self.source)
-        return [(c.metadata["nbgrader"]["grade_id"], c.source) for c in nb.cells if nbgrader_kind(c) == "answer"]
+        return [(cell_conventions.grade_id(c), c.source) for c in nb.cells if cell_conventions.is_answer(c)]
 
 
 class Kernel:

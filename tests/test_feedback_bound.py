@@ -7,8 +7,8 @@ import json
 
 import nbformat
 import pytest
-from nbgrader import utils
 
+from autograder import cell_conventions
 from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.shared.limits import Limits
 from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, feedback_output, output_bytes, program_cells
@@ -58,9 +58,9 @@ def test_a_check_cell_over_its_bound_is_folded_then_cut_with_a_note():
 
 def test_the_notebook_feedback_is_bounded_in_all():
     source = nbformat.read(notebook_of(A01), as_version=4)
-    checks = [c for c in source.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
-    results = {"tests": [failing(f"{c.metadata.nbgrader['grade_id']} {i}", f"{i}: " + "w" * 30_000)
-                         | {"cell": c.metadata.nbgrader["grade_id"]} for c in checks for i in range(10)]}
+    checks = [c for c in source.cells if cell_conventions.is_check(c)]
+    results = {"tests": [failing(f"{cell_conventions.grade_id(c)} {i}", f"{i}: " + "w" * 30_000)
+                         | {"cell": cell_conventions.grade_id(c)} for c in checks for i in range(10)]}
     GradeWithHiddenTests.configured(str(ROOT)).write_outputs(source, results)
     outputs = [c.outputs[0] for c in checks]
     headers = sum(len(line.encode()) + 1 for o in outputs for line in o.traceback if line.startswith("✗"))
@@ -69,7 +69,7 @@ def test_the_notebook_feedback_is_bounded_in_all():
     assert total <= LIMITS.feedback_bytes + headers + 200 * len(checks), total
     last = outputs[-1].traceback
     assert last[-1].endswith(f"this notebook's feedback is limited to {LIMITS.feedback_bytes:,} bytes in all]")
-    assert [line for line in last if line.startswith("✗")] == [f"✗ {checks[-1].metadata.nbgrader['grade_id']} {i}"
+    assert [line for line in last if line.startswith("✗")] == [f"✗ {cell_conventions.grade_id(checks[-1])} {i}"
                                                                for i in range(10)]
 
 
@@ -102,7 +102,7 @@ def test_a_flood_of_cell_errors_gets_bounded_feedback_and_its_own_score(flooded)
         by_cell.setdefault(record["cell"], []).append(record["passed"])
     assert {cell for cell, passed in by_cell.items() if not all(passed)} == RENAMED_FAILS
     feedback = sum(output_bytes(c.outputs[0]) for c in submission.cells
-                   if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c))
+                   if cell_conventions.is_check(c))
     # The 5000 forged errors held ~10 MB of text, listed once per failed property.
     assert FAKE_CELL_ERRORS * 2000 > 30 * LIMITS.feedback_bytes
     assert feedback <= LIMITS.feedback_bytes, feedback

@@ -88,7 +88,7 @@ def test_second(student, x):
 def test_what_the_judge_holds_now(request, student_process):
     """what this notebook's run holds (written for the test to compare)"""
     state = grading(request.config)
-    seen = {"max_examples": settings.default.max_examples, "records": [r["test"] for r in state.records],
+    seen = {"max_examples": settings.default.max_examples, "records": [r.test for r in state.records],
             "collection_errors": state.collection_errors, "cell_errors": sorted(student_process.cell_errors),
             "examples": example_replay.report(request.config).as_dict(), "problems": state.problems,
             "cells": [cell.id for cell in state.cells]}

@@ -39,11 +39,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
 
-from autograder.simulated_class import build_submission, load_cases
+from autograder.simulated_class import load_cases
 from instructor import nbgrader_cli
 from tests.test_written_answers import written_answer_cells
 from tests import hub_support
@@ -61,7 +60,6 @@ WORKER_KILLER = "os_exit_in_function"
 LIMIT = 2
 CASES = {case.name: case for case in load_cases(ASSIGNMENT)}
 ARTIFACTS = REPO / "build" / "test-artifacts"
-FEEDBACK_TIMEOUT_S = 300
 # The goal for a submission's feedback after the first, held even when a hostile submission
 # came just before it: DESIGN.md's "within a minute" (17-40 s measured on 2 quiet cores),
 # doubled for a test machine shared with other jobs.
@@ -109,78 +107,6 @@ def _score_line(html: str) -> tuple[float, float]:
     return float(found.group(1)), float(found.group(2))
 
 
-class Student:
-    """One student's Assignments tab: fetch, write, submit, fetch feedback."""
-
-    def __init__(self, hub, name: str, course_id: str):
-        self.name, self.course_id, self.session = name, course_id, hub.session(name)
-        self.path = None
-
-    def fetch(self, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK) -> str:
-        """Fetches an assignment; returns its notebook's path (for 01, also kept as ``path``)."""
-        self.session.assignment_action("fetch", self.course_id, assignment)
-        [fetched] = [a for a in self.session.assignments(self.course_id)
-                     if a["status"] == "fetched" and a["assignment_id"] == assignment]
-        path = f"{fetched['path']}/{notebook}"
-        if assignment == ASSIGNMENT:
-            self.path = path
-            self.released = nbformat.from_dict(self.session.read(path)["content"])
-        return path
-
-    def write_case(self, case_name: str) -> None:
-        source_nb = nbformat.read(REPO / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
-        nb = build_submission(CASES[case_name], source_nb, self.released)
-        self.session.write_notebook(self.path, json.loads(nbformat.writes(nb)))
-
-    def submit(self) -> tuple[str, float]:
-        """Submits; returns the submission's timestamp and when it was made (monotonic)."""
-        before = {s["timestamp"] for s in self.submissions()}
-        _ok(self.session.assignment_action("submit", self.course_id, ASSIGNMENT), f"submit by {self.name}")
-        made = time.monotonic()
-        [timestamp] = {s["timestamp"] for s in self.submissions()} - before
-        return timestamp, made
-
-    def submissions(self) -> list[dict]:
-        entries = [a for a in self.session.assignments(self.course_id)
-                   if a["status"] == "submitted" and a["assignment_id"] == ASSIGNMENT]
-        return entries[0]["submissions"] if entries else []
-
-    def wait_for_released_feedback(self, timestamp: str, timeout: float = FEEDBACK_TIMEOUT_S) -> None:
-        """Until this submission's feedback waits in the exchange, as the Assignments tab shows
-        it ("feedback available to fetch"), without fetching it."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            [mine] = [s for s in self.submissions() if s["timestamp"] == timestamp]
-            if mine["has_exchange_feedback"]:
-                return
-            time.sleep(1)
-        raise AssertionError(f"no feedback released for {self.name}'s submission at {timestamp} within {timeout:.0f} s")
-
-    def wait_for_feedback(self, timestamp: str, timeout: float = FEEDBACK_TIMEOUT_S) -> str:
-        """Fetch Feedback until this submission's arrives; returns its HTML."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.session.assignment_action("fetch_feedback", self.course_id, ASSIGNMENT)
-            [mine] = [s for s in self.submissions() if s["timestamp"] == timestamp]
-            if mine["has_local_feedback"]:
-                return self.session.read(f"{mine['local_feedback_path']}/{NOTEBOOK[:-6]}.html",
-                                         type="file", format="text")["content"]
-            time.sleep(1)
-        raise AssertionError(f"no feedback for {self.name}'s submission at {timestamp} within {timeout:.0f} s")
-
-
-def _service_processes(hub) -> list[psutil.Process]:
-    """The feedback service's own process (not its Dask workers): the Hub's child running it."""
-    found = []
-    for child in psutil.Process(hub.proc.pid).children():
-        try:
-            if any(part.endswith("feedback_service.py") for part in child.cmdline()):
-                found.append(child)
-        except psutil.Error:
-            pass
-    return found
-
-
 def _alive(proc: psutil.Process) -> bool:
     """Running, and not a zombie waiting for the Hub to notice it exited."""
     try:
@@ -200,13 +126,13 @@ def test_submissions_graded_on_submit_within_limit_bad_ones_noted_and_after_rest
                                             "workers": 1, "poll_seconds": 0.5, "check_owner": True,
                                             "deadline_seconds": 300}
     hub.start_servers(INSTRUCTOR, *STUDENTS)
-    [service] = _service_processes(hub)
+    [service] = hub_support.feedback_service_processes(hub)
     assert service.username() == INSTRUCTOR
 
     teach = hub.session(INSTRUCTOR)
     _ok(teach.formgrader("POST", f"assignment/{ASSIGNMENT}/assign"), "generate_assignment")
     _ok(teach.formgrader("POST", f"assignment/{ASSIGNMENT}/release"), "release_assignment")
-    alice, bob, carol = (Student(hub, name, course_id) for name in STUDENTS)
+    alice, bob, carol = (hub_support.Student(hub, name, course_id, ASSIGNMENT, NOTEBOOK) for name in STUDENTS)
     alice.fetch()
 
     # ---- a wrong answer: graded on submit, the feedback fetched with no instructor action
@@ -262,7 +188,7 @@ def test_submissions_graded_on_submit_within_limit_bad_ones_noted_and_after_rest
     seconds = time.monotonic() - made
     report_seconds("feedback fetched: Alice's second, right, just after a hostile submission", seconds)
     assert seconds < FEEDBACK_GOAL_S, f"{seconds:.0f} s, beyond the goal of {FEEDBACK_GOAL_S} s"
-    assert _service_processes(hub) == [service]
+    assert hub_support.feedback_service_processes(hub) == [service]
     hostile_entry = _ledger(course_dir)[hostile["key"]]
     assert hostile_entry["status"] == "rejected" and "more than 67,108,864 bytes" in hostile_entry["reason"], hostile_entry
     refused_in = (datetime.fromisoformat(hostile_entry["updated"]) - datetime.fromisoformat(hostile_entry["first_seen"]))
@@ -321,10 +247,10 @@ def test_submissions_graded_on_submit_within_limit_bad_ones_noted_and_after_rest
     while _alive(service) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not _alive(service), "the service did not stop on SIGTERM"
-    bobs_html = bob.wait_for_feedback(bobs, timeout=FEEDBACK_TIMEOUT_S + 60)  # the Hub polls every 30 s
+    bobs_html = bob.wait_for_feedback(bobs, timeout=hub_support.FEEDBACK_TIMEOUT_S + 60)  # the Hub polls every 30 s
     report_seconds("feedback fetched: Bob's, submitted while the service was stopped (restart included)",
                    time.monotonic() - made)
-    [restarted] = _service_processes(hub)
+    [restarted] = hub_support.feedback_service_processes(hub)
     assert restarted.pid != service.pid
     after = _ledger(course_dir)
     [bob_entry] = [e for e in after.values() if e["timestamp"] == bobs]
@@ -342,7 +268,7 @@ def test_submissions_graded_on_submit_within_limit_bad_ones_noted_and_after_rest
     assert "could not be graded automatically" in broken_note
     [broken_entry] = [e for e in _ledger(course_dir).values() if e["timestamp"] == broken]
     assert broken_entry["status"] == "failed" and broken_entry["reason"]
-    assert _service_processes(hub) == [restarted]
+    assert hub_support.feedback_service_processes(hub) == [restarted]
     assert nbgrader_cli.read_grades(course_dir, ASSIGNMENT) == {}  # still: the grade is the instructor's to give
 
 

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from autograder import cell_conventions
 from autograder.engine.nbgrader_side.restore_cells import RestoreCells
 
 
@@ -37,7 +38,7 @@ def restore(cells):
     nb = new_notebook(cells=cells)
     for step in (restorer.add_missing_grade_cells, restorer.add_missing_task_cells):
         nb, _ = step(nb, {})
-    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells], nb
+    return [cell_conventions.grade_id(c) for c in nb.cells], nb
 
 
 def test_a_deleted_check_cell_is_put_back_after_its_neighbour():
@@ -45,8 +46,8 @@ def test_a_deleted_check_cell_is_put_back_after_its_neighbour():
                        cell("code", "check_b", "assert f(2) == 2"), cell("markdown", "task", "Explained.")])
     assert ids == ["intro", "answer", "check_a", "check_b", "task"]
     restored = nb.cells[2]
-    assert "assert f(1) == 1" in restored.source and restored.metadata["nbgrader"]["grade"] is True
-    assert restored.metadata["nbgrader"]["points"] == 1 and restored.metadata["editable"] is False
+    assert "assert f(1) == 1" in restored.source and cell_conventions.is_check(restored)
+    assert cell_conventions.points(restored) == 1 and restored.metadata["editable"] is False
 
 
 def test_a_check_cell_deleted_with_its_answer_cell_goes_after_the_nearest_earlier_cell():
@@ -60,7 +61,7 @@ def test_a_deleted_task_cell_is_added_at_the_end():
     ids, nb = restore([cell("markdown", "intro", "# Exercise"), cell("code", "answer", "def f(x): return x"),
                        cell("code", "check_a", "assert f(1) == 1"), cell("code", "check_b", "assert f(2) == 2")])
     assert ids == ["intro", "answer", "check_a", "check_b", "task"]
-    assert nb.cells[-1].metadata["nbgrader"]["task"] is True
+    assert cell_conventions.nbgrader_metadata(nb.cells[-1])["task"] is True
 
 
 def test_a_duplicate_cell_stripped_of_its_grade_id_does_not_reject_the_notebook(monkeypatch):

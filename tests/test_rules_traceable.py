@@ -15,7 +15,7 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import rules
+from autograder import cell_conventions, rules
 from autograder.simulated_class import load_cases
 from instructor.paths import HIDDEN_TESTS, ROOT, assignments, notebook_of
 
@@ -129,12 +129,11 @@ def _without_test(source: str, test: str) -> str:
 def test_an_answer_cell_without_its_spec_is_named(course_copy, assignment):
     """Every rule mark before the first answer cell removed: the check names that cell."""
     nb = nbformat.read(notebook_of(assignment), as_version=4)
-    first = next(c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"))
-    answer = first.metadata["nbgrader"]["grade_id"]
+    answer = next(cell_conventions.grade_id(c) for c in nb.cells if cell_conventions.is_answer(c))
 
     def drop_spec(nb):
         for cell in nb.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == answer:
+            if cell_conventions.grade_id(cell) == answer:
                 break
             if cell.cell_type == "markdown":
                 cell.source = rules.RULE_MARK.sub("", cell.source)

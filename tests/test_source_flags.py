@@ -14,6 +14,7 @@ from functools import lru_cache
 import nbformat
 import pytest
 
+from autograder import cell_conventions
 from autograder.engine.nbgrader_side.preprocessor import answer_cells
 from autograder.engine.nbgrader_side.source_flags import RULES, affected_checks, scan_cell, scan_cells, structure_of
 from autograder.simulated_class import Case, build_submission, load_cases
@@ -43,8 +44,7 @@ def flags_of(assignment: str, case: Case):
     nb = build_submission(case, source, source)
     if not hasattr(nb, "cells"):  # a broken file: nothing is graded
         return [], {}
-    answer_ids = {c.metadata["nbgrader"]["grade_id"] for c in source.cells
-                  if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+    answer_ids = {cell_conventions.grade_id(c) for c in source.cells if cell_conventions.is_answer(c)}
     cells = answer_cells(nb, answer_ids)
     flags = scan_cells(cells)
     return flags, affected_checks(structure_of(source.cells), flags, {c.id: c.source for c in cells})
@@ -197,7 +197,7 @@ def test_nbgrader_autograde_holds_exactly_the_affected_checks(tmp_path, generate
     assert "SOURCE FLAG" in log and entry.case.name in log and "softmax_answer, line 3" in log
     assert not [line for line in log.splitlines() if "SOURCE FLAG" in line and honest.name in line]
     autograded = nbformat.read(course / "autograded" / entry.case.name / ASSIGNMENT / f"{notebook}.ipynb", 4)
-    notes = {c.metadata.nbgrader["grade_id"] for c in autograded.cells
+    notes = {cell_conventions.grade_id(c) for c in autograded.cells
              if c.cell_type == "code" and any("Held for your instructor's review" in o.get("text", "")
                                               for o in c.get("outputs", []))}
     assert notes == set(entry.flagged_cells)

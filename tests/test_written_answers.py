@@ -12,15 +12,15 @@ from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
+from autograder import cell_conventions
 from instructor.paths import assignments, notebook_of
 
 
 def written_answer_cells(assignment) -> dict:
     """grade_id -> points of each markdown answer cell graded by hand."""
     nb = nbformat.read(notebook_of(assignment), as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in nb.cells
-            if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")
-            and c.metadata["nbgrader"].get("solution")}
+    return {cell_conventions.grade_id(c): cell_conventions.points(c) for c in nb.cells
+            if cell_conventions.is_question(c) and cell_conventions.is_graded(c)}
 
 
 WITH_QUESTIONS = [a for a in assignments() if written_answer_cells(a)]
@@ -31,7 +31,7 @@ def test_every_notebook_ends_with_written_questions():
     assert WITH_QUESTIONS == assignments()
     for assignment in assignments():
         nb = nbformat.read(notebook_of(assignment), as_version=4)
-        graded = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade")]
+        graded = [i for i, c in enumerate(nb.cells) if cell_conventions.is_graded(c)]
         questions = [i for i in graded if nb.cells[i].cell_type == "markdown"]
         assert 3 <= len(questions) <= 5, f"{assignment}: {len(questions)} questions"
         assert min(questions) > max(set(graded) - set(questions)), f"{assignment}: a question comes before a check cell"
@@ -72,6 +72,5 @@ def check_manual_grading(assignment: str, course, work_dir) -> None:
 
     # The grader reads the student's words in the autograded notebook the formgrader shows.
     shown = nbformat.read(course / "autograded" / "solution" / assignment / f"{notebook}.ipynb", as_version=4)
-    texts = {c.metadata["nbgrader"]["grade_id"]: c.source for c in shown.cells
-             if c.metadata.get("nbgrader", {}).get("grade_id") in questions}
+    texts = {cell_conventions.grade_id(c): c.source for c in shown.cells if cell_conventions.grade_id(c) in questions}
     assert set(texts) == set(questions) and all(len(t) > 40 for t in texts.values())

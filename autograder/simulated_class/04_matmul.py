@@ -1,5 +1,5 @@
 """Simulated submissions for 04_matmul."""
-from autograder.simulated_class import Case
+from autograder.simulated_class import Case, with_checks
 
 MATVEC_VALUES = {"matvec_values", "matvec_integer", "matvec_pure"}
 MATMUL_VALUES = {"matmul_values", "matmul_integer", "matmul_pure"}
@@ -39,18 +39,6 @@ def batched_matmul(a, b):
 '''
 
 
-def matvec_with(body):
-    return CHECKED_MATVEC + body
-
-
-def matmul_with(body):
-    return CHECKED_MATMUL + body
-
-
-def batched_with(body):
-    return CHECKED_BATCHED + body
-
-
 CASES = [
     Case("solution", "our solution", full=True, kind="solution"),
     Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
@@ -65,13 +53,13 @@ def markov_step(state, transition):
         raise ValueError(f"markov_step: a state {tuple(state.shape)} needs an (n, n) transition, got {tuple(transition.shape)}")
     return torch.stack([(state * transition[:, j]).sum() for j in range(n)])
 ''',
-             "matvec_answer": matvec_with('''
+             "matvec_answer": with_checks(CHECKED_MATVEC, '''
     return torch.stack([(row * v).sum() for row in m])
 '''),
-             "matmul_answer": matmul_with('''
+             "matmul_answer": with_checks(CHECKED_MATMUL, '''
     return torch.stack([matvec(a, b[:, j]) for j in range(b.shape[1])], dim=1)
 '''),
-             "batched_matmul_answer": batched_with('''
+             "batched_matmul_answer": with_checks(CHECKED_BATCHED, '''
     batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a_all = a.expand(batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
     b_all = b.expand(batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
@@ -99,13 +87,13 @@ def shop_totals(quantities, prices):
 '''}),
     Case("variant_transposed", "transposed broadcasts: rows of a against columns of b, the state broadcast "
          "down the rows, the shop product computed transposed", kind="variant", full=True, answers={
-             "matvec_answer": matvec_with('''
+             "matvec_answer": with_checks(CHECKED_MATVEC, '''
     return torch.sum(v[None, :] * m, dim=-1)
 '''),
-             "matmul_answer": matmul_with('''
+             "matmul_answer": with_checks(CHECKED_MATMUL, '''
     return (a[:, None, :] * b.T[None, :, :]).sum(dim=-1)
 '''),
-             "batched_matmul_answer": batched_with('''
+             "batched_matmul_answer": with_checks(CHECKED_BATCHED, '''
     return (a.unsqueeze(-2) * b.transpose(-1, -2).unsqueeze(-3)).sum(dim=-1)
 '''),
              "markov_step_answer": '''
@@ -120,12 +108,12 @@ def shop_totals(quantities, prices):
 '''}),
     Case("variant_float64", "float64 inside for floats (integers kept exact), batches by reshaping, "
          "markov_after by recursion", kind="variant", full=True, answers={
-             "matvec_answer": matvec_with('''
+             "matvec_answer": with_checks(CHECKED_MATVEC, '''
     if m.is_floating_point():
         return (m.double() * v.double()).sum(1).to(m.dtype)
     return (m * v).sum(1)
 '''),
-             "matmul_answer": matmul_with('''
+             "matmul_answer": with_checks(CHECKED_MATMUL, '''
     if a.is_floating_point():
         return torch.sum(a.double().unsqueeze(2) * b.double().unsqueeze(0), 1).to(a.dtype)
     return torch.sum(a.unsqueeze(2) * b.unsqueeze(0), 1)
@@ -251,7 +239,7 @@ def shop_totals(quantities, prices):
 
     # ---- typical mistakes: each loses the cell of the property it breaks
     Case("matvec_wrong_axis", "matrix-vector product summed over axis 0", breaks="matvec.values",
-         answers={"matvec_answer": matvec_with('''
+         answers={"matvec_answer": with_checks(CHECKED_MATVEC, '''
     return (m * v).sum(dim=0)
 ''')}),
     Case("matvec_broadcasts", "matvec without size checks: a size-1 vector broadcasts",
@@ -259,15 +247,15 @@ def shop_totals(quantities, prices):
 def matvec(m, v):
     return (m * v).sum(dim=1)
 '''}),
-    Case("matvec_float", "matvec converts to float", breaks="matvec.dtype", answers={"matvec_answer": matvec_with('''
+    Case("matvec_float", "matvec converts to float", breaks="matvec.dtype", answers={"matvec_answer": with_checks(CHECKED_MATVEC, '''
     return (m.double() * v.double()).sum(dim=1)
 ''')}),
-    Case("matvec_in_place", "matvec scales m in place", breaks="matvec.pure", answers={"matvec_answer": matvec_with('''
+    Case("matvec_in_place", "matvec scales m in place", breaks="matvec.pure", answers={"matvec_answer": with_checks(CHECKED_MATVEC, '''
     m *= v
     return m.sum(dim=1)
 ''')}),
     Case("matmul_elementwise", "m * c is not matrix multiplication", fails={"matmul_values", "matmul_integer"},
-         answers={"matmul_answer": matmul_with('''
+         answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     return a * b
 ''')}),
     Case("matmul_broadcasts", "matmul broadcasts instead of checking inner sizes", breaks="matmul.inner",
@@ -300,7 +288,7 @@ def batched_matmul(a, b):
     return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-2)
 '''}),
     Case("batched_3d_only", "batched_matmul indexes as if every input were a 3-d stack",
-         fails={"batched_matmul_broadcast"}, answers={"batched_matmul_answer": batched_with('''
+         fails={"batched_matmul_broadcast"}, answers={"batched_matmul_answer": with_checks(CHECKED_BATCHED, '''
     return (a[:, :, :, None] * b[:, None, :, :]).sum(dim=2)
 ''')}),
     Case("markov_transposed", "Markov step with the matrix transposed (where people came from)",
@@ -347,28 +335,28 @@ def shop_totals(quantities, prices):
     # ---- one stated rule broken each (issue 24): each loses that rule's points only (and the cells of
     # the exercises that call the broken function)
     Case("matmul_sums_wrong_axis", "matmul sums over the last axis of the (n, k, p) product: an (n, k) result",
-         breaks="matmul.values", fails=SHOP_VALUES, answers={"matmul_answer": matmul_with('''
+         breaks="matmul.values", fails=SHOP_VALUES, answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     return (a[:, :, None] * b[None, :, :]).sum(dim=2)
 ''')}),
     Case("matmul_float", "matmul converts to float64: int64 results come back as floats", breaks="matmul.dtype",
-         answers={"matmul_answer": matmul_with('''
+         answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     return (a.double()[:, :, None] * b.double()[None, :, :]).sum(dim=1)
 ''')}),
     Case("matmul_unsqueeze_in_place", "matmul gives a its new axis with unsqueeze_ (in place): the caller's a "
-         "becomes (n, k, 1)", breaks="matmul.pure", fails={"shop_totals_values"}, answers={"matmul_answer": matmul_with('''
+         "becomes (n, k, 1)", breaks="matmul.pure", fails={"shop_totals_values"}, answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     a.unsqueeze_(2)
     return (a * b[None, :, :]).sum(dim=1)
 ''')}),
     Case("batched_wrong_sum_axis", "batched_matmul sums over the last axis: a (..., n, k) result",
-         breaks="batched_matmul.values", answers={"batched_matmul_answer": batched_with('''
+         breaks="batched_matmul.values", answers={"batched_matmul_answer": with_checks(CHECKED_BATCHED, '''
     return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-1)
 ''')}),
     Case("batched_float", "batched_matmul converts to float64: int64 results come back as floats",
-         breaks="batched_matmul.dtype", answers={"batched_matmul_answer": batched_with('''
+         breaks="batched_matmul.dtype", answers={"batched_matmul_answer": with_checks(CHECKED_BATCHED, '''
     return (a.double()[..., :, :, None] * b.double()[..., None, :, :]).sum(dim=-2)
 ''')}),
     Case("batched_unsqueeze_in_place", "batched_matmul gives a its new axis with unsqueeze_ (in place)",
-         breaks="batched_matmul.pure", answers={"batched_matmul_answer": batched_with('''
+         breaks="batched_matmul.pure", answers={"batched_matmul_answer": with_checks(CHECKED_BATCHED, '''
     a.unsqueeze_(-1)
     return (a * b[..., None, :, :]).sum(dim=-2)
 ''')}),
@@ -428,43 +416,43 @@ def shop_totals(quantities, prices):
 '''}),
 
     # ---- built-ins not allowed: each costs the exercise that uses it, with a message naming it
-    Case("uses_at", "matvec with @", breaks="matvec.not_allowed", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    Case("uses_at", "matvec with @", breaks="matvec.not_allowed", fails=MATVEC_VALUES, answers={"matvec_answer": with_checks(CHECKED_MATVEC, '''
     return m @ v
 ''')}),
-    Case("uses_torch_mv", "matvec with Tensor.mv", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    Case("uses_torch_mv", "matvec with Tensor.mv", fails=MATVEC_VALUES, answers={"matvec_answer": with_checks(CHECKED_MATVEC, '''
     return m.mv(v)
 ''')}),
-    Case("uses_torch_dot", "matvec with torch.dot per row", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    Case("uses_torch_dot", "matvec with torch.dot per row", fails=MATVEC_VALUES, answers={"matvec_answer": with_checks(CHECKED_MATVEC, '''
     return torch.stack([torch.dot(row, v) for row in m])
 ''')}),
-    Case("uses_numpy_dot", "matvec with numpy.dot", fails=MATVEC_VALUES, answers={"matvec_answer": matvec_with('''
+    Case("uses_numpy_dot", "matvec with numpy.dot", fails=MATVEC_VALUES, answers={"matvec_answer": with_checks(CHECKED_MATVEC, '''
     return torch.from_numpy(np.dot(m.numpy(), v.numpy()))
 ''')}),
-    Case("uses_torch_matmul", "matmul with torch.matmul", breaks="matmul.not_allowed", fails=MATMUL_VALUES | SHOP_VALUES, answers={"matmul_answer": matmul_with('''
+    Case("uses_torch_matmul", "matmul with torch.matmul", breaks="matmul.not_allowed", fails=MATMUL_VALUES | SHOP_VALUES, answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     return torch.matmul(a, b)
 ''')}),
-    Case("uses_torch_mm", "matmul with Tensor.mm", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
+    Case("uses_torch_mm", "matmul with Tensor.mm", fails=MATMUL_VALUES, answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     return a.mm(b)
 ''')}),
-    Case("uses_tensordot", "matmul with torch.tensordot", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
+    Case("uses_tensordot", "matmul with torch.tensordot", fails=MATMUL_VALUES, answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     return torch.tensordot(a, b, dims=1)
 ''')}),
     Case("uses_linear", "matmul with torch.nn.functional.linear", fails=MATMUL_VALUES,
-         answers={"matmul_answer": matmul_with('''
+         answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     return torch.nn.functional.linear(a, b.T)
 ''')}),
-    Case("uses_numpy_matmul", "matmul with numpy.matmul", fails=MATMUL_VALUES, answers={"matmul_answer": matmul_with('''
+    Case("uses_numpy_matmul", "matmul with numpy.matmul", fails=MATMUL_VALUES, answers={"matmul_answer": with_checks(CHECKED_MATMUL, '''
     return torch.from_numpy(np.matmul(a.numpy(), b.numpy()))
 ''')}),
     Case("uses_torch_bmm", "batched_matmul with torch.bmm", breaks="batched_matmul.not_allowed", fails=BATCHED_VALUES,
-         answers={"batched_matmul_answer": batched_with('''
+         answers={"batched_matmul_answer": with_checks(CHECKED_BATCHED, '''
     batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a3 = a.expand(batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
     b3 = b.expand(batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
     return torch.bmm(a3, b3).reshape(batch + (a.shape[-2], b.shape[-1]))
 ''')}),
     Case("uses_torch_einsum", "batched_matmul with torch.einsum", fails=BATCHED_VALUES,
-         answers={"batched_matmul_answer": batched_with('''
+         answers={"batched_matmul_answer": with_checks(CHECKED_BATCHED, '''
     return torch.einsum("...nk,...kp->...np", a, b)
 ''')}),
     Case("uses_at_in_markov", "markov_step with state @ transition", breaks="markov_step.not_allowed",

@@ -1,5 +1,5 @@
 """Simulated submissions for 04b_gradient_descent."""
-from autograder.simulated_class import Case
+from autograder.simulated_class import Case, with_checks
 
 SGD_ALL = {"sgd_step_update", "sgd_step_zero_grad", "sgd_step_no_graph"}
 FIT_VALUES = {"fit_line_values", "fit_line_losses"}
@@ -58,32 +58,8 @@ def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
 '''
 
 
-def rel_with(body):
-    return REL_CHECKS + body
-
-
-def momentum_with(body):
-    return MOMENTUM_CHECKS + body
-
-
-def adam_with(body):
-    return ADAM_CHECKS + body
-
-
 MOMENTUM_CELLS = {"momentum_step_update", "momentum_step_zero_grad", "momentum_step_no_graph"}
 ADAM_CELLS = {"adam_step_update", "adam_step_state", "adam_step_zero_grad", "adam_step_no_graph"}
-
-
-def sgd_with(body):
-    return SGD_CHECKS + body
-
-
-def numeric_with(body):
-    return NUMERIC_CHECKS + body
-
-
-def fit_with(body):
-    return FIT_CHECKS + body
 
 
 CASES = [
@@ -93,19 +69,19 @@ CASES = [
     # ---- correct, written differently: full marks
     Case("variant_data_and_formula", "sgd_step through .data with p.grad = None; fit_line with the gradient "
          "derived by hand; numeric_grad moving a flat copy", kind="variant", full=True, answers={
-             "relative_error_answer": rel_with("""
+             "relative_error_answer": with_checks(REL_CHECKS, """
     worst = 0.0
     for u, w in zip(a.reshape(-1).tolist(), b.reshape(-1).tolist()):
         worst = max(worst, abs(u - w) / max(abs(u), abs(w), 1e-12))
     return float(worst)
 """),
-             "momentum_step_answer": momentum_with("""
+             "momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     for i, p in enumerate(params):
         velocities[i] = beta * velocities[i] + p.grad
         p.data -= lr * velocities[i]
         p.grad = None
 """),
-             "adam_step_answer": adam_with("""
+             "adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] = state["step"] + 1
     t = state["step"]
     b1, b2 = betas
@@ -118,12 +94,12 @@ CASES = [
         p.data -= lr * m_hat / (torch.sqrt(v_hat) + eps)
         p.grad = None
 """),
-             "sgd_step_answer": sgd_with('''
+             "sgd_step_answer": with_checks(SGD_CHECKS, '''
     for p in params:
         p.data -= lr * p.grad
         p.grad = None
 '''),
-             "fit_line_answer": fit_with('''
+             "fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.tensor(0.0, dtype=x.dtype)
     b = torch.tensor(0.0, dtype=x.dtype)
     losses = []
@@ -134,7 +110,7 @@ CASES = [
         a, b = a - lr * grad_a, b - lr * grad_b
     return float(a), float(b), losses
 '''),
-             "numeric_grad_answer": numeric_with('''
+             "numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     flat = x.detach().clone().reshape(-1)
     grad = torch.empty_like(flat)
     for i in range(flat.numel()):
@@ -150,13 +126,13 @@ CASES = [
     Case("variant_add_and_stack", "sgd_step with add_(alpha=-lr) and zero_(); fit_line with both parameters "
          "in one tensor; numeric_grad building every e_i from an identity matrix", kind="variant", full=True,
          answers={
-             "relative_error_answer": rel_with("""
+             "relative_error_answer": with_checks(REL_CHECKS, """
     u, w = a.numpy().astype(np.float64), b.numpy().astype(np.float64)
     if u.size == 0:
         return 0.0
     return float(np.max(np.abs(u - w) / np.maximum(np.maximum(np.abs(u), np.abs(w)), 1e-12)))
 """),
-             "momentum_step_answer": momentum_with("""
+             "momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     with torch.no_grad():
         for p, v in zip(params, velocities):
             v.mul_(beta)
@@ -165,7 +141,7 @@ CASES = [
     for p in params:
         p.grad.zero_()
 """),
-             "adam_step_answer": adam_with("""
+             "adam_step_answer": with_checks(ADAM_CHECKS, """
     beta1, beta2 = betas
     state["step"] += 1
     correction1 = 1 - beta1 ** state["step"]
@@ -179,14 +155,14 @@ CASES = [
     for p in params:
         p.grad.zero_()
 """),
-             "sgd_step_answer": sgd_with('''
+             "sgd_step_answer": with_checks(SGD_CHECKS, '''
     with torch.no_grad():
         for p in params:
             p.add_(p.grad, alpha=-lr)
     for p in params:
         p.grad.zero_()
 '''),
-             "fit_line_answer": fit_with('''
+             "fit_line_answer": with_checks(FIT_CHECKS, '''
     w = torch.zeros(2, dtype=x.dtype, requires_grad=True)
     losses = []
     for _ in range(steps):
@@ -196,14 +172,14 @@ CASES = [
         sgd_step([w], lr)
     return w[0].item(), w[1].item(), losses
 '''),
-             "numeric_grad_answer": numeric_with('''
+             "numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     basis = torch.eye(x.numel(), dtype=x.dtype) * eps
     values = [(f(x + e.reshape(x.shape)) - f(x - e.reshape(x.shape))) / (2 * eps) for e in basis]
     return torch.tensor([float(v) for v in values], dtype=x.dtype).reshape(x.shape)
 ''')}),
     Case("variant_float64_inside", "numeric_grad dividing in float64 then casting back; sgd_step with "
          "torch.no_grad as a decorator and zeros_like", kind="variant", full=True, answers={
-             "relative_error_answer": rel_with("""
+             "relative_error_answer": with_checks(REL_CHECKS, """
     a64, b64 = a.to(torch.float64), b.to(torch.float64)
     denominator = torch.stack([a64.abs(), b64.abs(), torch.full_like(a64, 1e-12)]).amax(dim=0)
     ratios = (a64 - b64).abs() / denominator
@@ -254,7 +230,7 @@ def sgd_step(params, lr):
         p.sub_(lr * p.grad)
         p.grad = torch.zeros_like(p)
 ''',
-             "numeric_grad_answer": numeric_with('''
+             "numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     grad = torch.zeros(x.shape, dtype=torch.float64)
     for index in torch.cartesian_prod(*[torch.arange(n) for n in x.shape]).reshape(x.numel(), -1).tolist() if x.dim() else [[]]:
         up, down = x.clone(), x.clone()
@@ -267,12 +243,12 @@ def sgd_step(params, lr):
     Case("variant_copy_and_autograd_grad", "sgd_step copying the new values in and dropping the gradients; "
          "fit_line with torch.autograd.grad and fresh leaves each step; numeric_grad with one-hot steps, stacked",
          kind="variant", full=True, answers={
-             "relative_error_answer": rel_with("""
+             "relative_error_answer": with_checks(REL_CHECKS, """
     u, w = a.double().flatten(), b.double().flatten()
     r = (u - w).abs() / torch.clamp(torch.max(u.abs(), w.abs()), min=1e-12)
     return float(r.max()) if len(r) else 0.0
 """),
-             "momentum_step_answer": momentum_with("""
+             "momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     with torch.no_grad():
         for p, v in zip(params, velocities):
             v *= beta
@@ -280,7 +256,7 @@ def sgd_step(params, lr):
             p -= lr * v
             p.grad.mul_(0)
 """),
-             "adam_step_answer": adam_with("""
+             "adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] = state["step"] + 1
     t = state["step"]
     for i in range(len(params)):
@@ -293,14 +269,14 @@ def sgd_step(params, lr):
             p -= lr * m_hat / (v_hat ** 0.5 + eps)
         g.mul_(0)
 """),
-             "sgd_step_answer": sgd_with('''
+             "sgd_step_answer": with_checks(SGD_CHECKS, '''
     with torch.no_grad():
         for p in params:
             p.copy_(p - lr * p.grad)
     for p in params:
         p.grad = None
 '''),
-             "fit_line_answer": fit_with('''
+             "fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     losses = []
@@ -312,7 +288,7 @@ def sgd_step(params, lr):
         b = (b - lr * grad_b).detach().requires_grad_(True)
     return float(a), float(b), losses
 '''),
-             "numeric_grad_answer": numeric_with('''
+             "numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     flat = x.reshape(-1)
     slopes = []
     for i in range(flat.numel()):
@@ -324,14 +300,14 @@ def sgd_step(params, lr):
     Case("variant_numpy_indices", "sgd_step through the gradients' zip, zeroing with mul_(0); fit_line with the "
          "squared residuals summed and divided and a while loop; numeric_grad over numpy's ndindex", kind="variant",
          full=True, answers={
-             "sgd_step_answer": sgd_with('''
+             "sgd_step_answer": with_checks(SGD_CHECKS, '''
     grads = [p.grad for p in params]
     with torch.no_grad():
         for p, g in zip(params, grads):
             p.sub_(g, alpha=lr)
             g.mul_(0)
 '''),
-             "fit_line_answer": fit_with('''
+             "fit_line_answer": with_checks(FIT_CHECKS, '''
     params = [torch.tensor(0.0, dtype=x.dtype).requires_grad_(), torch.tensor(0.0, dtype=x.dtype).requires_grad_()]
     losses = []
     step = 0
@@ -344,7 +320,7 @@ def sgd_step(params, lr):
         step += 1
     return params[0].item(), params[1].item(), losses
 '''),
-             "numeric_grad_answer": numeric_with('''
+             "numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     grad = np.zeros(tuple(x.shape), dtype=np.float64)
     for index in np.ndindex(*x.shape):
         up, down = x.clone(), x.clone()
@@ -356,33 +332,33 @@ def sgd_step(params, lr):
 
     # ---- typical mistakes: each loses the cells of the property it breaks
     Case("lr_ignored", "sgd_step forgets the learning rate: p -= p.grad", fails={"sgd_step_update"} | FIT_VALUES,
-         breaks="sgd_step.update", answers={"sgd_step_answer": sgd_with('''
+         breaks="sgd_step.update", answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     with torch.no_grad():
         for p in params:
             p -= p.grad
             p.grad.zero_()
 ''')}),
     Case("gradients_not_zeroed", "sgd_step never zeroes the gradients, so they pile up",
-         fails={"sgd_step_zero_grad"} | FIT_VALUES, breaks="sgd_step.zero_grad", answers={"sgd_step_answer": sgd_with('''
+         fails={"sgd_step_zero_grad"} | FIT_VALUES, breaks="sgd_step.zero_grad", answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     with torch.no_grad():
         for p in params:
             p -= lr * p.grad
 ''')}),
     Case("update_outside_no_grad", "sgd_step updates in place without torch.no_grad(): torch refuses",
-         fails=SGD_ALL | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+         fails=SGD_ALL | FIT_VALUES, answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     for p in params:
         p -= lr * p.grad
         p.grad.zero_()
 ''')}),
     Case("update_rebinds", "sgd_step writes p = p - lr * p.grad: a new tensor, the parameter never changes",
-         fails={"sgd_step_update"} | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+         fails={"sgd_step_update"} | FIT_VALUES, answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     for p in params:
         p = p - lr * p.grad
     for p in params:
         p.grad.zero_()
 ''')}),
     Case("requires_grad_switched_off", "sgd_step turns requires_grad off to update and never back on",
-         breaks="sgd_step.no_graph", fails=FIT_VALUES | {"fit_line_pure"}, answers={"sgd_step_answer": sgd_with('''
+         breaks="sgd_step.no_graph", fails=FIT_VALUES | {"fit_line_pure"}, answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     for p in params:
         p.requires_grad_(False)
         p -= lr * p.grad
@@ -396,7 +372,7 @@ def sgd_step(params, lr):
             p.grad.zero_()
 '''}),
     Case("fit_line_loss_after_step", "fit_line records the loss after each step instead of before",
-         breaks="fit_line.losses", answers={"fit_line_answer": fit_with('''
+         breaks="fit_line.losses", answers={"fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     losses = []
@@ -408,7 +384,7 @@ def sgd_step(params, lr):
     return a.item(), b.item(), losses
 ''')}),
     Case("fit_line_one_step_short", "fit_line loops over range(steps - 1)", fails=FIT_VALUES,
-         breaks="fit_line.descent", answers={"fit_line_answer": fit_with('''
+         breaks="fit_line.descent", answers={"fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     losses = []
@@ -451,7 +427,7 @@ def fit_line(x, y, lr, steps):
     return a.item(), b.item(), losses
 '''}),
     Case("fit_line_returns_tensors", "fit_line returns a and b as 0-d tensors and the losses as tensors (the "
-         "notebook says Python floats, .item())", fails=FIT_VALUES, rest_full=True, breaks="fit_line.floats", answers={"fit_line_answer": fit_with('''
+         "notebook says Python floats, .item())", fails=FIT_VALUES, rest_full=True, breaks="fit_line.floats", answers={"fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     losses = []
@@ -463,7 +439,7 @@ def fit_line(x, y, lr, steps):
     return a.detach(), b.detach(), losses
 ''')}),
     Case("fit_line_in_float32", "fit_line computes in float32 whatever x's dtype (the notebook says x's dtype)",
-         breaks="fit_line.dtype", answers={"fit_line_answer": fit_with('''
+         breaks="fit_line.dtype", answers={"fit_line_answer": with_checks(FIT_CHECKS, '''
     x32, y32 = x.float(), y.float()
     a = torch.zeros((), requires_grad=True)
     b = torch.zeros((), requires_grad=True)
@@ -476,7 +452,7 @@ def fit_line(x, y, lr, steps):
     return a.item(), b.item(), losses
 ''')}),
     Case("numeric_grad_flattens_x", "numeric_grad calls f on a flattened copy of x (the notebook says f is always "
-         "called with the whole tensor)", breaks="numeric_grad.whole_tensor", answers={"numeric_grad_answer": numeric_with('''
+         "called with the whole tensor)", breaks="numeric_grad.whole_tensor", answers={"numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     flat = x.reshape(-1).clone()
     grad = torch.zeros_like(flat)
     for i in range(flat.numel()):
@@ -486,7 +462,7 @@ def fit_line(x, y, lr, steps):
     return grad.reshape(x.shape)
 ''')}),
     Case("one_sided_differences", "numeric_grad with the one-sided difference (f(x + eps e_i) - f(x)) / eps",
-         breaks="numeric_grad.central_difference", answers={"numeric_grad_answer": numeric_with('''
+         breaks="numeric_grad.central_difference", answers={"numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     grad = torch.zeros_like(x)
     for i in range(x.numel()):
         step = torch.zeros_like(x)
@@ -495,13 +471,13 @@ def fit_line(x, y, lr, steps):
     return grad
 ''')}),
     Case("numeric_grad_by_autograd", "numeric_grad asks autograd instead of taking differences",
-         breaks="numeric_grad.no_autograd", fails={"numeric_grad_shape", "numeric_grad_pure"}, answers={"numeric_grad_answer": numeric_with('''
+         breaks="numeric_grad.no_autograd", fails={"numeric_grad_shape", "numeric_grad_pure"}, answers={"numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     x = x.detach().clone().requires_grad_(True)
     value = f(x)
     value.backward()
     return x.grad
 ''')}),
-    Case("numeric_grad_moves_x", "numeric_grad moves the entries of x itself and back", breaks="numeric_grad.pure", answers={"numeric_grad_answer": numeric_with('''
+    Case("numeric_grad_moves_x", "numeric_grad moves the entries of x itself and back", breaks="numeric_grad.pure", answers={"numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     grad = torch.zeros_like(x)
     flat = x.view(-1)
     for i in range(x.numel()):
@@ -513,7 +489,7 @@ def fit_line(x, y, lr, steps):
         grad.view(-1)[i] = (up - down) / (2 * eps)
     return grad
 ''')}),
-    Case("numeric_grad_flat", "numeric_grad returns the gradient flattened", breaks="numeric_grad.shape_dtype", answers={"numeric_grad_answer": numeric_with('''
+    Case("numeric_grad_flat", "numeric_grad returns the gradient flattened", breaks="numeric_grad.shape_dtype", answers={"numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     grad = torch.zeros(x.numel(), dtype=x.dtype)
     for i in range(x.numel()):
         step = torch.zeros_like(x)
@@ -533,14 +509,14 @@ def numeric_grad(f, x, eps=1e-3):
 
     Case("sgd_step_casts_to_float32", "sgd_step stores each new value as float32 (the notebook says each parameter "
          "keeps its dtype); fit_line, which uses it, then leaves float64", breaks="sgd_step.dtype",
-         fails={"fit_line_values"}, answers={"sgd_step_answer": sgd_with('''
+         fails={"fit_line_values"}, answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     with torch.no_grad():
         for p in params:
             p.data = (p - lr * p.grad).float()
             p.grad = None
 ''')}),
     Case("fit_line_centres_x_in_place", "fit_line centres x in place before fitting (the notebook says do not modify "
-         "x or y), and undoes nothing", breaks="fit_line.pure", answers={"fit_line_answer": fit_with('''
+         "x or y), and undoes nothing", breaks="fit_line.pure", answers={"fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     shift = x.mean()
@@ -555,21 +531,21 @@ def numeric_grad(f, x, eps=1e-3):
 ''')}),
     # ---- relative_error
     Case("relative_error_cs231n_sum", "relative_error divides by |a| + |b| (CS231n's code), not by the larger of them as "
-         "the notebook states", breaks="relative_error.values", answers={"relative_error_answer": rel_with("""
+         "the notebook states", breaks="relative_error.values", answers={"relative_error_answer": with_checks(REL_CHECKS, """
     if a.numel() == 0:
         return 0.0
     a, b = a.double(), b.double()
     return ((a - b).abs() / (a.abs() + b.abs()).clamp(min=1e-12)).max().item()
 """)}),
     Case("relative_error_returns_tensor", "relative_error returns a 0-d tensor, not a Python float",
-         fails={"relative_error_values"}, rest_full=True, answers={"relative_error_answer": rel_with("""
+         fails={"relative_error_values"}, rest_full=True, answers={"relative_error_answer": with_checks(REL_CHECKS, """
     if a.numel() == 0:
         return torch.tensor(0.0)
     a, b = a.double(), b.double()
     return ((a - b).abs() / torch.maximum(a.abs(), b.abs()).clamp(min=1e-12)).max()
 """)}),
     Case("relative_error_casts_to_a", "relative_error converts b to a's dtype (an integer a rounds 2.5 to 2)",
-         breaks="relative_error.dtype", answers={"relative_error_answer": rel_with("""
+         breaks="relative_error.dtype", answers={"relative_error_answer": with_checks(REL_CHECKS, """
     if a.numel() == 0:
         return 0.0
     b = b.to(a.dtype)
@@ -586,7 +562,7 @@ def relative_error(a, b):
 """}),
     Case("relative_error_abs_in_place", "relative_error takes abs_() in place: .double() of a float64 tensor is that "
          "tensor, so the caller's a and b lose their signs", breaks="relative_error.pure",
-         answers={"relative_error_answer": rel_with("""
+         answers={"relative_error_answer": with_checks(REL_CHECKS, """
     if a.numel() == 0:
         return 0.0
     a, b = a.double(), b.double()
@@ -596,7 +572,7 @@ def relative_error(a, b):
     # ---- momentum_step
     Case("momentum_velocity_rebound", "momentum_step computes v = beta * v + g into a local name: the velocities never "
          "build up, every step is a plain SGD step", breaks="momentum_step.update",
-         answers={"momentum_step_answer": momentum_with("""
+         answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     with torch.no_grad():
         for p, v in zip(params, velocities):
             v = beta * v + p.grad
@@ -605,7 +581,7 @@ def relative_error(a, b):
 """)}),
     Case("momentum_dampened", "momentum_step averages, v = beta * v + (1 - beta) * g (torch's dampening), instead of "
          "summing as the notebook states", fails={"momentum_step_update"}, rest_full=True,
-         answers={"momentum_step_answer": momentum_with("""
+         answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     with torch.no_grad():
         for p, v in zip(params, velocities):
             v.mul_(beta).add_((1 - beta) * p.grad)
@@ -613,14 +589,14 @@ def relative_error(a, b):
             p.grad.zero_()
 """)}),
     Case("momentum_gradients_not_zeroed", "momentum_step never zeroes the gradients", breaks="momentum_step.zero_grad",
-         answers={"momentum_step_answer": momentum_with("""
+         answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     with torch.no_grad():
         for p, v in zip(params, velocities):
             v.mul_(beta).add_(p.grad)
             p -= lr * v
 """)}),
     Case("momentum_requires_grad_switched_off", "momentum_step turns requires_grad off to update and never back on",
-         breaks="momentum_step.no_graph", answers={"momentum_step_answer": momentum_with("""
+         breaks="momentum_step.no_graph", answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     for p, v in zip(params, velocities):
         p.requires_grad_(False)
         v.mul_(beta).add_(p.grad)
@@ -628,7 +604,7 @@ def relative_error(a, b):
         p.grad.zero_()
 """)}),
     Case("momentum_casts_to_float32", "momentum_step stores each new parameter as float32 (the notebook says each keeps "
-         "its dtype)", breaks="momentum_step.dtype", answers={"momentum_step_answer": momentum_with("""
+         "its dtype)", breaks="momentum_step.dtype", answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     with torch.no_grad():
         for p, v in zip(params, velocities):
             v.mul_(beta).add_(p.grad)
@@ -646,7 +622,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
 """}),
     Case("momentum_uses_torch_optim", "momentum_step with torch.optim.SGD(momentum=beta), its buffers set from the "
          "velocities", breaks="momentum_step.not_allowed", fails=MOMENTUM_CELLS, hidden_only="the grader refuses it",
-         answers={"momentum_step_answer": momentum_with("""
+         answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     optimizer = torch.optim.SGD(params, lr=lr, momentum=beta)
     for p, v in zip(params, velocities):
         optimizer.state[p]["momentum_buffer"] = v
@@ -655,7 +631,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
 """)}),
     # ---- adam_step
     Case("adam_moments_rebound", "adam_step computes m and v into local names: the averages are never stored, so every "
-         "step starts from zero", breaks="adam_step.state", answers={"adam_step_answer": adam_with("""
+         "step starts from zero", breaks="adam_step.state", answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] += 1
     t = state["step"]
     with torch.no_grad():
@@ -666,7 +642,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
             p.grad.zero_()
 """)}),
     Case("adam_no_bias_correction", "adam_step steps along m / (sqrt(v) + eps), without the bias correction",
-         breaks="adam_step.update", answers={"adam_step_answer": adam_with("""
+         breaks="adam_step.update", answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] += 1
     with torch.no_grad():
         for p, m, v in zip(params, state["m"], state["v"]):
@@ -676,7 +652,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
             p.grad.zero_()
 """)}),
     Case("adam_eps_inside_sqrt", "adam_step divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps",
-         fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": adam_with("""
+         fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] += 1
     t = state["step"]
     with torch.no_grad():
@@ -687,7 +663,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
             p.grad.zero_()
 """)}),
     Case("adam_step_counted_after", "adam_step adds 1 to the step count after the update, so the first step divides "
-         "by 1 - beta ** 0 = 0", fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": adam_with("""
+         "by 1 - beta ** 0 = 0", fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     t = state["step"]
     with torch.no_grad():
         for p, m, v in zip(params, state["m"], state["v"]):
@@ -698,7 +674,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
     state["step"] += 1
 """)}),
     Case("adam_gradients_not_zeroed", "adam_step never zeroes the gradients", breaks="adam_step.zero_grad",
-         answers={"adam_step_answer": adam_with("""
+         answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] += 1
     t = state["step"]
     with torch.no_grad():
@@ -708,7 +684,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
             p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
 """)}),
     Case("adam_requires_grad_switched_off", "adam_step turns requires_grad off to update and never back on",
-         breaks="adam_step.no_graph", answers={"adam_step_answer": adam_with("""
+         breaks="adam_step.no_graph", answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] += 1
     t = state["step"]
     for p, m, v in zip(params, state["m"], state["v"]):
@@ -719,7 +695,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
         p.grad.zero_()
 """)}),
     Case("adam_casts_to_float32", "adam_step stores each new parameter as float32 (the notebook says each keeps its "
-         "dtype)", breaks="adam_step.dtype", answers={"adam_step_answer": adam_with("""
+         "dtype)", breaks="adam_step.dtype", answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] += 1
     t = state["step"]
     with torch.no_grad():
@@ -745,7 +721,7 @@ def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
 """}),
     Case("adam_uses_torch_optim", "adam_step with torch.optim.Adam, its state copied in and out",
          breaks="adam_step.not_allowed", fails=ADAM_CELLS, hidden_only="the grader refuses it",
-         answers={"adam_step_answer": adam_with("""
+         answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     optimizer = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
     for p, m, v in zip(params, state["m"], state["v"]):
         optimizer.state[p] = {"step": torch.tensor(float(state["step"])), "exp_avg": m, "exp_avg_sq": v}
@@ -756,14 +732,14 @@ def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
 
     # ---- built-ins not allowed
     Case("uses_torch_optim", "sgd_step with torch.optim.SGD", fails=SGD_ALL | FIT_VALUES | {"fit_line_pure"},
-         hidden_only="the grader refuses it", breaks="sgd_step.not_allowed", answers={"sgd_step_answer": sgd_with('''
+         hidden_only="the grader refuses it", breaks="sgd_step.not_allowed", answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     optimizer = torch.optim.SGD(params, lr=lr)
     optimizer.step()
     optimizer.zero_grad()
 ''')}),
     Case("fit_line_uses_torch_optim", "fit_line steps with torch.optim.SGD instead of sgd_step",
          breaks="fit_line.not_allowed", fails=FIT_VALUES | {"fit_line_pure"}, hidden_only="the grader refuses it",
-         answers={"fit_line_answer": fit_with('''
+         answers={"fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
     optimizer = torch.optim.SGD([a, b], lr=lr)
@@ -779,7 +755,7 @@ def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
 
     # ---- attacks: they must gain nothing
     Case("swallows_optim_refusal", "sgd_step tries torch.optim.SGD, catches the refusal and does nothing else",
-         kind="attack", same_as="uses_torch_optim", fails=SGD_ALL | FIT_VALUES, answers={"sgd_step_answer": sgd_with('''
+         kind="attack", same_as="uses_torch_optim", fails=SGD_ALL | FIT_VALUES, answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     try:
         optimizer = torch.optim.SGD(params, lr=lr)
         optimizer.step()
@@ -792,7 +768,7 @@ def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
 ''')}),
     Case("forged_gradients", "gradients never zeroed, and torch.Tensor.grad replaced so that they read as None "
          "after each step", kind="attack", fails={"sgd_step_zero_grad"},
-         answers={"sgd_step_answer": sgd_with('''
+         answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
     with torch.no_grad():
         for p in params:
             p -= lr * p.grad

@@ -1,5 +1,5 @@
 """Simulated submissions for 05_softmax_cross_entropy."""
-from autograder.simulated_class import Case
+from autograder.simulated_class import Case, with_checks
 
 SOFTMAX = {"softmax_values", "softmax_dim", "softmax_large", "softmax_pure"}
 LOG_SOFTMAX = {"log_softmax_values", "log_softmax_dim", "log_softmax_large", "log_softmax_pure"}
@@ -32,22 +32,6 @@ def accuracy(logits, targets):
 '''
 
 
-def bce_with(body):
-    return CHECKED_BCE + body
-
-
-def nll_with(body):
-    return CHECKED_NLL + body
-
-
-def accuracy_with(body):
-    return CHECKED_ACCURACY + body
-
-
-def grad_with(body):
-    return CHECKED_GRAD + body
-
-
 CASES = [
     Case("solution", "our solution", full=True, kind="solution"),
     Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
@@ -65,10 +49,10 @@ def log_softmax(x, dim=-1):
     lse = m + torch.log(torch.sum(torch.exp(x - m), dim=dim, keepdim=True))
     return x - lse
 ''',
-             "binary_cross_entropy_answer": bce_with('''
+             "binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     return torch.where(y == 1, -torch.log(p), -torch.log(1 - p)).mean()
 '''),
-             "nll_loss_answer": nll_with('''
+             "nll_loss_answer": with_checks(CHECKED_NLL, '''
     one_hot = torch.nn.functional.one_hot(targets, log_probs.shape[1]).to(log_probs.dtype)
     return -(one_hot * log_probs).sum(dim=1).mean()
 '''),
@@ -86,7 +70,7 @@ def cross_entropy_grad(logits, targets):
     one_hot = torch.nn.functional.one_hot(targets, logits.shape[1]).to(logits.dtype)
     return (torch.exp(log_softmax(logits)) - one_hot) / len(logits)
 ''',
-             "accuracy_answer": accuracy_with('''
+             "accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     hits = logits.max(dim=1).indices == targets
     return hits.sum() / len(targets)
 ''')}),
@@ -103,10 +87,10 @@ def log_softmax(x, dim=-1):
     m = x.amax(dim, keepdim=True).detach()
     return (x - m) - (x - m).exp().sum(dim, keepdim=True).log()
 ''',
-             "binary_cross_entropy_answer": bce_with('''
+             "binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     return torch.mean(-(y * p.log() + (1 - y) * torch.log1p(-p)))
 '''),
-             "nll_loss_answer": nll_with('''
+             "nll_loss_answer": with_checks(CHECKED_NLL, '''
     return -log_probs.gather(1, targets[:, None]).squeeze(1).mean()
 '''),
              "cross_entropy_answer": '''
@@ -129,7 +113,7 @@ def cross_entropy_grad(logits, targets):
         rows.append(softmax(row, dim=0) - torch.eye(c, dtype=row.dtype)[t])
     return torch.stack(rows) / n
 ''',
-             "accuracy_answer": accuracy_with('''
+             "accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return torch.eq(torch.argmax(logits, dim=1), targets).to(torch.float32).mean()
 ''')}),
     Case("variant_float64", "float64 inside, cast back; accuracy through numpy", kind="variant", full=True, answers={
@@ -154,7 +138,7 @@ def log_softmax(x, dim=-1):
     d = d - d.max(dim, keepdim=True)[0]
     return (d - d.exp().sum(dim, keepdim=True).log()).to(x.dtype)
 ''',
-             "binary_cross_entropy_answer": bce_with('''
+             "binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     pd, yd = p.double(), y.double()
     return (-(yd * pd.log() + (1 - yd) * (1 - pd).log())).mean().to(p.dtype)
 '''),
@@ -162,12 +146,12 @@ def log_softmax(x, dim=-1):
 def cross_entropy(logits, targets):
     return nll_loss(log_softmax(logits.double()), targets).to(logits.dtype)
 ''',
-             "cross_entropy_grad_answer": grad_with('''
+             "cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     grad = softmax(logits.double())
     grad[torch.arange(len(targets)), targets] -= 1
     return (grad / len(targets)).to(logits.dtype)
 '''),
-             "accuracy_answer": accuracy_with('''
+             "accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     predictions = np.argmax(logits.detach().numpy(), axis=1)
     return torch.tensor(float(np.mean(predictions == targets.numpy())))
 ''')}),
@@ -282,12 +266,12 @@ def log_softmax(x, dim=-1):
     return x - m - torch.log(torch.exp(x - m).sum(dim=dim))
 '''}),
     Case("bce_swapped", "binary cross-entropy with the two terms swapped", breaks="binary_cross_entropy.terms",
-         answers={"binary_cross_entropy_answer": bce_with('''
+         answers={"binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     return -(y * torch.log(1 - p) + (1 - y) * torch.log(p)).mean()
 ''')}),
     Case("bce_summed", "binary cross-entropy summed instead of averaged",
          breaks="binary_cross_entropy.mean",
-         answers={"binary_cross_entropy_answer": bce_with('''
+         answers={"binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()
 ''')}),
     Case("bce_broadcasts", "binary cross-entropy without a shape check: (N, 1) against (N,) broadcasts",
@@ -295,15 +279,15 @@ def log_softmax(x, dim=-1):
 def binary_cross_entropy(p, y):
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
 '''}),
-    Case("nll_no_minus", "NLL without the minus sign", breaks="nll_loss.values", fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"}, answers={"nll_loss_answer": nll_with('''
+    Case("nll_no_minus", "NLL without the minus sign", breaks="nll_loss.values", fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"}, answers={"nll_loss_answer": with_checks(CHECKED_NLL, '''
     return log_probs[torch.arange(len(targets)), targets].mean()
 ''')}),
     Case("nll_summed", "NLL summed instead of averaged", breaks="nll_loss.mean",
-         fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"}, answers={"nll_loss_answer": nll_with('''
+         fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"}, answers={"nll_loss_answer": with_checks(CHECKED_NLL, '''
     return -log_probs[torch.arange(len(targets)), targets].sum()
 ''')}),
     Case("nll_columns", "targets used as column indices of every row: log_probs[:, targets]", fails={"nll_loss_mean"},
-         answers={"nll_loss_answer": nll_with('''
+         answers={"nll_loss_answer": with_checks(CHECKED_NLL, '''
     return -log_probs[:, targets].mean()
 ''')}),
     Case("cross_entropy_of_probabilities", "cross_entropy on softmax instead of log_softmax (the log forgotten)",
@@ -319,33 +303,33 @@ def cross_entropy(logits, targets):
     return torch.tensor(value, dtype=logits.dtype)
 '''}),
     Case("grad_summed", "cross_entropy_grad without the / N: the gradient of the summed loss",
-         breaks="cross_entropy_grad.values", answers={"cross_entropy_grad_answer": grad_with('''
+         breaks="cross_entropy_grad.values", answers={"cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     e = torch.exp(logits - logits.amax(dim=1, keepdim=True))
     return e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)
 ''')}),
     Case("grad_sign_flipped", "cross_entropy_grad as one_hot - softmax: the direction of descent, not the gradient",
-         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": grad_with('''
+         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     e = torch.exp(logits - logits.amax(dim=1, keepdim=True))
     return (F.one_hot(targets, logits.shape[1]).to(logits.dtype) - e / e.sum(dim=1, keepdim=True)) / len(logits)
 ''')}),
     Case("grad_divided_by_classes", "cross_entropy_grad divided by the number of classes C, not the batch size N",
-         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": grad_with('''
+         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     e = torch.exp(logits - logits.amax(dim=1, keepdim=True))
     return (e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / logits.shape[1]
 ''')}),
     Case("grad_softmax_over_batch", "cross_entropy_grad with the softmax taken down each column (dim=0)",
-         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": grad_with('''
+         fails=GRAD_VALUES, answers={"cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     e = torch.exp(logits - logits.amax(dim=0, keepdim=True))
     return (e / e.sum(dim=0, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
 ''')}),
     Case("grad_naive_softmax", "cross_entropy_grad with exp(logits) / sum: nan for huge logits",
-         breaks="cross_entropy_grad.large_logits", answers={"cross_entropy_grad_answer": grad_with('''
+         breaks="cross_entropy_grad.large_logits", answers={"cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     e = torch.exp(logits)
     return (e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
 ''')}),
     Case("grad_in_float32", "cross_entropy_grad computes in float32 and casts back to the logits' dtype",
          breaks="cross_entropy_grad.dtype", hidden_only="graded at the precision of the dtype you return",
-         answers={"cross_entropy_grad_answer": grad_with('''
+         answers={"cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     x = logits.float()
     e = torch.exp(x - x.amax(dim=1, keepdim=True))
     return ((e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, x.shape[1]).float()) / len(x)).to(logits.dtype)
@@ -380,29 +364,29 @@ def cross_entropy_grad(logits, targets):
     return grad / len(targets)
 '''}),
     Case("grad_shifts_in_place", "cross_entropy_grad subtracts each row's max from logits in place",
-         breaks="cross_entropy_grad.pure", answers={"cross_entropy_grad_answer": grad_with('''
+         breaks="cross_entropy_grad.pure", answers={"cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     logits -= logits.amax(dim=1, keepdim=True)
     e = torch.exp(logits)
     return (e / e.sum(dim=1, keepdim=True) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
 ''')}),
     Case("grad_uses_torch_softmax", "cross_entropy_grad with torch.softmax", breaks="cross_entropy_grad.not_allowed",
-         fails=GRAD_VALUES | {"cross_entropy_grad_pure"}, answers={"cross_entropy_grad_answer": grad_with('''
+         fails=GRAD_VALUES | {"cross_entropy_grad_pure"}, answers={"cross_entropy_grad_answer": with_checks(CHECKED_GRAD, '''
     return (torch.softmax(logits, dim=1) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
 ''')}),
     Case("accuracy_wrong_axis", "argmax over the batch axis", breaks="accuracy.values",
-         answers={"accuracy_answer": accuracy_with('''
+         answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return (logits.argmax(dim=0) == targets).float().mean()
 ''')}),
     Case("accuracy_count", "the number of hits, not the fraction", fails={"accuracy_values"},
-         answers={"accuracy_answer": accuracy_with('''
+         answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return (logits.argmax(dim=1) == targets).float().sum()
 ''')}),
     Case("accuracy_integer_division", "hits // N: integer division", fails={"accuracy_values", "accuracy_fraction"},
-         answers={"accuracy_answer": accuracy_with('''
+         answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return (logits.argmax(dim=1) == targets).sum() // len(targets)
 ''')}),
     Case("accuracy_python_float", "accuracy returns a python float", breaks="accuracy.dtype",
-         answers={"accuracy_answer": accuracy_with('''
+         answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return (logits.argmax(dim=1) == targets).float().mean().item()
 ''')}),
 
@@ -451,13 +435,13 @@ def log_softmax(x, dim=-1):
 '''}),
     Case("bce_in_float32", "binary_cross_entropy computes in float32 and casts back to p's dtype",
          breaks="binary_cross_entropy.dtype", hidden_only="graded at the precision of the dtype you return",
-         answers={"binary_cross_entropy_answer": bce_with('''
+         answers={"binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     p32, y32 = p.float(), y.float()
     return (-(y32 * torch.log(p32) + (1 - y32) * torch.log(1 - p32)).mean()).to(p.dtype)
 ''')}),
     Case("bce_flips_p_in_place", "binary_cross_entropy turns p into the probability of what happened in place, "
          "p[y == 0] = 1 - p[y == 0]", breaks="binary_cross_entropy.pure",
-         answers={"binary_cross_entropy_answer": bce_with('''
+         answers={"binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     p[y == 0] = 1 - p[y == 0]
     return -torch.log(p).mean()
 ''')}),
@@ -468,12 +452,12 @@ def nll_loss(log_probs, targets):
 '''}),
     Case("nll_in_float32", "nll_loss picks from a float32 copy of log_probs and casts back: a float64 loss with "
          "float32's rounding", breaks="nll_loss.dtype", fails={"cross_entropy_values"},
-         hidden_only="graded at the precision of the dtype you return", answers={"nll_loss_answer": nll_with('''
+         hidden_only="graded at the precision of the dtype you return", answers={"nll_loss_answer": with_checks(CHECKED_NLL, '''
     picked = log_probs.float()[torch.arange(len(targets)), targets]
     return -picked.double().mean().to(log_probs.dtype)
 ''')}),
     Case("nll_negates_in_place", "nll_loss negates log_probs in place before picking", breaks="nll_loss.pure",
-         answers={"nll_loss_answer": nll_with('''
+         answers={"nll_loss_answer": with_checks(CHECKED_NLL, '''
     log_probs.neg_()
     return log_probs[torch.arange(len(targets)), targets].mean()
 ''')}),
@@ -501,12 +485,12 @@ def accuracy(logits, targets):
     return (logits.argmax(dim=-1) == targets).float().mean()
 '''}),
     Case("accuracy_shifts_in_place", "accuracy subtracts each row's max from logits in place before comparing",
-         breaks="accuracy.pure", answers={"accuracy_answer": accuracy_with('''
+         breaks="accuracy.pure", answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     logits -= logits.amax(dim=1, keepdim=True)
     return (logits.argmax(dim=1) == targets).float().mean()
 ''')}),
     Case("accuracy_uses_softmax", "accuracy takes the argmax of torch.softmax of the logits", breaks="accuracy.not_allowed",
-         fails={"accuracy_values", "accuracy_fraction"}, answers={"accuracy_answer": accuracy_with('''
+         fails={"accuracy_values", "accuracy_fraction"}, answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return (torch.softmax(logits, dim=1).argmax(dim=1) == targets).float().mean()
 ''')}),
 
@@ -540,16 +524,16 @@ def log_softmax(x, dim=-1):
     return x - torch.logsumexp(x, dim=dim, keepdim=True)
 '''}),
     Case("uses_F_binary_cross_entropy", "binary_cross_entropy with torch.nn.functional.binary_cross_entropy",
-         fails=BCE_VALUES, breaks="binary_cross_entropy.not_allowed", answers={"binary_cross_entropy_answer": bce_with('''
+         fails=BCE_VALUES, breaks="binary_cross_entropy.not_allowed", answers={"binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     return torch.nn.functional.binary_cross_entropy(p, y)
 ''')}),
     Case("uses_BCELoss", "binary_cross_entropy with the nn.BCELoss module", fails=BCE_VALUES,
-         answers={"binary_cross_entropy_answer": bce_with('''
+         answers={"binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
     return torch.nn.BCELoss()(p, y)
 ''')}),
     Case("uses_F_nll_loss", "nll_loss with torch.nn.functional.nll_loss",
          fails=NLL_VALUES | CROSS_ENTROPY, breaks="nll_loss.not_allowed",
-         answers={"nll_loss_answer": nll_with('''
+         answers={"nll_loss_answer": with_checks(CHECKED_NLL, '''
     return torch.nn.functional.nll_loss(log_probs, targets)
 ''')}),
     Case("uses_F_cross_entropy", "cross_entropy with torch.nn.functional.cross_entropy", fails=CROSS_ENTROPY,

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.source_cells import solution_source
+from autograder import cell_conventions
+from autograder.cell_conventions import solution_source
 
 HERE = Path(__file__).resolve().parent
 
@@ -54,7 +55,7 @@ class Case:
 def drop_cells(*grade_ids):
     """A tampering: these cells deleted from the notebook."""
     def mutate(nb):
-        nb.cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") not in grade_ids]
+        nb.cells = [c for c in nb.cells if cell_conventions.grade_id(c) not in grade_ids]
         return nb
     return mutate
 
@@ -63,10 +64,16 @@ def edit_cells(new_source: str):
     """A tampering: every check cell's code replaced (e.g. by a forged score)."""
     def mutate(nb):
         for cell in nb.cells:
-            if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            if cell_conventions.is_check(cell):
                 cell.source = new_source
         return nb
     return mutate
+
+
+def with_checks(checks: str, body: str) -> str:
+    """An answer that starts with the stated ``ValueError`` checks (``checks``: the ``def`` line
+    and its checks, shared by the cases of one function) and goes on with ``body``."""
+    return checks + body
 
 
 def load_cases(assignment: str, folder: Path = HERE) -> list[Case]:
@@ -107,16 +114,15 @@ def _expect_rule_cells(cases: list[Case], course: Path, assignment: str) -> None
 
 def solution_answers(source_nb) -> dict:
     """grade_id -> our solution, for every (code) answer cell of a source notebook."""
-    return {cell.metadata["nbgrader"]["grade_id"]: solution_source(cell.source)
-            for cell in source_nb.cells
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
+    return {cell_conventions.grade_id(cell): solution_source(cell.source)
+            for cell in source_nb.cells if cell_conventions.is_answer(cell)}
 
 
 def written_answers(source_nb) -> dict:
     """grade_id -> our model answer, for every written answer (a markdown answer cell,
     graded by hand) of a source notebook."""
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in source_nb.cells
-            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")}
+    return {cell_conventions.grade_id(cell): cell.source for cell in source_nb.cells
+            if cell_conventions.is_question(cell)}
 
 
 def build_submission(case: Case, source_nb, release_nb):
@@ -129,7 +135,7 @@ def build_submission(case: Case, source_nb, release_nb):
     if unknown:
         raise KeyError(f"case {case.name!r} answers cells that do not exist: {sorted(unknown)}")
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_conventions.grade_id(cell)
         if grade_id in answers:
             cell.source = answers[grade_id].strip("\n")
     if case.mutate is not None:

@@ -60,8 +60,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
 # A submission whose grading was started this often without an outcome (the service or its
 # grading worker died each time) is not tried again.
 MAX_ATTEMPTS = 2
@@ -284,18 +282,15 @@ def copy_submission(src: Path, dest: Path, max_bytes: int = MAX_SUBMISSION_BYTES
 def graded_cell_ids(path: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> set[str] | None:
     """The ``grade_id`` of every nbgrader cell of a notebook (read by the safe reader); None
     when it is not a notebook that can be read (grading then says what is wrong)."""
+    from autograder import cell_conventions  # the course's (on the path from main(), like instructor)
+
     try:
         cells = json.loads(read_file(path, max_bytes)).get("cells")
     except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(cells, list):
         return None
-    ids = set()
-    for cell in cells:
-        nbgrader = cell.get("metadata", {}).get("nbgrader") if isinstance(cell, dict) else None
-        if isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id"), str):
-            ids.add(nbgrader["grade_id"])
-    return ids
+    return {cell_conventions.grade_id(cell) for cell in cells} - {None}
 
 
 # ----------------------------------------------------------------------------- submissions
@@ -1051,11 +1046,9 @@ def stop_children() -> None:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s %(levelname)s] %(message)s")
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))  # instructor.grade_class; the course's own packages come first
-    root = os.environ.get("COURSE_HUB_ROOT", "/srv/nbgrader")
-    course = json.loads(Path(root, "course.json").read_text())
+    from hub_service import start_service  # this folder: the Hub runs the service as a script
+
+    course = start_service()  # instructor.grade_class importable from here on
     settings = course.get("feedback_on_submit", {})
     stop = threading.Event()
 

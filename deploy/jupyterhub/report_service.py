@@ -14,7 +14,6 @@ instructor graded with ``instructor.grade_class`` or the formgrader's button.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import re
@@ -23,7 +22,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-REPO = Path(__file__).resolve().parents[2]
 SERVICE_NAME = "class-report"
 # What may be served: a page or a CSV of the report folder, by its bare name.
 SERVABLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(html|csv)$")
@@ -97,11 +95,9 @@ def make_app(course_dir: Path, instructors: set[str], prefix: str):
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s %(levelname)s] %(message)s")
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))  # instructor.class_report; the course's own packages come first
-    root = os.environ.get("COURSE_HUB_ROOT", "/srv/nbgrader")
-    course = json.loads(Path(root, "course.json").read_text())
+    from hub_service import start_service  # this folder: the Hub runs the service as a script
+
+    course = start_service()  # instructor.class_report importable from here on
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8082"))
     app = make_app(Path(course["course_dir"]), set(course["instructors"]), prefix)

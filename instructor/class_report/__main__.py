@@ -15,15 +15,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from instructor.paths import add_course_arguments
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignments", nargs="*", metavar="assignment",
                         help="the assignments to report on (default: every one in the gradebook)")
-    parser.add_argument("--course", type=Path, default=Path.cwd(),
-                        help="the course's root folder, holding nbgrader_config.py (default: here)")
-    parser.add_argument("--db-url", help="the gradebook, as nbgrader's --db / c.CourseDirectory.db_url "
-                        "(default: the course's configuration, else its gradebook.db)")
+    add_course_arguments(parser)
     parser.add_argument("--out", type=Path, help="where the pages and CSVs go (default: <course>/reports)")
     parser.add_argument("--formgrader-url", help="the formgrader's address (e.g. /user/ada/formgrader): "
                         "students link to their formgrader pages instead of their feedback files")

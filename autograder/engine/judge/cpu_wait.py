@@ -45,37 +45,59 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def threads_of(pids) -> list[tuple[int, int]]:
+    """The (pid, tid) of every thread of the processes ``pids``, as they are now."""
+    threads = []
+    for pid in pids:
+        try:
+            threads.extend((pid, int(tid)) for tid in os.listdir(f"/proc/{pid}/task"))
+        except (OSError, ValueError):
+            continue
+    return threads
+
+
+def _read_small(path: str) -> bytes:
+    # os.open and one read: a text file object costs more than the read itself, and a deadline
+    # reads these files for every call a notebook makes.
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 256)
+    finally:
+        os.close(fd)
+
+
+def thread_waits(threads) -> dict[tuple[int, int], float]:
+    """Seconds each thread ``(pid, tid)`` has spent runnable but not running; threads that
+    have ended are left out."""
+    waits = {}
+    for pid, tid in threads:
+        try:
+            waits[(pid, tid)] = int(_read_small(f"/proc/{pid}/task/{tid}/schedstat").split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue
+    return waits
+
+
 def run_queue_waits(pids) -> dict[tuple[int, int], float]:
     """Seconds each thread of the processes ``pids`` has spent runnable but not running,
     keyed by (pid, tid)."""
-    waits = {}
-    for pid in pids:
-        try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/schedstat") as schedstat:
-                    waits[(pid, int(tid))] = int(schedstat.read().split()[1]) / 1e9
-            except (OSError, ValueError, IndexError):
-                continue
-    return waits
+    return thread_waits(threads_of(pids))
 
 
 class LoadAwareDeadline:
     """``seconds`` of wall clock from now, plus the longest time any one thread of the
     process tree under ``root`` has since waited for a CPU (at most ``max_extension`` times
-    ``seconds`` more). ``known`` are the tree's processes as last seen: reading their
-    counters now is cheap (tens of microseconds), where the whole tree is looked up in
-    ``/proc`` only once the limit is reached. ``remaining()`` is what ``wire`` waits with."""
+    ``seconds`` more). ``known`` are the tree's threads as last seen, (pid, tid): reading their
+    counters now is cheap (microseconds), where the whole tree is looked up in ``/proc`` only
+    once the limit is reached (a thread not known now counts from its start: at worst a
+    longer deadline, within the cap). ``remaining()`` is what ``wire`` waits with."""
 
     def __init__(self, seconds: float, root: int | None, known=(), max_extension: float = 3.0):
         self.seconds, self.root = seconds, root
         self.start = time.monotonic()
         self.limit = self.start + seconds
         self.cap = self.start + seconds * (1 + max_extension)
-        self.baseline = run_queue_waits(known)
+        self.baseline = thread_waits(known)
 
     def waited(self) -> float:
         """The longest run-queue wait of one thread since this deadline was set."""

@@ -30,6 +30,7 @@ from autograder.engine.judge.example_replay import (  # noqa: F401  (hooks of th
     pytest_collection_modifyitems, pytest_pyfunc_call)
 from autograder.engine.judge.student_proxy import Cell, Student, StudentProcess
 from autograder.engine.shared.limits import EngineSettings, Limits
+from autograder.engine.shared.protocol import HiddenTestRecord, JudgeResults
 
 # Hypothesis now and then draws a constant it found in the "local" modules loaded so far,
 # collected once per process and never forgotten: a judge that had graded 06 drew other
@@ -93,7 +94,7 @@ class NotebookGrading:
     settings: EngineSettings
     cpu_configured: float             # the judge's CPU when this run began (a fresh judge: its start)
     cpu_collected: float | None = None
-    records: list[dict] = field(default_factory=list)      # one per test run, as results.json has them
+    records: list[HiddenTestRecord] = field(default_factory=list)  # one per test run, as results.json has them
     collection_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)      # what the student's process logged
     process: StudentProcess | None = None
@@ -219,27 +220,27 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and report.failed):
         marker = item.get_closest_marker("graded")
-        record = {
-            "test": item.name,
-            "cell": marker.args[0] if marker else None,
-            "property": " ".join((item.function.__doc__ or item.name).split()),
-            "passed": report.passed,
-            "rules": list(marker.kwargs.get("rules", ())) if marker else [],
-        }
+        record = HiddenTestRecord(
+            test=item.name,
+            cell=marker.args[0] if marker else None,
+            property=" ".join((item.function.__doc__ or item.name).split()),
+            passed=report.passed,
+            rules=list(marker.kwargs.get("rules", ())) if marker else [],
+        )
         if report.failed and call.excinfo is not None:
-            record["rule_texts"] = [text for text in map(_rule_texts(item).get, record["rules"]) if text]
+            record.rule_texts = [text for text in map(_rule_texts(item).get, record.rules) if text]
             exc = call.excinfo.value
-            record["message"] = describe_failure(exc)
+            record.message = describe_failure(exc)
             fixtures = tuple(item.fixturenames)
-            record["example"] = (smallest_failing_input(exc, fixtures)
-                                 or smallest_failing_input(_first_leaf(exc), fixtures))
+            record.example = (smallest_failing_input(exc, fixtures)
+                              or smallest_failing_input(_first_leaf(exc), fixtures))
             # Structured, for the class report (never parsed back out of the message): what
             # kind of failure, and the expected and returned values where a check gave them.
             leaf = _first_leaf(exc)
-            record["failure"] = type(leaf).__name__
+            record.failure = type(leaf).__name__
             for key in ("expected", "got"):
                 if isinstance(getattr(leaf, key, None), str):
-                    record[key] = getattr(leaf, key)
+                    setattr(record, key, getattr(leaf, key))
         grading(item.config).records.append(record)
 
 
@@ -260,12 +261,9 @@ def pytest_sessionfinish(session):
     cost = {"judge_process_cpu": configured, "judge_collect_cpu": collected - configured,
             "judge_tests_cpu": _cpu(resource.RUSAGE_SELF) - collected,
             **(process.cost if process else {"worker_cpu": 0.0})}
+    results = JudgeResults(tests=state.records, collection_errors=state.collection_errors,
+                           sandbox_gaps=process.sandbox_gaps if process else [],
+                           cell_errors=process.cell_errors if process else {}, cost=cost,
+                           examples=example_replay.report(config).as_dict())
     with open(path, "w") as f:
-        json.dump({
-            "tests": state.records,
-            "collection_errors": state.collection_errors,
-            "sandbox_gaps": process.sandbox_gaps if process else [],
-            "cell_errors": process.cell_errors if process else {},
-            "cost": cost,
-            "examples": example_replay.report(config).as_dict(),
-        }, f, indent=1, default=str)  # whatever came from the worker is written as text
+        f.write(results.to_json())

@@ -25,6 +25,8 @@ import os
 import sys
 import time
 
+from autograder.engine.shared.protocol import JUDGE_READY, GradeReply, GradeRequest
+
 # Set to a file path (by the benchmark), each notebook's run is profiled in CPU time and its
 # statistics written there: where the judge's CPU goes, without changing what it does.
 PROFILE_ENV = "GRADING_JUDGE_PROFILE"
@@ -45,10 +47,10 @@ def _forget_modules_under(folder: str) -> None:
             del sys.modules[name]
 
 
-def grade_one(request: dict) -> dict:
+def grade_one(request: GradeRequest) -> GradeReply:
     import pytest
 
-    _forget_modules_under(request["tests_dir"])
+    _forget_modules_under(request.tests_dir)
     output = io.StringIO()
     profile_path = os.environ.get(PROFILE_ENV)
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
@@ -56,12 +58,12 @@ def grade_one(request: dict) -> dict:
             import cProfile
 
             profiler = cProfile.Profile(time.process_time)
-            code = profiler.runcall(pytest.main, [*request["args"]], plugins=[])
+            code = profiler.runcall(pytest.main, [*request.args], plugins=[])
             profiler.dump_stats(profile_path)
         else:
-            code = pytest.main([*request["args"]], plugins=[])
-    _forget_modules_under(request["tests_dir"])
-    return {"exit": int(code), "output": output.getvalue()[-6000:]}
+            code = pytest.main([*request.args], plugins=[])
+    _forget_modules_under(request.tests_dir)
+    return GradeReply(int(code), output.getvalue()[-6000:])
 
 
 def serve(requests_fd: int, replies_fd: int) -> None:
@@ -72,14 +74,14 @@ def serve(requests_fd: int, replies_fd: int) -> None:
 
     requests = os.fdopen(requests_fd, "r")
     replies = os.fdopen(replies_fd, "w")
-    replies.write(json.dumps({"ready": True}) + "\n")
+    replies.write(json.dumps(JUDGE_READY) + "\n")
     replies.flush()
     for line in requests:
         try:
-            reply = grade_one(json.loads(line))
+            reply = grade_one(GradeRequest.parse(json.loads(line)))
         except BaseException as exc:  # reported to the preprocessor, which replaces this server
-            reply = {"exit": -1, "output": f"{type(exc).__name__}: {exc}"}
-        replies.write(json.dumps(reply) + "\n")
+            reply = GradeReply(-1, f"{type(exc).__name__}: {exc}")
+        replies.write(json.dumps(reply.to_message()) + "\n")
         replies.flush()
 
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 from autograder.engine.judge import budget, cpu_wait, sandbox, zygotes
-from autograder.engine.shared import wire
+from autograder.engine.shared import protocol, wire
 from autograder.engine.shared.cells import Cell  # noqa: F401  (part of this module's interface)
 from autograder.engine.shared.limits import EngineSettings, Limits
 
@@ -35,25 +35,9 @@ class StudentFailure(AssertionError):
     An AssertionError, so hypothesis and pytest treat it as the property failing."""
 
 
-def plain_error(error) -> dict:
-    """An error report from the worker, reduced to short strings: it is the student's to forge."""
-    error = error if isinstance(error, dict) else {}
-
-    def text(value, limit):
-        return str(value)[:limit] if isinstance(value, (str, int, float)) else ""
-
-    def texts(values, count, limit):
-        return [text(v, limit) for v in values[:count]] if isinstance(values, list) else []
-
-    forbidden = error.get("forbidden")
-    return {"type": text(error.get("type", "Exception"), 100) or "Exception", "mro": texts(error.get("mro"), 40, 100),
-            "message": text(error.get("message", ""), 2000), "forbidden": text(forbidden, 200) if forbidden else None,
-            "where": texts(error.get("where"), 6, 500)}
-
-
 class StudentRaised(StudentFailure):
     def __init__(self, function: str, error: dict):
-        error = plain_error(error)
+        error = protocol.WorkerError.parse(error).to_message()  # the student's to forge: cut to size
         self.function = function
         self.error = error
         self.type_name = error.get("type", "Exception")
@@ -90,7 +74,7 @@ class StudentProcess:
         self.proc: subprocess.Popen | None = None  # a fresh worker's process
         self.zygote: zygotes.Zygote | None = None   # or the zygote a forked worker came from
         self.worker_pid: int | None = None         # the worker's pid as the judge sees it
-        self._ended: dict | None = None            # what the zygote said when it ended the worker
+        self._ended: protocol.Ended | None = None  # what the zygote said when it ended the worker
         self.cell_errors: dict[str, dict] = {}
         self.broken_cells: dict[str, str] = {}  # cells that kill the worker are skipped on restart
         self.poisoned: dict[str, str] = {}      # functions that hung or crashed: fail at once
@@ -102,7 +86,7 @@ class StudentProcess:
         # The notebook's budget across all its calls and cell runs, counted here (budget.py).
         self.budget = budget.NotebookBudget(limits.notebook_cpu_seconds, limits.notebook_wall_seconds)
         self._worker_cpu = 0.0  # as the current worker reports it (profiling only: it could lie)
-        self._tree: list[int] | None = None  # the current worker's processes, for its deadlines
+        self._tree: list[tuple[int, int]] | None = None  # the current worker's threads, for its deadlines
 
     # -- life cycle
     def _spawn(self) -> None:
@@ -173,15 +157,15 @@ class StudentProcess:
             os.close(from_judge_r)
         self.to_worker, self.from_worker = from_judge_w, to_judge_r
         try:
-            ready = self._receive(time.monotonic() + self.settings.worker_start_seconds)
-        except (EOFError, TimeoutError, wire.WireError):
-            ready = {}
-        if ready.get("event") != "ready":
+            ready = protocol.WorkerReady.parse(self._receive(time.monotonic() + self.settings.worker_start_seconds))
+        except (EOFError, TimeoutError, wire.WireError, protocol.ProtocolError):
+            ready = None
+        if ready is None:
             reason = self._death_reason()
             self.stop()
             raise StudentCrashed(f"{NOT_STARTED}: {reason}")
         self.cost["worker_ready_cpu"] += self._worker_cpu  # its start: interpreter and imports
-        gaps = [str(g) for g in ready.get("gaps", [])][:5]
+        gaps = ready.gaps
         if gaps != self.sandbox_gaps:
             self.sandbox_gaps = gaps
             for gap in gaps:
@@ -218,20 +202,20 @@ class StudentProcess:
     def running(self) -> bool:
         return self.proc is not None or self.zygote is not None
 
-    def _end_forked(self, wait: float) -> dict:
+    def _end_forked(self, wait: float) -> protocol.Ended:
         """Have the zygote end the worker and everything it started (once)."""
         if self._ended is None:
             try:
                 self._ended = self.zygote.end(wait)
             except zygotes.ZygoteGone:
                 # The zygote died or hung and was killed: the worker died with its PID namespace.
-                self._ended = {"returncode": -9, "cpu": None}
+                self._ended = protocol.Ended(-9, None)
         return self._ended
 
     def _run_cells(self) -> None:
         cells = [c for c in self.cells if c.id not in self.broken_cells]
-        self._send({"op": "exec", "cells": [{"id": c.id, "source": c.source} for c in cells],
-                    "cpu_seconds": self.limits.cells_seconds})
+        self._send(protocol.ExecRequest([{"id": c.id, "source": c.source} for c in cells],
+                                        self.limits.cells_seconds).to_message())
         # The cells' own limit, or what is left of the notebook's budget if that is less.
         deadline = self._deadline(min(self.limits.cells_seconds, self.budget.wall_left()))
         # Cell events are the student's to forge: only the cells sent, each reported once per run.
@@ -240,25 +224,20 @@ class StudentProcess:
         started, waited = time.perf_counter(), self.budget.run_queue_wait(self.worker_pid)
         try:
             while True:
-                event = self._receive(deadline)
-                kind = event.get("event")
-                if kind == "cell_start":
-                    cell_id = event.get("id")
-                    if isinstance(cell_id, str) and cell_id in sent and cell_id not in reported:
-                        current = cell_id
-                elif kind == "cell_done":
-                    cell_id = event.get("id")
-                    if isinstance(cell_id, str) and cell_id in sent and cell_id not in reported:
-                        reported.add(cell_id)
-                        if event.get("error"):
-                            self.cell_errors[cell_id] = plain_error(event["error"])
-                        if cell_id == current:
-                            current = None
-                elif kind == "exec_done":
+                event = protocol.parse_cell_event(self._receive(deadline), sent)
+                if isinstance(event, protocol.ExecDone):
                     break
+                if event is None or event.id in reported:
+                    continue
+                if isinstance(event, protocol.CellStart):
+                    current = event.id
                 else:
-                    raise wire.WireError("unexpected message while running cells")
-        except (EOFError, TimeoutError, wire.WireError) as exc:
+                    reported.add(event.id)
+                    if event.error:
+                        self.cell_errors[event.id] = event.error.to_message()
+                    if event.id == current:
+                        current = None
+        except (EOFError, TimeoutError, wire.WireError, protocol.ProtocolError) as exc:
             crash = exc
         finally:
             elapsed, now_waited = time.perf_counter() - started, self.budget.run_queue_wait(self.worker_pid)
@@ -296,7 +275,7 @@ class StudentProcess:
         if self.zygote is not None:
             ended = self._end_forked(0.0)
             # The zygote's count (wait4) covers the processes the worker started too.
-            self.cost["worker_cpu"] += ended["cpu"] if ended["cpu"] is not None else self._worker_cpu
+            self.cost["worker_cpu"] += ended.cpu if ended.cpu is not None else self._worker_cpu
             zygotes.give_back(self.zygote, self.settings.idle_zygotes)
             self.zygote, self._ended = None, None
         else:
@@ -317,7 +296,7 @@ class StudentProcess:
         if not self.running:
             return "the process stopped"
         if self.zygote is not None:
-            code = self._end_forked(2.0)["returncode"]
+            code = self._end_forked(2.0).returncode
             if code is None:
                 return "the process stopped answering"
         else:
@@ -339,7 +318,7 @@ class StudentProcess:
         """``seconds`` of wall clock, not counting the time the worker waits for a CPU: a
         busy machine must not change a verdict."""
         if self._tree is None:
-            self._tree = cpu_wait.process_tree(self.worker_pid) if self.worker_pid else []
+            self._tree = cpu_wait.threads_of(cpu_wait.process_tree(self.worker_pid)) if self.worker_pid else []
         return cpu_wait.LoadAwareDeadline(seconds, self.worker_pid, self._tree)
 
     def _send(self, message: dict, deadline: float | None = None) -> None:
@@ -352,11 +331,13 @@ class StudentProcess:
         accept = wire.Acceptance(max_bytes=self.limits.reply_bytes, max_elements=self.limits.reply_elements,
                                  allow_meta=allow_meta)
         message = wire.receive(self.from_worker, deadline=deadline, accept=accept)
-        if isinstance(message.get("cpu"), float):
-            self._worker_cpu = message["cpu"]
+        cpu = protocol.reported_cpu(message)
+        if cpu is not None:
+            self._worker_cpu = cpu
         return message
 
-    def request(self, label: str, message: dict, timeout: float | None = None, allow_meta: bool = False) -> dict:
+    def request(self, label: str, request: protocol.CallRequest, timeout: float | None = None,
+                allow_meta: bool = False) -> protocol.CallReply:
         """Send one call; returns the reply, or raises StudentCrashed (it did not answer)
         or StudentFailure (it answered with something the judge does not accept)."""
         if self.budget.spent():  # the notebook's budget: every further call fails at once
@@ -373,6 +354,7 @@ class StudentProcess:
         timeout = timeout or self.limits.call_seconds
         # No call runs past the notebook's budget: its limits are cut to what is left of it.
         timeout, cpu = min(timeout, self.budget.wall_left()), min(cpu, self.budget.cpu_left())
+        message = request.to_message()
         message.setdefault("cpu_seconds", cpu)
         failure = StudentCrashed
         self.cost["calls"] += 1
@@ -380,12 +362,12 @@ class StudentProcess:
         try:
             deadline = self._deadline(timeout)
             self._send(message, deadline)  # a worker that stops reading cannot stall the judge
-            return self._receive(deadline, allow_meta)
+            return protocol.CallReply.parse(self._receive(deadline, allow_meta))
         except TimeoutError:
             reason = f"{label} did not finish within {timeout:g} seconds (an infinite loop?)"
         except EOFError:
             reason = f"{label} stopped the grading process: {self._death_reason()}"
-        except wire.WireError as exc:  # the stream may be out of step: a fresh worker serves the rest
+        except (wire.WireError, protocol.ProtocolError) as exc:  # the stream may be out of step: a fresh worker serves the rest
             reason, failure = f"{label} gave back something the grader does not accept: {exc}", StudentFailure
         finally:
             elapsed = time.perf_counter() - started
@@ -441,16 +423,16 @@ class Student:
             raise AttributeError(name)
         return lambda *args, **kwargs: self.call(name, *args, **kwargs)
 
-    def _decode_reply(self, label: str, reply: dict, code: str | None = None):
-        if not reply.get("ok"):
-            error = plain_error(reply.get("error"))
+    def _decode_reply(self, label: str, reply: protocol.CallReply, code: str | None = None):
+        if not reply.ok:
+            error = reply.error.to_message()
             if code:  # grader code the student's code could read by walking up its frames
                 for line in {line.strip() for line in code.splitlines() if len(line.strip()) >= 8}:
                     error["message"] = error["message"].replace(line, "[grader code]")
             if error.get("type") == "NameError" and label.split(".")[0] in str(error.get("message", "")):
                 raise StudentFailure(self._missing_message(label.split(".")[0]))
             raise StudentRaised(label, error)
-        return self._wrap(reply.get("value"))
+        return self._wrap(reply.value)
 
     def _wrap(self, value):
         """Handles from the worker become RemoteObjects, inside containers too."""
@@ -472,16 +454,15 @@ class Student:
              forbid: list | None = None, allow_meta: bool = False, **kwargs):
         """Call the student's function ``name``; with ``return_inputs`` also return
         the arguments as they are after the call, to see in-place changes."""
-        message = {"op": "call", "target": name, "args": self._unwrap(list(args)),
-                   "kwargs": self._unwrap(kwargs), "return_inputs": return_inputs,
-                   "forbid": self._forbidden.get(name, []) if forbid is None else forbid}
-        reply = self._process.request(name, message, timeout, allow_meta)
+        request = protocol.CallRequest("call", target=name, args=self._unwrap(list(args)), kwargs=self._unwrap(kwargs),
+                                       return_inputs=return_inputs,
+                                       forbid=self._forbidden.get(name, []) if forbid is None else forbid)
+        reply = self._process.request(name, request, timeout, allow_meta)
         value = self._decode_reply(name, reply)
         if isinstance(value, RemoteObject) and value.origin is None:
             value.origin = name
         if return_inputs:
-            inputs = reply.get("inputs") or {}
-            return value, tuple(inputs.get("args", []))
+            return value, reply.input_args()
         return value
 
     def call_method(self, obj: RemoteObject, method: str, *args, timeout: float | None = None,
@@ -489,23 +470,23 @@ class Student:
         """Call ``obj.method(*args)`` in the worker (e.g. a module's ``forward``)."""
         label = label or f"{obj.origin or 'object'}.{method}"
         forbidden = self._forbidden.get(label, []) if forbid is None else forbid
-        message = {"op": "call_method", "target": obj.handle, "method": method,
-                   "args": self._unwrap(list(args)), "kwargs": self._unwrap(kwargs), "forbid": forbidden}
-        return self._decode_reply(label, self._process.request(label, message, timeout, allow_meta))
+        request = protocol.CallRequest("call_method", target=obj.handle, method=method, args=self._unwrap(list(args)),
+                                       kwargs=self._unwrap(kwargs), forbid=forbidden)
+        return self._decode_reply(label, self._process.request(label, request, timeout, allow_meta))
 
     def eval(self, expression: str, *, label: str = "your code", timeout: float | None = None,
              forbid: list | None = None, **bindings):
         """Evaluate a grader expression in the student's namespace (e.g. to list a
         module's parameters); the result crosses back as plain data."""
-        message = {"op": "eval", "code": expression, "bindings": self._unwrap(bindings),
-                   "forbid": self._forbidden.get(label, []) if forbid is None else forbid}
-        return self._decode_reply(label, self._process.request(label, message, timeout), expression)
+        request = protocol.CallRequest("eval", code=expression, bindings=self._unwrap(bindings),
+                                       forbid=self._forbidden.get(label, []) if forbid is None else forbid)
+        return self._decode_reply(label, self._process.request(label, request, timeout), expression)
 
     def run(self, statements: str, *, label: str = "your code", timeout: float | None = None,
             forbid: list | None = None, **bindings):
         """Run grader statements in the student's namespace; returns their ``result``
         variable as plain data (e.g. to call get_device with CUDA made to look present)."""
-        message = {"op": "run", "code": statements, "bindings": self._unwrap(bindings),
-                   "forbid": self._forbidden.get(label, []) if forbid is None else forbid}
-        return self._decode_reply(label, self._process.request(label, message, timeout), statements)
+        request = protocol.CallRequest("run", code=statements, bindings=self._unwrap(bindings),
+                                       forbid=self._forbidden.get(label, []) if forbid is None else forbid)
+        return self._decode_reply(label, self._process.request(label, request, timeout), statements)
 

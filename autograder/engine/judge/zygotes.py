@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from autograder.engine.judge import cpu_wait, sandbox
+from autograder.engine.shared import protocol
 from autograder.engine.shared.limits import EngineSettings, Limits
 from autograder.engine.shared.protocol import MAX_MESSAGE
 
@@ -54,22 +55,23 @@ class Zygote:
             ready = self._ask(None, seconds=settings.zygote_start_seconds)
         except ZygoteGone as exc:
             raise ZygoteGone(f"the grading sandbox did not start: {exc}") from None
-        if ready.get("event") != "ready":
+        try:
+            self.start_cpu = protocol.ZygoteReady.parse(ready).cpu
+        except (protocol.ProtocolError, TypeError, ValueError):
             self.kill()
-            raise ZygoteGone("the grading sandbox did not start")
+            raise ZygoteGone("the grading sandbox did not start") from None
         self.start_seconds = time.perf_counter() - started
-        self.start_cpu = float(ready.get("cpu", 0.0))
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def _ask(self, message: dict | None, fds=(), seconds: float | None = None) -> dict:
+    def _ask(self, message, fds=(), seconds: float | None = None) -> dict:
         """Send ``message`` (None: only wait) and return the zygote's answer within ``seconds``
         (its answer seconds); kills the zygote and raises ZygoteGone when it is dead or silent."""
         try:
             self.control.settimeout(self.answer_seconds if seconds is None else seconds)
             if message is not None:
-                socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
+                socket.send_fds(self.control, [json.dumps(message.to_message()).encode()], list(fds))
             data = self.control.recv(MAX_MESSAGE)
             if not data:
                 raise EOFError("it ended")
@@ -94,12 +96,13 @@ class Zygote:
         """A new worker reading ``from_judge`` and writing ``to_judge``; returns its pid as the
         judge sees it (None if it ended at once)."""
         # The zygote waits for the worker's init up to 3/4 of the time the judge waits for its answer.
-        answer = self._ask({"op": "fork", "limits": limits.to_json(), "init_seconds": self.answer_seconds * 0.75},
+        answer = self._ask(protocol.ForkRequest(limits.to_json(), self.answer_seconds * 0.75),
                            fds=(to_judge, from_judge, log))
-        inner = answer.get("pid")
-        if type(inner) is not int:
+        try:
+            inner = protocol.Forked.parse(answer).pid
+        except protocol.ProtocolError as exc:
             self.kill()
-            raise ZygoteGone(f"it answered {answer!r}")
+            raise ZygoteGone(str(exc)) from None
         for pid in cpu_wait.process_tree(self.proc.pid):
             try:
                 with open(f"/proc/{pid}/status") as status:
@@ -110,14 +113,11 @@ class Zygote:
                 return pid
         return None
 
-    def end(self, wait: float = 0.0) -> dict:
+    def end(self, wait: float = 0.0) -> protocol.Ended:
         """End the current worker and all it started, after waiting up to ``wait`` seconds
-        for it to end on its own: {"returncode": as Popen's, or None if it was still
-        running; "cpu": the CPU seconds of it and all its processes}."""
-        answer = self._ask({"op": "end", "wait": wait}, seconds=wait + self.answer_seconds)
-        code, cpu = answer.get("returncode"), answer.get("cpu")
-        return {"returncode": code if type(code) is int else None,
-                "cpu": float(cpu) if type(cpu) in (int, float) else 0.0}
+        for it to end on its own: how it ended (``returncode`` as Popen's, or None if it was
+        still running) and the CPU seconds of it and all its processes."""
+        return protocol.Ended.parse(self._ask(protocol.EndRequest(wait), seconds=wait + self.answer_seconds))
 
     def kill(self) -> None:
         """Kill the sandbox: the zygote (its PID namespace's init: every process in it ends with

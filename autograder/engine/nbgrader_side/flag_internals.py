@@ -12,11 +12,11 @@ was flagged); and the log has a warning naming the student, cell and line.
 from __future__ import annotations
 
 from nbformat.v4 import new_output
-from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool
 
+from autograder import cell_conventions
 from autograder.engine.nbgrader_side.preprocessor import answer_cells
 from autograder.engine.nbgrader_side.source_flags import affected_checks, scan_cells
 
@@ -75,8 +75,7 @@ class FlagInternals(NbGraderPreprocessor):
             self.log.warning("%s: %s, %s: %d check cell(s) held for manual grading: %s", LOG_TAG, student_id,
                              notebook_id, len(held), ", ".join(sorted(held)))
         for cell in nb.cells:
-            if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell) \
-                    and cell.metadata.nbgrader.get("grade_id") in held:
+            if cell_conventions.is_check(cell) and cell_conventions.grade_id(cell) in held:
                 cell.outputs.append(new_output("stream", name="stdout", text=HELD_NOTE))
         return nb, resources
 
@@ -86,7 +85,7 @@ class HideFlagDetails(NbGraderPreprocessor):
     an answer is held for review, not which line was flagged or why (the formgrader shows that)."""
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = cell_conventions.nbgrader_metadata(cell)
         if str(meta.get("comment") or "").startswith(COMMENT_PREFIX):
             meta["comment"] = STUDENT_COMMENT
         return cell, resources

@@ -15,6 +15,7 @@ import sys
 import time
 
 from autograder.engine.shared.limits import EngineSettings
+from autograder.engine.shared.protocol import JUDGE_READY, GradeReply, GradeRequest
 
 
 class JudgeServerFailed(RuntimeError):
@@ -57,20 +58,20 @@ class JudgeServer:
         self.requests = os.fdopen(to_server_w, "w")
         self.replies = os.fdopen(from_server_r, "r")
         self._buffer = b""
-        if not self._read_line(time.monotonic() + start_seconds).get("ready"):
+        if self._read_line(time.monotonic() + start_seconds) != JUDGE_READY:
             self.stop()
             raise JudgeServerFailed("the judge did not start")
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def grade(self, tests_dir: str, args: list[str], timeout: float) -> dict:
-        """Run the hidden tests in ``tests_dir`` with pytest ``args``; {"exit", "output"}."""
+    def grade(self, tests_dir: str, args: list[str], timeout: float) -> GradeReply:
+        """Run the hidden tests in ``tests_dir`` with pytest ``args``: pytest's exit and output."""
         self.graded += 1
         try:
-            self.requests.write(json.dumps({"tests_dir": tests_dir, "args": args}) + "\n")
+            self.requests.write(json.dumps(GradeRequest(tests_dir, args).to_message()) + "\n")
             self.requests.flush()
-            reply = self._read_line(time.monotonic() + timeout)
+            reply = GradeReply.parse(self._read_line(time.monotonic() + timeout))  # ProtocolError: a ValueError
         except (OSError, ValueError, EOFError, TimeoutError) as exc:
             try:
                 code = self.proc.wait(timeout=0 if isinstance(exc, TimeoutError) else 5)
@@ -80,7 +81,7 @@ class JudgeServer:
             if isinstance(exc, TimeoutError):
                 raise JudgeServerFailed(f"the hidden tests took longer than {timeout:g} s") from None
             raise JudgeServerFailed(f"the judge stopped (exit {code})") from None
-        if reply.get("exit", -1) < 0:
+        if reply.exit < 0:
             self.stop()
         return reply
 

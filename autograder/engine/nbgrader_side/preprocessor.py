@@ -17,18 +17,18 @@ import time
 from dataclasses import asdict
 
 from nbformat.v4 import new_output
-from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, List, Unicode, default, validate
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder import cell_conventions
 from autograder.engine.judge import sandbox
 from autograder.engine.nbgrader_side.judge_client import JudgeServer, JudgeServerFailed
 from autograder.engine.shared.limits import EngineSettings, Limits
 from autograder.engine.shared.cells import Cell
+from autograder.engine.shared.protocol import JudgeResults
 
-SETUP_PREFIX = "setup"  # locked cells whose grade_id starts so are run before the answers
 # The per-property results written beside each autograded notebook, for the class report.
 RESULTS_SUFFIX = ".results.json"
 RESULTS_VERSION = 1
@@ -109,7 +109,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             results = self.run_hidden_tests(tests_dir, cells, sandboxed)
         except JudgeFailed as exc:
             self.log.error("Grading %s of %s failed, scored 0: %s", info["notebook"], info["student"], exc)
-            results = {"tests": [], "judge_failed": str(exc)}
+            results = JudgeResults.failed(str(exc)).to_message()
         self.write_outputs(nb, results)
         # nbconvert's writer puts resources["outputs"] beside the autograded notebook (never in
         # feedback: course_config.py's CourseDirectory.ignore keeps generate_feedback from copying it).
@@ -136,7 +136,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         with Gradebook(db_url) as gb:
             source = gb.find_notebook(notebook_id, assignment_id)
             setup = [Cell(c.name, c.source) for c in source.source_cells
-                     if c.cell_type == "code" and c.name.startswith(SETUP_PREFIX)]
+                     if c.cell_type == "code" and cell_conventions.is_setup_id(c.name)]
             answer_ids = {c.name for c in source.solution_cells}
         return setup + answer_cells(nb, answer_ids)
 
@@ -180,23 +180,24 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                 run = judge.grade(tests_dir, args, settings.notebook_seconds)
             except JudgeServerFailed as exc:
                 raise JudgeFailed(str(exc)) from None
-            if run["exit"] < 0 or "MemoryError" in run["output"]:
-                raise JudgeFailed(f"the judge stopped: {run['output'].strip()[-500:]}")
-            if run["exit"] not in (0, 1) or not os.path.exists(results):
+            if run.exit < 0 or "MemoryError" in run.output:
+                raise JudgeFailed(f"the judge stopped: {run.output.strip()[-500:]}")
+            if run.exit not in (0, 1) or not os.path.exists(results):
                 raise GradingError(f"the hidden tests in {tests_dir} could not run "
-                                   f"(pytest exit {run['exit']}):\n{run['output'][-3000:]}")
+                                   f"(pytest exit {run.exit}):\n{run.output[-3000:]}")
             try:
                 with open(results) as f:
-                    outcome = json.load(f)
+                    outcome = JudgeResults.parse(json.load(f))  # ProtocolError: a ValueError
             except ValueError as exc:
                 raise JudgeFailed(f"the judge's results could not be read: {exc}") from None
-        if outcome["collection_errors"]:
-            raise GradingError("broken hidden tests:\n" + "\n".join(outcome["collection_errors"]))
-        for gap in outcome.get("sandbox_gaps", []):
+        if outcome.collection_errors:
+            raise GradingError("broken hidden tests:\n" + "\n".join(outcome.collection_errors))
+        for gap in outcome.sandbox_gaps:
             if gap not in self._reported_gaps:
                 self._reported_gaps.add(gap)
                 self.log.warning("Sandbox: %s", gap)
-        return outcome
+        # As results.json holds them (what write_outputs, the results file and the tools read).
+        return outcome.to_message()
 
     def write_outputs(self, nb, results: dict) -> None:
         """Each check cell's output; the feedback of each cell and of the notebook in all is
@@ -207,9 +208,9 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         for record in results["tests"]:
             by_cell.setdefault(record["cell"], []).append(record)
         for cell in nb.cells:
-            if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+            if not cell_conventions.is_check(cell):
                 continue
-            grade_id = cell.metadata.nbgrader["grade_id"]
+            grade_id = cell_conventions.grade_id(cell)
             if results.get("judge_failed"):
                 cell.outputs = [new_output("error", ename="GradingFailed", evalue=results["judge_failed"],
                                            traceback=["The grader could not grade this notebook, so it "
@@ -254,8 +255,8 @@ def answer_cells(nb, answer_ids: set) -> list[Cell]:
     of the student's code that grading runs, besides the instructor's setup cells."""
     answers = []
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and utils.is_solution(cell) and grade_id in answer_ids:
+        grade_id = cell_conventions.grade_id(cell)
+        if cell_conventions.is_answer(cell) and grade_id in answer_ids:
             answers.append(Cell(grade_id, cell.source))
     return answers
 
@@ -263,11 +264,8 @@ def answer_cells(nb, answer_ids: set) -> list[Cell]:
 def program_cells(source_nb, nb) -> list[Cell]:
     """What grading runs for notebook ``nb`` of the assignment whose source notebook is
     ``source_nb``, read from the notebooks rather than the gradebook (for tools and tests)."""
-    graded_ids = [c.metadata.get("nbgrader", {}).get("grade_id", "") for c in source_nb.cells]
-    setup = [Cell(grade_id, c.source) for c, grade_id in zip(source_nb.cells, graded_ids)
-             if c.cell_type == "code" and grade_id.startswith(SETUP_PREFIX)]
-    answer_ids = {grade_id for c, grade_id in zip(source_nb.cells, graded_ids)
-                  if c.cell_type == "code" and utils.is_solution(c)}
+    setup = [Cell(cell_conventions.grade_id(c), c.source) for c in source_nb.cells if cell_conventions.is_setup(c)]
+    answer_ids = {cell_conventions.grade_id(c) for c in source_nb.cells if cell_conventions.is_answer(c)}
     return setup + answer_cells(nb, answer_ids)
 
 

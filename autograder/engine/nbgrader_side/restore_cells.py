@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from nbgrader.preprocessors import OverwriteCells
 
+from autograder import cell_conventions
+
 
 class RestoreCells(OverwriteCells):
     def preprocess(self, nb, resources):
         # DeduplicateIds leaves a duplicated cell an empty nbgrader dict, which the
         # metadata check then takes for an old format and rejects the whole notebook.
         for cell in nb.cells:
-            if cell.get("metadata", {}).get("nbgrader", None) == {}:
+            if cell_conventions.has_nbgrader_metadata(cell) and not cell_conventions.nbgrader_metadata(cell):
                 del cell["metadata"]["nbgrader"]
         return super().preprocess(nb, resources)
 
@@ -31,7 +33,7 @@ class RestoreCells(OverwriteCells):
         def positions():
             found = {}
             for index, cell in enumerate(nb.cells):
-                grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+                grade_id = cell_conventions.grade_id(cell)
                 if grade_id is not None:
                     found.setdefault(grade_id, index)
             return found
@@ -51,7 +53,7 @@ class RestoreCells(OverwriteCells):
     def add_missing_task_cells(self, nb, resources):
         source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
         source_cells = {cell.name: cell for cell in source_nb.source_cells}
-        present = {cell["metadata"].get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+        present = {cell_conventions.grade_id(cell) for cell in nb.cells}
         for task_cell in source_nb.task_cells:
             if task_cell.name not in present:
                 nb.cells.append(self.missing_cell_transform(source_cells[task_cell.name], task_cell.max_score,

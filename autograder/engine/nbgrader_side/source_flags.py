@@ -17,6 +17,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from autograder import cell_conventions
+
 # One short sentence an instructor understands, per class of flag.
 RULES = {
     "torch_private": "reaches a private part of torch (a name starting with _), which no exercise needs",
@@ -420,16 +422,10 @@ def structure_of(cells) -> list[tuple[str, str]]:
     from nbformat cells of the assignment's source notebook (or any notebook of it)."""
     out = []
     for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = meta.get("grade_id")
-        if cell.get("cell_type") != "code" or not grade_id:
-            continue
-        if meta.get("solution"):
-            out.append((grade_id, "answer"))
-        elif meta.get("grade"):
-            out.append((grade_id, "check"))
-        elif grade_id.startswith("setup"):
-            out.append((grade_id, "setup"))
+        role = cell_conventions.role(cell)
+        if role in (cell_conventions.ANSWER, cell_conventions.CHECK, cell_conventions.SETUP) \
+                and cell_conventions.grade_id(cell):
+            out.append((cell_conventions.grade_id(cell), role))
     return out
 
 

@@ -34,12 +34,24 @@ def _fields(message, what: str) -> dict:
     return message
 
 
+def _event(message):
+    return message.get("event") if isinstance(message, dict) else None
+
+
 def _text(value, limit: int) -> str:
     return str(value)[:limit] if isinstance(value, (str, int, float)) else ""
 
 
 def _texts(values, count: int, limit: int) -> list[str]:
     return [_text(v, limit) for v in values[:count]] if isinstance(values, list) else []
+
+
+def _ready(message, what: str, refusal: str) -> dict:
+    """A first message, which must be a "ready" event."""
+    message = _fields(message, what)
+    if message.get("event") != "ready":
+        raise ProtocolError(refusal)
+    return message
 
 
 def reported_cpu(message: dict) -> float | None:
@@ -54,27 +66,23 @@ JUDGE_READY = {"ready": True}  # the judge server's first line, once its imports
 
 @dataclass(frozen=True)
 class GradeRequest:
-    """Run the hidden tests in ``tests_dir`` with pytest ``args``."""
+    """Run the hidden tests in ``tests_dir`` with pytest ``args`` (the engine's settings travel
+    in the submission file that ``args`` name, with its cells and limits)."""
     tests_dir: str
     args: list[str]
-    max_examples: int
 
     def to_message(self) -> dict:
-        return {"tests_dir": self.tests_dir, "args": list(self.args), "max_examples": self.max_examples}
+        return {"tests_dir": self.tests_dir, "args": list(self.args)}
 
     @classmethod
     def parse(cls, message) -> "GradeRequest":
         message = _fields(message, "grade request")
-        tests_dir, args, examples = message.get("tests_dir"), message.get("args"), message.get("max_examples")
+        tests_dir, args = message.get("tests_dir"), message.get("args")
         if not isinstance(tests_dir, str):
             raise ProtocolError(f"grade request: tests_dir must be a string, got {tests_dir!r}")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise ProtocolError(f"grade request: args must be a list of strings, got {args!r}")
-        try:
-            examples = int(examples)
-        except (TypeError, ValueError):
-            raise ProtocolError(f"grade request: max_examples must be an integer, got {examples!r}") from None
-        return cls(tests_dir, args, examples)
+        return cls(tests_dir, args)
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,7 @@ class ExecRequest:
         return {"op": EXEC, "cells": self.cells, "cpu_seconds": self.cpu_seconds}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CallRequest:
     """``call`` a function of the notebook by name (``target``), ``call_method`` of an object
     the worker holds (``target`` a handle), ``eval`` a grader expression or ``run`` grader
@@ -287,9 +295,8 @@ class WorkerReady:
 
     @classmethod
     def parse(cls, message) -> "WorkerReady":
-        message = _fields(message, "the worker's first message")
-        if message.get("event") != "ready":
-            raise ProtocolError(f"the worker's first message is not 'ready' (event {message.get('event')!r})")
+        message = _ready(message, "the worker's first message",
+                         f"the worker's first message is not 'ready' (event {_event(message)!r})")
         gaps = message.get("gaps", [])
         return cls([str(g) for g in gaps][:5] if isinstance(gaps, (list, tuple)) else [])
 
@@ -368,15 +375,16 @@ class CallReply:
 # ------------------------------------------------------------------ judge <-> zygote
 
 MAX_MESSAGE = 1 << 16  # one datagram on the zygote's control socket, at most
-ANSWER_SECONDS = 2.0   # a zygote that takes longer to answer is replaced (costs time, never a verdict)
 
 @dataclass(frozen=True)
 class ForkRequest:
-    """Fork a worker (its two pipes and log travel beside, SCM_RIGHTS) with these limits."""
+    """Fork a worker (its two pipes and log travel beside, SCM_RIGHTS) with these limits; the
+    zygote waits up to ``init_seconds`` for the sandbox's init to fork it."""
     limits_json: str
+    init_seconds: float
 
     def to_message(self) -> dict:
-        return {"op": "fork", "limits": self.limits_json}
+        return {"op": "fork", "limits": self.limits_json, "init_seconds": self.init_seconds}
 
 
 @dataclass(frozen=True)
@@ -391,7 +399,10 @@ class EndRequest:
 def parse_zygote_request(message, fds: int) -> ForkRequest | EndRequest:
     message = _fields(message, "zygote request")
     if message.get("op") == "fork" and fds == 3:
-        return ForkRequest(message["limits"])
+        limits, init_seconds = message.get("limits"), message.get("init_seconds")
+        if not isinstance(limits, str) or type(init_seconds) not in (int, float) or not 0 < init_seconds <= 600:
+            raise ProtocolError(f"zygote: bad fork request {message!r}")
+        return ForkRequest(limits, float(init_seconds))
     if message.get("op") == "end":
         return EndRequest(min(float(message.get("wait", 0)), 10.0))
     raise ProtocolError(f"zygote: unknown request {message!r}")
@@ -406,9 +417,7 @@ class ZygoteReady:
 
     @classmethod
     def parse(cls, message) -> "ZygoteReady":
-        message = _fields(message, "the zygote's first message")
-        if message.get("event") != "ready":
-            raise ProtocolError("the grading sandbox did not start")
+        message = _ready(message, "the zygote's first message", "the grading sandbox did not start")
         return cls(float(message.get("cpu", 0.0)))
 
 
@@ -432,7 +441,7 @@ class Ended:
     """How the worker ended (as Popen's returncode; None: it was still running) and the CPU
     seconds of it and all it started (the zygote's count, wait4: never the worker's word)."""
     returncode: int | None
-    cpu: float
+    cpu: float | None  # None: not known (the zygote died with it)
 
     def to_message(self) -> dict:
         return {"returncode": self.returncode, "cpu": self.cpu}

@@ -110,8 +110,12 @@ def _encode_tensor(t: torch.Tensor, buffers: list, make_handle=None) -> dict:
     if not plain.is_contiguous() and plain.numel() > 1:
         header["stride"] = list(plain.stride())
     if plain.device.type != "meta":
-        # A fresh dense copy: .contiguous() may keep a stride-0 size-1 axis.
-        data = torch.empty(plain.shape, dtype=plain.dtype).copy_(plain.cpu()).reshape(-1)
+        # A dense copy (tobytes copies what is already dense and in order); otherwise a fresh
+        # one first: .contiguous() may keep a stride-0 size-1 axis, and so may a one-element
+        # tensor's reshape, which uint8 cannot view.
+        dense = (plain.device.type == "cpu" and plain.is_contiguous() and plain.numel() > 1
+                 and not (plain.is_conj() or plain.is_neg()))
+        data = (plain if dense else torch.empty(plain.shape, dtype=plain.dtype).copy_(plain.cpu())).reshape(-1)
         buffers.append(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
         header["buffer"] = len(buffers) - 1
     return {"__tensor__": header}
@@ -137,6 +141,7 @@ class Acceptance:
 
 TRUSTED = Acceptance(max_bytes=MAX_MESSAGE_BYTES, max_header_bytes=MAX_MESSAGE_BYTES, max_elements=1 << 40,
                      allow_meta=True)  # the judge's own requests
+_CPU = torch.device("cpu")
 _TENSOR_KEYS = {"dtype", "shape", "device", "requires_grad", "parameter", "stride", "buffer", "expanded_from"}
 
 
@@ -188,6 +193,8 @@ class _Decoder:
         raise WireError(f"unknown tag {str(tag)[:50]!r}")
 
     def device(self, name) -> torch.device:
+        if name == "cpu":
+            return _CPU
         try:
             device = torch.device(str(name)[:40])
         except RuntimeError:
@@ -223,7 +230,7 @@ class _Decoder:
             t = base.expand(*shape)
         else:
             raw = self.buffers[_index(header.get("buffer"), len(self.buffers))]
-            expected = elements * torch.empty((), dtype=dtype).element_size()
+            expected = elements * dtype.itemsize
             if len(raw) != expected:
                 raise WireError(f"tensor of shape {shape} and dtype {dtype} needs {expected} bytes, got {len(raw)}")
             flat = (torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype) if raw

@@ -1,3 +1,5 @@
-"""Runs inside the sandbox, with the student's code: the worker that answers the judge's
-requests, the guard that refuses forbidden built-ins, and the zygote that forks workers.
-Everything here is hostile ground: nothing it sends is trusted by the judge."""
+"""Runs inside the sandbox, with the student's code: ``serve`` (the worker's loop, answering
+the judge's requests), ``guard`` (refuses forbidden built-ins), ``confine`` (the worker's own
+limits) and ``zygote`` (forks workers). Everything here is hostile ground: nothing it sends is
+trusted by the judge (``shared/protocol.py`` parses it). The sandbox holds only this package
+and ``shared``."""

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from autograder.engine.worker import confine, guard
-from autograder.engine.shared import wire
+from autograder.engine.shared import protocol, wire
 from autograder.engine.shared.limits import Limits
 
 # Taken at import, before any student code: replacing guard.forbidden later changes nothing.
@@ -32,7 +32,7 @@ class _NoMagics:
     run_cell_magic = system = getoutput = run_line_magic
 
 
-def _describe_error(exc: BaseException) -> dict:
+def _describe_error(exc: BaseException) -> protocol.WorkerError:
     """Name, message and the student's own frames of an exception."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<answer cell")]
     lines = [f'  {f.filename[1:-1]}, line {f.lineno}, in {f.name}\n    {(f.line or "").strip()}' for f in frames]
@@ -40,13 +40,8 @@ def _describe_error(exc: BaseException) -> dict:
         kind = "ForbiddenBuiltinError"
     else:
         kind = type(exc).__name__
-    return {
-        "type": kind,
-        "mro": [k.__name__ for k in type(exc).__mro__],
-        "message": str(exc)[:2000],
-        "forbidden": getattr(exc, "builtin", None),
-        "where": lines[-6:],
-    }
+    return protocol.WorkerError(type=kind, mro=[k.__name__ for k in type(exc).__mro__], message=str(exc)[:2000],
+                                forbidden=getattr(exc, "builtin", None), where=lines[-6:])
 
 
 class Worker:
@@ -73,7 +68,8 @@ class Worker:
         except KeyError:
             raise wire.WireError(f"unknown handle {handle.handle_id}") from None
 
-    def send(self, message: dict) -> None:
+    def send(self, message) -> None:
+        message = message.to_message()
         usage = resource.getrusage(resource.RUSAGE_SELF)
         message["cpu"] = usage.ru_utime + usage.ru_stime  # for the cost profile only, never for grades
         wire.send(self.to_judge, message, self.make_handle)
@@ -83,7 +79,7 @@ class Worker:
         from IPython.core.inputtransformer2 import TransformerManager
         transform = TransformerManager().transform_cell
         for cell in cells:
-            self.send({"event": "cell_start", "id": cell["id"]})
+            self.send(protocol.CellStart(cell["id"]))
             filename = f"<answer cell {cell['id']}>"
             error = None
             try:
@@ -94,8 +90,8 @@ class Worker:
                 exec(compile(source, filename, "exec"), self.namespace)
             except BaseException as exc:  # a student's sys.exit is an error of that cell, not the end
                 error = _describe_error(exc)
-            self.send({"event": "cell_done", "id": cell["id"], "error": error})
-        self.send({"event": "exec_done"})
+            self.send(protocol.CellDone(cell["id"], error))
+        self.send(protocol.ExecDone())
 
     @staticmethod
     def _seed(seed: int) -> None:
@@ -107,46 +103,45 @@ class Worker:
         if torch.cuda.is_initialized():
             torch.cuda.manual_seed_all(seed)
 
-    def _compute(self, op: str, request: dict, args: tuple, kwarg_items: tuple):
+    def _compute(self, op: str, request: protocol.CallRequest, args: tuple, kwarg_items: tuple):
         """What one request asks for: ``call`` a function of the notebook by name,
         ``call_method`` of an object the worker holds, ``eval`` a grader expression or
         ``run`` grader statements (their ``result``) in the notebook's namespace."""
         if op in ("eval", "run"):
             scope = dict(self.namespace)
-            scope.update(request.get("bindings", {}))
+            scope.update(request.bindings)
             if op == "eval":
-                return eval(compile(request["code"], "<grader>", "eval"), scope)
-            exec(compile(request["code"], "<grader>", "exec"), scope)
+                return eval(compile(request.code, "<grader>", "eval"), scope)
+            exec(compile(request.code, "<grader>", "exec"), scope)
             return scope.get("result")
         if op == "call_method":
-            func = getattr(request["target"], request["method"])
+            func = getattr(request.target, request.method)
         else:
-            if request["target"] not in self.namespace:
-                raise NameError(f"name {request['target']!r} is not defined")
-            func = self.namespace[request["target"]]
+            if request.target not in self.namespace:
+                raise NameError(f"name {request.target!r} is not defined")
+            func = self.namespace[request.target]
         return func(*args, **dict(kwarg_items))
 
-    def call(self, op: str, request: dict) -> None:
-        confine.limit_cpu_seconds(request.get("cpu_seconds", self.limits.cpu_seconds))
-        self._seed(request.get("seed", 0))
+    def call(self, request: protocol.CallRequest) -> None:
+        op = request.op
+        confine.limit_cpu_seconds(self.limits.cpu_seconds if request.cpu_seconds is None else request.cpu_seconds)
+        self._seed(request.seed)
         # Tuples: the student's code can reach this frame, not change which objects it holds.
-        args = tuple(request.get("args", []))
-        kwarg_items = tuple(request.get("kwargs", {}).items())
+        args = tuple(request.args)
+        kwarg_items = tuple(request.kwargs.items())
         refused: list = []
         try:
-            with _forbidden(request.get("forbid", []), self.namespace) as refused:
+            with _forbidden(request.forbid, self.namespace) as refused:
                 value = self._compute(op, request, args, kwarg_items)
                 if refused:  # refused, then caught by the student's own try/except
                     raise guard.ForbiddenBuiltinError(refused[0])
-                reply = {"ok": True, "value": value}
-                if request.get("return_inputs"):
-                    reply["inputs"] = {"args": list(args), "kwargs": dict(kwarg_items)}
+                inputs = {"args": list(args), "kwargs": dict(kwarg_items)} if request.return_inputs else None
                 # Encoding runs under the guard too, so it cannot smuggle in a built-in.
-                self.send(reply)
+                self.send(protocol.CallReply(True, value, inputs))
         except BaseException as exc:
             if refused and not isinstance(exc, guard.ForbiddenBuiltinError):
                 exc = guard.ForbiddenBuiltinError(refused[0])  # whatever the student made of it
-            self.send({"ok": False, "error": _describe_error(exc)})
+            self.send(protocol.CallReply(False, error=_describe_error(exc)))
 
     def serve(self) -> None:
         while True:
@@ -154,17 +149,16 @@ class Worker:
                 request = wire.receive(self.from_judge, self.resolve_handle)
             except EOFError:
                 return
-            op = request.get("op")
-            if op == "exec":
-                self.exec_cells(request["cells"], request.get("cpu_seconds", self.limits.cells_seconds))
-            elif op in CALLS:
-                self.call(op, request)
+            try:
+                request = protocol.parse_request(request)
+            except protocol.ProtocolError as exc:
+                self.send(protocol.CallReply(False, error=protocol.WorkerError("ProtocolError", message=str(exc))))
+                continue
+            if isinstance(request, protocol.ExecRequest):
+                self.exec_cells(request.cells, self.limits.cells_seconds if request.cpu_seconds is None
+                                else request.cpu_seconds)
             else:
-                self.send({"ok": False, "error": {"type": "ProtocolError", "mro": [],
-                                                 "message": f"unknown op {op!r}", "where": []}})
-
-
-CALLS = ("call", "call_method", "eval", "run")  # the requests answered with one reply
+                self.call(request)
 
 
 def main() -> None:
@@ -182,7 +176,7 @@ def serve_judge(to_judge: int, from_judge: int, limits: Limits) -> None:
     guard.watch_threads()  # before any student code: every thread it starts is checked too
     gaps = confine.confine_worker(limits)
     worker = Worker(to_judge, from_judge, limits)
-    worker.send({"event": "ready", "gaps": gaps})
+    worker.send(protocol.WorkerReady(gaps))
     worker.serve()
 
 

@@ -53,6 +53,7 @@ import time
 import traceback
 
 from autograder.engine.shared.limits import Limits
+from autograder.engine.shared import protocol
 from autograder.engine.shared.protocol import MAX_MESSAGE
 
 WRITABLE = ("/tmp", "/dev/shm")  # the only writable places in the sandbox (fresh for each worker)
@@ -375,23 +376,26 @@ class _ZygoteLoop:
                 return int(nspid[1])
         return pid
 
-    def reply(self, message: dict) -> None:
-        self.control.send(json.dumps(message).encode())
+    def reply(self, message) -> None:
+        self.control.send(json.dumps(message.to_message()).encode())
 
     def serve(self) -> None:
         while True:
             data, fds, _, _ = socket.recv_fds(self.control, MAX_MESSAGE, 3)
             if not data:
                 return  # the judge is done with this zygote
-            request = json.loads(data)
-            if request.get("op") == "fork" and len(fds) == 3:
+            try:
+                request = protocol.parse_zygote_request(json.loads(data), len(fds))
+            except protocol.ProtocolError as exc:
+                raise SystemExit(f"zygote: {exc}") from None
+            if isinstance(request, protocol.ForkRequest):
                 self.end_all()
                 self.child, self.child_status, self.child_cpu = None, None, 0.0
-                self.reply({"pid": self.fork(fds, request["limits"], float(request["init_seconds"]))})
-            elif request.get("op") == "end":
+                self.reply(protocol.Forked(self.fork(fds, request.limits_json, request.init_seconds)))
+            else:
                 for fd in fds:
                     os.close(fd)
-                until = time.monotonic() + min(float(request.get("wait", 0)), 10.0)
+                until = time.monotonic() + request.wait
                 while self.child is not None and self.child_status is None:
                     self._reap()
                     if self.child_status is not None or time.monotonic() >= until:
@@ -404,10 +408,8 @@ class _ZygoteLoop:
                     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
                     if code > 128:
                         code = 128 - code  # the worker's signal, passed on by its init: as Popen's
-                self.reply({"returncode": code, "cpu": self.child_cpu})
+                self.reply(protocol.Ended(code, self.child_cpu))
                 self.child = None
-            else:
-                raise SystemExit(f"zygote: unknown request {request!r}")
 
 
 def _become_worker(to_judge: int, from_judge: int, log: int, limits_json: str) -> None:
@@ -497,7 +499,7 @@ def serve(control_fd: int) -> None:
     loop = _ZygoteLoop(control)
     gc.collect()
     gc.freeze()  # what it imported, out of the collector's way (a collection then costs little)
-    loop.reply({"event": "ready", "cpu": _cpu(resource.getrusage(resource.RUSAGE_SELF))})
+    loop.reply(protocol.ZygoteReady(_cpu(resource.getrusage(resource.RUSAGE_SELF))))
     loop.serve()
 
 

@@ -32,17 +32,19 @@ forbidden_builtins = not_allowed(NOT_ALLOWED, only=["sgd_step", "fit_line", "mom
 LEARNING_RATES = [0.0, 0.01, 0.1, 0.25, 0.5, 1.0, 3.0]
 
 
-# ---------------------------------------------------------------- sgd_step
 class Parameters:
-    """Parameter values and their gradients, with a description a failing example shows."""
+    """Parameter values and their gradients, with a description a failing example shows;
+    ``per_step``: ``grads`` holds the gradients each step hands an optimiser, a list a step."""
 
-    def __init__(self, values, grads):
-        self.values, self.grads = values, grads
+    def __init__(self, values, grads, per_step=False):
+        self.values, self.grads, self.per_step = values, grads, per_step
 
     def __repr__(self):
-        return f"parameters {self.values}, their gradients {self.grads}"
+        their = "their gradients at each step" if self.per_step else "their gradients"
+        return f"parameters {self.values}, {their} {self.grads}"
 
 
+# ---------------------------------------------------------------- sgd_step
 @st.composite
 def parameter_sets(draw):
     """One to three parameters of one float dtype, of any shape (0-d included), with gradients."""
@@ -572,16 +574,6 @@ def test_relative_error_leaves_inputs_unchanged(student, pair):
 
 
 # ---------------------------------------------------------------- momentum_step and adam_step
-class Steps:
-    """Parameter values, and the gradients each step hands the optimiser."""
-
-    def __init__(self, values, grads):
-        self.values, self.grads = values, grads
-
-    def __repr__(self):
-        return f"parameters {self.values}, their gradients at each step {self.grads}"
-
-
 @st.composite
 def step_sequences(draw, max_steps=4):
     """One to three parameters of one float dtype (0-d included), and one to max_steps steps' gradients."""
@@ -590,11 +582,11 @@ def step_sequences(draw, max_steps=4):
     values = [draw(S.tensors(shape, dtype, -10, 10)) for shape in shapes]
     grads = [[draw(S.tensors(shape, dtype, -10, 10)) for shape in shapes]
              for _ in range(draw(st.integers(1, max_steps)))]
-    return Steps(values, grads)
+    return Parameters(values, grads, per_step=True)
 
 
 def one_step_of(steps):
-    return Steps(steps.values, steps.grads[:1])
+    return Parameters(steps.values, steps.grads[:1], per_step=True)
 
 
 # Runs in the student's process: the parameters, and the optimiser's state as the notebook
@@ -773,7 +765,8 @@ def test_momentum_step_rejects_negative_learning_rates(student, steps, lr):
 
 @graded("momentum_step_errors", rules=["momentum_step.errors"])
 @settings(max_examples=6)
-@example(steps=Steps([torch.tensor([1.0])], [[torch.tensor([1.0])]]), beta=1.0)
+@example(steps=Parameters([torch.tensor([1.0])], [[torch.tensor([1.0])]], per_step=True),
+         beta=1.0)
 @given(steps=step_sequences(max_steps=1), beta=st.sampled_from([1.0, 1.5, -0.1, -1.0]))
 def test_momentum_step_rejects_beta_outside_0_1(student, steps, beta):
     """momentum_step raises ValueError when beta is not in [0, 1) (1 included)."""
@@ -879,8 +872,10 @@ def test_adam_step_leaves_leaves_that_require_grad(student, steps, lr):
 
 @graded("adam_step_errors", rules=["adam_step.errors"])
 @settings(max_examples=10)
-@example(steps=Steps([torch.tensor([1.0])], [[torch.tensor([1.0])]]), lr=0.1, betas=(1.0, 0.999), eps=1e-8)
-@example(steps=Steps([torch.tensor([1.0])], [[torch.tensor([1.0])]]), lr=0.1, betas=(0.9, 0.999), eps=0.0)
+@example(steps=Parameters([torch.tensor([1.0])], [[torch.tensor([1.0])]], per_step=True),
+         lr=0.1, betas=(1.0, 0.999), eps=1e-8)
+@example(steps=Parameters([torch.tensor([1.0])], [[torch.tensor([1.0])]], per_step=True),
+         lr=0.1, betas=(0.9, 0.999), eps=0.0)
 @given(steps=step_sequences(max_steps=1),
        lr=st.sampled_from([-0.1, 0.1]), betas=st.sampled_from([(0.9, 0.999), (1.0, 0.999), (0.9, 1.0), (-0.1, 0.999),
                                                               (0.9, -0.5)]),
