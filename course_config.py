@@ -59,9 +59,13 @@ c.Autograde.autograde_preprocessors = [
 # Feedback says an answer is held for review, not what was flagged (nbgrader's list, plus that).
 c.GenerateFeedback.preprocessors = [GetGrades, HideFlagDetails, CSSHTMLHeaderPreprocessor]
 c.GradeWithHiddenTests.course_root = COURSE_ROOT
-# Hypothesis examples per property (default autograder.engine.judge.student_proxy.MAX_EXAMPLES) and the
-# seconds all hidden tests of one notebook may take: set them here to change them, e.g.
-# c.GradeWithHiddenTests.max_examples = 40; c.GradeWithHiddenTests.timeout = 600
+# How the engine grades beyond one submission's limits (hypothesis examples per property, the
+# seconds all hidden tests of one notebook may take, the judge's memory, threads and reuse, the
+# sandbox's start): the fields, their defaults and meaning are autograder.engine.shared.limits.EngineSettings;
+# override fields by name here, e.g.
+# c.GradeWithHiddenTests.settings = {"max_examples": 40, "notebook_seconds": 600}
+# An unknown name, a wrong type or a value that is not positive stops grading with an error naming it.
+c.GradeWithHiddenTests.settings = {}
 # Student code runs in a bubblewrap sandbox; where none can be built, grading refuses.
 # True grades anyway (student code then has the grading user's rights) and logs it every run.
 c.GradeWithHiddenTests.allow_unsandboxed = False

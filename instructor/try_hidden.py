@@ -19,16 +19,16 @@ import nbformat
 
 from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, feedback_output, program_cells
-from autograder.engine.judge.student_proxy import MAX_EXAMPLES
 from autograder.simulated_class import Case, build_submission, load_cases
 from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of
 
 
-def run(assignment: str, case_name: str = "solution", max_examples: int = MAX_EXAMPLES,
+def run(assignment: str, case_name: str = "solution", max_examples: int | None = None,
         limits: dict | None = None, replay_examples: bool = True, case: Case | None = None) -> dict:
     """The judge's results for one simulated case, graded as nbgrader's autograde step
-    grades (same preprocessor, judge, sandbox and limits), without nbgrader; ``limits``
-    overrides some of the course's limits (e.g. ``{"forked_workers": False}``); with
+    grades (same preprocessor, judge, sandbox, limits and settings), without nbgrader;
+    ``max_examples`` overrides the course's setting, ``limits`` some of the course's limits
+    (e.g. ``{"forked_workers": False}``); with
     ``replay_examples`` False, hypothesis draws every example afresh; ``case``: a case of
     the caller's instead of the simulated class's ``case_name``."""
     source_nb = nbformat.read(notebook_of(assignment), as_version=4)
@@ -40,8 +40,9 @@ def run(assignment: str, case_name: str = "solution", max_examples: int = MAX_EX
     # source where the release is not generated yet.
     release_nb = nbformat.read(released, as_version=4) if released.exists() else source_nb
     submission = build_submission(case, source_nb, release_nb)
-    grader = GradeWithHiddenTests.configured(str(ROOT), max_examples=max_examples,
-                                            replay_examples=replay_examples)
+    grader = GradeWithHiddenTests.configured(str(ROOT), replay_examples=replay_examples)
+    if max_examples is not None:
+        grader.settings = {**grader.settings, "max_examples": max_examples}
     if limits:
         grader.limits = {**grader.limits, **limits}
     return grader.run_hidden_tests(str(HIDDEN_TESTS / assignment), program_cells(source_nb, submission),
@@ -89,7 +90,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignment")
     parser.add_argument("case", nargs="*", default=[])
-    parser.add_argument("--max-examples", type=int, default=MAX_EXAMPLES)
+    parser.add_argument("--max-examples", type=int, default=None,
+                        help="hypothesis examples per property (default: the course's setting)")
     parser.add_argument("--check", action="store_true", help="grade the cases and compare with what they must score")
     args = parser.parse_intermixed_args(argv)
     if args.check:

@@ -94,6 +94,9 @@ def hidden(tmp_path, monkeypatch):
         outcomes: dict = {}
 
         class Collect:
+            def pytest_sessionfinish(self, session):
+                run.reports.append(example_replay.report(session.config))
+
             @pytest.hookimpl(hookwrapper=True)
             def pytest_runtest_makereport(self, item, call):
                 report = (yield).get_result()
@@ -112,16 +115,16 @@ def hidden(tmp_path, monkeypatch):
             del sys.modules[name]  # as the judge server does between notebooks
         return outcomes, [json.loads(line) for line in seen.read_text().splitlines()]
 
+    run.reports = []  # each run's ReplayReport, in order
     return run
 
 
 def test_a_replay_gives_the_inputs_and_verdicts_of_a_fresh_draw(hidden):
     first = hidden()
-    before = example_replay.statistics()
     replayed = hidden()
     replayed_again = hidden()  # test_sum modifies its input: each replay must get the input as drawn
-    after = example_replay.statistics()
-    assert after["replayed"] - before["replayed"] == 8, "all four tests should have been replayed, twice"
+    assert [report.replayed for report in hidden.reports] == [0, 4, 4], "all four tests replayed, twice"
+    assert hidden.reports[0].recorded == 4
     fresh = hidden(afresh=True)
     assert replayed == replayed_again == fresh == first
     assert all(outcome[0] == "passed" for outcome in fresh[0].values())
@@ -160,9 +163,8 @@ def test_examples_rejected_differently_than_recorded_are_drawn_afresh(hidden):
 def test_a_failed_first_run_keeps_nothing(hidden):
     hidden(sum_fails_above=10)
     assert hidden()[0]["test_sum"][0] == "passed"
-    before = example_replay.statistics()
     hidden()
-    assert example_replay.statistics()["replayed"] - before["replayed"] == 4
+    assert hidden.reports[-1].replayed == 4
 
 
 @pytest.mark.parametrize("student", [
@@ -222,7 +224,7 @@ def test_the_examples_drawn_do_not_depend_on_the_modules_loaded_before(tmp_path,
     import autograder.engine.judge.plugin  # noqa: F401  (what the judge does at import)
 
     assert "_get_local_constants()" in inspect.getsource(providers.HypothesisProvider), \
-        "hypothesis no longer draws local constants this way: check autograder.engine.judge.plugin"
+        "hypothesis no longer draws local constants this way: check autograder.engine.judge.hypothesis_internals"
     drawn: list = []
 
     @settings(max_examples=100, derandomize=True, database=None, deadline=None)

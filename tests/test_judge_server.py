@@ -1,23 +1,142 @@
-"""The judges a grading process keeps: one per course, reused, and no more than
-MAX_LIVE_JUDGES alive at once (a Dask worker or a test process grades many courses)."""
+"""The judges a grading process keeps: one per course, reused, and no more than the
+course's ``live_judges`` (EngineSettings) alive at once (a Dask worker or a test process
+grades many courses)."""
+import json
 import os
 
+import pytest
+
 from autograder.engine.nbgrader_side import judge_client as judge_server
-from autograder.engine.nbgrader_side.judge_client import MAX_LIVE_JUDGES, JudgeServer
+from autograder.engine.nbgrader_side.judge_client import JudgeServer
+from autograder.engine.shared.limits import EngineSettings
 from instructor.paths import ROOT
+
+
+def course_envs(count: int) -> list[dict]:
+    """One environment per "course": each is its own judge, as a course folder would be."""
+    return [dict(os.environ, PYTHONPATH=str(ROOT), COURSE_UNDER_TEST=str(n)) for n in range(count)]
 
 
 def test_a_process_keeps_the_judges_it_used_last_and_stops_the_others():
     judge_server.stop_all()
-    # One environment per "course": each is its own judge, as a course folder would be.
-    envs = [dict(os.environ, PYTHONPATH=str(ROOT), COURSE_UNDER_TEST=str(n)) for n in range(MAX_LIVE_JUDGES + 1)]
+    live = EngineSettings().live_judges
+    envs = course_envs(live + 1)
     try:
-        judges = [JudgeServer.for_course(str(ROOT), env) for env in envs[:MAX_LIVE_JUDGES]]
+        judges = [JudgeServer.for_course(str(ROOT), env) for env in envs[:live]]
         assert JudgeServer.for_course(str(ROOT), envs[0]) is judges[0]  # reused, and now the most recent
-        newest = JudgeServer.for_course(str(ROOT), envs[MAX_LIVE_JUDGES])
+        newest = JudgeServer.for_course(str(ROOT), envs[live])
         alive = [j for j in judges + [newest] if j.alive()]
-        assert len(alive) == MAX_LIVE_JUDGES and len(JudgeServer._servers) == MAX_LIVE_JUDGES
+        assert len(alive) == live and len(JudgeServer._servers) == live
         assert judges[0].alive() and newest.alive(), "the least recently used judge is the one stopped"
         assert not judges[1].alive()
     finally:
         judge_server.stop_all()
+
+
+def test_the_course_settings_choose_how_many_judges_live_and_how_long_one_serves():
+    judge_server.stop_all()
+    first_env, second_env = course_envs(2)
+    settings = EngineSettings(live_judges=1, judge_notebooks=1)
+    try:
+        first = JudgeServer.for_course(str(ROOT), first_env, settings)
+        second = JudgeServer.for_course(str(ROOT), second_env, settings)
+        assert second.alive() and not first.alive(), "one live judge: the other course's is stopped"
+        second.graded = 1  # as after one notebook
+        third = JudgeServer.for_course(str(ROOT), second_env, settings)
+        assert third is not second and not second.alive(), "replaced after judge_notebooks notebooks"
+    finally:
+        judge_server.stop_all()
+
+
+FIRST = '''
+from hypothesis import given, settings, strategies as st
+
+from autograder.engine.judge.plugin import graded
+
+
+@graded("first")
+@given(x=st.integers(0, 10))
+def test_first_fails(student, x):
+    """the first notebook's property: it fails, so its examples are not kept"""
+    assert settings.default.max_examples == 3
+    assert student.run(f"result = {x} + offset") == x, "off"
+
+
+@graded("first")
+@given(x=st.integers(0, 10))
+def test_first_passes(x):
+    """the first notebook's other property: it passes, so its examples are kept"""
+'''
+
+SECOND = '''
+import json, os
+
+from hypothesis import given, settings, strategies as st
+
+from autograder.engine.judge import example_replay
+from autograder.engine.judge.plugin import graded, grading
+
+
+@graded("second")
+@given(x=st.integers(0, 10))
+def test_second(student, x):
+    """the second notebook's property"""
+    assert student.run(f"result = {x}") == x
+
+
+@graded("second")
+def test_what_the_judge_holds_now(request, student_process):
+    """what this notebook's run holds (written for the test to compare)"""
+    state = grading(request.config)
+    seen = {"max_examples": settings.default.max_examples, "records": [r.test for r in state.records],
+            "collection_errors": state.collection_errors, "cell_errors": sorted(student_process.cell_errors),
+            "examples": example_replay.report(request.config).as_dict(), "problems": state.problems,
+            "cells": [cell.id for cell in state.cells]}
+    with open(os.environ["JUDGE_SEEN"], "w") as f:
+        json.dump(seen, f)
+'''
+
+
+def test_a_judge_grading_two_notebooks_shows_the_second_nothing_of_the_first(tmp_path, monkeypatch):
+    """One judge, two notebooks: what the judge holds for one notebook (its records, examples,
+    collection errors, cells, worker and settings) is made anew for the next."""
+    from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, GradingError
+    from autograder.engine.shared.cells import Cell
+
+    seen_file = tmp_path / "seen.json"
+    monkeypatch.setenv("JUDGE_SEEN", str(seen_file))  # the judge's environment: started below
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "test_first.py").write_text(FIRST)
+    (first / "test_broken.py").write_text("this is not python\n")  # a collection error, the first's only
+    (second / "test_second.py").write_text(SECOND)
+    judge_server.stop_all()
+    grader = GradeWithHiddenTests.configured(str(ROOT))
+    sandboxed = grader.sandbox_or_refuse()
+    try:
+        grader.settings = {"max_examples": 3}
+        with pytest.raises(GradingError, match="test_broken.py"):
+            grader.run_hidden_tests(str(first), [Cell("answer_first", "offset = 1\nraise ValueError('first')")],
+                                    sandboxed)
+        (first / "test_broken.py").unlink()
+        outcome = grader.run_hidden_tests(str(first), [Cell("answer_first", "offset = 1\nraise ValueError('first')")],
+                                          sandboxed)
+        assert [r["passed"] for r in outcome["tests"]] == [False, True] and outcome["cell_errors"]
+        assert outcome["examples"]["recorded"] == 1
+        judge = next(iter(judge_server.JudgeServer._servers.values()))
+
+        grader.settings = {}
+        outcome = grader.run_hidden_tests(str(second), [Cell("answer_second", "y = 2")], sandboxed)
+        assert next(iter(judge_server.JudgeServer._servers.values())) is judge and judge.graded == 3, \
+            "the same judge graded all three"
+    finally:
+        judge_server.stop_all()
+    assert [r["test"] for r in outcome["tests"]] == ["test_second", "test_what_the_judge_holds_now"]
+    assert all(r["passed"] for r in outcome["tests"]), [r.get("message") for r in outcome["tests"]]
+    assert outcome["collection_errors"] == [] and outcome["cell_errors"] == {}
+    assert outcome["examples"] == {"replayed": 0, "recorded": 1, "drawn": 0, "drawn_tests": []}
+    assert json.loads(seen_file.read_text()) == {
+        "max_examples": 40, "records": ["test_second"], "collection_errors": [], "cell_errors": [],
+        "examples": {"replayed": 0, "recorded": 1, "drawn": 0, "drawn_tests": []}, "problems": [],
+        "cells": ["answer_second"]}

@@ -1,6 +1,8 @@
 """``Limits``, the one value that bounds a submission's grading: built from course_config.py's
 overrides (a typo is an error naming it), serialised by itself with its own field names,
-and applied as configured inside a real sandboxed worker."""
+and applied as configured inside a real sandboxed worker. ``EngineSettings``, everything
+else the engine lets a course tune: overridden and refused the same way, and reaching the
+judge that uses it."""
 import dataclasses
 import textwrap
 
@@ -9,30 +11,39 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from traitlets.config import Config
 
-from autograder.engine.shared.limits import Limits, LimitsError
+from autograder.engine.shared.limits import EngineSettings, Limits, LimitsError
 from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests
 from autograder.engine.judge.student_proxy import Cell
 from instructor.paths import ROOT
 
 
-def configured_with(limits) -> GradeWithHiddenTests:
-    """The preprocessor as course_config.py's ``c.GradeWithHiddenTests.limits = limits`` makes it."""
-    return GradeWithHiddenTests(config=Config({"GradeWithHiddenTests": {"limits": limits}}))
+def configured_with(limits=None, settings=None) -> GradeWithHiddenTests:
+    """The preprocessor as course_config.py's ``c.GradeWithHiddenTests.limits = limits`` (and
+    ``.settings = settings``) makes it."""
+    traits = {name: value for name, value in (("limits", limits), ("settings", settings)) if value is not None}
+    return GradeWithHiddenTests(config=Config({"GradeWithHiddenTests": traits}))
 
 
-@pytest.mark.parametrize("limits, message", [
-    ({"memry_bytes": 1 << 30}, "unknown limit 'memry_bytes' (did you mean 'memory_bytes'?)"),
-    ({"call_secs": 20}, "unknown limit 'call_secs' (did you mean 'call_seconds'?)"),
-    ({"memory_bytes": "4G"}, "memory_bytes must be a whole number, not '4G' (str)"),
-    ({"memory_bytes": 4e9}, "memory_bytes must be a whole number, not 4000000000.0 (float)"),
-    ({"call_seconds": -1}, "call_seconds must be positive, not -1"),
-    ({"threads": True}, "threads must be a whole number, not True (bool)"),
-    ({"sandbox": False}, "'sandbox' is not a limit; it is set by c.GradeWithHiddenTests.allow_unsandboxed"),
+@pytest.mark.parametrize("trait, overrides, message", [
+    ("limits", {"memry_bytes": 1 << 30}, "unknown limit 'memry_bytes' (did you mean 'memory_bytes'?)"),
+    ("limits", {"call_secs": 20}, "unknown limit 'call_secs' (did you mean 'call_seconds'?)"),
+    ("limits", {"memory_bytes": "4G"}, "memory_bytes must be a whole number, not '4G' (str)"),
+    ("limits", {"memory_bytes": 4e9}, "memory_bytes must be a whole number, not 4000000000.0 (float)"),
+    ("limits", {"call_seconds": -1}, "call_seconds must be positive, not -1"),
+    ("limits", {"threads": True}, "threads must be a whole number, not True (bool)"),
+    ("limits", {"sandbox": False}, "'sandbox' is not a limit; it is set by c.GradeWithHiddenTests.allow_unsandboxed"),
+    # The engine's settings are refused the same way.
+    ("settings", {"max_exampels": 10}, "unknown setting 'max_exampels' (did you mean 'max_examples'?)"),
+    ("settings", {"timeout": 600}, "unknown setting 'timeout'; the settings are max_examples, notebook_seconds"),
+    ("settings", {"max_examples": 10.0}, "max_examples must be a whole number, not 10.0 (float)"),
+    ("settings", {"notebook_seconds": "10 min"}, "notebook_seconds must be a number of seconds, not '10 min' (str)"),
+    ("settings", {"live_judges": 0}, "live_judges must be positive, not 0"),
+    ("settings", {"judge_threads": True}, "judge_threads must be a whole number, not True (bool)"),
 ])
-def test_a_typo_in_the_course_config_is_an_error_that_names_it(limits, message):
+def test_a_typo_in_the_course_config_is_an_error_that_names_it(trait, overrides, message):
     with pytest.raises(LimitsError) as refused:
-        configured_with(limits)
-    assert str(refused.value).startswith("c.GradeWithHiddenTests.limits: ")
+        configured_with(**{trait: overrides})
+    assert str(refused.value).startswith(f"c.GradeWithHiddenTests.{trait}: ")
     assert message in str(refused.value)
 
 
@@ -40,6 +51,13 @@ def test_the_course_config_grades_with_the_dataclass_defaults():
     grader = GradeWithHiddenTests.configured(str(ROOT))
     assert grader.course_root == str(ROOT)  # course_config.py was read, not just the traits' defaults
     assert grader.worker_limits(sandboxed=True) == Limits()
+    assert grader.engine_settings() == EngineSettings()
+
+
+def test_a_setting_overridden_by_name_changes_only_that_setting():
+    settings = configured_with(settings={"max_examples": 7, "notebook_seconds": 90}).engine_settings()
+    assert settings == dataclasses.replace(EngineSettings(), max_examples=7, notebook_seconds=90.0)
+    assert EngineSettings.from_json(settings.to_json()) == settings
 
 
 def test_overrides_change_only_the_fields_they_name():
@@ -99,9 +117,24 @@ def test_the_worker_runs_under_the_course_limits(student):
     assert seen == expected, f"seen {seen}, expected {expected}"
 
 
-def test_a_call_stops_at_the_course_call_seconds(student):
+def test_the_judge_runs_under_the_course_settings(student, student_process):
+    import os
+    from hypothesis import settings
+    student.run("x = 2")  # a worker, forked from a zygote where this machine can
+    seen = {"max_examples": settings.default.max_examples, "omp": os.environ["OMP_NUM_THREADS"],
+            "worker_start_seconds": student_process.settings.worker_start_seconds}
+    expected = {"max_examples": 2, "omp": "3", "worker_start_seconds": 45.0}
+    if student_process.zygote is not None:
+        seen["zygote_answer_seconds"] = student_process.zygote.answer_seconds
+        expected["zygote_answer_seconds"] = 3.0
+    assert seen == expected, f"seen {seen}, expected {expected}"
+
+
+def test_a_call_stops_at_the_course_call_seconds(student):  # last: it ends the worker
     student.run("import time\\ntime.sleep(60)")
 '''
+# The engine's settings for that grading: each differs from its default.
+SETTINGS = {"max_examples": 2, "judge_threads": 3, "worker_start_seconds": 45, "zygote_answer_seconds": 3}
 
 
 def grader_with(tmp_path, limits: dict) -> GradeWithHiddenTests:
@@ -112,13 +145,15 @@ def grader_with(tmp_path, limits: dict) -> GradeWithHiddenTests:
         c = get_config()
         load_subconfig({str(ROOT / "course_config.py")!r})
         c.GradeWithHiddenTests.limits = {limits!r}
+        c.GradeWithHiddenTests.settings = {SETTINGS!r}
         """))
-    return GradeWithHiddenTests.configured(str(course), max_examples=1)
+    return GradeWithHiddenTests.configured(str(course))
 
 
 def test_an_override_in_the_course_config_reaches_the_sandboxed_worker(tmp_path):
     """The whole way: nbgrader's config file, the preprocessor, the judge's submission
-    file, the worker's command line, and the limits the worker sets on itself."""
+    file, the worker's command line, and the limits the worker sets on itself; and the
+    engine's settings the same way to the judge's hypothesis, environment, worker and zygote."""
     tests = tmp_path / "hidden" / "limits_probe"
     tests.mkdir(parents=True)
     expected = {"RLIMIT_AS": (2 << 30,) * 2, "RLIMIT_FSIZE": (8 << 20,) * 2, "RLIMIT_NOFILE": (200,) * 2,
@@ -136,6 +171,8 @@ def test_an_override_in_the_course_config_reaches_the_sandboxed_worker(tmp_path)
     stopped = records["test_a_call_stops_at_the_course_call_seconds"]
     assert not stopped["passed"]
     assert "did not finish within 2 seconds" in stopped["message"], stopped["message"]
+    judged = records["test_the_judge_runs_under_the_course_settings"]
+    assert judged["passed"], judged.get("message")
 
 
 def test_the_budget_and_feedback_bounds_are_limits_like_the_others():

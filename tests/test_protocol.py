@@ -12,8 +12,7 @@ from autograder.engine.shared.protocol import (CallReply, CellDone, CellStart, E
 
 
 @pytest.mark.parametrize("message", [
-    [], "x", {"tests_dir": 3, "args": [], "max_examples": 5}, {"tests_dir": "t", "args": "a", "max_examples": 5},
-    {"tests_dir": "t", "args": ["a", 1], "max_examples": 5}, {"tests_dir": "t", "args": [], "max_examples": "many"},
+    [], "x", {"tests_dir": 3, "args": []}, {"tests_dir": "t", "args": "a"}, {"tests_dir": "t", "args": ["a", 1]},
 ])
 def test_a_grade_request_that_is_not_one_is_refused(message):
     with pytest.raises(ProtocolError, match="grade request"):
@@ -21,7 +20,7 @@ def test_a_grade_request_that_is_not_one_is_refused(message):
 
 
 def test_grade_request_and_reply_travel_as_json_lines():
-    request = GradeRequest("autograder/hidden/01", ["-q"], 30)
+    request = GradeRequest("autograder/hidden/01", ["-q"])
     assert GradeRequest.parse(json.loads(json.dumps(request.to_message()))) == request
     assert GradeReply.parse({"exit": 1, "output": "1 failed"}) == GradeReply(1, "1 failed")
     assert GradeReply.parse({}).exit == -1  # no exit code: the run failed
@@ -136,10 +135,14 @@ def test_a_call_reply_is_a_value_or_an_error():
 
 
 def test_zygote_messages():
-    assert parse_zygote_request(ForkRequest("{}").to_message(), 3) == ForkRequest("{}")
+    assert parse_zygote_request(ForkRequest("{}", 1.5).to_message(), 3) == ForkRequest("{}", 1.5)
+    for bad in ({"op": "fork", "limits": "{}"}, {"op": "fork", "limits": "{}", "init_seconds": "1"},
+                {"op": "fork", "limits": 3, "init_seconds": 1.5}, {"op": "fork", "limits": "{}", "init_seconds": -1}):
+        with pytest.raises(ProtocolError, match="bad fork request"):
+            parse_zygote_request(bad, 3)
     assert parse_zygote_request(EndRequest(60).to_message(), 0) == EndRequest(10.0)  # at most 10 s
     with pytest.raises(ProtocolError, match="unknown request"):
-        parse_zygote_request(ForkRequest("{}").to_message(), 2)  # a fork needs its three files
+        parse_zygote_request(ForkRequest("{}", 1.5).to_message(), 2)  # a fork needs its three files
     assert ZygoteReady.parse({"event": "ready", "cpu": 1.5}) == ZygoteReady(1.5)
     with pytest.raises(ProtocolError, match="did not start"):
         ZygoteReady.parse({"event": "forked"})

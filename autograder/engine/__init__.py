@@ -4,7 +4,8 @@
   ``restore_cells``, ``flag_internals`` with ``source_flags``, and ``judge_client``, which starts
   the judge and sends it each notebook;
 - ``judge``: the judge, a clean process in which no student code runs: ``plugin`` (the pytest
-  plugin that runs the hidden tests), ``server`` (its loop), ``example_replay``, ``budget``,
+  plugin that runs the hidden tests), ``server`` (its loop), ``example_replay``,
+  ``hypothesis_internals`` (the only use of hypothesis's private API), ``budget``,
   ``cpu_wait``, ``sandbox`` (builds the worker's bubblewrap command), ``zygotes`` (the judge's
   side of the zygotes) and ``student_proxy`` (the judge's proxy of the student's code);
 - ``worker``: inside the sandbox, with the student's code: ``serve`` (the worker's loop),
@@ -12,5 +13,6 @@
   sandbox holds only this package and ``shared``, never ``judge`` or ``nbgrader_side``;
 - ``shared``: what crosses between them: ``protocol`` (every message, a dataclass each, parsed
   and validated where it arrives: the hostile worker's replies there and nowhere else),
-  ``wire`` (the bytes under the judge and worker's messages), ``limits``, ``cells``.
+  ``wire`` (the bytes under the judge and worker's messages), ``limits`` (``Limits`` and
+  ``EngineSettings``), ``cells``.
 """

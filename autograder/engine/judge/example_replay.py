@@ -1,6 +1,6 @@
 """Replaying the examples hypothesis drew for a hidden test, instead of drawing them again.
 
-Hypothesis is derandomised (``judge.load_grading_profile``): for one hidden test it draws
+Hypothesis is derandomised (``plugin.load_grading_profile``): for one hidden test it draws
 the same sequence of examples for every submission, up to the first that fails. Drawing
 them is most of the judge's CPU (70-80% of its tests' CPU for 01-05: the engine's
 bookkeeping and tensors drawn element by element), and a judge grades many notebooks. So
@@ -24,7 +24,9 @@ dependence that shows in the strategy's repr is caught here and falls back to hy
 
 Inputs are deep-copied (``fresh_copy``) when recorded and again for each replay, so a test that modifies
 its inputs sees fresh ones. Nothing here comes from the student's process: only what the
-judge's own strategies drew is kept. Kept in this process's memory, for its life.
+judge's own strategies drew is kept. Kept in this process's memory, for its life; what a
+notebook's run did with them (``ReplayReport``) is that run's, in its pytest ``config.stash``.
+The hypothesis internals this needs are behind ``hypothesis_internals``.
 
 Recorded once per release: ``instructor.release`` grades our solution with
 ``--record-examples``, which writes the examples of every test beside the hidden tests
@@ -49,19 +51,41 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis.errors import HypothesisDeprecationWarning, StopTest, UnsatisfiedAssumption
-from hypothesis.internal.reflection import function_digest
-from hypothesis.strategies._internal.core import DataObject
+from hypothesis.errors import HypothesisDeprecationWarning
+
+from autograder.engine.judge import hypothesis_internals as internals
+from autograder.engine.judge.hypothesis_internals import StopTest, UnsatisfiedAssumption
 
 MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not kept
 RECORDING_NAME = "recorded_examples.pickle.xz"  # beside a hidden test file, written by instructor.release
 # What a test's examples depend on beyond its own file and settings (both in its key).
 STAMPED_SOURCES = ("autograder/strategies.py", "autograder/checks.py", "autograder/testing.py",
-                   "autograder/engine/judge/example_replay.py", "autograder/engine/judge/plugin.py", "autograder/hidden/conftest.py")
+                   "autograder/engine/judge/example_replay.py", "autograder/engine/judge/hypothesis_internals.py",
+                   "autograder/engine/judge/plugin.py", "autograder/hidden/conftest.py")
 
-_kept: dict[tuple, list["Example"]] = {}
-_statistics = {"replayed": 0, "recorded": 0, "drawn": 0}
-_drawn_tests: list[str] = []  # this session's tests that hypothesis drew afresh although kept, or could not keep
+_kept: dict[tuple, list["Example"]] = {}  # for this process's life: what later notebooks replay
+
+
+@dataclass
+class ReplayReport:
+    """How one pytest session's (one notebook's) hypothesis tests ran: made with the session's
+    config (``report``), so that nothing of one notebook's is counted in the next."""
+    replayed: int = 0
+    recorded: int = 0
+    drawn: int = 0
+    drawn_tests: list[str] = field(default_factory=list)  # drawn afresh although kept, or not keepable
+
+    def as_dict(self) -> dict:
+        return {"replayed": self.replayed, "recorded": self.recorded, "drawn": self.drawn,
+                "drawn_tests": list(self.drawn_tests)}
+
+
+_REPORT = pytest.StashKey[ReplayReport]()
+
+
+def report(config) -> ReplayReport:
+    """This pytest session's report (made at its first use)."""
+    return config.stash.setdefault(_REPORT, ReplayReport())
 
 
 _ATOMS = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device)
@@ -140,19 +164,6 @@ def forget() -> None:
     _kept.clear()
 
 
-def statistics() -> dict:
-    return dict(_statistics)
-
-
-def session_report() -> dict:
-    """How this pytest session's hypothesis tests ran; then counts afresh."""
-    report = {**_statistics, "drawn_tests": list(_drawn_tests)}
-    for name in _statistics:
-        _statistics[name] = 0
-    _drawn_tests.clear()
-    return report
-
-
 _SOURCE_HASHES: dict = {}  # (path, mtime, size) -> sha256: a test file is hashed once, not per test per notebook
 
 
@@ -166,7 +177,7 @@ def _source_hash(path: Path) -> str:
 
 def _key(item) -> tuple:
     test = item.obj
-    return item.nodeid, _source_hash(Path(item.path)), repr(getattr(test, "_hypothesis_internal_use_settings", None))
+    return item.nodeid, _source_hash(Path(item.path)), repr(internals.settings_of(test))
 
 
 # ---------------------------------------------------------------- recorded once per release
@@ -249,7 +260,7 @@ def pytest_collection_modifyitems(session, config, items):
 class _RecordingData:
     """``data`` as the test sees it while recording: the real object's draws, noted."""
 
-    def __init__(self, data: DataObject, example: Example, recording: "_Recording"):
+    def __init__(self, data, example: Example, recording: "_Recording"):
         self._data, self._example, self._recording = data, example, recording
 
     def draw(self, strategy, label=None):
@@ -290,7 +301,7 @@ class _ReplayData:
 
 
 class _Recording:
-    """Wraps a test's inner function (``test.hypothesis.inner_test``) to note each call's inputs."""
+    """Wraps a test's inner function (``hypothesis_internals.inner_test``) to note each call's inputs."""
 
     def __init__(self, inner, fixture_names):
         self.inner, self.fixture_names = inner, set(fixture_names)
@@ -303,7 +314,7 @@ class _Recording:
                 self.usable = False
                 return inner(*args, **kwargs)
             drawn = {name: value for name, value in kwargs.items() if name not in self.fixture_names}
-            data_names = tuple(name for name, value in drawn.items() if isinstance(value, DataObject))
+            data_names = tuple(name for name, value in drawn.items() if internals.is_data_object(value))
             try:
                 example = Example(fresh_copy({name: value for name, value in drawn.items()
                                                  if name not in data_names}), data_names)
@@ -367,27 +378,24 @@ def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
 
 def _with_example(exc: BaseException, test_name: str, inputs: dict) -> BaseException:
     """``exc`` with the failing example noted as hypothesis notes it, so that feedback shows it."""
-    from hypothesis.vendor.pretty import pretty
-
-    arguments = "".join(f"    {name}={pretty(value)},\n" for name, value in inputs.items())
-    exc.add_note(f"Falsifying example: {test_name}(\n{arguments})")
+    exc.add_note(internals.falsifying_note(test_name, inputs))
     return exc
 
 
 def run(item) -> bool:
     """Run the hypothesis test ``item`` (its examples replayed where kept); raises as pytest's call would."""
     test = item.obj
-    handle = test.hypothesis
+    counts = report(item.config)
     fixtures = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
     key = _key(item)
     examples = _kept.get(key)
     if examples is not None:
-        replay = _replayed(handle.inner_test, fixtures, examples)
+        replay = _replayed(internals.inner_test(test), fixtures, examples)
         if replay.passed:
-            _statistics["replayed"] += 1
+            counts.replayed += 1
             return True
-        _statistics["drawn"] += 1
-        _drawn_tests.append(f"{item.name} (a replayed example failed or differed)")
+        counts.drawn += 1
+        counts.drawn_tests.append(f"{item.name} (a replayed example failed or differed)")
         # Hypothesis runs the test from the start, for its shrunk example and message. Where a
         # replayed example failed, a plain run fails too (it drew the same examples, and the
         # student's code met them in the same state), and hypothesis never turns a failure
@@ -397,25 +405,26 @@ def run(item) -> bool:
         if replay.failure is not None:
             raise _with_example(replay.failure, item.name, replay.inputs)
         return True
-    original = handle.inner_test
+    original = internals.inner_test(test)
     recording = _Recording(original, fixtures)
     # The seed of a derandomised test is the digest of its inner function: the wrapper must
     # have the same, or hypothesis would draw other examples while recording.
-    if function_digest(recording.wrapper) != function_digest(original):
-        _statistics["drawn"] += 1
-        _drawn_tests.append(f"{item.name} (not recordable)")
+    if internals.function_digest(recording.wrapper) != internals.function_digest(original):
+        counts.drawn += 1
+        counts.drawn_tests.append(f"{item.name} (not recordable)")
         test(**fixtures)
         return True
-    handle.inner_test = recording.wrapper
+    internals.set_inner_test(test, recording.wrapper)
     try:
         test(**fixtures)
     finally:
-        handle.inner_test = original
+        internals.set_inner_test(test, original)
     if recording.usable:
         _kept[key] = recording.examples
+        counts.recorded += 1
     else:
-        _drawn_tests.append(f"{item.name} (not kept)")
-    _statistics["recorded" if recording.usable else "drawn"] += 1
+        counts.drawn_tests.append(f"{item.name} (not kept)")
+        counts.drawn += 1
     return True
 
 

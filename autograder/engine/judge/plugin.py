@@ -5,46 +5,44 @@ code has run; the student's cells run in a worker (see ``student.py``). It write
 one JSON record per test: the graded cell it scores, pass or fail, the property
 (the test's docstring), the failure message and the smallest failing input.
 Never the test's source.
+
+A judge server grades many notebooks in one process, one pytest run each: what the judge
+holds for one notebook (its submission, the records written so far, its worker, its
+collection errors, what its run cost) is one ``NotebookGrading``, made by
+``pytest_configure`` for each run and kept in that run's ``config.stash``, so nothing of
+one notebook's can be seen by the next. What outlives a run is meant to: the examples
+``example_replay`` keeps, and caches keyed by the files they were read from.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
 import resource
 import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine.judge import example_replay
+from autograder.engine.judge import example_replay, hypothesis_internals
 from autograder.engine.judge.example_replay import (  # noqa: F401  (hooks of this plugin)
     pytest_collection_modifyitems, pytest_pyfunc_call)
-from autograder.engine.shared.limits import Limits
+from autograder.engine.judge.student_proxy import Cell, Student, StudentProcess
+from autograder.engine.shared.limits import EngineSettings, Limits
 from autograder.engine.shared.protocol import HiddenTestRecord, JudgeResults
-from autograder.engine.judge.student_proxy import MAX_EXAMPLES, Cell, Student, StudentProcess
 
-def examples_from_the_tests_alone() -> None:
-    """Hypothesis now and then draws a constant it found in the "local" modules loaded so far
-    (any module outside site-packages and the standard library), collected once per process
-    and never forgotten: a judge that had graded 06 drew other examples for 01 than a fresh
-    one, and an edit to the engine changed shrunk examples. Grading draws only from the
-    strategies and hypothesis's own constants, so that the examples of a hidden test depend
-    on it alone. (Hypothesis has no setting for this: its provider's pool is replaced.)"""
-    from hypothesis.internal.conjecture import providers
-
-    empty = providers.Constants()
-    providers._get_local_constants = lambda: empty
-    providers.CONSTANTS_CACHE.cache.clear()
-
-
-examples_from_the_tests_alone()
+# Hypothesis now and then draws a constant it found in the "local" modules loaded so far,
+# collected once per process and never forgotten: a judge that had graded 06 drew other
+# examples for 01 than a fresh one, and an edit to the engine changed shrunk examples.
+# Grading draws only from the strategies and hypothesis's own constants, so that the
+# examples of a hidden test depend on it alone.
+hypothesis_internals.draw_no_local_constants()
 
 
 def load_grading_profile(max_examples: int) -> None:
-    """Hypothesis as grading needs it; loaded at import and again for each notebook a
-    persistent judge grades."""
+    """Hypothesis as grading needs it; loaded at import and again for each notebook
+    (``pytest_configure``), with the course's ``max_examples``."""
     settings.register_profile(
         "grading",
         derandomize=True,          # the same submission gets the same examples, every run
@@ -60,7 +58,7 @@ def load_grading_profile(max_examples: int) -> None:
     settings.load_profile("grading")
 
 
-load_grading_profile(int(os.environ.get("GRADING_MAX_EXAMPLES", MAX_EXAMPLES)))
+load_grading_profile(EngineSettings().max_examples)
 
 
 def graded(cell_id: str, *, rules=()):
@@ -86,17 +84,53 @@ def _cpu(who) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@dataclass(eq=False)  # a plugin of its run: hashed by identity
+class NotebookGrading:
+    """What the judge holds for the notebook it grades now, and nothing else: one per pytest
+    run (``pytest_configure``), in its ``config.stash`` (``grading(config)``)."""
+    submission: str | None            # the --submission file, as nbgrader's side wrote it
+    cells: list[Cell]
+    limits: Limits | None
+    settings: EngineSettings
+    cpu_configured: float             # the judge's CPU when this run began (a fresh judge: its start)
+    cpu_collected: float | None = None
+    records: list[HiddenTestRecord] = field(default_factory=list)  # one per test run, as results.json has them
+    collection_errors: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)      # what the student's process logged
+    process: StudentProcess | None = None
+
+    def pytest_collectreport(self, report):  # a hook: this object is a plugin of its run
+        if report.failed:  # a broken hidden test is the course's fault: reported, never scored
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    @classmethod
+    def read(cls, path: str | None, cpu: float) -> "NotebookGrading":
+        if not path:
+            return cls(None, [], None, EngineSettings(), cpu)
+        with open(path) as f:
+            submission = json.load(f)
+        return cls(path, [Cell(**c) for c in submission["cells"]],
+                   Limits.from_dict(submission["limits"], f"{path}: limits"),
+                   EngineSettings.from_dict(submission["settings"], f"{path}: settings"), cpu)
+
+
+_GRADING = pytest.StashKey[NotebookGrading]()
+
+
+def grading(config) -> NotebookGrading:
+    return config.stash[_GRADING]
+
+
 def pytest_collection_finish(session):
-    session.config._judge_cpu_collected = _cpu(resource.RUSAGE_SELF)
+    grading(session.config).cpu_collected = _cpu(resource.RUSAGE_SELF)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "graded(cell_id, rules=()): the graded notebook cell this test scores, the rules it grades")
-    config._grading_records = []
-    config._grading_problems = []
-    _COLLECTION_ERRORS.clear()  # a persistent judge grades many notebooks in one process
-    example_replay.session_report()  # counts from here
-    config._judge_cpu_configured = _cpu(resource.RUSAGE_SELF)  # a fresh judge: interpreter and imports
+    state = NotebookGrading.read(config.getoption("--submission", None), _cpu(resource.RUSAGE_SELF))
+    config.stash[_GRADING] = state
+    config.pluginmanager.register(state, "notebook-grading")
+    load_grading_profile(state.settings.max_examples)
 
 
 @pytest.fixture(scope="session")
@@ -108,17 +142,12 @@ def forbidden_builtins() -> dict:
 
 @pytest.fixture(scope="session")
 def student_process(request):
-    path = request.config.getoption("--submission")
-    if not path:
+    state = grading(request.config)
+    if not state.submission:
         pytest.exit("the hidden tests need --submission=FILE", returncode=4)
-    with open(path) as f:
-        submission = json.load(f)
-    process = StudentProcess([Cell(**c) for c in submission["cells"]],
-                             Limits.from_dict(submission["limits"], f"{path}: limits"),
-                             log=request.config._grading_problems.append)
-    request.config._grading_process = process
-    yield process
-    process.stop()
+    state.process = StudentProcess(state.cells, state.limits, log=state.problems.append, settings=state.settings)
+    yield state.process
+    state.process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -126,14 +155,10 @@ def student(student_process, forbidden_builtins) -> Student:
     return Student(student_process, forbidden_builtins)
 
 
-_FALSIFYING = re.compile(r"^(?:Falsifying (?:explicit )?example|Failing (?:explicit example|test case)): "
-                         r"\w+\(\n?(.*)\)\s*$", re.S)
-
-
 def smallest_failing_input(exc: BaseException, fixtures=("student",)) -> str | None:
     """The arguments hypothesis shrank to, without the fixtures."""
     for note in getattr(exc, "__notes__", []) or []:
-        match = _FALSIFYING.match(note.strip())
+        match = hypothesis_internals.FALSIFYING.match(note.strip())
         if match:
             # One argument per unindented line, its value continued on indented ones (a tensor's
             # rows); hypothesis ends each argument, not each line, with a comma.
@@ -163,14 +188,6 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(leaf, AssertionError):
         return str(leaf) or "the property does not hold"
     return (f"the grader could not check your result: {type(leaf).__name__}: {leaf}"[:2000])
-
-
-_COLLECTION_ERRORS: list[str] = []
-
-
-def pytest_collectreport(report):
-    if report.failed:  # a broken hidden test is the course's fault: reported, never scored
-        _COLLECTION_ERRORS.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
 
 _RULE_TEXTS: dict = {}  # (notebook path, mtime) -> rule id -> the bullet the student reads
@@ -224,7 +241,7 @@ def pytest_runtest_makereport(item, call):
             for key in ("expected", "got"):
                 if isinstance(getattr(leaf, key, None), str):
                     setattr(record, key, getattr(leaf, key))
-        item.config._grading_records.append(record)
+        grading(item.config).records.append(record)
 
 
 def pytest_sessionfinish(session):
@@ -235,17 +252,18 @@ def pytest_sessionfinish(session):
     path = config.getoption("--results", None)
     if not path:
         return
-    process = getattr(config, "_grading_process", None)
+    state = grading(config)
+    process = state.process
     if process:
         process.stop()  # so that the worker's CPU time is counted below
-    configured = getattr(config, "_judge_cpu_configured", 0.0)
-    collected = getattr(config, "_judge_cpu_collected", configured)
+    configured = state.cpu_configured
+    collected = configured if state.cpu_collected is None else state.cpu_collected
     cost = {"judge_process_cpu": configured, "judge_collect_cpu": collected - configured,
             "judge_tests_cpu": _cpu(resource.RUSAGE_SELF) - collected,
             **(process.cost if process else {"worker_cpu": 0.0})}
-    results = JudgeResults(tests=config._grading_records, collection_errors=_COLLECTION_ERRORS,
+    results = JudgeResults(tests=state.records, collection_errors=state.collection_errors,
                            sandbox_gaps=process.sandbox_gaps if process else [],
                            cell_errors=process.cell_errors if process else {}, cost=cost,
-                           examples=example_replay.session_report())
+                           examples=example_replay.report(config).as_dict())
     with open(path, "w") as f:
         f.write(results.to_json())

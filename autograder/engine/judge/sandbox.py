@@ -40,6 +40,8 @@ import shutil
 import subprocess
 import sys
 
+from autograder.engine.shared.limits import EngineSettings
+
 # Which part of the grading engine the worker may read: its own code, nothing else.
 ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENGINE_PACKAGES = ("shared", "worker")  # the engine's packages the worker imports: never judge/
@@ -215,8 +217,9 @@ def bwrap_path() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def probe() -> str | None:
-    """None when the sandbox can be built here, else what is missing and how to fix it."""
+def probe(seconds: float = EngineSettings.sandbox_probe_seconds) -> str | None:
+    """None when the sandbox can be built here (a probe that starts within ``seconds``), else
+    what is missing and how to fix it."""
     try:
         check = ("import os, importlib.util, autograder.engine.worker.confine; "
                  "assert importlib.util.find_spec('mnist_course'); print(os.getuid())")
@@ -226,7 +229,7 @@ def probe() -> str | None:
     except SandboxUnavailable as exc:
         return str(exc)
     try:
-        run = subprocess.run(command.argv, capture_output=True, text=True, timeout=60,
+        run = subprocess.run(command.argv, capture_output=True, text=True, timeout=seconds,
                              pass_fds=command.pass_fds, **launch_user())
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap could not be started ({exc}): {HOW_TO_INSTALL}"

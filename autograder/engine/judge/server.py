@@ -8,8 +8,8 @@ own fresh sandboxed worker, and no student code ever runs here.
 
 Between notebooks the hidden tests' modules (and their caches of the student's objects)
 are dropped, so each run imports them afresh; hypothesis is derandomised, so examples do
-not depend on what ran before. The server is replaced after ``MAX_NOTEBOOKS`` notebooks,
-when a run fails, or when it does not answer in time (``judge_client``'s choice).
+not depend on what ran before. The server is replaced after ``judge_notebooks`` notebooks
+(``EngineSettings``), when a run fails, or when it does not answer in time (``judge_client``'s choice).
 
 Run by ``JudgeServer`` (``nbgrader_side/judge_client.py``, in nbgrader's process) as
 ``python -m autograder.engine.judge.server REQUEST_FD REPLY_FD``; each request and reply
@@ -50,9 +50,6 @@ def _forget_modules_under(folder: str) -> None:
 def grade_one(request: GradeRequest) -> GradeReply:
     import pytest
 
-    from autograder.engine.judge import plugin as judge
-
-    judge.load_grading_profile(request.max_examples)
     _forget_modules_under(request.tests_dir)
     output = io.StringIO()
     profile_path = os.environ.get(PROFILE_ENV)

@@ -26,7 +26,7 @@ import time
 from autograder.engine.judge import budget, cpu_wait, sandbox, zygotes
 from autograder.engine.shared import protocol, wire
 from autograder.engine.shared.cells import Cell  # noqa: F401  (part of this module's interface)
-from autograder.engine.shared.limits import MAX_EXAMPLES, Limits  # noqa: F401
+from autograder.engine.shared.limits import EngineSettings, Limits
 
 
 class StudentFailure(AssertionError):
@@ -66,9 +66,10 @@ _forking_failed: str | None = None  # why this process's zygotes could not make 
 class StudentProcess:
     """One worker at a time, running the submission's cells; restarted after a crash."""
 
-    def __init__(self, cells: list[Cell], limits: Limits, log=None):
+    def __init__(self, cells: list[Cell], limits: Limits, log=None, settings: EngineSettings = EngineSettings()):
         self.cells = cells
         self.limits = limits
+        self.settings = settings  # the worker's and its zygote's start
         self.log = log or (lambda message: None)
         self.proc: subprocess.Popen | None = None  # a fresh worker's process
         self.zygote: zygotes.Zygote | None = None   # or the zygote a forked worker came from
@@ -156,7 +157,7 @@ class StudentProcess:
             os.close(from_judge_r)
         self.to_worker, self.from_worker = from_judge_w, to_judge_r
         try:
-            ready = protocol.WorkerReady.parse(self._receive(time.monotonic() + 60))
+            ready = protocol.WorkerReady.parse(self._receive(time.monotonic() + self.settings.worker_start_seconds))
         except (EOFError, TimeoutError, wire.WireError, protocol.ProtocolError):
             ready = None
         if ready is None:
@@ -181,7 +182,7 @@ class StudentProcess:
         once; a second failure is this worker's failure to start."""
         for attempt in (1, 2):
             try:
-                self.zygote = zygotes.lease(env, self.limits, protected)
+                self.zygote = zygotes.lease(env, self.limits, protected, self.settings)
             except zygotes.ZygoteGone as exc:
                 raise StudentCrashed(str(exc)) from None
             if self.zygote.start_cpu:
@@ -275,7 +276,7 @@ class StudentProcess:
             ended = self._end_forked(0.0)
             # The zygote's count (wait4) covers the processes the worker started too.
             self.cost["worker_cpu"] += ended.cpu if ended.cpu is not None else self._worker_cpu
-            zygotes.give_back(self.zygote)
+            zygotes.give_back(self.zygote, self.settings.idle_zygotes)
             self.zygote, self._ended = None, None
         else:
             self.cost["worker_cpu"] += self._worker_cpu

@@ -1,7 +1,7 @@
 """The judge's side of the zygotes (``worker/zygote.py``, which runs inside the sandbox and
 says how): ``Zygote`` starts one in its sandbox (``sandbox.worker_command`` with
 ``sandbox.ZYGOTE_CAPS``), asks it for workers (``fork``) and to end them (``end``), and kills its
-sandbox when it does not answer within ``ANSWER_SECONDS``. ``lease``/``give_back`` keep one
+sandbox when it does not answer within ``zygote_answer_seconds`` (``EngineSettings``). ``lease``/``give_back`` keep one
 idle zygote per kind of sandbox for the judge process's next notebook; a worker has a zygote
 to itself while it lives.
 """
@@ -18,11 +18,10 @@ import tempfile
 import time
 
 from autograder.engine.judge import cpu_wait, sandbox
-from autograder.engine.shared.limits import Limits
 from autograder.engine.shared import protocol
-from autograder.engine.shared.protocol import ANSWER_SECONDS, MAX_MESSAGE
+from autograder.engine.shared.limits import EngineSettings, Limits
+from autograder.engine.shared.protocol import MAX_MESSAGE
 
-START_SECONDS = 60.0   # for its imports, on a busy machine
 
 
 class ZygoteGone(RuntimeError):
@@ -32,8 +31,10 @@ class ZygoteGone(RuntimeError):
 class Zygote:
     """One zygote in its sandbox, and the worker it runs now (at most one)."""
 
-    def __init__(self, key, env: dict, limits: Limits, protected: list[str]):
+    def __init__(self, key, env: dict, limits: Limits, protected: list[str],
+                 settings: EngineSettings = EngineSettings()):
         self.key = key
+        self.answer_seconds = settings.zygote_answer_seconds
         judge_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control = judge_end
         self.log = tempfile.NamedTemporaryFile(prefix="grading-zygote-", suffix=".log", delete=False)
@@ -51,7 +52,7 @@ class Zygote:
             self.log.close()
         started = time.perf_counter()
         try:
-            ready = self._ask(None, seconds=START_SECONDS)
+            ready = self._ask(None, seconds=settings.zygote_start_seconds)
         except ZygoteGone as exc:
             raise ZygoteGone(f"the grading sandbox did not start: {exc}") from None
         try:
@@ -64,11 +65,11 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def _ask(self, message, fds=(), seconds: float = ANSWER_SECONDS) -> dict:
-        """Send ``message`` (None: only wait) and return the zygote's answer; kills the zygote
-        and raises ZygoteGone when it is dead or silent."""
+    def _ask(self, message, fds=(), seconds: float | None = None) -> dict:
+        """Send ``message`` (None: only wait) and return the zygote's answer within ``seconds``
+        (its answer seconds); kills the zygote and raises ZygoteGone when it is dead or silent."""
         try:
-            self.control.settimeout(seconds)
+            self.control.settimeout(self.answer_seconds if seconds is None else seconds)
             if message is not None:
                 socket.send_fds(self.control, [json.dumps(message.to_message()).encode()], list(fds))
             data = self.control.recv(MAX_MESSAGE)
@@ -94,7 +95,9 @@ class Zygote:
     def fork(self, to_judge: int, from_judge: int, log: int, limits: Limits) -> int | None:
         """A new worker reading ``from_judge`` and writing ``to_judge``; returns its pid as the
         judge sees it (None if it ended at once)."""
-        answer = self._ask(protocol.ForkRequest(limits.to_json()), fds=(to_judge, from_judge, log))
+        # The zygote waits for the worker's init up to 3/4 of the time the judge waits for its answer.
+        answer = self._ask(protocol.ForkRequest(limits.to_json(), self.answer_seconds * 0.75),
+                           fds=(to_judge, from_judge, log))
         try:
             inner = protocol.Forked.parse(answer).pid
         except protocol.ProtocolError as exc:
@@ -114,7 +117,7 @@ class Zygote:
         """End the current worker and all it started, after waiting up to ``wait`` seconds
         for it to end on its own: how it ended (``returncode`` as Popen's, or None if it was
         still running) and the CPU seconds of it and all its processes."""
-        return protocol.Ended.parse(self._ask(protocol.EndRequest(wait), seconds=wait + ANSWER_SECONDS))
+        return protocol.Ended.parse(self._ask(protocol.EndRequest(wait), seconds=wait + self.answer_seconds))
 
     def kill(self) -> None:
         """Kill the sandbox: the zygote (its PID namespace's init: every process in it ends with
@@ -137,8 +140,7 @@ class Zygote:
             pass
 
 
-_idle: list[Zygote] = []
-IDLE_KEPT = 2  # idle zygotes kept for the next notebooks (one per kind of sandbox in use)
+_idle: list[Zygote] = []  # idle zygotes kept for the next notebooks (EngineSettings.idle_zygotes)
 
 
 def sandbox_key(env: dict, limits: Limits) -> str:
@@ -146,7 +148,7 @@ def sandbox_key(env: dict, limits: Limits) -> str:
     return json.dumps([env, limits.tmp_bytes, limits.shm_bytes, list(limits.readable_paths)], sort_keys=True)
 
 
-def lease(env: dict, limits: Limits, protected: list[str]) -> Zygote:
+def lease(env: dict, limits: Limits, protected: list[str], settings: EngineSettings = EngineSettings()) -> Zygote:
     """A zygote for one worker: an idle one built for the same sandbox, or a new one."""
     key = sandbox_key(env, limits)
     for zygote in list(_idle):
@@ -155,16 +157,16 @@ def lease(env: dict, limits: Limits, protected: list[str]) -> Zygote:
             if zygote.alive():
                 return zygote
             zygote.kill()
-    return Zygote(key, env, limits, protected)
+    return Zygote(key, env, limits, protected, settings)
 
 
-def give_back(zygote: Zygote) -> None:
-    """The worker is ended: keep the zygote for the next one."""
+def give_back(zygote: Zygote, keep: int = EngineSettings.idle_zygotes) -> None:
+    """The worker is ended: keep the zygote for the next one (and at most ``keep`` idle)."""
     if not zygote.alive():
         zygote.kill()
         return
     _idle.append(zygote)
-    while len(_idle) > IDLE_KEPT:
+    while len(_idle) > keep:
         _idle.pop(0).kill()
 
 

@@ -1,7 +1,7 @@
 """nbgrader's side of the judge server (``judge/server.py``): starts the persistent judge
 process, sends it one notebook's hidden-test run at a time and reads the reply, replacing the
-judge after ``MAX_NOTEBOOKS`` notebooks, when a run fails, or when it does not answer in time.
-A process that grades several courses keeps at most ``MAX_LIVE_JUDGES`` judges alive.
+judge after ``judge_notebooks`` notebooks, when a run fails, or when it does not answer in time.
+A process that grades several courses keeps at most ``live_judges`` judges alive (``EngineSettings``).
 """
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ import subprocess
 import sys
 import time
 
+from autograder.engine.shared.limits import EngineSettings
 from autograder.engine.shared.protocol import JUDGE_READY, GradeReply, GradeRequest
-
-MAX_LIVE_JUDGES = 2  # per grading process: each holds a judge, a zygote and their imports
-MAX_NOTEBOOKS = 100  # then a fresh process, so that nothing accumulates
 
 
 class JudgeServerFailed(RuntimeError):
@@ -30,21 +28,24 @@ class JudgeServer:
     _servers: dict = {}
 
     @classmethod
-    def for_course(cls, course_root: str, env: dict, preexec_fn=None) -> "JudgeServer":
+    def for_course(cls, course_root: str, env: dict, settings: EngineSettings = EngineSettings(),
+                   preexec_fn=None) -> "JudgeServer":
         key = (course_root, tuple(sorted(env.items())))
         server = cls._servers.pop(key, None)
-        if server is None or not server.alive() or server.graded >= MAX_NOTEBOOKS:
+        if server is None or not server.alive() or server.graded >= settings.judge_notebooks:
             if server is not None:
                 server.stop()
             # A process that grades several courses (a Dask worker, the tests) keeps the judges
-            # it used last; the others, and their zygotes, are stopped rather than left idle.
-            while len(cls._servers) >= MAX_LIVE_JUDGES:
+            # it used last (each holds a judge, a zygote and their imports); the others, and
+            # their zygotes, are stopped rather than left idle.
+            while len(cls._servers) >= settings.live_judges:
                 next(iter(cls._servers.values())).stop()
-            server = cls(course_root, env, preexec_fn)
+            server = cls(course_root, env, preexec_fn, settings.judge_start_seconds)
         cls._servers[key] = server  # the most recently used last
         return server
 
-    def __init__(self, course_root: str, env: dict, preexec_fn=None):
+    def __init__(self, course_root: str, env: dict, preexec_fn=None,
+                 start_seconds: float = EngineSettings.judge_start_seconds):
         self.graded = 0
         to_server_r, to_server_w = os.pipe()
         from_server_r, from_server_w = os.pipe()
@@ -57,18 +58,18 @@ class JudgeServer:
         self.requests = os.fdopen(to_server_w, "w")
         self.replies = os.fdopen(from_server_r, "r")
         self._buffer = b""
-        if self._read_line(time.monotonic() + 120) != JUDGE_READY:
+        if self._read_line(time.monotonic() + start_seconds) != JUDGE_READY:
             self.stop()
             raise JudgeServerFailed("the judge did not start")
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def grade(self, tests_dir: str, args: list[str], max_examples: int, timeout: float) -> GradeReply:
+    def grade(self, tests_dir: str, args: list[str], timeout: float) -> GradeReply:
         """Run the hidden tests in ``tests_dir`` with pytest ``args``: pytest's exit and output."""
         self.graded += 1
         try:
-            self.requests.write(json.dumps(GradeRequest(tests_dir, args, max_examples).to_message()) + "\n")
+            self.requests.write(json.dumps(GradeRequest(tests_dir, args).to_message()) + "\n")
             self.requests.flush()
             reply = GradeReply.parse(self._read_line(time.monotonic() + timeout))  # ProtocolError: a ValueError
         except (OSError, ValueError, EOFError, TimeoutError) as exc:

@@ -19,13 +19,13 @@ from dataclasses import asdict
 from nbformat.v4 import new_output
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Dict, Integer, List, Unicode, default, validate
+from traitlets import Bool, Dict, List, Unicode, default, validate
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import cell_conventions
 from autograder.engine.judge import sandbox
 from autograder.engine.nbgrader_side.judge_client import JudgeServer, JudgeServerFailed
-from autograder.engine.shared.limits import MAX_EXAMPLES, Limits
+from autograder.engine.shared.limits import EngineSettings, Limits
 from autograder.engine.shared.cells import Cell
 from autograder.engine.shared.protocol import JudgeResults
 
@@ -47,8 +47,6 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
 
     course_root = Unicode(help="The course's root folder.").tag(config=True)
     hidden_tests = Unicode(help="Folder with one folder of hidden tests per assignment.").tag(config=True)
-    timeout = Integer(600, help="Seconds for all hidden tests of one notebook.").tag(config=True)
-    max_examples = Integer(MAX_EXAMPLES, help="Hypothesis examples per property.").tag(config=True)
     replay_examples = Bool(True, help="Within one grading process, call each hidden test with the examples "
                            "hypothesis drew for it in an earlier notebook (same verdicts, far less CPU; "
                            "hypothesis draws afresh where anything fails or differs). False: it draws "
@@ -59,16 +57,15 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     limits = Dict(help="Overrides of the worker's limits by field name (the fields, their defaults and "
                   "meaning: autograder.engine.shared.limits.Limits); an unknown name or a value that is not "
                   "a positive number of the field's type is an error.").tag(config=True)
+    settings = Dict(help="Overrides of the engine's settings by field name (hypothesis's examples, the "
+                    "judge's time, memory, threads and reuse, the sandbox's start: the fields, their "
+                    "defaults and meaning are autograder.engine.shared.limits.EngineSettings); refused as "
+                    "limits are.").tag(config=True)
     readable_paths = List(Unicode(), help="Absolute paths student code may read, beyond Python, "
                           "its packages and the course's helper package.").tag(config=True)
     allow_unsandboxed = Bool(False, help="Grade even where no sandbox can be built (student code then "
                              "runs with the grading user's rights; every run logs it). Off by default: "
                              "grading refuses instead.").tag(config=True)
-    judge_memory_bytes = Integer(8 << 30, help="Address-space limit of the judge process.").tag(config=True)
-    judge_threads = Integer(1, help="torch's threads in the judge. One: a grading process is about one core's "
-                            "worth of work, and on tensors this small idle OpenMP threads spinning between "
-                            "operations cost the judge more CPU than they save (3.5 against 0.8 CPU-s for "
-                            "05's tests).").tag(config=True)
 
     _reported_gaps: set = set()
 
@@ -87,6 +84,11 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     @validate("limits")
     def _valid_limits(self, proposal):
         Limits.from_overrides(proposal.value)  # raises LimitsError, naming the field, on a typo
+        return proposal.value
+
+    @validate("settings")
+    def _valid_settings(self, proposal):
+        EngineSettings.from_overrides(proposal.value)  # as limits: LimitsError, naming the field
         return proposal.value
 
     @default("hidden_tests")
@@ -118,7 +120,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
     def sandbox_or_refuse(self) -> bool:
         """Whether student code runs sandboxed; refuses when it cannot and the course
         has not explicitly allowed grading without one."""
-        problem = sandbox.probe()
+        problem = sandbox.probe(self.engine_settings().sandbox_probe_seconds)
         if problem is None:
             return True
         if not self.allow_unsandboxed:
@@ -142,16 +144,23 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
         """The one value that bounds a submission's grading, as the judge and its worker get it."""
         return Limits.from_overrides(self.limits, readable_paths=list(self.readable_paths), sandbox=sandboxed)
 
+    def engine_settings(self) -> EngineSettings:
+        """How the engine grades (the judge's side and nbgrader's), as the course configured it."""
+        return EngineSettings.from_overrides(self.settings)
+
     def _limit_judge(self):
-        resource.setrlimit(resource.RLIMIT_AS, (self.judge_memory_bytes, self.judge_memory_bytes))
+        memory = self.engine_settings().judge_memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     def run_hidden_tests(self, tests_dir: str, cells: list[Cell], sandboxed: bool = True) -> dict:
+        settings = self.engine_settings()
         with tempfile.TemporaryDirectory(prefix="grading-") as work:
             submission = os.path.join(work, "submission.json")
             results = os.path.join(work, "results.json")
             with open(submission, "w") as f:
-                json.dump({"cells": [asdict(c) for c in cells], "limits": self.worker_limits(sandboxed).to_dict()}, f)
+                json.dump({"cells": [asdict(c) for c in cells], "limits": self.worker_limits(sandboxed).to_dict(),
+                           "settings": settings.to_dict()}, f)
             args = [tests_dir, "-p", "autograder.engine.judge.plugin", f"--submission={submission}",
                     f"--results={results}", "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header",
                     # pytest's unraisable-exception plugin runs gc.collect() twice at the end of
@@ -163,12 +172,12 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                     "-rN", f"--rootdir={self.course_root}", "-c", os.devnull, "--import-mode=importlib",
                     *([] if self.replay_examples else ["--draw-afresh"]),
                     *(["--record-examples"] if self.record_examples else [])]
-            threads = str(self.judge_threads)
+            threads = str(settings.judge_threads)
             env = dict(os.environ, PYTHONPATH=self.course_root, PYTHONHASHSEED="0",
                        OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
             try:
-                judge = JudgeServer.for_course(self.course_root, env, preexec_fn=self._limit_judge)
-                run = judge.grade(tests_dir, args, self.max_examples, self.timeout)
+                judge = JudgeServer.for_course(self.course_root, env, settings, preexec_fn=self._limit_judge)
+                run = judge.grade(tests_dir, args, settings.notebook_seconds)
             except JudgeServerFailed as exc:
                 raise JudgeFailed(str(exc)) from None
             if run.exit < 0 or "MemoryError" in run.output:

@@ -1,10 +1,15 @@
-"""What bounds one submission's grading: one typed value, from course_config.py to the worker.
+"""What bounds one submission's grading, and how the engine runs: two typed values, from
+course_config.py to where each is used.
 
-Used on every side, so it imports nothing of the engine: nbgrader's side builds it once
-from ``c.GradeWithHiddenTests.limits`` (``Limits.from_overrides``, which names an unknown
-field, a wrong type or a value that is not positive), hands it to the judge in the
-submission file (``to_dict``/``from_dict``), and the judge hands it to the worker on its
-command line (``to_json``/``from_json``): the same field names all the way. The defaults
+Used on every side, so it imports nothing of the engine. ``Limits`` bounds one submission:
+nbgrader's side builds it once from ``c.GradeWithHiddenTests.limits`` and hands it to the
+judge in the submission file (``to_dict``/``from_dict``), and the judge hands it to the
+worker on its command line (``to_json``/``from_json``). ``EngineSettings`` is everything
+else an instructor may tune (hypothesis's examples, the judge's time, memory and reuse, the
+zygote's and worker's start): built from ``c.GradeWithHiddenTests.settings``, used by
+nbgrader's side and handed to the judge in the same submission file. Both are overridden by
+field name, and both refuse the same way (``from_overrides``, which names an unknown field, a
+wrong type or a value that is not positive): the same field names all the way. The defaults
 below are the only ones.
 """
 from __future__ import annotations
@@ -13,9 +18,7 @@ import dataclasses
 import difflib
 import json
 
-MAX_EXAMPLES = 40  # hypothesis examples per property; course_config.py may override
-
-# Where the fields that are not limits come from (course_config.py sets them by their own names).
+# Where the fields of Limits that are not limits come from (course_config.py sets them by their own names).
 SET_ELSEWHERE = {
     "sandbox": "c.GradeWithHiddenTests.allow_unsandboxed (and whether this machine can build a sandbox)",
     "readable_paths": "c.GradeWithHiddenTests.readable_paths",
@@ -23,13 +26,93 @@ SET_ELSEWHERE = {
 
 
 class LimitsError(ValueError):
-    """A limit that cannot be used: an unknown field, a wrong type or a value that is not positive."""
+    """A limit or setting that cannot be used: an unknown field, a wrong type or a value that
+    is not positive."""
+
+
+class _Typed:
+    """Checked, overridable by name, serialised by its own field names: what ``Limits`` and
+    ``EngineSettings`` share. A subclass is a frozen dataclass whose fields' defaults give
+    their types: bool, tuple (of paths), float (seconds) or int (a count, bytes)."""
+    KIND = "limit"                            # what one field is called in messages
+    WHERE = "c.GradeWithHiddenTests.limits"   # where course_config.py overrides them
+    ELSEWHERE: dict = {}                      # fields set by other names, and which
+
+    def __post_init__(self):
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            kind = type(item.default)
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise LimitsError(f"{item.name} must be True or False, not {value!r}")
+            elif kind is tuple:
+                if isinstance(value, str) or not isinstance(value, (list, tuple)) \
+                        or not all(isinstance(path, str) for path in value):
+                    raise LimitsError(f"{item.name} must be a list of paths, not {value!r}")
+                object.__setattr__(self, item.name, tuple(value))
+            else:
+                # bool is an int to Python, never a number of bytes or seconds here; a float
+                # where an int is expected would fail only inside the worker (setrlimit).
+                allowed = (int, float) if kind is float else (int,)
+                if isinstance(value, bool) or not isinstance(value, allowed):
+                    what = "a number of seconds" if kind is float else "a whole number"
+                    raise LimitsError(f"{item.name} must be {what}, not {value!r} ({type(value).__name__})")
+                if value <= 0:
+                    raise LimitsError(f"{item.name} must be positive, not {value!r}")
+                object.__setattr__(self, item.name, kind(value))
+
+    @classmethod
+    def from_overrides(cls, overrides: dict, where: str | None = None, **fixed):
+        """The defaults with ``overrides`` (an instructor's, by field name) applied, and
+        ``fixed`` (the fields set elsewhere). A typo is an error that names it, never ignored."""
+        where = where or cls.WHERE
+        if not isinstance(overrides, dict):
+            raise LimitsError(f"{where} must be a dict of {cls.KIND}s by name, not {overrides!r}")
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in cls.ELSEWHERE]
+        for name in overrides:
+            if name in cls.ELSEWHERE:
+                raise LimitsError(f"{where}: {name!r} is not a {cls.KIND}; it is set by {cls.ELSEWHERE[name]}")
+            if name not in names:
+                close = difflib.get_close_matches(str(name), names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise LimitsError(f"{where}: unknown {cls.KIND} {name!r}{hint}; the {cls.KIND}s are {', '.join(names)}")
+        try:
+            return cls(**overrides, **fixed)
+        except LimitsError as exc:
+            raise LimitsError(f"{where}: {exc}") from None
+
+    def to_dict(self) -> dict:
+        return {item.name: list(value) if isinstance(value, tuple) else value
+                for item in dataclasses.fields(self) for value in [getattr(self, item.name)]}
+
+    @classmethod
+    def from_dict(cls, fields: dict, where: str | None = None):
+        """The inverse of ``to_dict``: every field by its own name, nothing else."""
+        where = where or f"{cls.KIND}s"
+        names = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(fields, dict):
+            raise LimitsError(f"{where}: expected the {cls.KIND}s by name, not {fields!r}")
+        unknown, missing = sorted(set(fields) - names, key=str), sorted(names - set(fields))
+        if unknown or missing:
+            raise LimitsError(f"{where}: unknown fields {unknown}, missing fields {missing}")
+        try:
+            return cls(**fields)
+        except LimitsError as exc:
+            raise LimitsError(f"{where}: {exc}") from None
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, where: str | None = None):
+        return cls.from_dict(json.loads(text), where)
 
 
 @dataclasses.dataclass(frozen=True)
-class Limits:
+class Limits(_Typed):
     """Everything that bounds one submission's grading; course_config.py overrides fields
     by name in ``c.GradeWithHiddenTests.limits``."""
+    ELSEWHERE = SET_ELSEWHERE
     call_seconds: float = 10.0        # wall clock for one call
     cpu_seconds: float = 20.0         # CPU time for one call (all threads)
     cells_seconds: float = 60.0       # wall clock (and CPU time) to run all answer cells
@@ -57,68 +140,29 @@ class Limits:
     forked_workers: bool = True       # workers forked from a sandboxed zygote (imports paid once), not fresh
     readable_paths: tuple = ()        # beyond Python and the helper package
 
-    def __post_init__(self):
-        for item in dataclasses.fields(self):
-            value = getattr(self, item.name)
-            kind = type(item.default)
-            if kind is bool:
-                if not isinstance(value, bool):
-                    raise LimitsError(f"{item.name} must be True or False, not {value!r}")
-            elif kind is tuple:
-                if isinstance(value, str) or not isinstance(value, (list, tuple)) \
-                        or not all(isinstance(path, str) for path in value):
-                    raise LimitsError(f"{item.name} must be a list of paths, not {value!r}")
-                object.__setattr__(self, item.name, tuple(value))
-            else:
-                # bool is an int to Python, never a number of bytes or seconds here; a float
-                # where an int is expected would fail only inside the worker (setrlimit).
-                allowed = (int, float) if kind is float else (int,)
-                if isinstance(value, bool) or not isinstance(value, allowed):
-                    what = "a number of seconds" if kind is float else "a whole number"
-                    raise LimitsError(f"{item.name} must be {what}, not {value!r} ({type(value).__name__})")
-                if value <= 0:
-                    raise LimitsError(f"{item.name} must be positive, not {value!r}")
-                object.__setattr__(self, item.name, kind(value))
 
-    @classmethod
-    def from_overrides(cls, overrides: dict, where: str = "c.GradeWithHiddenTests.limits", **fixed) -> Limits:
-        """The defaults with ``overrides`` (an instructor's, by field name) applied, and
-        ``fixed`` (the fields set elsewhere). A typo is an error that names it, never ignored."""
-        if not isinstance(overrides, dict):
-            raise LimitsError(f"{where} must be a dict of limits by name, not {overrides!r}")
-        limits = [f.name for f in dataclasses.fields(cls) if f.name not in SET_ELSEWHERE]
-        for name in overrides:
-            if name in SET_ELSEWHERE:
-                raise LimitsError(f"{where}: {name!r} is not a limit; it is set by {SET_ELSEWHERE[name]}")
-            if name not in limits:
-                close = difflib.get_close_matches(str(name), limits, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise LimitsError(f"{where}: unknown limit {name!r}{hint}; the limits are {', '.join(limits)}")
-        try:
-            return cls(**overrides, **fixed)
-        except LimitsError as exc:
-            raise LimitsError(f"{where}: {exc}") from None
 
-    def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "readable_paths": list(self.readable_paths)}
-
-    @classmethod
-    def from_dict(cls, fields: dict, where: str = "limits") -> Limits:
-        """The inverse of ``to_dict``: every field by its own name, nothing else."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        if not isinstance(fields, dict):
-            raise LimitsError(f"{where}: expected the limits by name, not {fields!r}")
-        unknown, missing = sorted(set(fields) - names, key=str), sorted(names - set(fields))
-        if unknown or missing:
-            raise LimitsError(f"{where}: unknown fields {unknown}, missing fields {missing}")
-        try:
-            return cls(**fields)
-        except LimitsError as exc:
-            raise LimitsError(f"{where}: {exc}") from None
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str, where: str = "limits") -> Limits:
-        return cls.from_dict(json.loads(text), where)
+@dataclasses.dataclass(frozen=True)
+class EngineSettings(_Typed):
+    """How the engine grades, beyond one submission's limits; course_config.py overrides
+    fields by name in ``c.GradeWithHiddenTests.settings``. Nothing here changes a verdict of
+    a submission within its limits, except ``max_examples`` (more examples find more mistakes)."""
+    KIND = "setting"
+    WHERE = "c.GradeWithHiddenTests.settings"
+    # The judge (its hypothesis profile and its process, started by nbgrader's side).
+    max_examples: int = 40              # hypothesis examples per property (a test's own @settings may lower it)
+    notebook_seconds: float = 600.0     # wall clock for all hidden tests of one notebook; then the judge is replaced
+    judge_start_seconds: float = 120.0  # for the judge's imports, on a busy machine
+    judge_notebooks: int = 100          # notebooks one judge grades before a fresh one replaces it
+    live_judges: int = 2                # judges one grading process keeps (one per course and environment)
+    judge_memory_bytes: int = 8 << 30   # the judge's address space
+    # torch's threads in the judge. One: a grading process is about one core's worth of work, and
+    # on tensors this small idle OpenMP threads spinning between operations cost the judge more
+    # CPU than they save (3.5 against 0.8 CPU-s for 05's tests).
+    judge_threads: int = 1
+    # The sandbox's start (the judge's side of the worker and its zygote).
+    sandbox_probe_seconds: float = 60.0  # for the one-time check that a sandbox can be built here
+    zygote_start_seconds: float = 60.0   # for a zygote's imports, on a busy machine
+    zygote_answer_seconds: float = 2.0   # a zygote that takes longer to answer is replaced (costs time, never a verdict)
+    idle_zygotes: int = 2                # idle zygotes a judge keeps for its next notebooks (one per kind of sandbox)
+    worker_start_seconds: float = 60.0   # for a worker's start (and its answer cells' first run) to say it is ready

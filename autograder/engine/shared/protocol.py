@@ -66,27 +66,23 @@ JUDGE_READY = {"ready": True}  # the judge server's first line, once its imports
 
 @dataclass(frozen=True)
 class GradeRequest:
-    """Run the hidden tests in ``tests_dir`` with pytest ``args``."""
+    """Run the hidden tests in ``tests_dir`` with pytest ``args`` (the engine's settings travel
+    in the submission file that ``args`` name, with its cells and limits)."""
     tests_dir: str
     args: list[str]
-    max_examples: int
 
     def to_message(self) -> dict:
-        return {"tests_dir": self.tests_dir, "args": list(self.args), "max_examples": self.max_examples}
+        return {"tests_dir": self.tests_dir, "args": list(self.args)}
 
     @classmethod
     def parse(cls, message) -> "GradeRequest":
         message = _fields(message, "grade request")
-        tests_dir, args, examples = message.get("tests_dir"), message.get("args"), message.get("max_examples")
+        tests_dir, args = message.get("tests_dir"), message.get("args")
         if not isinstance(tests_dir, str):
             raise ProtocolError(f"grade request: tests_dir must be a string, got {tests_dir!r}")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise ProtocolError(f"grade request: args must be a list of strings, got {args!r}")
-        try:
-            examples = int(examples)
-        except (TypeError, ValueError):
-            raise ProtocolError(f"grade request: max_examples must be an integer, got {examples!r}") from None
-        return cls(tests_dir, args, examples)
+        return cls(tests_dir, args)
 
 
 @dataclass(frozen=True)
@@ -379,15 +375,16 @@ class CallReply:
 # ------------------------------------------------------------------ judge <-> zygote
 
 MAX_MESSAGE = 1 << 16  # one datagram on the zygote's control socket, at most
-ANSWER_SECONDS = 2.0   # a zygote that takes longer to answer is replaced (costs time, never a verdict)
 
 @dataclass(frozen=True)
 class ForkRequest:
-    """Fork a worker (its two pipes and log travel beside, SCM_RIGHTS) with these limits."""
+    """Fork a worker (its two pipes and log travel beside, SCM_RIGHTS) with these limits; the
+    zygote waits up to ``init_seconds`` for the sandbox's init to fork it."""
     limits_json: str
+    init_seconds: float
 
     def to_message(self) -> dict:
-        return {"op": "fork", "limits": self.limits_json}
+        return {"op": "fork", "limits": self.limits_json, "init_seconds": self.init_seconds}
 
 
 @dataclass(frozen=True)
@@ -402,7 +399,10 @@ class EndRequest:
 def parse_zygote_request(message, fds: int) -> ForkRequest | EndRequest:
     message = _fields(message, "zygote request")
     if message.get("op") == "fork" and fds == 3:
-        return ForkRequest(message["limits"])
+        limits, init_seconds = message.get("limits"), message.get("init_seconds")
+        if not isinstance(limits, str) or type(init_seconds) not in (int, float) or not 0 < init_seconds <= 600:
+            raise ProtocolError(f"zygote: bad fork request {message!r}")
+        return ForkRequest(limits, float(init_seconds))
     if message.get("op") == "end":
         return EndRequest(min(float(message.get("wait", 0)), 10.0))
     raise ProtocolError(f"zygote: unknown request {message!r}")

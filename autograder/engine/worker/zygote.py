@@ -32,7 +32,8 @@ Two sides, named for where they run (this module is the first; ``judge/zygotes.p
   judge starts a fresh zygote in a fresh sandbox, and only the notebook it was serving
   loses anything.
 - ``Zygote`` (judge side, ``judge/zygotes.py``) starts one, asks it for workers (``fork``) and to end them
-  (``end``), and kills its sandbox when it does not answer within ``ANSWER_SECONDS``.
+  (``end``), and kills its sandbox when it does not answer within the course's
+  ``zygote_answer_seconds`` (``EngineSettings``).
   ``lease``/``give_back`` keep one idle zygote per kind of sandbox for the judge process's
   next notebook; a worker has a zygote to itself while it lives.
 """
@@ -53,7 +54,7 @@ import traceback
 
 from autograder.engine.shared.limits import Limits
 from autograder.engine.shared import protocol
-from autograder.engine.shared.protocol import ANSWER_SECONDS, MAX_MESSAGE
+from autograder.engine.shared.protocol import MAX_MESSAGE
 
 WRITABLE = ("/tmp", "/dev/shm")  # the only writable places in the sandbox (fresh for each worker)
 PR_SET_DUMPABLE = 4
@@ -341,9 +342,9 @@ class _ZygoteLoop:
         finally:
             _exit_flushed(code)
 
-    def fork(self, fds: list[int], limits_json: str) -> int:
+    def fork(self, fds: list[int], limits_json: str, init_seconds: float) -> int:
         """Fork the worker's init, PID 1 of a new PID namespace; returns the worker's pid as
-        this zygote numbers it, once the init has forked it."""
+        this zygote numbers it, once the init has forked it (or ``init_seconds`` have passed)."""
         read, write = os.pipe()
         gc.collect()  # what the zygote's own work left to collect is not the worker's to see
         self._check(self.libc.unshare(CLONE_NEWPID), "unshare the PID namespace")  # its next child's
@@ -361,7 +362,7 @@ class _ZygoteLoop:
         for fd in fds:
             os.close(fd)
         try:
-            if select.select([read], [], [], ANSWER_SECONDS * 0.75)[0]:
+            if select.select([read], [], [], init_seconds)[0]:
                 os.read(read, 1)  # or nothing: the init failed, and its error is in the log
         finally:
             os.close(read)
@@ -390,7 +391,7 @@ class _ZygoteLoop:
             if isinstance(request, protocol.ForkRequest):
                 self.end_all()
                 self.child, self.child_status, self.child_cpu = None, None, 0.0
-                self.reply(protocol.Forked(self.fork(fds, request.limits_json)))
+                self.reply(protocol.Forked(self.fork(fds, request.limits_json, request.init_seconds)))
             else:
                 for fd in fds:
                     os.close(fd)
