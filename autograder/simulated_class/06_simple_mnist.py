@@ -500,6 +500,7 @@ def predict(model, x):
 
     # ---- attacks and accidents: they cost that exercise's points and nothing else
     Case("fit_never_returns", "fit loops forever; the rest is correct", kind="attack", fails=FIT_CELLS,
+         rest_full=True,
          answers={"fit_answer": '''
 def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
     while True:

@@ -93,14 +93,17 @@ ANYWHERE = {
     **{n: "builtins" for n in ("__builtins__", "__builtin__")},
     **{n: "dynamic_import" for n in ("__import__", "import_module", "resolve_name", "locate")},
     **{n: "dynamic_code" for n in ("CodeType", "FunctionType")},
-    # The grader's own names (guard.py, worker.py), distinctive enough never to be a student's.
+    # The grader's own names (worker/guard.py, worker/serve.py) and its modules' names (a module
+    # reached without an import, through an object's __module__ or sys.modules), distinctive
+    # enough never to be a student's.
     **{n: "guard" for n in ("forbidden", "_forbidden", "ForbiddenBuiltinError", "ALIASES", "OPERATORS",
                             "NUMPY_PATCHABLE", "_ACTIVE_CALL", "_IDLE", "_Checks", "_expand", "_expand_uncached",
                             "_operators_refused", "operators_refused", "_operators_refused_uncached",
                             "_code_tables", "_OP_CALL_IDS", "_OP_CALLS", "_TAMPER_C", "_TAMPER_CODES",
                             "_HOOKS_REMOVED", "watch_threads", "_watch_thread", "_RefuseOperators",
                             "_RefuseTorchFunctions", "_OWN_CODE_IDS", "_OWN_CODES", "_NoMagics", "_OPERATOR_NAMES",
-                            "_unwatched_threads", "_refuser", "_THREAD_MODES", "student_proxy", "judge_server")},
+                            "_unwatched_threads", "_refuser", "_THREAD_MODES", "student_proxy", "judge_server",
+                            "judge_client", "zygote", "zygotes", "example_replay", "hypothesis_internals")},
 }
 DISPATCH_WORD = re.compile(r"dispatch", re.IGNORECASE)
 # Dunders read on a torch or numpy module or class that hand out its namespace.
