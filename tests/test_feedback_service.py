@@ -574,3 +574,57 @@ def test_every_grading_worker_is_warmed_for_each_released_assignment_and_again_a
             service._client.close()
         if service._cluster is not None:
             service._cluster.close()
+
+
+# ---- waking on events rather than waiting for the next look (issue 27)
+def test_the_exchange_watch_wakes_on_a_finished_submission_and_refuses_a_link(course, tmp_path):
+    import exchange_watch
+
+    inbound = fs.Path(course["exchange"]) / COURSE_ID / "inbound"
+    wake = threading.Event()
+    watch = exchange_watch.ExchangeWatch(inbound, wake)
+    assert watch.start()
+    try:
+        folder = inbound / "alice+x+y"
+        folder.mkdir(mode=0o700)
+        assert wake.wait(5)
+        wake.clear()
+        os.chmod(folder, 0o777)  # nbgrader's submit's last step
+        assert wake.wait(5)
+    finally:
+        watch.stop()
+    link = tmp_path / "inbound-link"
+    link.symlink_to(inbound)
+    assert not exchange_watch.ExchangeWatch(link, threading.Event()).start()
+
+
+def test_a_submission_is_graded_at_once_however_long_the_poll(course):
+    """poll_seconds 60: only the inbound folder's events can start the grading within seconds;
+    the grading's end wakes the service again (here: the next round records it)."""
+    service = RecordingService(course, {"poll_seconds": 60})
+    service.warm_up = lambda: None  # no cluster: grading is recorded, not run
+    stop = threading.Event()
+    serving = threading.Thread(target=service.serve, args=(stop,))
+    serving.start()
+    try:
+        time.sleep(0.5)  # its first round has looked at an empty exchange
+        sub, _ = submit(course, "alice", 1)
+        deadline = time.monotonic() + 10
+        while not service.graded and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service.graded == [sub.key]
+    finally:
+        stop.set()
+        serving.join(5)
+    assert not serving.is_alive()
+    entry = service.ledger.get(sub.key)
+    assert entry["status"] == "graded" and entry["phases"]["seen_to_released"] < 10, entry
+
+
+def test_phases_share_out_the_seconds_and_ignore_what_the_task_does_not_say():
+    assert fs.phases({"autograde": 1.5, "feedback": 0.5, "task": 2.25}, seen=10.0, started=11.0,
+                     collected=14.0, released=14.5) == {
+        "queued": 1.0, "autograde": 1.5, "feedback": 0.5, "task": 2.25, "dispatch": 0.75, "release": 0.5,
+        "seen_to_released": 4.5}
+    assert fs.phases("not figures", seen=0.0, started=0.0, collected=1.0, released=1.0) == {
+        "queued": 0.0, "dispatch": 1.0, "release": 0.0, "seen_to_released": 1.0}

@@ -491,6 +491,30 @@ class Grading:
     deadline: float
 
 
+# Where the seconds from the service first seeing a submission to its feedback released went,
+# kept in its ledger entry ("phases") and read by benchmarks/bench_feedback_latency.py.
+PHASES = {
+    "queued": "first seen to its grading task submitted (waiting for a free slot, the copy)",
+    "autograde": "nbgrader autograde in the grading worker (the engine included)",
+    "feedback": "nbgrader generate_feedback in the grading worker",
+    "task": "the grading task, from its start to its end in the worker",
+    "dispatch": "the task submitted to its end seen by the service, less the task (Dask, the service's look)",
+    "release": "nbgrader release_feedback by the service",
+    "seen_to_released": "first seen to feedback released: all of the above",
+}
+
+
+def phases(task: object, seen: float, started: float, collected: float, released: float) -> dict[str, float]:
+    """The PHASES of one graded submission, from the task's own figures (``task``, as
+    ``grade_and_generate`` returns them) and the service's monotonic times."""
+    measured = {name: float(task[name]) for name in ("autograde", "feedback", "task")
+                if isinstance(task, dict) and isinstance(task.get(name), (int, float))}
+    spent = {"queued": started - seen, **measured,
+             "dispatch": collected - started - measured.get("task", 0.0),
+             "release": released - collected, "seen_to_released": released - seen}
+    return {name: round(max(0.0, spent[name]), 2) for name in PHASES if name in spent}
+
+
 def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -504,16 +528,22 @@ def grade_and_generate(root: str, db_url: str, course_id: str, assignment: str, 
 
     from instructor.grade_class import course_api, grade_submission
 
+    began = time.monotonic()
     outcome = grade_submission(root, db_url, assignment, student)
     if outcome.status != "graded":
         return {"status": "failed", "error": outcome.error or "nbgrader found no notebook to grade"}
     api = course_api(root, db_url)
+    generating = time.monotonic()
     made = api.generate_feedback(assignment, student, force=True)
     if not made["success"]:
         return {"status": "failed", "error": f"feedback failed: {made.get('error') or made.get('log')}"}
     with Gradebook(db_url, course_id) as gb:
         graded = gb.find_submission(assignment, student)
-        return {"status": "graded", "score": float(graded.score), "max_score": float(graded.max_score)}
+        # Where the task's time went (the service adds the rest: PHASES).
+        phases = {"autograde": outcome.seconds, "autograde_cpu": outcome.cpu_seconds,
+                  "feedback": time.monotonic() - generating, "task": time.monotonic() - began}
+        return {"status": "graded", "score": float(graded.score), "max_score": float(graded.max_score),
+                "phases": {name: round(seconds, 2) for name, seconds in phases.items()}}
 
 
 def warm_worker(root: str, db_url: str, assignment: str) -> dict:
@@ -590,6 +620,10 @@ class FeedbackService:
         self._warming: list = []  # those tasks, until their outcome is logged
         self.generated: dict[str, str | None] = {}  # assignment -> why generating it failed, or None
         self._released: dict[Path, tuple[int, set[str]]] = {}  # released notebook -> (mtime, grade_ids)
+        self._seen_at: dict[str, float] = {}  # submission key -> when this process first saw it (monotonic)
+        # Set when a round may have something to do: a change in inbound/ (ExchangeWatch), a
+        # grading's end (its task's callback); serve() otherwise looks every poll_seconds.
+        self.wake = threading.Event()
         self.prepare_root()
         self.ledger = Ledger(self.root / "ledger.json")
 
@@ -791,6 +825,8 @@ class FeedbackService:
         for subs in by_student.values():
             subs.sort(key=lambda s: ((self.ledger.get(s.key) or {}).get("first_seen") or "~", s.key))
             found += [(self.ledger.seen(sub, self.clock()), sub) for sub in subs[:MAX_CHECKED_PER_STUDENT]]
+            for sub in subs[:MAX_CHECKED_PER_STUDENT]:
+                self._seen_at.setdefault(sub.key, time.monotonic())
         for _, sub in sorted(found, key=lambda pair: (pair[0], pair[1].key)):  # as first seen
             entry = self.ledger.get(sub.key) or {}
             if entry.get("attempts", 0) >= MAX_ATTEMPTS:
@@ -819,6 +855,7 @@ class FeedbackService:
             else:
                 self.queues.setdefault(sub.student, []).append(sub)
                 continue
+            self._seen_at.pop(sub.key, None)
             handled += 1
         return handled
 
@@ -912,17 +949,23 @@ class FeedbackService:
                            "instructor will see it.")
             elif result.get("status") == "graded":
                 # recorded, then released: whoever sees the feedback finds its score in the ledger
-                self.ledger.record(sub, status="graded", score=result["score"], max_score=result["max_score"],
-                                   graded_at=datetime.now(UTC).isoformat(),
-                                   seconds=round(time.monotonic() - grading.started, 1))
+                collected = time.monotonic()
+                entry = self.ledger.record(sub, status="graded", score=result["score"], max_score=result["max_score"],
+                                           graded_at=datetime.now(UTC).isoformat(),
+                                           seconds=round(collected - grading.started, 1))
                 problem = self.release(sub)
                 if problem:
                     self.give_up(sub, problem)
                 else:
-                    log.info("%s: graded %g / %g in %.1f s; feedback released", sub.key, result["score"],
-                             result["max_score"], time.monotonic() - grading.started)
+                    entry["phases"] = phases(result.get("phases"), self._seen_at.get(sub.key, grading.started),
+                                             grading.started, collected, time.monotonic())
+                    self.ledger.save()
+                    log.info("%s: graded %g / %g in %.1f s; feedback released (%s)", sub.key, result["score"],
+                             result["max_score"], time.monotonic() - grading.started,
+                             ", ".join(f"{name} {seconds:g} s" for name, seconds in entry["phases"].items()))
             else:
                 self.give_up(sub, result.get("error") or "the grading failed")
+            self._seen_at.pop(sub.key, None)
             self.clean(sub)
         return ended
 
@@ -941,9 +984,11 @@ class FeedbackService:
         """Start grading a copied submission (a Dask task: autograde, then its feedback
         released); returns the task's future."""
         url = self.prepare_gradebook(sub.assignment)
-        return self.client().submit(grade_and_generate, str(self.root), url, self.course["course_id"],
-                                   sub.assignment, sub.student, pure=False,
-                                   key=f"onsubmit-{sub.assignment}-{sub.student}-{time.time_ns()}")
+        future = self.client().submit(grade_and_generate, str(self.root), url, self.course["course_id"],
+                                     sub.assignment, sub.student, pure=False,
+                                     key=f"onsubmit-{sub.assignment}-{sub.student}-{time.time_ns()}")
+        future.add_done_callback(lambda _: self.wake.set())  # recorded and released at once
+        return future
 
     def release(self, sub: Submission) -> str | None:
         """nbgrader's ``release_feedback`` of the feedback the grading generated (a copy into
@@ -973,20 +1018,30 @@ class FeedbackService:
         kill_task(self._client, job)
 
     def serve(self, stop: threading.Event) -> None:
-        log.info("watching %s (limit: %s)", self.inbound, f"{self.limit.max_graded} per "
-                 f"{self.limit.window}" if self.limit.max_graded else "none")
+        from exchange_watch import ExchangeWatch
+
+        watch = ExchangeWatch(self.inbound, self.wake)
+        log.info("watching %s (%s; limit: %s)", self.inbound,
+                 "by events" if watch.start() else f"every {self.settings['poll_seconds']} s",
+                 f"{self.limit.max_graded} per {self.limit.window}" if self.limit.max_graded else "none")
         try:
             self.warm_up()
         except Exception:  # the rounds try again, and say what fails for each submission
             log.exception("warming up failed")
         while not stop.is_set():
+            self.wake.clear()  # what happens during the round wakes the next one at once
             try:
                 self.round()
             except Exception:  # one bad round must not stop the service; the ledger says what is done
                 log.exception("a round of on-submit grading failed")
-            # while gradings run, their ends are looked for more often than the exchange
+            # Woken by an event, else the next look after poll_seconds (stop looked at meanwhile);
+            # while gradings run, their deadlines are looked at at least every 0.5 s.
             poll = float(self.settings["poll_seconds"])
-            stop.wait(min(poll, 0.5) if self.running else poll)
+            until = time.monotonic() + (min(poll, 0.5) if self.running else poll)
+            while not stop.is_set() and not self.wake.wait(max(0.0, min(0.25, until - time.monotonic()))):
+                if time.monotonic() >= until:
+                    break
+        watch.stop()
         while self.running:  # asked to stop: the gradings under way end first (or at their deadline)
             try:
                 self.collect()
