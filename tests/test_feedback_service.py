@@ -583,7 +583,7 @@ def test_the_exchange_watch_wakes_on_a_finished_submission_and_refuses_a_link(co
     inbound = fs.Path(course["exchange"]) / COURSE_ID / "inbound"
     wake = threading.Event()
     watch = exchange_watch.ExchangeWatch(inbound, wake)
-    assert watch.start()
+    assert watch.arm()
     try:
         folder = inbound / "alice+x+y"
         folder.mkdir(mode=0o700)
@@ -595,7 +595,30 @@ def test_the_exchange_watch_wakes_on_a_finished_submission_and_refuses_a_link(co
         watch.stop()
     link = tmp_path / "inbound-link"
     link.symlink_to(inbound)
-    assert not exchange_watch.ExchangeWatch(link, threading.Event()).start()
+    assert not exchange_watch.ExchangeWatch(link, threading.Event()).arm()
+
+
+def test_the_exchange_watch_is_armed_once_inbound_exists_and_again_when_it_is_replaced(tmp_path):
+    import exchange_watch
+
+    inbound, wake = tmp_path / "inbound", threading.Event()
+    watch = exchange_watch.ExchangeWatch(inbound, wake)
+    try:
+        assert not watch.arm()  # no assignment released yet
+        inbound.mkdir()
+        assert watch.arm() and watch.arm()
+        inbound.rmdir()
+        deadline = time.monotonic() + 5
+        while watch.armed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not watch.armed
+        inbound.mkdir()
+        assert watch.arm()
+        wake.clear()
+        (inbound / "bob+x+y").mkdir()
+        assert wake.wait(5)
+    finally:
+        watch.stop()
 
 
 def test_a_submission_is_graded_at_once_however_long_the_poll(course):

@@ -1021,8 +1021,7 @@ class FeedbackService:
         from exchange_watch import ExchangeWatch
 
         watch = ExchangeWatch(self.inbound, self.wake)
-        log.info("watching %s (%s; limit: %s)", self.inbound,
-                 "by events" if watch.start() else f"every {self.settings['poll_seconds']} s",
+        log.info("watching %s (every %s s and by events; limit: %s)", self.inbound, self.settings["poll_seconds"],
                  f"{self.limit.max_graded} per {self.limit.window}" if self.limit.max_graded else "none")
         try:
             self.warm_up()
@@ -1030,6 +1029,7 @@ class FeedbackService:
             log.exception("warming up failed")
         while not stop.is_set():
             self.wake.clear()  # what happens during the round wakes the next one at once
+            watch.arm()  # inbound/ exists once an assignment is released; it may be replaced
             try:
                 self.round()
             except Exception:  # one bad round must not stop the service; the ledger says what is done
