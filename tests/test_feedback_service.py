@@ -651,3 +651,28 @@ def test_phases_share_out_the_seconds_and_ignore_what_the_task_does_not_say():
         "seen_to_released": 4.5}
     assert fs.phases("not figures", seen=0.0, started=0.0, collected=1.0, released=1.0) == {
         "queued": 0.0, "dispatch": 1.0, "release": 0.0, "seen_to_released": 1.0}
+
+
+def test_a_flood_of_events_in_inbound_makes_at_most_ten_rounds_a_second(course):
+    """inbound/ is writable by every student: changing it in a loop wakes the service, which
+    still looks at most once per MIN_ROUND_GAP_S."""
+    service = RecordingService(course, {"poll_seconds": 60})
+    service.warm_up = lambda: None
+    rounds = []
+    real_round = service.round
+    service.round = lambda: rounds.append(time.monotonic()) or real_round()
+    stop = threading.Event()
+    serving = threading.Thread(target=service.serve, args=(stop,))
+    serving.start()
+    spam = fs.Path(course["exchange"]) / COURSE_ID / "inbound" / "spam"
+    try:
+        time.sleep(0.5)
+        until = time.monotonic() + 2.0
+        while time.monotonic() < until:
+            spam.mkdir()
+            spam.rmdir()
+    finally:
+        stop.set()
+        serving.join(5)
+    during = [t for t in rounds if t >= until - 2.0]
+    assert 5 <= len(during) <= 22, len(during)  # 10 a second, as the service promises

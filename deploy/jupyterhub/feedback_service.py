@@ -63,6 +63,9 @@ from pathlib import Path
 # A submission whose grading was started this often without an outcome (the service or its
 # grading worker died each time) is not tried again.
 MAX_ATTEMPTS = 2
+# The shortest time between two rounds, however many events wake the service: a student who
+# writes to inbound/ in a loop makes it look 10 times a second at most (each look is bounded).
+MIN_ROUND_GAP_S = 0.1
 # Outcomes that end a submission's processing; "grading" is the only other status.
 FINAL = ("graded", "failed", "refused", "rejected")
 # Outcomes that count against the rate limit: the grader spent its time on them.
@@ -624,6 +627,7 @@ class FeedbackService:
         # Set when a round may have something to do: a change in inbound/ (ExchangeWatch), a
         # grading's end (its task's callback); serve() otherwise looks every poll_seconds.
         self.wake = threading.Event()
+        self._last_round = 0.0  # when serve() last began a round (monotonic)
         self.prepare_root()
         self.ledger = Ledger(self.root / "ledger.json")
 
@@ -1028,6 +1032,9 @@ class FeedbackService:
         except Exception:  # the rounds try again, and say what fails for each submission
             log.exception("warming up failed")
         while not stop.is_set():
+            # inbound/ is every student's to write: events are at most one round per MIN_ROUND_GAP_S
+            time.sleep(max(0.0, self._last_round + MIN_ROUND_GAP_S - time.monotonic()))
+            self._last_round = time.monotonic()
             self.wake.clear()  # what happens during the round wakes the next one at once
             watch.arm()  # inbound/ exists once an assignment is released; it may be replaced
             try:
