@@ -1036,8 +1036,8 @@ class FeedbackService:
             time.sleep(max(0.0, self._last_round + MIN_ROUND_GAP_S - time.monotonic()))
             self._last_round = time.monotonic()
             self.wake.clear()  # what happens during the round wakes the next one at once
-            watch.arm()  # inbound/ exists once an assignment is released; it may be replaced
             try:
+                watch.arm()  # inbound/ exists once an assignment is released; it may be replaced
                 self.round()
             except Exception:  # one bad round must not stop the service; the ledger says what is done
                 log.exception("a round of on-submit grading failed")
