@@ -14,9 +14,9 @@ fetch: ``feedback/<md5 of the submission's secret and the notebook's name>.html`
 every 0.05 s on the filesystem, as root; the student's own Assignments tab is then asked once,
 untimed, that it shows the feedback. (``--look tab`` asks the tab every 0.2 s instead, as an
 earlier version did: three servers list the exchange 15 times a second, hashing every
-submission, a load on the grading cores that no student makes.) Then the service is stopped, the Hub starts it again, and one student
-submits as soon as the new service process runs: that submission pays the grading cluster's
-start and its worker's warm-up. No rate limit (``--feedback-limit 0``).
+submission, a load on the grading cores that no student makes.) Then the service is stopped,
+the Hub starts it again, and one student submits as soon as the new service process runs:
+that submission pays the grading cluster's start and its worker's warm-up. No rate limit (``--feedback-limit 0``).
 
 Prints each submission's seconds, the median and 95th percentile of the rounds, the first
 after the restart, the CPU-seconds the service's process tree spent (cgroup-free: the

@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -621,25 +622,32 @@ def test_the_exchange_watch_is_armed_once_inbound_exists_and_again_when_it_is_re
         watch.stop()
 
 
-def test_a_submission_is_graded_at_once_however_long_the_poll(course):
-    """poll_seconds 60: only the inbound folder's events can start the grading within seconds;
-    the grading's end wakes the service again (here: the next round records it)."""
-    service = RecordingService(course, {"poll_seconds": 60})
+@contextmanager
+def serving_in_a_thread(service):
+    """``service.serve`` in a thread, past its first round (an empty exchange); stopped after."""
     service.warm_up = lambda: None  # no cluster: grading is recorded, not run
     stop = threading.Event()
     serving = threading.Thread(target=service.serve, args=(stop,))
     serving.start()
     try:
-        time.sleep(0.5)  # its first round has looked at an empty exchange
+        time.sleep(0.5)
+        yield
+    finally:
+        stop.set()
+        serving.join(5)
+    assert not serving.is_alive()
+
+
+def test_a_submission_is_graded_at_once_however_long_the_poll(course):
+    """poll_seconds 60: only the inbound folder's events can start the grading within seconds;
+    the grading's end wakes the service again (here: the next round records it)."""
+    service = RecordingService(course, {"poll_seconds": 60})
+    with serving_in_a_thread(service):
         sub, _ = submit(course, "alice", 1)
         deadline = time.monotonic() + 10
         while not service.graded and time.monotonic() < deadline:
             time.sleep(0.05)
         assert service.graded == [sub.key]
-    finally:
-        stop.set()
-        serving.join(5)
-    assert not serving.is_alive()
     entry = service.ledger.get(sub.key)
     assert entry["status"] == "graded" and entry["phases"]["seen_to_released"] < 10, entry
 
@@ -657,22 +665,14 @@ def test_a_flood_of_events_in_inbound_makes_at_most_ten_rounds_a_second(course):
     """inbound/ is writable by every student: changing it in a loop wakes the service, which
     still looks at most once per MIN_ROUND_GAP_S."""
     service = RecordingService(course, {"poll_seconds": 60})
-    service.warm_up = lambda: None
     rounds = []
     real_round = service.round
     service.round = lambda: rounds.append(time.monotonic()) or real_round()
-    stop = threading.Event()
-    serving = threading.Thread(target=service.serve, args=(stop,))
-    serving.start()
     spam = fs.Path(course["exchange"]) / COURSE_ID / "inbound" / "spam"
-    try:
-        time.sleep(0.5)
+    with serving_in_a_thread(service):
         until = time.monotonic() + 2.0
         while time.monotonic() < until:
             spam.mkdir()
             spam.rmdir()
-    finally:
-        stop.set()
-        serving.join(5)
     during = [t for t in rounds if t >= until - 2.0]
     assert 5 <= len(during) <= 22, len(during)  # 10 a second, as the service promises

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import functools
 import logging
 import os
 import select
@@ -32,6 +33,7 @@ WATCHED = (IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF
            | IN_DONT_FOLLOW)
 
 
+@functools.lru_cache(maxsize=1)  # arm() tries again every round until inbound/ exists
 def _libc():
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     libc.inotify_init1.argtypes, libc.inotify_add_watch.argtypes = [ctypes.c_int], [

@@ -828,8 +828,8 @@ class FeedbackService:
         found = []
         for subs in by_student.values():
             subs.sort(key=lambda s: ((self.ledger.get(s.key) or {}).get("first_seen") or "~", s.key))
-            found += [(self.ledger.seen(sub, self.clock()), sub) for sub in subs[:MAX_CHECKED_PER_STUDENT]]
             for sub in subs[:MAX_CHECKED_PER_STUDENT]:
+                found.append((self.ledger.seen(sub, self.clock()), sub))
                 self._seen_at.setdefault(sub.key, time.monotonic())
         for _, sub in sorted(found, key=lambda pair: (pair[0], pair[1].key)):  # as first seen
             entry = self.ledger.get(sub.key) or {}
