@@ -7,7 +7,12 @@ assignment, with examples drawn by hypothesis and with examples recorded at rele
 For each assignment, one ``nbgrader autograde`` of 1 copy of our solution and one of
 ``--notebooks`` copies, each a fresh grading process: the marginal cost is the difference
 per further notebook, the fixed cost what one notebook costs beyond it (nbgrader's start,
-the judge's, the zygote's, and drawing the examples where none are recorded). CPU is that
+the judge's, the zygote's, and drawing the examples where none are recorded). The same two
+gradings with the course's own autograde preprocessors switched off (GradeWithHiddenTests and
+FlagInternals: no judge, no zygote, no worker) measure what is nbgrader's: its start, and per
+notebook reading, sanitising (RestoreCells is nbgrader's OverwriteCells), its other
+preprocessors, the gradebook and writing; "ours" is the rest. The issue's goal for the fixed
+cost (the judge's start, the zygote's, the examples) is on ours. CPU is that
 of the whole process tree, sandboxed workers and killed processes included: the benchmark
 runs its gradings in a cgroup of its own (cgroup v1 ``cpuacct``, as root) and reads its
 usage; where it cannot make one, it falls back to the reaped children's rusage and says so.
@@ -77,8 +82,12 @@ def measured(cpu: ProcessTreeCpu, run) -> tuple[float, float]:
     return cpu.seconds() - start_cpu, time.perf_counter() - start
 
 
+# nbgrader's pipeline alone: the course's own autograde preprocessors off (course_config.py).
+NBGRADER_ALONE = ("--GradeWithHiddenTests.enabled=False", "--FlagInternals.enabled=False")
+
+
 def grade_copies(generated: Path, where: Path, assignment: str, count: int, recorded: bool,
-                 cpu: ProcessTreeCpu) -> tuple[float, float]:
+                 cpu: ProcessTreeCpu, options: tuple[str, ...] = ()) -> tuple[float, float]:
     course = nbgrader_cli.copy_course(generated, where)
     recording = course / "autograder" / "hidden" / assignment / RECORDING_NAME
     if not recorded and recording.exists():
@@ -86,7 +95,17 @@ def grade_copies(generated: Path, where: Path, assignment: str, count: int, reco
     solution = next(c for c in load_cases(assignment) if c.name == "solution")
     cases = [dataclasses.replace(solution, name=f"solution{i}") for i in range(count)]
     nbgrader_cli.submit_class(course, assignment, cases)
-    return measured(cpu, lambda: nbgrader_cli.autograde(course, assignment, [c.name for c in cases]))
+    return measured(cpu, lambda: nbgrader_cli.autograde(course, assignment, [c.name for c in cases],
+                                                         options=options))
+
+
+def fixed_and_marginal(generated: Path, where: Path, assignment: str, notebooks: int, recorded: bool,
+                       cpu: ProcessTreeCpu, options: tuple[str, ...] = ()) -> tuple[float, ...]:
+    """(fixed, marginal, CPU of 1 notebook, CPU of ``notebooks``, wall of ``notebooks``)."""
+    one, _ = grade_copies(generated, where / "one", assignment, 1, recorded, cpu, options)
+    many, many_wall = grade_copies(generated, where / "many", assignment, notebooks, recorded, cpu, options)
+    marginal = (many - one) / (notebooks - 1)
+    return one - marginal, marginal, one, many, many_wall
 
 
 def main(argv=None) -> int:
@@ -106,22 +125,27 @@ def main(argv=None) -> int:
                 nbgrader_cli.generate(generated, assignment)
             for assignment in which:
                 stale = staleness(assignment)
+                alone = fixed_and_marginal(generated, Path(tmp), assignment, args.notebooks, True, cpu,
+                                           NBGRADER_ALONE)
+                rows.append((assignment, "nbgrader", *alone, "", None))
                 for recorded in (False, True):
-                    one, one_wall = grade_copies(generated, Path(tmp) / "one", assignment, 1, recorded, cpu)
-                    many, many_wall = grade_copies(generated, Path(tmp) / "many", assignment, args.notebooks,
-                                                   recorded, cpu)
-                    marginal = (many - one) / (args.notebooks - 1)
-                    rows.append((assignment, "recorded" if recorded else "drawn", one - marginal, marginal,
-                                 one, many, many_wall, stale if recorded else ""))
+                    total = fixed_and_marginal(generated, Path(tmp), assignment, args.notebooks, recorded, cpu)
+                    rows.append((assignment, "recorded" if recorded else "drawn", *total,
+                                 stale if recorded else "", (total[0] - alone[0], total[1] - alone[1])))
     finally:
         cpu.close()
     print(f"\nCPU of the whole process tree, measured by {cpu.how}")
     print(f"one `import torch`: {torch_cpu:.2f} CPU-s; the goal for a grading process's fixed cost: "
           f"{2 * torch_cpu:.2f}\n")
-    print(f"{'assignment':26} {'examples':9} {'fixed':>7} {'marginal':>9} {'1 nb':>7} "
-          f"{str(args.notebooks) + ' nb':>7} {'wall':>6}   (CPU-s; wall of the larger run)")
-    for assignment, mode, fixed, marginal, one, many, wall, note in rows:
+    print("rows: 'nbgrader' is nbgrader's pipeline alone (the course's autograde preprocessors off);\n"
+          "'drawn'/'recorded' the whole grading, examples drawn by hypothesis or recorded at release;\n"
+          "'ours' what the course's grading adds to nbgrader's: the judge, the zygote, the workers, the\n"
+          "examples and the preprocessors' own work (CPU-s; wall of the larger run)\n")
+    print(f"{'assignment':26} {'run':9} {'fixed':>7} {'marginal':>9} {'1 nb':>7} "
+          f"{str(args.notebooks) + ' nb':>7} {'wall':>6}   {'ours: fixed':>11} {'marginal':>9}")
+    for assignment, mode, fixed, marginal, one, many, wall, note, ours in rows:
         print(f"{assignment:26} {mode:9} {fixed:7.2f} {marginal:9.2f} {one:7.2f} {many:7.2f} {wall:6.1f}"
+              + (f"   {ours[0]:11.2f} {ours[1]:9.2f}" if ours else "")
               + (f"   recording not used: {note}" if note else ""))
     return 0
 

@@ -98,9 +98,10 @@ def submit_class(course: Path, assignment: str, cases: list[Case]) -> None:
 
 
 def autograde(course: Path, assignment: str, students: list[str], log: Path | None = None,
-              run_as: str | None = None) -> str:
+              run_as: str | None = None, options: tuple[str, ...] = ()) -> str:
     """``nbgrader autograde`` for the whole class, with a progress bar per notebook;
-    ``assignment`` "*" grades every assignment submitted, in one nbgrader process (one judge)."""
+    ``assignment`` "*" grades every assignment submitted, in one nbgrader process (one judge).
+    ``options``: further command-line options (``--Class.trait=value``)."""
     bar = tqdm(total=len(students), desc=f"grading {assignment}", unit="student", file=sys.stderr)
 
     def tick(line: str) -> None:
@@ -109,7 +110,7 @@ def autograde(course: Path, assignment: str, students: list[str], log: Path | No
             bar.set_postfix_str(Path(line.split()[-1]).parts[-3][:24])
 
     try:
-        return nbgrader(course, "autograde", assignment, "--force", log=log, on_line=tick, check=False,
+        return nbgrader(course, "autograde", assignment, "--force", *options, log=log, on_line=tick, check=False,
                         run_as=run_as)
     finally:
         bar.close()

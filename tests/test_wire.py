@@ -7,7 +7,7 @@ import struct
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, strategies as st
 
 from autograder.engine.shared import wire
 from tests.strategies import plain_values, tensors
@@ -46,6 +46,35 @@ def test_layout_survives_the_crossing(t):
     back = roundtrip(t)
     assert back.is_contiguous() == t.is_contiguous() or t.numel() <= 1
     assert (0 in back.stride()) == any(s == 0 and n > 1 for s, n in zip(t.stride(), t.shape))
+
+
+@given(t=tensors(), bits=st.binary(min_size=8, max_size=8),
+       view=st.sampled_from(["as is", "conj", "requires_grad", "parameter", "size-1 odd stride"]))
+def test_the_bytes_sent_are_the_elements_in_order_bit_for_bit(t, bits, view):
+    """Whatever the layout, dtype or view bits, the buffer holds the tensor's elements in
+    row-major order (of the one real slice, for an expanded tensor), bit for bit: nan payloads
+    and -0.0 included (a fast path for dense tensors must send what the general one sends)."""
+    if t.numel() and 0 not in t.stride() and t.dtype.is_floating_point:
+        t = t.clone()
+        t[(0,) * t.dim()] = torch.frombuffer(bytearray(bits[:t.dtype.itemsize]), dtype=t.dtype)[0]
+    if view == "conj" and t.dtype.is_complex:
+        t = t.conj()
+    elif view in ("requires_grad", "parameter") and (t.dtype.is_floating_point or t.dtype.is_complex):
+        t = t.detach().clone().requires_grad_(True)
+        t = torch.nn.Parameter(t) if view == "parameter" else t
+    elif view == "size-1 odd stride" and t.numel() == 1:
+        t = torch.empty_strided(t.shape, [3] * t.dim(), dtype=t.dtype).copy_(t)
+    buffers = []
+    header = wire.encode(t, buffers)["__tensor__"]
+    while "expanded_from" in header:
+        header = header["expanded_from"]["__tensor__"]
+    source = t.detach().resolve_conj().resolve_neg()
+    for axis, (size, stride) in enumerate(zip(t.shape, t.stride())):
+        if stride == 0 and size > 1:
+            source = source.narrow(axis, 0, 1)
+    assert header["shape"] == list(source.shape)
+    dense = torch.empty(source.shape, dtype=t.dtype).copy_(source).reshape(-1)
+    assert buffers[header["buffer"]] == (dense.view(torch.uint8).numpy().tobytes() if dense.numel() else b"")
 
 
 @given(value=plain_values())

@@ -28,6 +28,7 @@ _DTYPES = {
     )
 }
 _DTYPE_NAMES = {dtype: name for name, dtype in _DTYPES.items()}
+_NUMPY_DTYPES = set(_DTYPES.values()) - {torch.bfloat16}  # those Tensor.numpy() converts
 
 
 class WireError(Exception):
@@ -53,6 +54,8 @@ def encode(value, buffers: list, make_handle=None):
     ``make_handle(obj) -> Handle`` keeps unknown objects on this side (the
     worker passes one); without it an unknown type is an error.
     """
+    if type(value) is torch.Tensor:  # most of what crosses; the same as the isinstance below
+        return _encode_tensor(value, buffers, make_handle)
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int) and type(value) in (int, bool):
@@ -88,17 +91,25 @@ def encode(value, buffers: list, make_handle=None):
 
 
 def _encode_tensor(t: torch.Tensor, buffers: list, make_handle=None) -> dict:
-    if t.dtype not in _DTYPE_NAMES:
-        raise WireError(f"tensors of dtype {t.dtype} are not supported")
+    # In the worker this runs under the built-in guard, where every tensor operation costs a
+    # trip through its modes: as few as give the same bytes.
+    dtype = t.dtype
+    if dtype not in _DTYPE_NAMES:
+        raise WireError(f"tensors of dtype {dtype} are not supported")
+    shape = t.shape
     header = {
-        "dtype": _DTYPE_NAMES[t.dtype],
-        "shape": list(t.shape),
+        "dtype": _DTYPE_NAMES[dtype],
+        "shape": list(shape),
         "device": str(t.device),
         "requires_grad": bool(t.requires_grad),
         "parameter": isinstance(t, torch.nn.Parameter),
     }
-    plain = torch.Tensor._make_subclass(torch.Tensor, t.detach()) if type(t) is not torch.Tensor else t.detach()
-    zero_stride_dims = [d for d in range(plain.dim()) if plain.stride(d) == 0 and plain.shape[d] > 1]
+    if type(t) is not torch.Tensor:
+        plain = torch.Tensor._make_subclass(torch.Tensor, t.detach())
+    else:
+        plain = t.detach() if header["requires_grad"] else t  # detach only for numpy()
+    strides = plain.stride()
+    zero_stride_dims = [d for d, (n, stride) in enumerate(zip(shape, strides)) if stride == 0 and n > 1]
     if zero_stride_dims and plain.device.type != "meta":
         # An expanded tensor: send the one real slice and let the other side expand it,
         # so "broadcasting copies nothing" stays visible to the student's code.
@@ -107,16 +118,20 @@ def _encode_tensor(t: torch.Tensor, buffers: list, make_handle=None) -> dict:
             base = base.narrow(d, 0, 1)
         header["expanded_from"] = _encode_tensor(base, buffers)
         return {"__tensor__": header}
-    if not plain.is_contiguous() and plain.numel() > 1:
-        header["stride"] = list(plain.stride())
+    contiguous = plain.is_contiguous()
+    if not contiguous and plain.numel() > 1:
+        header["stride"] = list(strides)
     if plain.device.type != "meta":
         # A dense copy (tobytes copies what is already dense and in order); otherwise a fresh
         # one first: .contiguous() may keep a stride-0 size-1 axis.
-        dense = plain.device.type == "cpu" and plain.is_contiguous() and not (plain.is_conj() or plain.is_neg())
-        data = plain.reshape(-1) if dense else None
-        if data is None or (data.numel() and data.stride(0) != 1):
-            data = torch.empty(plain.shape, dtype=plain.dtype).copy_(plain.cpu()).reshape(-1)
-        buffers.append(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
+        dense = plain.device.type == "cpu" and contiguous and not (plain.is_conj() or plain.is_neg())
+        if dense and dtype in _NUMPY_DTYPES:  # numpy writes the elements in order, whatever the strides
+            buffers.append(plain.numpy().tobytes())
+        else:
+            data = plain.reshape(-1) if dense else None
+            if data is None or (data.numel() and data.stride(0) != 1):
+                data = torch.empty(plain.shape, dtype=plain.dtype).copy_(plain.cpu()).reshape(-1)
+            buffers.append(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
         header["buffer"] = len(buffers) - 1
     return {"__tensor__": header}
 
