@@ -150,6 +150,26 @@ def test_the_zygote_shares_no_writable_memory_with_its_workers():
         zygotes.stop_all()
 
 
+
+def test_a_forked_worker_s_cpu_is_counted_once_its_notebook_is_done():
+    """The CPU a worker spent (the cost profile's figure, beside the budget's own count) is the
+    zygote's count on reaping it: a worker killed with its PID namespace is reaped by the kernel
+    uncounted, so a worker done with its notebook is let end on its own first."""
+    from autograder.engine.judge import zygotes
+    from autograder.engine.judge.student_proxy import EXIT_GRACE_SECONDS, Cell, Student, StudentProcess
+    from autograder.engine.shared.limits import Limits
+
+    burn = "import time\ndef burn(seconds):\n    end = time.process_time() + seconds\n" \
+           "    while time.process_time() < end:\n        pass\n    return seconds"
+    process = StudentProcess([Cell("answer", burn)], Limits())
+    try:
+        assert Student(process).call("burn", 0.6) == 0.6
+        assert process.zygote is not None, "this test is about workers forked from a zygote"
+    finally:
+        process.stop(EXIT_GRACE_SECONDS)
+        zygotes.stop_all()
+    assert 0.6 <= process.cost["worker_cpu"] < 5, process.cost
+
 LEAVE_AROUND_BIND = """
 import os
 outer = os.path.dirname(BOUND)

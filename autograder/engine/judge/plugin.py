@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, settings
 from autograder.engine.judge import example_replay, hypothesis_internals
 from autograder.engine.judge.example_replay import (  # noqa: F401  (hooks of this plugin)
     pytest_collection_modifyitems, pytest_pyfunc_call)
-from autograder.engine.judge.student_proxy import Cell, Student, StudentProcess
+from autograder.engine.judge.student_proxy import EXIT_GRACE_SECONDS, Cell, Student, StudentProcess
 from autograder.engine.shared.limits import EngineSettings, Limits
 from autograder.engine.shared.protocol import HiddenTestRecord, JudgeResults
 
@@ -147,7 +147,7 @@ def student_process(request):
         pytest.exit("the hidden tests need --submission=FILE", returncode=4)
     state.process = StudentProcess(state.cells, state.limits, log=state.problems.append, settings=state.settings)
     yield state.process
-    state.process.stop()
+    state.process.stop(EXIT_GRACE_SECONDS)
 
 
 @pytest.fixture(scope="session")
@@ -255,7 +255,7 @@ def pytest_sessionfinish(session):
     state = grading(config)
     process = state.process
     if process:
-        process.stop()  # so that the worker's CPU time is counted below
+        process.stop(EXIT_GRACE_SECONDS)  # so that the worker's CPU time is counted below
     configured = state.cpu_configured
     collected = configured if state.cpu_collected is None else state.cpu_collected
     cost = {"judge_process_cpu": configured, "judge_collect_cpu": collected - configured,

@@ -29,6 +29,9 @@ from autograder.engine.shared.cells import Cell  # noqa: F401  (part of this mod
 from autograder.engine.shared.limits import EngineSettings, Limits
 
 
+EXIT_GRACE_SECONDS = 0.2  # how long a worker done with its notebook may take to end before it is killed
+
+
 class StudentFailure(AssertionError):
     """The student's code did not produce a value (it raised, hung or crashed).
 
@@ -260,11 +263,12 @@ class StudentProcess:
             self.cell_errors[current] = {"type": "CellCrashed", "message": reason, "where": []}
             self._spawn()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0.0) -> None:
         """End the worker and everything it started: killing bwrap ends the worker's PID
         namespace, so even a detached process of the student's dies with it; a zygote
         kills every process of its namespace but itself, and empties /tmp, /dev/shm and
-        SysV IPC, before it forks the next worker."""
+        SysV IPC, before it forks the next worker. ``grace``: seconds a forked worker may take
+        to end on its own first (``EXIT_GRACE_SECONDS`` once the notebook's tests are done)."""
         if not self.running:
             return
         for fd in (self.to_worker, self.from_worker):
@@ -273,8 +277,11 @@ class StudentProcess:
             except OSError:
                 pass
         if self.zygote is not None:
-            ended = self._end_forked(0.0)
-            # The zygote's count (wait4) covers the processes the worker started too.
+            # With its pipes closed the worker ends on its own at once; its init then reaps it and
+            # the zygote's count (wait4) covers it and what it started. Killed with its PID
+            # namespace instead, it is reaped by the kernel uncounted (a cost figure only: the
+            # notebook's budget reads /proc).
+            ended = self._end_forked(grace)
             self.cost["worker_cpu"] += ended.cpu if ended.cpu is not None else self._worker_cpu
             zygotes.give_back(self.zygote, self.settings.idle_zygotes)
             self.zygote, self._ended = None, None
