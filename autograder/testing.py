@@ -25,6 +25,8 @@ and otherwise only from torch, hypothesis, numpy and math::
 - the one-line properties below: inputs left unchanged, a pair returned, ``ValueError``
   raised for a wrong input.
 - ``not_allowed``: the built-ins an exercise may not call, declared once per test file.
+- ``SourceFunction("lambda t: ...")``: a function to hand the student's code (drawn like any
+  other input), run here as written and sent to the worker as its text.
 
 Draw inputs only from strategies, never from the student's results: what a test draws
 (in ``@given`` or with ``data.draw``) and what it ``assume()``s may depend on earlier
@@ -47,7 +49,30 @@ from autograder.engine.judge.student_proxy import StudentFailure, StudentRaised
 
 __all__ = ["TOLERANCES", "S", "StudentFailure", "StudentRaised", "expect_close", "expect_equal", "expect_raises",
            "expect_shape", "expect_tensor", "expect_unchanged", "fail", "graded", "graded_dtype",
-           "leaves_inputs_unchanged", "not_allowed", "raises_value_error", "returns_pair", "show"]
+           "leaves_inputs_unchanged", "not_allowed", "raises_value_error", "returns_pair", "show", "SourceFunction"]
+
+
+class SourceFunction:
+    """A function of a tensor written as source text (a lambda over ``torch`` and ``np``): called
+    here as written, sent to the worker as ``source``. It pickles as its text, so examples that
+    draw one can be recorded at release (a bare lambda cannot: its test would draw afresh in
+    every grading process)."""
+
+    def __init__(self, source: str):
+        import numpy as np
+        import torch
+
+        self.source = source
+        self.fn = eval(source, {"torch": torch, "np": np})
+
+    def __call__(self, t):
+        return self.fn(t)
+
+    def __repr__(self):
+        return self.source
+
+    def __reduce__(self):
+        return SourceFunction, (self.source,)
 
 
 # ---------------------------------------------------------------- built-ins not allowed

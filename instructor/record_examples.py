@@ -37,6 +37,10 @@ def record(assignment: str) -> int:
     if failed or results["collection_errors"]:
         raise RecordingFailed(f"{assignment}: our solution must pass every hidden test to record its examples; "
                               f"failed {failed}, collection errors {results['collection_errors']}")
+    unwritable = results["examples"].get("unwritable", [])
+    if unwritable:
+        raise RecordingFailed(f"{assignment}: the examples of {', '.join(unwritable)} cannot be written (they hold "
+                              f"what pickle cannot write, a lambda say: use autograder.testing.SourceFunction)")
     return len(results["tests"])
 
 

@@ -348,3 +348,29 @@ def test_a_fresh_copy_is_what_deepcopy_gives(value):
     assert sharing(fresh_leaves) == sharing(deep_leaves), "memory shared differently than deepcopy shares it"
     original_memory = {memory(leaf) for leaf in originals} - {None}
     assert not original_memory & {memory(leaf) for leaf in fresh_leaves}, "the copy shares memory with the original"
+
+
+def test_a_test_whose_examples_cannot_be_written_is_named_not_dropped(tmp_path):
+    """A recording leaves out a test whose examples hold what pickle cannot write (a bare lambda);
+    save_recording names it, so that the instructor's record step fails instead of shipping a
+    recording that makes every grading process draw that test afresh."""
+    import pickle
+
+    from autograder.engine.judge.example_replay import RECORDING_NAME, read_recording, save_recording
+
+    folder = tmp_path / "hidden" / "x"
+    folder.mkdir(parents=True)
+    (folder / "test_x.py").write_text("# a hidden test file\n")
+    file_hash = example_replay._source_hash(folder / "test_x.py")
+    written, unwritten = ("hidden/x/test_x.py::test_written", file_hash, "s"), \
+        ("hidden/x/test_x.py::test_lambda", file_hash, "s")
+    saved = dict(example_replay._kept)
+    try:
+        example_replay._kept[written] = [{"x": 1}]
+        example_replay._kept[unwritten] = [{"f": lambda t: t}]
+        assert save_recording(folder, tmp_path) == ["hidden/x/test_x.py::test_lambda"]
+    finally:
+        example_replay._kept.clear()
+        example_replay._kept.update(saved)
+    kept = read_recording(folder / RECORDING_NAME)["kept"]
+    assert list(kept) == [written] and pickle.loads(pickle.dumps(kept[written])) == [{"x": 1}]

@@ -121,3 +121,19 @@ def test_a_table_for_some_functions_guards_only_those(worker):
     table = forbidden_table(["torch.matmul"], only=["other"])
     assert dict(table) == {"other": ["torch.matmul"]}
     assert torch.equal(Student(worker, table).product(torch.eye(2), torch.ones(2, 2)), torch.ones(2, 2))
+
+
+def test_a_source_function_pickles_as_its_text_and_computes_the_same():
+    """Examples that draw a SourceFunction can be recorded: it crosses pickle as its source and
+    comes back computing the same values."""
+    import pickle
+
+    import torch
+
+    from autograder.testing import SourceFunction
+
+    f = SourceFunction("lambda t: float(np.sin(t.numpy()).sum()) + (t ** 2).sum()")
+    back = pickle.loads(pickle.dumps(f))
+    x = torch.linspace(-2, 2, 7, dtype=torch.float64)
+    assert back.source == f.source and repr(back) == repr(f)
+    assert torch.equal(torch.as_tensor(back(x)), torch.as_tensor(f(x)))

@@ -74,10 +74,11 @@ class ReplayReport:
     recorded: int = 0
     drawn: int = 0
     drawn_tests: list[str] = field(default_factory=list)  # drawn afresh although kept, or not keepable
+    unwritable: list[str] = field(default_factory=list)  # recorded, but not written to the recording
 
     def as_dict(self) -> dict:
         return {"replayed": self.replayed, "recorded": self.recorded, "drawn": self.drawn,
-                "drawn_tests": list(self.drawn_tests)}
+                "drawn_tests": list(self.drawn_tests), "unwritable": list(self.unwritable)}
 
 
 _REPORT = pytest.StashKey[ReplayReport]()
@@ -193,25 +194,27 @@ def recording_stamp(course_root: Path) -> dict:
             "python": platform.python_version(), "sources": sources}
 
 
-def save_recording(folder: Path, course_root: Path) -> int:
-    """Write the examples kept for the tests of ``folder``; how many tests."""
+def save_recording(folder: Path, course_root: Path) -> list[str]:
+    """Write the examples kept for the tests of ``folder``; the node ids of the tests whose
+    examples could not be written (they hold what pickle cannot write, a lambda say: those
+    tests draw afresh in every grading process)."""
     folder = Path(folder).resolve()
-    mine = {}
+    mine, unwritable = {}, []
     for key, examples in _kept.items():
         if not _in_folder(key, folder, course_root):
             continue
         # Loaded from the last recording for a test edited since: its key holds the old file's hash.
         if key[1] != _source_hash(Path(course_root) / key[0].split("::", 1)[0]):
             continue
-        try:  # a test whose examples hold what pickle cannot write (a lambda) is drawn every time
+        try:
             mine[key] = pickle.loads(pickle.dumps(examples, protocol=pickle.HIGHEST_PROTOCOL))
         except Exception:
-            continue
+            unwritable.append(key[0])
     payload = {"stamp": recording_stamp(course_root), "kept": mine}
     tmp = folder / f".{RECORDING_NAME}.tmp"
     tmp.write_bytes(lzma.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)))
     tmp.replace(folder / RECORDING_NAME)
-    return len(mine)
+    return unwritable
 
 
 def _in_folder(key: tuple, folder: Path, course_root: Path) -> bool:

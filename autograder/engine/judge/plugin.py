@@ -248,7 +248,7 @@ def pytest_sessionfinish(session):
     config = session.config
     if config.getoption("record_examples", False):
         for folder in sorted({Path(item.path).parent for item in session.items}):
-            example_replay.save_recording(folder, config.rootpath)
+            example_replay.report(config).unwritable += example_replay.save_recording(folder, config.rootpath)
     path = config.getoption("--results", None)
     if not path:
         return

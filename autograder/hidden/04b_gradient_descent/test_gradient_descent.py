@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from hypothesis import assume, example, given, settings, strategies as st
 
 from autograder.testing import (TOLERANCES, S, expect_close, expect_raises, expect_tensor, expect_unchanged, fail,
-                                graded, leaves_inputs_unchanged, not_allowed, raises_value_error, show)
+                                graded, leaves_inputs_unchanged, not_allowed, raises_value_error, show, SourceFunction)
 
 FLOATS = (torch.float32, torch.float64)
 # The step and the training loop are written by hand, without torch's optimizers.
@@ -337,28 +337,14 @@ def test_fit_line_leaves_inputs_unchanged(student, problem):
 
 
 # ---------------------------------------------------------------- numeric_grad
-class Function:
-    """A function of a tensor, as source text: run in the student's process and here."""
-
-    def __init__(self, source):
-        self.source = source
-        self.fn = eval(source, {"torch": torch, "np": np})
-
-    def __call__(self, t):
-        return self.fn(t)
-
-    def __repr__(self):
-        return self.source
-
-
 FUNCTIONS = [
-    Function("lambda t: (t ** 3).sum()"),
+    SourceFunction("lambda t: (t ** 3).sum()"),
     # weights by position: a gradient with its entries in the wrong places is caught
-    Function("lambda t: (t ** 2 * torch.arange(1, t.numel() + 1, dtype=t.dtype).reshape(t.shape)).sum()"),
+    SourceFunction("lambda t: (t ** 2 * torch.arange(1, t.numel() + 1, dtype=t.dtype).reshape(t.shape)).sum()"),
     # numpy, a Python float: autograd cannot follow it
-    Function("lambda t: float(np.sin(t.numpy()).sum())"),
+    SourceFunction("lambda t: float(np.sin(t.numpy()).sum())"),
     # entries that interact: only one entry may move at a time
-    Function("lambda t: t.reshape(-1)[0] * t.sum() + torch.exp(t / 4).sum()"),
+    SourceFunction("lambda t: t.reshape(-1)[0] * t.sum() + torch.exp(t / 4).sum()"),
 ]
 EPSILONS = [1e-3, 1e-2, 0.1, 0.5, 1.0]
 
@@ -409,7 +395,7 @@ def test_numeric_grad_is_the_central_difference(student, f, eps, x):
     expect_close(got, expected, f"numeric_grad(f, x, eps={eps})", rtol=rtol, atol=atol)
 
 
-SHAPED = Function("lambda t: (t.sum(dim=0) ** 2).sum() + t.shape[0] * t.sum()")  # its value depends on t's shape
+SHAPED = SourceFunction("lambda t: (t.sum(dim=0) ** 2).sum() + t.shape[0] * t.sum()")  # its value depends on t's shape
 
 
 @graded("numeric_grad_values", rules=["numeric_grad.whole_tensor"])
