@@ -27,6 +27,8 @@ and otherwise only from torch, hypothesis, numpy and math::
 - ``not_allowed``: the built-ins an exercise may not call, declared once per test file.
 - ``SourceFunction("lambda t: ...")``: a function to hand the student's code (drawn like any
   other input), run here as written and sent to the worker as its text.
+- ``torch_optim.SGD`` and ``torch_optim.Adam``: torch.optim's own updates and state, bit for bit,
+  without the classes' import of ``torch._dynamo`` (``autograder/optim_references.py``).
 
 Draw inputs only from strategies, never from the student's results: what a test draws
 (in ``@given`` or with ``data.draw``) and what it ``assume()``s may depend on earlier
@@ -41,6 +43,7 @@ from collections.abc import Iterable, Mapping
 
 import pytest
 
+from autograder import optim_references as torch_optim
 from autograder import strategies as S
 from autograder.checks import (TOLERANCES, expect_close, expect_equal, expect_raises, expect_shape, expect_tensor,
                                expect_unchanged, fail, graded_dtype, show)
@@ -49,7 +52,7 @@ from autograder.engine.judge.student_proxy import StudentFailure, StudentRaised
 
 __all__ = ["TOLERANCES", "S", "StudentFailure", "StudentRaised", "expect_close", "expect_equal", "expect_raises",
            "expect_shape", "expect_tensor", "expect_unchanged", "fail", "graded", "graded_dtype",
-           "leaves_inputs_unchanged", "not_allowed", "raises_value_error", "returns_pair", "show", "SourceFunction"]
+           "leaves_inputs_unchanged", "not_allowed", "raises_value_error", "returns_pair", "show", "SourceFunction", "torch_optim"]
 
 
 class SourceFunction:

@@ -2,7 +2,7 @@
 assignment, with examples drawn by hypothesis and with examples recorded at release
 (``instructor.record_examples``), in one run.
 
-    python benchmarks/bench_fixed_cost.py [ASSIGNMENT ...] [--notebooks 9]
+    python benchmarks/bench_fixed_cost.py [ASSIGNMENT ...] [--notebooks 9] [--repeat 1]
 
 For each assignment, one ``nbgrader autograde`` of 1 copy of our solution and one of
 ``--notebooks`` copies, each a fresh grading process: the marginal cost is the difference
@@ -100,10 +100,13 @@ def grade_copies(generated: Path, where: Path, assignment: str, count: int, reco
 
 
 def fixed_and_marginal(generated: Path, where: Path, assignment: str, notebooks: int, recorded: bool,
-                       cpu: ProcessTreeCpu, options: tuple[str, ...] = ()) -> tuple[float, ...]:
-    """(fixed, marginal, CPU of 1 notebook, CPU of ``notebooks``, wall of ``notebooks``)."""
-    one, _ = grade_copies(generated, where / "one", assignment, 1, recorded, cpu, options)
-    many, many_wall = grade_copies(generated, where / "many", assignment, notebooks, recorded, cpu, options)
+                       cpu: ProcessTreeCpu, options: tuple[str, ...] = (), repeat: int = 1) -> tuple[float, ...]:
+    """(fixed, marginal, CPU of 1 notebook, CPU of ``notebooks``, wall of ``notebooks``), each
+    run ``repeat`` times and the least kept (what else the machine does only ever adds CPU)."""
+    one = min(grade_copies(generated, where / "one", assignment, 1, recorded, cpu, options)[0]
+              for _ in range(repeat))
+    many, many_wall = min(grade_copies(generated, where / "many", assignment, notebooks, recorded, cpu, options)
+                          for _ in range(repeat))
     marginal = (many - one) / (notebooks - 1)
     return one - marginal, marginal, one, many, many_wall
 
@@ -112,6 +115,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="*", metavar="ASSIGNMENT")
     parser.add_argument("--notebooks", type=int, default=9, help="copies graded by the second process")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each grading; the least CPU is kept")
     args = parser.parse_args(argv)
     which = args.assignment or assignments()
     cpu = ProcessTreeCpu()
@@ -126,10 +130,11 @@ def main(argv=None) -> int:
             for assignment in which:
                 stale = staleness(assignment)
                 alone = fixed_and_marginal(generated, Path(tmp), assignment, args.notebooks, True, cpu,
-                                           NBGRADER_ALONE)
+                                           NBGRADER_ALONE, args.repeat)
                 rows.append((assignment, "nbgrader", *alone, "", None))
                 for recorded in (False, True):
-                    total = fixed_and_marginal(generated, Path(tmp), assignment, args.notebooks, recorded, cpu)
+                    total = fixed_and_marginal(generated, Path(tmp), assignment, args.notebooks, recorded, cpu,
+                                               repeat=args.repeat)
                     rows.append((assignment, "recorded" if recorded else "drawn", *total,
                                  stale if recorded else "", (total[0] - alone[0], total[1] - alone[1])))
     finally:

@@ -2,7 +2,8 @@
 scoring the check cell it names, against torch references computed here:
 ``torch.optim.SGD`` for the step and the training loop, ``torch.optim.SGD(momentum=beta)``
 and ``torch.optim.Adam`` run on the same parameters and gradients for several steps for
-``momentum_step`` and ``adam_step``, the central-difference formula evaluated on the same
+``momentum_step`` and ``adam_step`` (their own updates, through ``torch_optim``: bit for bit
+theirs, without their import of ``torch._dynamo``), the central-difference formula evaluated on the same
 functions for ``numeric_grad``, the stated formula in float64 for ``relative_error``.
 
 ``sgd_step`` changes tensors that require grad and carry a ``.grad``; such tensors
@@ -23,7 +24,8 @@ import torch.nn.functional as F
 from hypothesis import assume, example, given, settings, strategies as st
 
 from autograder.testing import (TOLERANCES, S, expect_close, expect_raises, expect_tensor, expect_unchanged, fail,
-                                graded, leaves_inputs_unchanged, not_allowed, raises_value_error, show, SourceFunction)
+                                graded, leaves_inputs_unchanged, not_allowed, raises_value_error, show, SourceFunction,
+                                torch_optim)
 
 FLOATS = (torch.float32, torch.float64)
 # The step and the training loop are written by hand, without torch's optimizers.
@@ -91,7 +93,7 @@ def sgd_reference(values, grads, lr):
     params = [v.clone().requires_grad_(True) for v in values]
     for p, g in zip(params, grads):
         p.grad = g.clone()
-    torch.optim.SGD(params, lr=lr).step()
+    torch_optim.SGD(params, lr=lr).step()
     return [p.detach() for p in params]
 
 
@@ -211,7 +213,7 @@ def fit_reference(x, y, lr, steps):
     """torch.optim.SGD on F.mse_loss from a = b = 0; the losses before each step."""
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
-    optimizer = torch.optim.SGD([a, b], lr=lr)
+    optimizer = torch_optim.SGD([a, b], lr=lr)
     losses = []
     for _ in range(steps):
         optimizer.zero_grad()
@@ -705,7 +707,7 @@ BETAS = [0.0, 0.5, 0.9, 0.99]
 def test_momentum_step_matches_torch_sgd_with_momentum(student, steps, lr, beta):
     """After k calls of momentum_step (velocities starting at zero), each parameter and each velocity in the list are those torch.optim.SGD(params, lr, momentum=beta) reaches (its momentum buffers), in the parameter's dtype and shape."""
     reply = take_steps(student, "momentum_step", MOMENTUM_CALL, steps, lr=lr, beta=beta)
-    params, optimizer = optim_reference(lambda ps: torch.optim.SGD(ps, lr=lr, momentum=beta), steps)
+    params, optimizer = optim_reference(lambda ps: torch_optim.SGD(ps, lr=lr, momentum=beta), steps)
     count = len(steps.grads)
     expect_parameters(reply, params, "momentum_step", count)
     velocities = tensor_list(reply, "velocities", len(params), "velocities")
@@ -798,7 +800,7 @@ ADAM_EPS = [1e-8, 1e-3, 0.1, 1.0]
 
 
 def adam_reference(steps, lr, betas, eps):
-    return optim_reference(lambda ps: torch.optim.Adam(ps, lr=lr, betas=betas, eps=eps), steps)
+    return optim_reference(lambda ps: torch_optim.Adam(ps, lr=lr, betas=betas, eps=eps), steps)
 
 
 @graded("adam_step_update", rules=["adam_step.update", "adam_step.state", "adam_step.dtype"])
