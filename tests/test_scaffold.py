@@ -46,7 +46,7 @@ PER_ASSIGNMENT = {
     "tests/test_prose_figures.py": 2,
     "tests/test_written_answers.py": 0,
     "tests/test_release_fresh.py": 3,
-    "tests/test_recorded_examples.py": 1,
+    "tests/test_recorded_examples.py": 2,
     "tests/test_source_flags.py": 0,
     "tests/test_parallel_grading.py": 1,
 }
