@@ -5,7 +5,9 @@ replays them from its first notebook instead of drawing them (``example_replay.p
 
 ``instructor.release`` runs it after regenerating the notebooks. It grades our solution with
 the course's own grader (``record_examples``), which writes
-``autograder/hidden/<id>/recorded_examples.pickle.xz``: instructor-only, like the tests beside it.
+``autograder/hidden/<id>/recorded_examples.pickle.xz``, and ``worker_imports.txt``, what our
+solution's worker imported beyond a worker's start (``shared/worker_imports.py``): both
+instructor-only, like the tests beside them.
 A recording that no longer matches (a test edited, hypothesis or torch upgraded) is ignored
 by the judge, which draws as if there were none: grades never depend on it, only cost does.
 """

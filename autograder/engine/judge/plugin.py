@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder.engine.judge import example_replay, hypothesis_internals
+from autograder.engine.judge import example_replay, hypothesis_internals, import_recording
 from autograder.engine.judge.example_replay import (  # noqa: F401  (hooks of this plugin)
     pytest_collection_modifyitems, pytest_pyfunc_call)
 from autograder.engine.judge.student_proxy import EXIT_GRACE_SECONDS, Cell, Student, StudentProcess
@@ -147,7 +147,13 @@ def student_process(request):
         pytest.exit("the hidden tests need --submission=FILE", returncode=4)
     state.process = StudentProcess(state.cells, state.limits, log=state.problems.append, settings=state.settings)
     yield state.process
+    if request.config.getoption("record_examples", False):  # our solution's worker, before it ends
+        import_recording.record(state.process, _test_folders(request.session), Path(request.config.rootpath))
     state.process.stop(EXIT_GRACE_SECONDS)
+
+
+def _test_folders(session) -> list[Path]:
+    return sorted({Path(item.path).parent for item in session.items})
 
 
 @pytest.fixture(scope="session")
@@ -247,7 +253,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_sessionfinish(session):
     config = session.config
     if config.getoption("record_examples", False):
-        for folder in sorted({Path(item.path).parent for item in session.items}):
+        for folder in _test_folders(session):
             example_replay.report(config).unwritable += example_replay.save_recording(folder, config.rootpath)
     path = config.getoption("--results", None)
     if not path:

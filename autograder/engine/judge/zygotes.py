@@ -38,7 +38,8 @@ class Zygote:
         judge_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control = judge_end
         self.log = tempfile.NamedTemporaryFile(prefix="grading-zygote-", suffix=".log", delete=False)
-        argv = [sys.executable, "-s", "-P", "-m", "autograder.engine.worker.zygote", str(zygote_end.fileno())]
+        argv = [sys.executable, "-s", "-P", "-m", "autograder.engine.worker.zygote", str(zygote_end.fileno()),
+                json.dumps(list(limits.worker_imports))]
         command = sandbox.worker_command(argv, tmp_bytes=limits.tmp_bytes, shm_bytes=limits.shm_bytes, env=env,
                                          readable=sandbox.readable_paths(limits.readable_paths), protected=protected,
                                          as_pid_1=True, caps=sandbox.ZYGOTE_CAPS)
@@ -144,8 +145,9 @@ _idle: list[Zygote] = []  # idle zygotes kept for the next notebooks (EngineSett
 
 
 def sandbox_key(env: dict, limits: Limits) -> str:
-    """What a zygote's sandbox is built from: a worker needs a zygote built the same way."""
-    return json.dumps([env, limits.tmp_bytes, limits.shm_bytes, list(limits.readable_paths)], sort_keys=True)
+    """What a zygote's sandbox is built from, and what it imported: a worker needs a zygote built the same way."""
+    return json.dumps([env, limits.tmp_bytes, limits.shm_bytes, list(limits.readable_paths),
+                       list(limits.worker_imports)], sort_keys=True)
 
 
 def lease(env: dict, limits: Limits, protected: list[str], settings: EngineSettings = EngineSettings()) -> Zygote:

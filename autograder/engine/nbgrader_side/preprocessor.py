@@ -27,6 +27,7 @@ from autograder.engine.judge import sandbox
 from autograder.engine.nbgrader_side.judge_client import JudgeServer, JudgeServerFailed
 from autograder.engine.shared.limits import EngineSettings, Limits
 from autograder.engine.shared.cells import Cell
+from autograder.engine.shared import worker_imports
 from autograder.engine.shared.protocol import JudgeResults
 
 # The per-property results written beside each autograded notebook, for the class report.
@@ -140,9 +141,15 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             answer_ids = {c.name for c in source.solution_cells}
         return setup + answer_cells(nb, answer_ids)
 
-    def worker_limits(self, sandboxed: bool = True) -> Limits:
-        """The one value that bounds a submission's grading, as the judge and its worker get it."""
-        return Limits.from_overrides(self.limits, readable_paths=list(self.readable_paths), sandbox=sandboxed)
+    def worker_limits(self, sandboxed: bool = True, tests_dir: str | None = None) -> Limits:
+        """The one value that bounds a submission's grading, as the judge and its worker get it;
+        with the assignment's ``tests_dir``, what its workers import ahead (shared/worker_imports.py)."""
+        try:
+            imports = worker_imports.read(tests_dir) if tests_dir else ()
+        except worker_imports.WorkerImportsError as exc:
+            raise GradingError(str(exc)) from None
+        return Limits.from_overrides(self.limits, readable_paths=list(self.readable_paths), sandbox=sandboxed,
+                                     worker_imports=list(imports))
 
     def engine_settings(self) -> EngineSettings:
         """How the engine grades (the judge's side and nbgrader's), as the course configured it."""
@@ -155,11 +162,14 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
 
     def run_hidden_tests(self, tests_dir: str, cells: list[Cell], sandboxed: bool = True) -> dict:
         settings = self.engine_settings()
+        # Recording, the worker imports nothing ahead: what it holds at the end is then what our
+        # solution's run imported, in the order it did (judge/import_recording.py).
+        limits = self.worker_limits(sandboxed, None if self.record_examples else tests_dir)
         with tempfile.TemporaryDirectory(prefix="grading-") as work:
             submission = os.path.join(work, "submission.json")
             results = os.path.join(work, "results.json")
             with open(submission, "w") as f:
-                json.dump({"cells": [asdict(c) for c in cells], "limits": self.worker_limits(sandboxed).to_dict(),
+                json.dump({"cells": [asdict(c) for c in cells], "limits": limits.to_dict(),
                            "settings": settings.to_dict()}, f)
             args = [tests_dir, "-p", "autograder.engine.judge.plugin", f"--submission={submission}",
                     f"--results={results}", "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header",

@@ -22,6 +22,7 @@ import json
 SET_ELSEWHERE = {
     "sandbox": "c.GradeWithHiddenTests.allow_unsandboxed (and whether this machine can build a sandbox)",
     "readable_paths": "c.GradeWithHiddenTests.readable_paths",
+    "worker_imports": "autograder/hidden/<assignment>/worker_imports.txt (instructor.record_examples writes it)",
 }
 
 
@@ -33,7 +34,7 @@ class LimitsError(ValueError):
 class _Typed:
     """Checked, overridable by name, serialised by its own field names: what ``Limits`` and
     ``EngineSettings`` share. A subclass is a frozen dataclass whose fields' defaults give
-    their types: bool, tuple (of paths), float (seconds) or int (a count, bytes)."""
+    their types: bool, tuple (of paths or module names), float (seconds) or int (a count, bytes)."""
     KIND = "limit"                            # what one field is called in messages
     WHERE = "c.GradeWithHiddenTests.limits"   # where course_config.py overrides them
     ELSEWHERE: dict = {}                      # fields set by other names, and which
@@ -48,7 +49,7 @@ class _Typed:
             elif kind is tuple:
                 if isinstance(value, str) or not isinstance(value, (list, tuple)) \
                         or not all(isinstance(path, str) for path in value):
-                    raise LimitsError(f"{item.name} must be a list of paths, not {value!r}")
+                    raise LimitsError(f"{item.name} must be a list of strings, not {value!r}")
                 object.__setattr__(self, item.name, tuple(value))
             else:
                 # bool is an int to Python, never a number of bytes or seconds here; a float
@@ -142,6 +143,7 @@ class Limits(_Typed):
     sandbox: bool = True              # False only when course_config.py allows unsandboxed grading
     forked_workers: bool = True       # workers forked from a sandboxed zygote (imports paid once), not fresh
     readable_paths: tuple = ()        # beyond Python and the helper package
+    worker_imports: tuple = ()        # modules imported before the student's code (shared/worker_imports.py)
 
 
 

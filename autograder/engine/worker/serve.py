@@ -5,6 +5,7 @@ learns from here crosses through ``wire`` as plain data; nothing here is trusted
 """
 from __future__ import annotations
 
+import importlib
 import linecache
 import random
 import resource
@@ -13,6 +14,7 @@ import sys
 import traceback
 
 import numpy as np
+import numpy.random  # noqa: F401  (numpy imports it on first use: every call seeds it)
 import torch
 
 from autograder.engine.worker import confine, guard
@@ -167,12 +169,24 @@ def main() -> None:
     serve_judge(int(sys.argv[1]), int(sys.argv[2]), limits)
 
 
+def import_ahead(names) -> None:
+    """Import ``names`` (``Limits.worker_imports``: what torch imports on first use that our
+    solution's run needed) before any student code, in the zygote once, or in a fresh worker.
+    One that fails to import is left to the student's code to import, as it would have been."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # an ImportError, or any error of the module's own code
+            print(f"worker_imports: {name} not imported: {exc!r}", file=sys.stderr)
+
+
 def serve_judge(to_judge: int, from_judge: int, limits: Limits) -> None:
     """Confine this process, then run cells and answer calls until the judge closes its pipe
     (here in a fresh worker, or in a child forked by ``autograder.engine.worker.zygote``)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file write fails, not the process
     torch.set_num_threads(limits.threads)
     import IPython.core.inputtransformer2  # noqa: F401  (imported before the limits apply)
+    import_ahead(limits.worker_imports)  # a forked worker: imported by its zygote already
     guard.watch_threads()  # before any student code: every thread it starts is checked too
     gaps = confine.confine_worker(limits)
     worker = Worker(to_judge, from_judge, limits)

@@ -483,7 +483,15 @@ def _nest(libc, control_fd: int) -> None:
             os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 
-def serve(control_fd: int) -> None:
+def import_worker_modules(worker_imports=()) -> None:
+    """What a zygote imports before its first fork: what every worker imports at its start
+    (torch, numpy, the guard, IPython's transformer), then the assignment's ``worker_imports``."""
+    from autograder.engine.worker import serve as worker
+    import IPython.core.inputtransformer2  # noqa: F401
+    worker.import_ahead(worker_imports)
+
+
+def serve(control_fd: int, worker_imports=()) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace, no /proc/<zygote>/mem or environ for a child
     if os.getpid() != 1:
@@ -494,8 +502,7 @@ def serve(control_fd: int) -> None:
     _nest(libc, control_fd)
     sys.path[:] = [path for path in sys.path if not _writable(path)]  # never import from /tmp, even lazily
     control = socket.socket(fileno=control_fd)
-    from autograder.engine.worker import serve as worker  # noqa: F401  (torch, numpy, the guard, IPython's transformer)
-    import IPython.core.inputtransformer2  # noqa: F401
+    import_worker_modules(worker_imports)
     loop = _ZygoteLoop(control)
     gc.collect()
     gc.freeze()  # what it imported, out of the collector's way (a collection then costs little)
@@ -504,4 +511,4 @@ def serve(control_fd: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), json.loads(sys.argv[2]) if len(sys.argv) > 2 else ())
