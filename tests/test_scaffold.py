@@ -49,6 +49,7 @@ PER_ASSIGNMENT = {
     "tests/test_recorded_examples.py": 2,
     "tests/test_source_flags.py": 0,
     "tests/test_parallel_grading.py": 1,
+    "tests/test_worker_imports.py": 1,
 }
 OVER_EVERY_ASSIGNMENT = ["test_every_notebook_ends_with_written_questions",
                          "test_solutions_have_no_markers_and_release_no_solutions", "test_no_honest_submission_is_flagged"]
