@@ -47,6 +47,18 @@ def test_infinite_loop_costs_that_function_only(make_student):
     assert student.ok() == 1  # a fresh worker serves the rest
 
 
+def test_a_call_given_more_time_meets_its_wall_clock_before_its_cpu_limit(make_student):
+    """A loop on one thread in a call given more time than the CPU limit (06's fit): the
+    message names its time, whichever limit the machine's load would let fire first."""
+    student = make_student("def spin():\n    while True: pass\ndef ok():\n    return 1",
+                           limits=Limits(call_seconds=1, cpu_seconds=1, cells_seconds=20, memory_bytes=2 << 30))
+    for _ in range(2):
+        with pytest.raises(StudentCrashed, match="spin did not finish within 2 seconds"):
+            student.call("spin", timeout=2)
+        student._process.poisoned.clear()  # the same call again, in a fresh worker
+    assert student.ok() == 1
+
+
 def test_os_exit_in_a_call_costs_that_function_only(make_student):
     student = make_student("import os\ndef die():\n    os._exit(7)\ndef ok():\n    return 2")
     with pytest.raises(StudentCrashed, match="status 7"):

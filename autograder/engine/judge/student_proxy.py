@@ -356,8 +356,10 @@ class StudentProcess:
             if self.budget.spent():
                 raise StudentFailure(self.budget.message())
         cpu = self.limits.cpu_seconds
-        if timeout:  # a call given more time (training, say) gets the CPU time to use it
-            cpu = max(cpu, timeout * self.limits.threads)
+        if timeout:  # a call given more time (training, say) gets the CPU time to use it, and some
+            # more, so that a loop on one thread always meets the wall clock first: its message
+            # ("did not finish within") must not depend on which limit the machine's load fires first.
+            cpu = max(cpu, timeout * self.limits.threads + max(1.0, timeout / 4))
         timeout = timeout or self.limits.call_seconds
         # No call runs past the notebook's budget: its limits are cut to what is left of it.
         timeout, cpu = min(timeout, self.budget.wall_left()), min(cpu, self.budget.cpu_left())
