@@ -2,7 +2,7 @@
 says how): ``Zygote`` starts one in its sandbox (``sandbox.worker_command`` with
 ``sandbox.ZYGOTE_CAPS``), asks it for workers (``fork``) and to end them (``end``), and kills its
 sandbox when it does not answer within ``zygote_answer_seconds`` (``EngineSettings``). ``lease``/``give_back`` keep one
-idle zygote per kind of sandbox for the judge process's next notebook; a worker has a zygote
+idle zygote per kind of sandbox (and list of worker imports: ``shared/worker_imports.py``) for the judge process's next notebook; a worker has a zygote
 to itself while it lives.
 """
 from __future__ import annotations

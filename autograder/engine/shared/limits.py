@@ -169,5 +169,8 @@ class EngineSettings(_Typed):
     sandbox_probe_seconds: float = 60.0  # for the one-time check that a sandbox can be built here
     zygote_start_seconds: float = 60.0   # for a zygote's imports, on a busy machine
     zygote_answer_seconds: float = 2.0   # a zygote that takes longer to answer is replaced (costs time, never a verdict)
-    idle_zygotes: int = 2                # idle zygotes a judge keeps for its next notebooks (one per kind of sandbox)
+    # Idle zygotes a judge keeps for its next notebooks: one per kind of sandbox and list of worker
+    # imports (this course has four lists: a judge grading every assignment in turn, as
+    # `nbgrader autograde "*"` does, keeps a zygote for each instead of starting one per notebook).
+    idle_zygotes: int = 4
     worker_start_seconds: float = 60.0   # for a worker's start (and its answer cells' first run) to say it is ready

@@ -34,7 +34,7 @@ Two sides, named for where they run (this module is the first; ``judge/zygotes.p
 - ``Zygote`` (judge side, ``judge/zygotes.py``) starts one, asks it for workers (``fork``) and to end them
   (``end``), and kills its sandbox when it does not answer within the course's
   ``zygote_answer_seconds`` (``EngineSettings``).
-  ``lease``/``give_back`` keep one idle zygote per kind of sandbox for the judge process's
+  ``lease``/``give_back`` keep one idle zygote per kind of sandbox and list of worker imports for the judge process's
   next notebook; a worker has a zygote to itself while it lives.
 """
 from __future__ import annotations
