@@ -53,7 +53,7 @@ import pytest
 import torch
 from hypothesis.errors import HypothesisDeprecationWarning
 
-from autograder.engine.judge import hypothesis_internals as internals
+from autograder.engine.judge import hypothesis_internals as internals, recording_pickle
 from autograder.engine.judge.hypothesis_internals import StopTest, UnsatisfiedAssumption
 
 MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not kept
@@ -212,7 +212,7 @@ def save_recording(folder: Path, course_root: Path) -> list[str]:
             unwritable.append(key[0])
     payload = {"stamp": recording_stamp(course_root), "kept": mine}
     tmp = folder / f".{RECORDING_NAME}.tmp"
-    tmp.write_bytes(lzma.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)))
+    tmp.write_bytes(lzma.compress(recording_pickle.dumps(payload, _owns_its_storage)))
     tmp.replace(folder / RECORDING_NAME)
     return unwritable
 
