@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import lzma
 import pickle
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -15,6 +14,7 @@ from autograder.engine.judge.example_replay import RECORDING_NAME, read_recordin
 from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, program_cells
 from autograder.simulated_class import build_submission, load_cases
+from instructor.nbgrader_cli import make_course
 from instructor.paths import ROOT, assignments, notebook_of
 from instructor.record_examples import staleness
 
@@ -55,12 +55,7 @@ def test_every_hypothesis_test_is_in_the_committed_recording(assignment):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
     """The course's grading files, copied: this test changes the recording of its copy only."""
-    root = tmp_path_factory.mktemp("recorded") / "course"
-    for name in ("autograder", "source", "mnist_course"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("course_config.py", "nbgrader_config.py"):
-        shutil.copy(ROOT / name, root)
-    return root
+    return make_course(tmp_path_factory.mktemp("recorded") / "course")
 
 
 def grade(course: Path, case_name: str, *, replay: bool = True) -> dict:

@@ -90,20 +90,15 @@ def test_a_worker_holds_its_own_assignment_s_imports_and_no_other_s():
 def test_recording_our_solution_writes_the_committed_list(tmp_path):
     """What instructor.record_examples does, in a copy of the course: the list it writes for 04
     (whose solution calls torch.broadcast_shapes, which imports sympy) is the committed one."""
-    import shutil
-
     import nbformat
 
     from autograder.engine.nbgrader_side.judge_client import stop_all
     from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests, program_cells
+    from instructor.nbgrader_cli import make_course
     from instructor.paths import notebook_of
 
     assignment = "04_matmul"
-    course = tmp_path / "course"
-    for name in ("autograder", "source", "mnist_course"):
-        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("course_config.py", "nbgrader_config.py"):
-        shutil.copy(ROOT / name, course)
+    course = make_course(tmp_path / "course")
     listed = course / "autograder" / "hidden" / assignment / worker_imports.WORKER_IMPORTS_NAME
     listed.unlink()
     source_nb = nbformat.read(notebook_of(assignment, course), as_version=4)
