@@ -62,3 +62,31 @@ def test_the_worker_runs_cells_and_answers_calls(worker):
 
     unknown = protocol.CallReply.parse(worker({"op": "shutdown"}))
     assert not unknown.ok and unknown.error.type == "ProtocolError" and "unknown op 'shutdown'" in unknown.error.message
+
+
+def test_a_refusal_met_while_the_reply_is_encoded_fails_the_call(worker):
+    """The reply is encoded under the guard: student code that runs then (here a patched
+    ``Tensor.numpy``, which encoding calls) is refused a built-in as anywhere in the call, and
+    catching the refusal does not save the call, as it does not inside the function."""
+    protocol.WorkerReady.parse(worker(None))
+    cells = [{"id": "a", "source": (
+        "import torch\n"
+        "_numpy = torch.Tensor.numpy\n"
+        "def _sneaky_numpy(self, *args, **kwargs):\n"
+        "    try:\n"
+        "        torch.softmax(torch.ones(2), 0)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "    return _numpy(self, *args, **kwargs)\n"
+        "def identity(x):\n"
+        "    torch.Tensor.numpy = _sneaky_numpy\n"
+        "    return x\n")}]
+    event = worker(protocol.ExecRequest(cells, 10.0).to_message())
+    while not isinstance(protocol.parse_cell_event(event, {"a"}), protocol.ExecDone):
+        event = worker(None)
+    reply = protocol.CallReply.parse(worker(protocol.CallRequest(
+        "call", target="identity", args=[torch.ones(3)], forbid=["torch.softmax"]).to_message()))
+    assert not reply.ok and reply.error.type == "ForbiddenBuiltinError" and "softmax" in reply.error.forbidden
+    unguarded = protocol.CallReply.parse(worker(protocol.CallRequest(
+        "call", target="identity", args=[torch.ones(3)]).to_message()))
+    assert unguarded.ok and torch.equal(unguarded.value, torch.ones(3))  # nothing refused: the same call passes

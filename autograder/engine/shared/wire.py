@@ -305,13 +305,24 @@ def _dtype(name) -> torch.dtype:
 def send(fd: int, message: dict, make_handle=None, deadline=None) -> None:
     """Write one message (a dict) to a file descriptor; TimeoutError when the other side
     has not taken it all by ``deadline`` (see ``_remaining``)."""
+    _write_all(fd, frame(message, make_handle), deadline)
+
+
+def frame(message: dict, make_handle=None) -> bytes:
+    """``message`` as ``send`` writes it: the worker builds a reply under the built-in guard
+    and writes it after (writing bytes runs nothing of the student's)."""
     buffers: list = []
     header = json.dumps(encode(message, buffers, make_handle), allow_nan=False).encode()
     parts = [struct.pack("<QQ", len(header), len(buffers)), header]
     for buffer in buffers:
         parts.append(struct.pack("<Q", len(buffer)))
         parts.append(buffer)
-    _write_all(fd, b"".join(parts), deadline)
+    return b"".join(parts)
+
+
+def write_frame(fd: int, data: bytes) -> None:
+    """Write a ``frame`` (blocking until the other side has taken it all)."""
+    _write_all(fd, data)
 
 
 def receive(fd: int, resolve_handle=None, deadline=None, accept: Acceptance = TRUSTED) -> dict:

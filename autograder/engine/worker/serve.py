@@ -71,10 +71,13 @@ class Worker:
             raise wire.WireError(f"unknown handle {handle.handle_id}") from None
 
     def send(self, message) -> None:
+        wire.write_frame(self.to_judge, self.frame(message))
+
+    def frame(self, message) -> bytes:
         message = message.to_message()
         usage = resource.getrusage(resource.RUSAGE_SELF)
         message["cpu"] = usage.ru_utime + usage.ru_stime  # for the cost profile only, never for grades
-        wire.send(self.to_judge, message, self.make_handle)
+        return wire.frame(message, self.make_handle)
 
     # -- operations
     def exec_cells(self, cells, cpu_seconds: float) -> None:
@@ -138,12 +141,17 @@ class Worker:
                 if refused:  # refused, then caught by the student's own try/except
                     raise guard.ForbiddenBuiltinError(refused[0])
                 inputs = {"args": list(args), "kwargs": dict(kwarg_items)} if request.return_inputs else None
-                # Encoding runs under the guard too, so it cannot smuggle in a built-in.
-                self.send(protocol.CallReply(True, value, inputs))
+                # Encoding runs under the guard too, so it cannot smuggle in a built-in (a
+                # refusal it met fails the call, even one the student's code caught).
+                reply = self.frame(protocol.CallReply(True, value, inputs))
+                if refused:
+                    raise guard.ForbiddenBuiltinError(refused[0])
         except BaseException as exc:
             if refused and not isinstance(exc, guard.ForbiddenBuiltinError):
                 exc = guard.ForbiddenBuiltinError(refused[0])  # whatever the student made of it
             self.send(protocol.CallReply(False, error=_describe_error(exc)))
+            return
+        wire.write_frame(self.to_judge, reply)
 
     def serve(self) -> None:
         while True:
