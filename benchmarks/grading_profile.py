@@ -95,6 +95,31 @@ def guard_cost_us(calls: int = 300) -> float:
     return (timed(True) - timed(False)) / calls * 1e6
 
 
+def round_trip_us(calls: int = 2000) -> tuple[float, float]:
+    """CPU (µs) of the judge and of the worker for one call that does nothing (a function that
+    returns its argument, a small tensor, unguarded), through the judge's proxy and a worker as
+    grading makes them (sandboxed, forked from a zygote): the least a call costs, before any
+    test code, reference, check or guard runs. Measured in this process, as the judge."""
+    import torch
+
+    from autograder.engine.judge.student_proxy import Student, StudentProcess
+    from autograder.engine.shared.cells import Cell
+    from autograder.engine.shared.limits import Limits
+
+    process = StudentProcess([Cell("identity", "def identity(x):\n    return x\n")], Limits())
+    student, x = Student(process), torch.randn(4, 5)
+    try:
+        for _ in range(200):  # the worker's start and its first calls
+            student.identity(x)
+        worker_before, judge_before = process._worker_cpu, time.process_time()
+        for _ in range(calls):
+            student.identity(x)
+        judge, worker = time.process_time() - judge_before, process._worker_cpu - worker_before
+    finally:
+        process.stop()
+    return judge / calls * 1e6, worker / calls * 1e6
+
+
 def notebook_cpu(cost: dict) -> float:
     """A notebook's CPU: the judge's collection and tests, and its worker (not a start paid
     once per grading process: the judge's, a zygote's)."""
@@ -137,7 +162,7 @@ def profile_assignment(assignment: str, where: Path) -> dict:
             "drawn_shares": judge_shares(drawn_profile), "replayed_shares": judge_shares(replayed_profile)}
 
 
-def print_table(rows: dict[str, dict], guard_us: float) -> None:
+def print_table(rows: dict[str, dict], guard_us: float, round_trip: tuple[float, float]) -> None:
     head = " ".join(f"{p:>10}" for p in JUDGE_PARTS)
     print(f"   {'':<26} {'judge (CPU-s)':^36} {'of the tests (share)':^65} {'worker':^32}")
     print(f"   {'assignment':<26} {'start':>8} {'collect':>8} {'tests':>8} {'total':>8}  {head} {'start':>8} {'calls':>6} "
@@ -164,6 +189,14 @@ def print_table(rows: dict[str, dict], guard_us: float) -> None:
         before, forked, now = (notebook_cpu(row[k]) for k in ("fresh", "drawn", "replayed"))
         print(f"   {assignment:<26} {before:6.2f} -> {forked:6.2f} -> {now:6.2f}   ({now / before:.0%} of before)")
     print(f"   the built-in guard: {guard_us:.0f} µs of worker CPU per guarded call (matmul and softmax refused)")
+    judge_us, worker_us = round_trip
+    print(f"   the least a call costs (a function that returns its argument, unguarded): {judge_us:.0f} µs of "
+          f"the judge's CPU and {worker_us:.0f} µs of the worker's;\n"
+          f"   a notebook's calls at that cost (replayed), before any test code, reference, check or guard runs:")
+    for assignment, row in rows.items():
+        calls = row["replayed"].get("calls", 0)
+        floor = calls * (judge_us + worker_us) / 1e6
+        print(f"   {assignment:<26} {calls:6d} calls: {floor:5.2f} CPU-s of {notebook_cpu(row['replayed']):5.2f}")
 
 
 def main(argv=None) -> int:
@@ -178,7 +211,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="grading-profile-") as tmp:
         rows = {a: profile_assignment(a, Path(tmp)) for a in chosen}
     print("Where one notebook's grading CPU goes (our solution; judge start excluded):")
-    print_table(rows, guard_cost_us())
+    print_table(rows, guard_cost_us(), round_trip_us())
     return 0
 
 
