@@ -26,6 +26,7 @@ import os
 import sys
 import time
 
+from autograder.engine.shared.long_lived import imported_for_life
 from autograder.engine.shared.protocol import JUDGE_READY, GradeReply, GradeRequest
 
 # Set to a file path (by the benchmark), each notebook's run is profiled in CPU time and its
@@ -69,18 +70,17 @@ def grade_one(request: GradeRequest) -> GradeReply:
 
 
 def serve(requests_fd: int, replies_fd: int) -> None:
-    import pytest  # noqa: F401  (imported once, here: what the server exists to amortise)
-    import torch  # noqa: F401
+    # What the judge imports (torch, hypothesis, pytest: some 280,000 objects) lives as long as
+    # it does: imported with the collector off and frozen, the collector never walks it
+    # (long_lived.py). And the young generation is collected after 20,000 new objects, not
+    # 700: hypothesis and the wire make and drop many, and collecting them was 0.15 CPU-s of an
+    # average notebook of a class (0.04 now; no object here has a __del__ whose timing matters:
+    # collection changes when memory is freed, never a verdict).
+    with imported_for_life():
+        import pytest  # noqa: F401  (imported once, here: what the server exists to amortise)
+        import torch  # noqa: F401
 
-    import autograder.engine.judge.plugin  # noqa: F401
-
-    # What the judge imported (torch, hypothesis, pytest: some 200,000 objects) lives as long as
-    # it does: frozen, the collector never walks it again. And the young generation is collected
-    # after 20,000 new objects, not 700: hypothesis and the wire make and drop many, and collecting
-    # them was 0.15 CPU-s of an average notebook of a class (0.04 now; no object here has a
-    # __del__ whose timing matters: collection changes when memory is freed, never a verdict).
-    gc.collect()
-    gc.freeze()
+        import autograder.engine.judge.plugin  # noqa: F401
     gc.set_threshold(YOUNG_OBJECTS_PER_COLLECTION, 10, 10)
     requests = os.fdopen(requests_fd, "r")
     replies = os.fdopen(replies_fd, "w")

@@ -53,6 +53,7 @@ import time
 import traceback
 
 from autograder.engine.shared.limits import Limits
+from autograder.engine.shared.long_lived import imported_for_life
 from autograder.engine.shared import protocol
 from autograder.engine.shared.protocol import MAX_MESSAGE
 
@@ -502,10 +503,11 @@ def serve(control_fd: int, worker_imports=()) -> None:
     _nest(libc, control_fd)
     sys.path[:] = [path for path in sys.path if not _writable(path)]  # never import from /tmp, even lazily
     control = socket.socket(fileno=control_fd)
-    import_worker_modules(worker_imports)
-    loop = _ZygoteLoop(control)
-    gc.collect()
-    gc.freeze()  # what it imported, out of the collector's way (a collection then costs little)
+    # What it imports, out of the collector's way (long_lived.py); its workers start with the
+    # collector on, as a fresh worker does.
+    with imported_for_life():
+        import_worker_modules(worker_imports)
+        loop = _ZygoteLoop(control)
     loop.reply(protocol.ZygoteReady(_cpu(resource.getrusage(resource.RUSAGE_SELF))))
     loop.serve()
 
