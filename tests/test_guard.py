@@ -1,4 +1,5 @@
 """Built-ins not allowed: refused however they are reached, allowed ops untouched."""
+import functools
 import sys
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.engine.worker.guard import ALIASES, ForbiddenBuiltinError, expand, forbidden
+from autograder.engine.worker.guard import ALIASES, ForbiddenBuiltinError, _covers_c_functions, expand, forbidden
 
 saved_softmax = torch.softmax          # a reference taken before the guard, as a student might
 saved_broadcast_shapes = torch.broadcast_shapes
@@ -182,6 +183,33 @@ def test_every_route_to_a_forbidden_computation_is_refused(route):
     assert any(raised.value.builtin.startswith(name) for name in names), raised.value.builtin
     assert refused  # recorded, so a student's try/except cannot hide it
     reach()
+
+
+# Called from C (map, functools.partial): a C function called so raises no profile event and
+# only the torch-function mode sees it (F.linear decomposes to aten::t and aten::mm, which no
+# operator of 06's refuses); a Python function's frame is seen either way, which is why the
+# mode is not entered for torch.optim alone (its steps are Python: _covers_c_functions).
+FROM_C = {
+    "torch.nn.functional.linear": lambda: list(map(F.linear, [a], [b.T])),
+    "torch.softmax": lambda: list(map(torch.softmax, [a], [1])),
+    "torch.broadcast_tensors": lambda: functools.partial(torch._C._VariableFunctions.broadcast_tensors)([a, a]),
+    "torch.optim": lambda: list(map(torch.optim.SGD.step, [torch.optim.SGD([parameter_with_gradient()], lr=0.1)])),
+    "torch.nn.Linear": lambda: list(map(torch.nn.Linear.forward, [torch.nn.Linear(3, 2)], [a])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FROM_C))
+def test_a_builtin_called_from_c_is_refused_and_named(name):
+    with forbidden([name]) as refused:
+        with pytest.raises(ForbiddenBuiltinError) as raised:
+            FROM_C[name]()
+    assert raised.value.builtin == name and refused == [name]
+
+
+def test_the_torch_function_mode_is_entered_only_where_a_c_function_is_covered():
+    assert not _covers_c_functions(("torch.optim",)) and not _covers_c_functions(("torch.nn.Linear",))
+    assert _covers_c_functions(("torch.nn.functional.linear",)) and _covers_c_functions(("torch.softmax",))
+    assert not _covers_c_functions(("numpy.dot",))  # numpy's functions never reach torch's modes
 
 
 @pytest.mark.parametrize("names", [MATMUL_04, SOFTMAX_05, FORWARD_06, BROADCAST_03], ids=["04", "05", "06", "03"])

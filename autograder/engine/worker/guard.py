@@ -6,7 +6,8 @@ Four nets, because a student can reach a built-in in many ways:
   however it was reached (``torch._softmax``, ``torch.ops.aten.*``, ``torch._C._nn.*``,
   ``einsum`` lowered to ``bmm``), and names the course's built-in it belongs to;
 - a torch function or tensor method (``torch.matmul``, ``a @ b``, ``x.softmax``):
-  a ``TorchFunctionMode`` names exactly what was called, before it is lowered;
+  a ``TorchFunctionMode`` names exactly what was called, before it is lowered (entered
+  only where one of torch's C functions is covered: ``_covers_c_functions``);
 - a pure-Python function (``torch.broadcast_shapes``, ``numpy.linalg.multi_dot``) or
   ``torch.ops`` called by name: a profile hook sees its code object run, even
   through a saved reference;
