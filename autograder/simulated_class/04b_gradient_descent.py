@@ -766,6 +766,15 @@ def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
                 p -= lr * p.grad
                 p.grad.zero_()
 ''')}),
+    Case("optim_step_called_from_c", "sgd_step runs torch.optim.SGD's step through map and functools.partial "
+         "(called from C: the grader sees the step's Python frame without a torch-function mode)", kind="attack",
+         same_as="uses_torch_optim", fails=SGD_ALL | FIT_VALUES | {"fit_line_pure"},
+         answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
+    import functools
+    optimizer = torch.optim.SGD(params, lr=lr)
+    list(map(functools.partial(type(optimizer).step), [optimizer]))
+    optimizer.zero_grad()
+''')}),
     Case("forged_gradients", "gradients never zeroed, and torch.Tensor.grad replaced so that they read as None "
          "after each step", kind="attack", fails={"sgd_step_zero_grad"},
          answers={"sgd_step_answer": with_checks(SGD_CHECKS, '''
