@@ -8,7 +8,8 @@ case, without nbgrader: the quick loop for writing hidden tests.
 ``--check`` grades the named cases of the simulated class (every case but attacks and broken
 files when none is named) in one judge, and says of each whether the cells it lost are those
 it must lose (``fails``, ``breaks``, ``rest_full``, ``full``, ``zero``): what tests/test_grading.py
-checks through nbgrader, in a fraction of the time.
+checks through nbgrader, in a fraction of the time. ``--max-examples N`` overrides the course's
+examples per property for either: whether fewer would still catch every mistake of the class.
 """
 from __future__ import annotations
 
@@ -56,9 +57,11 @@ def cells_lost(results: dict) -> set[str]:
     return {cell for cell, passed in by_cell.items() if not all(passed)}
 
 
-def check(assignment: str, names: list[str]) -> int:
+def check(assignment: str, names: list[str], max_examples: int | None = None) -> int:
     """Grade these cases (default: every solution, blank, variant and mistake); print one line
-    each, OK or BAD, with the cells lost and those it must lose; the number that are BAD."""
+    each, OK or BAD, with the cells lost and those it must lose; the number that are BAD.
+    ``max_examples``: the course's setting overridden, to see whether fewer examples per
+    property still catch every mistake of the simulated class."""
     cases = load_cases(assignment)
     chosen = [c for c in cases if c.name in names] if names else \
         [c for c in cases if c.kind in ("solution", "blank", "variant", "mistake")]
@@ -67,7 +70,7 @@ def check(assignment: str, names: list[str]) -> int:
         raise SystemExit(f"no case named {sorted(unknown)} in {assignment}'s simulated class")
     bad = 0
     for case in chosen:
-        results = run(assignment, case=case)
+        results = run(assignment, case=case, max_examples=max_examples)
         lost = cells_lost(results)
         every = {r["cell"] for r in results["tests"]}
         wrong = [f"kept {sorted(set(case.fails) - lost)}"] if set(case.fails) - lost else []
@@ -96,7 +99,7 @@ def main(argv=None) -> None:
     args = parser.parse_intermixed_args(argv)
     if args.check:
         try:
-            raise SystemExit(1 if check(args.assignment, args.case) else 0)
+            raise SystemExit(1 if check(args.assignment, args.case, args.max_examples) else 0)
         finally:
             stop_all()
     if len(args.case) > 1:
