@@ -375,7 +375,7 @@ def _covers_c_functions(names: tuple) -> bool:
     a C function called from C (``map(torch.softmax, xs)``) raises no profile event, while a
     Python function's frame always does, whoever calls it. The mode makes every torch call and
     tensor attribute of the student's code pass through Python (ten steps of 04b's
-    ``fit_line``: 0.45 ms bare, 1.25 ms guarded with it, 0.67 without), so it is entered only
+    ``fit_line``: 0.45 ms bare, 1.25 ms guarded with it, 0.66 without), so it is entered only
     where one of torch's C functions is covered (not for ``torch.optim``, whose steps are Python;
     numpy's never reach the mode)."""
     return any(getattr(getattr(f, "__func__", f), "__code__", None) is None and not name.startswith("numpy.")
@@ -400,14 +400,15 @@ def forbidden(names, namespace: dict | None = None):
     if not names:
         yield refused
         return
-    covered = expand(names)
+    table_key = tuple(sorted(set(names)))  # the tables below are cached per set of names
+    covered = _expand(table_key)
     operators = operators_refused(names)
 
     def refuse(name):
         refused.append(name)
         raise ForbiddenBuiltinError(name)
 
-    python_codes, methods, _ = _code_tables(tuple(sorted(set(names))))
+    python_codes, methods, _ = _code_tables(table_key)
     # A method reached through an instance (a.numpy().dot(b)) is named by what it is called.
     method_names = set(methods) | ({"dot"} if "numpy.dot" in names else set())
     active = [False]  # only while the student's code runs: the guard's own set-up is not tampering
@@ -462,7 +463,7 @@ def forbidden(names, namespace: dict | None = None):
     modes = contextlib.ExitStack()
     previous_profile = sys.getprofile()
     try:
-        if _covers_c_functions(tuple(sorted(set(names)))):
+        if _covers_c_functions(table_key):
             modes.enter_context(_RefuseTorchFunctions(covered, refuse))
         if operators:  # names with no operator of their own (torch.optim, broadcast_shapes) need no mode
             modes.enter_context(_RefuseOperators(operators, refuse))
