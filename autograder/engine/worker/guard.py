@@ -400,15 +400,14 @@ def forbidden(names, namespace: dict | None = None):
     if not names:
         yield refused
         return
-    table_key = tuple(sorted(set(names)))  # the tables below are cached per set of names
-    covered = _expand(table_key)
+    covered = expand(names)
     operators = operators_refused(names)
 
     def refuse(name):
         refused.append(name)
         raise ForbiddenBuiltinError(name)
 
-    python_codes, methods, _ = _code_tables(table_key)
+    python_codes, methods, _ = _code_tables(tuple(sorted(set(names))))
     # A method reached through an instance (a.numpy().dot(b)) is named by what it is called.
     method_names = set(methods) | ({"dot"} if "numpy.dot" in names else set())
     active = [False]  # only while the student's code runs: the guard's own set-up is not tampering
@@ -463,7 +462,7 @@ def forbidden(names, namespace: dict | None = None):
     modes = contextlib.ExitStack()
     previous_profile = sys.getprofile()
     try:
-        if _covers_c_functions(table_key):
+        if _covers_c_functions(tuple(sorted(set(names)))):
             modes.enter_context(_RefuseTorchFunctions(covered, refuse))
         if operators:  # names with no operator of their own (torch.optim, broadcast_shapes) need no mode
             modes.enter_context(_RefuseOperators(operators, refuse))
