@@ -653,6 +653,71 @@ def softmax(x, dim=-1):
     with _disable_current_modes(), torch._C.DisableTorchFunction():
         return torch.softmax(x, dim)
 """),
+    # ---- the worker's own plumbing, replaced by the student's code: it ran outside the guard, with a
+    # call's inputs or its reply in hand, until the guard came to span a call from decoding its request
+    # to writing its reply (and the framing took os.read/os.write and the JSON decoder at import).
+    Entry("05_softmax_cross_entropy", Case("cat_reply_rewritten", "softmax returns zeros, and os.write, replaced "
+                                           "in a cell, puts torch.softmax of the saved input into the reply as it "
+                                           "is written: scores as the zeros do", kind="attack",
+                                           fails={"softmax_values", "softmax_dim", "softmax_large"}, rest_full=True,
+                                           answers={"softmax_answer": """
+import os
+
+_saved = []
+_write = os.write
+
+def _rewrite(fd, data):
+    if _saved:
+        x, dim = _saved.pop()
+        right = torch.softmax(x, dim).numpy().tobytes()
+        data = bytes(data)[:len(data) - len(right)] + right
+    return _write(fd, data)
+
+os.write = _rewrite
+
+def softmax(x, dim=-1):
+    _saved.append((x.clone(), dim))
+    return x * 0
+"""})),
+    Entry("05_softmax_cross_entropy", Case("cat_decode_patched", "torch.Tensor.reshape, replaced in a cell, computes "
+                                           "torch.softmax of every input as the worker decodes a request, and softmax "
+                                           "looks its answer up: every call of the notebook uses torch.softmax",
+                                           kind="attack", zero=True, answers={"softmax_answer": """
+_answers = {}
+_reshape = torch.Tensor.reshape
+
+def _reshape_and_answer(self, *shape):
+    t = _reshape(self, *shape)
+    if t.is_floating_point() and t.dim() >= 1:
+        for dim in range(-t.dim(), t.dim()):
+            _answers[(t.contiguous().numpy().tobytes(), dim)] = torch.softmax(t, dim)
+    return t
+
+torch.Tensor.reshape = _reshape_and_answer
+
+def softmax(x, dim=-1):
+    return _answers.get((x.contiguous().numpy().tobytes(), dim), x * 0)
+"""})),
+    softmax_attack("cat_error_described", "softmax raises an exception whose message, read by the worker to "
+                   "describe it, computes torch.softmax of the saved input and writes a forged reply with it",
+                   FORGE + """
+import json
+
+_saved = []
+
+class _Described(Exception):
+    def __str__(self):
+        x, dim = _saved.pop()
+        right = torch.softmax(x, dim)
+        tensor = {"__tensor__": {"dtype": str(right.dtype).split(".")[-1], "shape": list(right.shape),
+                                 "device": "cpu", "buffer": 0}}
+        _forge(json.dumps({"__dict__": {"ok": True, "value": tensor}}).encode(), [right.numpy().tobytes()])
+        return "described"
+
+def softmax(x, dim=-1):
+    _saved.append((x, dim))
+    raise _Described()
+"""),
     softmax_attack("cat_thread_in_call", "softmax with torch.softmax in a thread the call "
                    "starts, and through map() in another: the guard is per thread",
                    """

@@ -90,3 +90,64 @@ def test_a_refusal_met_while_the_reply_is_encoded_fails_the_call(worker):
     unguarded = protocol.CallReply.parse(worker(protocol.CallRequest(
         "call", target="identity", args=[torch.ones(3)]).to_message()))
     assert unguarded.ok and torch.equal(unguarded.value, torch.ones(3))  # nothing refused: the same call passes
+
+
+def _run_cells(worker, source: str) -> None:
+    event = worker(protocol.ExecRequest([{"id": "a", "source": source}], 10.0).to_message())
+    while not isinstance(protocol.parse_cell_event(event, {"a"}), protocol.ExecDone):
+        event = worker(None)
+
+
+def test_student_code_never_runs_unguarded_while_a_call_is_in_hand(worker):
+    """What the worker calls around a student's function (reading and parsing the request,
+    decoding its tensors, setting the CPU limit, describing an error, writing the reply) is
+    either taken before any student code ran, so that replacing it in a cell changes nothing,
+    or runs under the guard: student code reached through it is refused a built-in as inside the
+    function. Before, ``os.write`` replaced in a cell put torch.softmax into the reply after the
+    guard had ended, and a replaced ``Tensor.reshape`` computed it as the request was decoded."""
+    protocol.WorkerReady.parse(worker(None))
+    _run_cells(worker, (
+        "import json, os, resource, struct, torch\n"
+        "seen = []\n"
+        "def _spy(module, name):\n"
+        "    original = getattr(module, name)\n"
+        "    def spy(*args, **kwargs):\n"
+        "        seen.append(name)\n"
+        "        return original(*args, **kwargs)\n"
+        "    setattr(module, name, spy)\n"
+        "for _module, _name in ((os, 'read'), (os, 'write'), (json, 'loads'), (json, 'dumps'), (struct, 'unpack'),\n"
+        "                       (struct, 'pack'), (resource, 'getrusage'), (resource, 'setrlimit')):\n"
+        "    _spy(_module, _name)\n"
+        "def report():\n"
+        "    return list(seen)\n"
+        "def identity(x):\n"
+        "    return x\n"
+        "class Described(Exception):\n"
+        "    def __str__(self):\n"
+        "        return str(torch.softmax(torch.ones(2), 0))\n"
+        "def raises(x):\n"
+        "    raise Described()\n"))
+    call = protocol.CallRequest("call", target="identity", args=[torch.ones(3)], forbid=["torch.softmax"])
+    assert protocol.CallReply.parse(worker(call.to_message())).ok
+    seen = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="report").to_message()))
+    # json.dumps encodes a reply under the guard; nothing else of the list runs, guarded or not
+    assert seen.ok and set(seen.value) <= {"dumps"}, seen.value
+
+    described = protocol.CallReply.parse(worker(protocol.CallRequest(
+        "call", target="raises", args=[torch.ones(3)], forbid=["torch.softmax"]).to_message()))
+    assert not described.ok and described.error.type == "ForbiddenBuiltinError" and "softmax" in described.error.forbidden
+
+    _run_cells(worker, (
+        "_reshape = torch.Tensor.reshape\n"
+        "def _answering_reshape(self, *shape):\n"
+        "    try:\n"
+        "        torch.softmax(torch.ones(2), 0)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "    return _reshape(self, *shape)\n"
+        "torch.Tensor.reshape = _answering_reshape\n"))
+    decoded = protocol.CallReply.parse(worker(call.to_message()))
+    assert not decoded.ok and decoded.error.type == "ForbiddenBuiltinError" and "softmax" in decoded.error.forbidden
+    unguarded = protocol.CallReply.parse(worker(protocol.CallRequest(
+        "call", target="identity", args=[torch.ones(3)]).to_message()))
+    assert unguarded.ok and torch.equal(unguarded.value, torch.ones(3))  # nothing refused: the same call passes

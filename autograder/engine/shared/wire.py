@@ -20,6 +20,14 @@ import torch
 
 MAX_MESSAGE_BYTES = 1 << 31  # a worker that claims more is lying or broken
 
+# What the framing calls, taken when this module is imported: in a worker, before any student
+# code runs, which can replace ``os.write`` or ``json.loads`` with code of its own, and would
+# then run outside the built-in guard with a request's inputs or a reply's bytes in hand. All
+# are C functions but the JSON decoder's one method, bound to a decoder of our own.
+_os_read, _os_write, _select = os.read, os.write, select.select
+_pack, _unpack = struct.pack, struct.unpack
+_json_raw_decode = json.JSONDecoder().raw_decode
+
 _DTYPES = {
     name: getattr(torch, name)
     for name in (
@@ -313,9 +321,9 @@ def frame(message: dict, make_handle=None) -> bytes:
     and writes it after (writing bytes runs nothing of the student's)."""
     buffers: list = []
     header = json.dumps(encode(message, buffers, make_handle), allow_nan=False).encode()
-    parts = [struct.pack("<QQ", len(header), len(buffers)), header]
+    parts = [_pack("<QQ", len(header), len(buffers)), header]
     for buffer in buffers:
-        parts.append(struct.pack("<Q", len(buffer)))
+        parts.append(_pack("<Q", len(buffer)))
         parts.append(buffer)
     return b"".join(parts)
 
@@ -328,29 +336,40 @@ def write_frame(fd: int, data: bytes) -> None:
 def receive(fd: int, resolve_handle=None, deadline=None, accept: Acceptance = TRUSTED) -> dict:
     """Read one message; EOFError when the other side has gone, TimeoutError
     when ``deadline`` (see ``_remaining``) passes first; WireError when it breaks ``accept``."""
+    header, buffers = receive_raw(fd, deadline, accept)
+    message = decode(header, buffers, resolve_handle, accept)
+    if not isinstance(message, dict):
+        raise WireError("a message must be a dict")
+    return message
+
+
+def receive_raw(fd: int, deadline=None, accept: Acceptance = TRUSTED) -> tuple:
+    """One message's JSON header, parsed, and its byte buffers, not yet decoded into values: the
+    worker reads a request so, by functions the student's code cannot replace, and decodes it
+    under the built-in guard (``worker.serve``), since decoding makes tensors through torch's API."""
     def read(n):
         return _read_exactly(fd, n, deadline)
 
-    header_len, n_buffers = struct.unpack("<QQ", read(16))
+    header_len, n_buffers = _unpack("<QQ", read(16))
     if header_len > min(accept.max_bytes, accept.max_header_bytes) or n_buffers > 1 << 20:
         raise WireError(f"a reply of more than {min(accept.max_bytes, accept.max_header_bytes):,} bytes "
                         f"of structure came back")
     try:
-        header = json.loads(read(header_len))
+        text = read(header_len).decode()
+        header, end = _json_raw_decode(text)
+        if text[end:].strip():
+            raise ValueError("extra data after the JSON header")
     except (ValueError, RecursionError) as exc:
         raise WireError(f"malformed message header: {exc}") from None
     buffers = []
     total = 0
     for _ in range(n_buffers):
-        (size,) = struct.unpack("<Q", read(8))
+        (size,) = _unpack("<Q", read(8))
         total += size
         if total + header_len > accept.max_bytes:
             raise WireError(f"a reply of more than {accept.max_bytes:,} bytes came back")
         buffers.append(read(size))
-    message = decode(header, buffers, resolve_handle, accept)
-    if not isinstance(message, dict):
-        raise WireError("a message must be a dict")
-    return message
+    return header, buffers
 
 
 def _remaining(deadline) -> float | None:
@@ -367,7 +386,7 @@ def _write_all(fd: int, data: bytes, deadline=None) -> None:
     view = memoryview(data)
     if deadline is None:
         while view:
-            view = view[os.write(fd, view):]
+            view = view[_os_write(fd, view):]
         return
     # A reader that stops reading must not stall the writer past its deadline: write only
     # what the pipe takes without blocking.
@@ -378,10 +397,10 @@ def _write_all(fd: int, data: bytes, deadline=None) -> None:
             remaining = _remaining(deadline)  # a deadline that moves with the load has moved already
             if remaining <= 0:
                 raise TimeoutError("the other process did not take the message in time")
-            if not select.select([], [fd], [], remaining)[1]:
+            if not _select([], [fd], [], remaining)[1]:
                 continue
             try:
-                view = view[os.write(fd, view):]
+                view = view[_os_write(fd, view):]
             except BlockingIOError:
                 continue
     finally:
@@ -395,9 +414,9 @@ def _read_exactly(fd: int, n: int, deadline=None) -> bytes:
             remaining = _remaining(deadline)  # a deadline that moves with the load has moved already
             if remaining <= 0:
                 raise TimeoutError("the other process did not answer in time")
-            if select.select([fd], [], [], remaining)[0]:
+            if _select([fd], [], [], remaining)[0]:
                 break
-        chunk = os.read(fd, min(n, 1 << 24))
+        chunk = _os_read(fd, min(n, 1 << 24))
         if not chunk:
             raise EOFError("the other process closed the connection")
         chunks.append(chunk)

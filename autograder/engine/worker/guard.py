@@ -388,6 +388,15 @@ def _from_student(frame) -> bool:
     return frame is not None and not frame.f_code.co_filename.startswith("/")
 
 
+class Refusals(list):
+    """The refusals a guarded block met, by name. ``confirm()`` makes, before the block ends,
+    the checks its end makes (the profile hook still set, no unwatched thread), so that a
+    worker can fail a reply it has built but not yet sent."""
+
+    def confirm(self) -> None:
+        pass  # outside a guard, or with nothing forbidden: nothing to confirm
+
+
 @contextlib.contextmanager
 def forbidden(names, namespace: dict | None = None):
     """While the block runs, calling any of ``names`` raises ForbiddenBuiltinError.
@@ -396,7 +405,7 @@ def forbidden(names, namespace: dict | None = None):
     error, not the record, and the caller fails the call when the list is not empty.
     ``namespace``: the student's globals, where saved references to a built-in
     (``from numpy import dot as d``) are replaced for the call too."""
-    refused: list[str] = []
+    refused = Refusals()
     if not names:
         yield refused
         return
@@ -469,13 +478,18 @@ def forbidden(names, namespace: dict | None = None):
         sys.setprofile(profile)
         active[0] = True
         _ACTIVE_CALL[0] = _Checks(covered, operators, refuse, profile)
+
+        def confirm():
+            if sys.getprofile() is not profile and not refused:
+                refused.append(_TAMPER_NAME)  # the hook was removed, not by a refusal
+            if _unwatched_threads() and not refused:
+                refused.append(_UNWATCHED_NAME)
+
+        refused.confirm = confirm
         yield refused
         _ACTIVE_CALL[0] = _IDLE
         active[0] = False
-        if sys.getprofile() is not profile and not refused:
-            refused.append(_TAMPER_NAME)  # the hook was removed, not by a refusal
-        if _unwatched_threads() and not refused:
-            refused.append(_UNWATCHED_NAME)
+        confirm()
     finally:
         _ACTIVE_CALL[0] = _IDLE
         active[0] = False

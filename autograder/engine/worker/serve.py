@@ -35,15 +35,26 @@ class _NoMagics:
 
 
 def _describe_error(exc: BaseException) -> protocol.WorkerError:
-    """Name, message and the student's own frames of an exception."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<answer cell")]
-    lines = [f'  {f.filename[1:-1]}, line {f.lineno}, in {f.name}\n    {(f.line or "").strip()}' for f in frames]
-    if isinstance(exc, guard.ForbiddenBuiltinError):
-        kind = "ForbiddenBuiltinError"
-    else:
-        kind = type(exc).__name__
-    return protocol.WorkerError(type=kind, mro=[k.__name__ for k in type(exc).__mro__], message=str(exc)[:2000],
-                                forbidden=getattr(exc, "builtin", None), where=lines[-6:])
+    """Name, message and the student's own frames of an exception. Reading them runs the
+    student's code (an exception's ``__str__``, a metaclass's ``__name__``): the worker does it
+    under the built-in guard, and an error that cannot be described is described as such."""
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<answer cell")]
+        lines = [f'  {f.filename[1:-1]}, line {f.lineno}, in {f.name}\n    {(f.line or "").strip()}' for f in frames]
+        if isinstance(exc, guard.ForbiddenBuiltinError):
+            kind = "ForbiddenBuiltinError"
+        else:
+            kind = str(type(exc).__name__)[:200]
+        return protocol.WorkerError(type=kind, mro=[str(k.__name__)[:200] for k in type(exc).__mro__],
+                                    message=str(exc)[:2000], forbidden=getattr(exc, "builtin", None),
+                                    where=lines[-6:])
+    except BaseException:
+        return protocol.WorkerError(type="Exception", mro=["Exception", "BaseException", "object"],
+                                    message="(an exception whose description raised another)")
+
+
+# Taken at import, before any student code, which can replace ``resource.getrusage``.
+_getrusage, _RUSAGE_SELF = resource.getrusage, resource.RUSAGE_SELF
 
 
 class Worker:
@@ -75,7 +86,7 @@ class Worker:
 
     def frame(self, message) -> bytes:
         message = message.to_message()
-        usage = resource.getrusage(resource.RUSAGE_SELF)
+        usage = _getrusage(_RUSAGE_SELF)
         message["cpu"] = usage.ru_utime + usage.ru_stime  # for the cost profile only, never for grades
         return wire.frame(message, self.make_handle)
 
@@ -127,48 +138,61 @@ class Worker:
             func = self.namespace[request.target]
         return func(*args, **dict(kwarg_items))
 
-    def call(self, request: protocol.CallRequest) -> None:
-        op = request.op
-        confine.limit_cpu_seconds(self.limits.cpu_seconds if request.cpu_seconds is None else request.cpu_seconds)
-        self._seed(request.seed)
-        # Tuples: the student's code can reach this frame, not change which objects it holds.
-        args = tuple(request.args)
-        kwarg_items = tuple(request.kwargs.items())
-        refused: list = []
+    def call(self, raw: tuple) -> None:
+        """Answer one request, ``raw`` as ``wire.receive_raw`` read it. The built-in guard spans
+        all of it, from decoding the request to writing the reply: decoding makes tensors
+        through torch's API and encoding reads the student's value, both of which the student's
+        code can reach (``torch.Tensor.reshape`` replaced in a cell, say), and no code of the
+        student's may run unguarded while a call's inputs or its reply are in hand."""
+        with _forbidden(protocol.forbidden_names(raw[0]), self.namespace) as refused:
+            wire.write_frame(self.to_judge, self._answer(raw, refused))
+
+    def _answer(self, raw: tuple, refused: guard.Refusals) -> bytes:
+        """The reply's frame: the value, or the error (a refusal, whatever the student made of it)."""
         try:
-            with _forbidden(request.forbid, self.namespace) as refused:
-                value = self._compute(op, request, args, kwarg_items)
-                if refused:  # refused, then caught by the student's own try/except
-                    raise guard.ForbiddenBuiltinError(refused[0])
-                inputs = {"args": list(args), "kwargs": dict(kwarg_items)} if request.return_inputs else None
-                # Encoding runs under the guard too, so it cannot smuggle in a built-in (a
-                # refusal it met fails the call, even one the student's code caught).
-                reply = self.frame(protocol.CallReply(True, value, inputs))
-                if refused:
-                    raise guard.ForbiddenBuiltinError(refused[0])
+            request = protocol.parse_request(wire.decode(raw[0], raw[1], self.resolve_handle))
+            if not isinstance(request, protocol.CallRequest):
+                raise protocol.ProtocolError(f"expected a call, got {request!r:.100}")
+            confine.limit_cpu_seconds(self.limits.cpu_seconds if request.cpu_seconds is None
+                                      else request.cpu_seconds)
+            self._seed(request.seed)
+            # Tuples: the student's code can reach this frame, not change which objects it holds.
+            args = tuple(request.args)
+            kwarg_items = tuple(request.kwargs.items())
+            value = self._compute(request.op, request, args, kwarg_items)
+            if refused:  # refused, then caught by the student's own try/except
+                raise guard.ForbiddenBuiltinError(refused[0])
+            inputs = {"args": list(args), "kwargs": dict(kwarg_items)} if request.return_inputs else None
+            # A refusal met while encoding fails the call too, even one the student's code caught.
+            reply = self.frame(protocol.CallReply(True, value, inputs))
+            refused.confirm()
+            if refused:
+                raise guard.ForbiddenBuiltinError(refused[0])
+            return reply
         except BaseException as exc:
-            if refused and not isinstance(exc, guard.ForbiddenBuiltinError):
-                exc = guard.ForbiddenBuiltinError(refused[0])  # whatever the student made of it
-            self.send(protocol.CallReply(False, error=_describe_error(exc)))
-            return
-        wire.write_frame(self.to_judge, reply)
+            error = _describe_error(exc) if not refused or isinstance(exc, guard.ForbiddenBuiltinError) else None
+            if refused and (error is None or error.type != "ForbiddenBuiltinError"):
+                # refused before, whatever the student made of it, or while the error was described
+                error = _describe_error(guard.ForbiddenBuiltinError(refused[0]))
+            return self.frame(protocol.CallReply(False, error=error))
 
     def serve(self) -> None:
         while True:
             try:
-                request = wire.receive(self.from_judge, self.resolve_handle)
+                raw = wire.receive_raw(self.from_judge)
             except EOFError:
                 return
-            try:
-                request = protocol.parse_request(request)
-            except protocol.ProtocolError as exc:
-                self.send(protocol.CallReply(False, error=protocol.WorkerError("ProtocolError", message=str(exc))))
+            if not protocol.is_exec(raw[0]):
+                self.call(raw)
                 continue
-            if isinstance(request, protocol.ExecRequest):
-                self.exec_cells(request.cells, self.limits.cells_seconds if request.cpu_seconds is None
-                                else request.cpu_seconds)
-            else:
-                self.call(request)
+            try:
+                request = protocol.parse_request(wire.decode(raw[0], raw[1], self.resolve_handle))
+            except (protocol.ProtocolError, wire.WireError) as exc:
+                self.send(protocol.CallReply(False, error=protocol.WorkerError(type(exc).__name__,
+                                                                               message=str(exc))))
+                continue
+            self.exec_cells(request.cells, self.limits.cells_seconds if request.cpu_seconds is None
+                            else request.cpu_seconds)
 
 
 def main() -> None:
