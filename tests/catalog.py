@@ -681,8 +681,10 @@ def softmax(x, dim=-1):
 """})),
     Entry("05_softmax_cross_entropy", Case("cat_decode_patched", "torch.Tensor.reshape, replaced in a cell, computes "
                                            "torch.softmax of every input as the worker decodes a request, and softmax "
-                                           "looks its answer up: every call of the notebook uses torch.softmax",
-                                           kind="attack", zero=True, answers={"softmax_answer": """
+                                           "looks its answer up, else returns zeros: decoding never runs it, so it "
+                                           "scores as the zeros do", kind="attack",
+                                           fails={"softmax_values", "softmax_dim", "softmax_large"}, rest_full=True,
+                                           answers={"softmax_answer": """
 _answers = {}
 _reshape = torch.Tensor.reshape
 

@@ -104,7 +104,9 @@ def test_student_code_never_runs_unguarded_while_a_call_is_in_hand(worker):
     either taken before any student code ran, so that replacing it in a cell changes nothing,
     or runs under the guard: student code reached through it is refused a built-in as inside the
     function. Before, ``os.write`` replaced in a cell put torch.softmax into the reply after the
-    guard had ended, and a replaced ``Tensor.reshape`` computed it as the request was decoded."""
+    guard had ended, and a replaced ``Tensor.reshape`` computed it as the request was decoded.
+    Decoding runs no student code at all: it uses functions taken at import, with torch's
+    function and dispatch modes off."""
     protocol.WorkerReady.parse(worker(None))
     _run_cells(worker, (
         "import json, os, resource, struct, torch\n"
@@ -137,17 +139,21 @@ def test_student_code_never_runs_unguarded_while_a_call_is_in_hand(worker):
         "call", target="raises", args=[torch.ones(3)], forbid=["torch.softmax"]).to_message()))
     assert not described.ok and described.error.type == "ForbiddenBuiltinError" and "softmax" in described.error.forbidden
 
+    # Tensor methods replaced in a cell, and a torch-function mode left on: decoding uses neither
     _run_cells(worker, (
-        "_reshape = torch.Tensor.reshape\n"
-        "def _answering_reshape(self, *shape):\n"
-        "    try:\n"
-        "        torch.softmax(torch.ones(2), 0)\n"
-        "    except Exception:\n"
-        "        pass\n"
-        "    return _reshape(self, *shape)\n"
-        "torch.Tensor.reshape = _answering_reshape\n"))
+        "from torch.overrides import TorchFunctionMode\n"
+        "for _name in ('reshape', 'view', 'copy_', 'expand', 'requires_grad_', 'size'):\n"
+        "    _spy(torch.Tensor, _name)\n"
+        "_spy(torch, 'frombuffer')\n"
+        "class Watching(TorchFunctionMode):\n"
+        "    def __torch_function__(self, func, types, args=(), kwargs=None):\n"
+        "        seen.append(getattr(func, '__name__', 'a torch function'))\n"
+        "        return func(*args, **(kwargs or {}))\n"
+        "Watching().__enter__()\n"
+        "seen.clear()\n"))
     decoded = protocol.CallReply.parse(worker(call.to_message()))
-    assert not decoded.ok and decoded.error.type == "ForbiddenBuiltinError" and "softmax" in decoded.error.forbidden
-    unguarded = protocol.CallReply.parse(worker(protocol.CallRequest(
-        "call", target="identity", args=[torch.ones(3)]).to_message()))
-    assert unguarded.ok and torch.equal(unguarded.value, torch.ones(3))  # nothing refused: the same call passes
+    assert decoded.ok and torch.equal(decoded.value, torch.ones(3))
+    seen = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="report").to_message()))
+    # what the mode saw is the reply's encoding, under the guard: nothing of decoding
+    assert seen.ok and not {"reshape", "view", "frombuffer", "copy_", "expand", "size"} & set(seen.value), seen.value
+    assert "numpy" in seen.value  # the mode is on: it saw the reply of `identity` encoded

@@ -243,24 +243,6 @@ class CallRequest:
         return message
 
 
-def _raw_fields(header) -> dict:
-    """A request's fields as ``wire.receive_raw`` leaves them (JSON, values not decoded)."""
-    fields = header.get("__dict__") if isinstance(header, dict) else None
-    return fields if isinstance(fields, dict) else {}
-
-
-def is_exec(header) -> bool:
-    """Whether a request, not yet decoded, asks to run the answer cells."""
-    return _raw_fields(header).get("op") == EXEC
-
-
-def forbidden_names(header) -> list[str]:
-    """The built-ins a request, not yet decoded, forbids: the worker enters the guard with them
-    before it decodes the request's values (its strings cross as plain JSON strings)."""
-    names = _raw_fields(header).get("forbid")
-    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-
-
 def parse_request(message) -> ExecRequest | CallRequest:
     """A request as the worker reads it (from the judge, so trusted but for its op)."""
     message = _fields(message, "request")

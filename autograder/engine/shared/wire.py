@@ -27,6 +27,14 @@ MAX_MESSAGE_BYTES = 1 << 31  # a worker that claims more is lying or broken
 _os_read, _os_write, _select = os.read, os.write, select.select
 _pack, _unpack = struct.pack, struct.unpack
 _json_raw_decode = json.JSONDecoder().raw_decode
+# And what decoding calls, for the same reason: torch's C types and functions, and the methods
+# of TensorBase (whose attributes cannot be set), not those of torch.Tensor (whose can).
+_prod = math.prod
+_frombuffer, _empty, _empty_strided, _Size, _device = (torch.frombuffer, torch.empty, torch.empty_strided,
+                                                       torch.Size, torch.device)
+_TensorBase = torch._C.TensorBase
+_UINT8, _cuda_available = torch.uint8, torch.cuda.is_available
+_Parameter = torch.nn.Parameter
 
 _DTYPES = {
     name: getattr(torch, name)
@@ -192,7 +200,7 @@ class _Decoder:
                 raise WireError("malformed float")
             return float(body)
         if tag == "__size__":
-            return torch.Size([_as_int(n) for n in _as_list(body, 64)])
+            return _Size([_as_int(n) for n in _as_list(body, 64)])
         if tag == "__tuple__":
             return tuple(self.value(v, depth + 1) for v in _as_list(body))
         if tag == "__dict__":
@@ -208,7 +216,7 @@ class _Decoder:
         if tag in ("__ndarray__", "__npscalar__"):
             if not isinstance(body, dict) or "__tensor__" not in body:
                 raise WireError("malformed array")
-            array = self.tensor(body["__tensor__"], for_numpy=True).numpy()
+            array = _TensorBase.numpy(self.tensor(body["__tensor__"], for_numpy=True))
             return array if tag == "__ndarray__" else array[()]
         if tag == "__handle__":
             handle = Handle(_as_int(body), str(data.get("type", "object"))[:200])
@@ -219,7 +227,7 @@ class _Decoder:
         if name == "cpu":
             return _CPU
         try:
-            device = torch.device(str(name)[:40])
+            device = _device(str(name)[:40])
         except RuntimeError:
             raise WireError(f"unknown device {str(name)[:40]!r}") from None
         if device.type not in ("cpu", "cuda", "meta"):
@@ -231,7 +239,7 @@ class _Decoder:
             raise WireError("malformed tensor header")
         dtype = _dtype(header.get("dtype"))
         shape = [_as_int(n) for n in _as_list(header.get("shape"), 32)]
-        elements = math.prod(shape)
+        elements = _prod(shape)
         if elements > self.accept.max_elements:
             raise WireError(f"a tensor of shape {tuple(shape)} ({elements:,} elements) came back; at most "
                             f"{self.accept.max_elements:,} elements are accepted")
@@ -242,36 +250,37 @@ class _Decoder:
                                 f"where values were expected")
             if "buffer" in header or "expanded_from" in header:
                 raise WireError("a meta tensor cannot carry data")
-            t = torch.empty(shape, dtype=dtype, device="meta")
+            t = _empty(shape, dtype=dtype, device="meta")
         elif "expanded_from" in header:
             base_header = header["expanded_from"]
             if not isinstance(base_header, dict) or "__tensor__" not in base_header:
                 raise WireError("malformed expanded tensor")
             base = self.tensor(base_header["__tensor__"])
-            if base.dim() != len(shape) or any(b not in (1, s) for b, s in zip(base.shape, shape)):
-                raise WireError(f"an expanded tensor of shape {tuple(shape)} cannot come from {tuple(base.shape)}")
-            t = base.expand(*shape)
+            base_shape = tuple(_TensorBase.size(base))
+            if len(base_shape) != len(shape) or any(b not in (1, s) for b, s in zip(base_shape, shape)):
+                raise WireError(f"an expanded tensor of shape {tuple(shape)} cannot come from {base_shape}")
+            t = _TensorBase.expand(base, shape)
         else:
             raw = self.buffers[_index(header.get("buffer"), len(self.buffers))]
             expected = elements * dtype.itemsize
             if len(raw) != expected:
                 raise WireError(f"tensor of shape {shape} and dtype {dtype} needs {expected} bytes, got {len(raw)}")
-            flat = (torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype) if raw
-                    else torch.empty(0, dtype=dtype))
-            t = flat.reshape(shape)
+            flat = (_TensorBase.view(_frombuffer(bytearray(raw), dtype=_UINT8), dtype) if raw
+                    else _empty(0, dtype=dtype))
+            t = _TensorBase.reshape(flat, shape)
             if "stride" in header:
                 stride = [_as_int(s) for s in _as_list(header["stride"], 32)]
                 extent = 1 + sum((n - 1) * st for n, st in zip(shape, stride) if n > 0)
                 if len(stride) != len(shape) or extent > max(self.accept.max_elements, 1):
                     raise WireError(f"a tensor of shape {tuple(shape)} with strides {tuple(stride)} came back: "
                                     f"not a valid layout within the limit")
-                t = torch.empty_strided(shape, stride, dtype=dtype).copy_(t)
-            if device.type == "cuda" and torch.cuda.is_available():
-                t = t.to(device)
+                t = _TensorBase.copy_(_empty_strided(shape, stride, dtype=dtype), t)
+            if device.type == "cuda" and _cuda_available():
+                t = _TensorBase.to(t, device)
         if header.get("parameter") is True:
-            return torch.nn.Parameter(t, requires_grad=header.get("requires_grad") is True)
+            return _Parameter(t, requires_grad=header.get("requires_grad") is True)
         if header.get("requires_grad") is True and (dtype.is_floating_point or dtype.is_complex):
-            t.requires_grad_(True)
+            _TensorBase.requires_grad_(t, True)
         return t
 
 

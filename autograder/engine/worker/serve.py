@@ -55,6 +55,7 @@ def _describe_error(exc: BaseException) -> protocol.WorkerError:
 
 # Taken at import, before any student code, which can replace ``resource.getrusage``.
 _getrusage, _RUSAGE_SELF = resource.getrusage, resource.RUSAGE_SELF
+_DisableTorchFunction, _DisableTorchDispatch = torch._C.DisableTorchFunction, torch._C._DisableTorchDispatch
 
 
 class Worker:
@@ -138,21 +139,25 @@ class Worker:
             func = self.namespace[request.target]
         return func(*args, **dict(kwarg_items))
 
-    def call(self, raw: tuple) -> None:
-        """Answer one request, ``raw`` as ``wire.receive_raw`` read it. The built-in guard spans
-        all of it, from decoding the request to writing the reply: decoding makes tensors
-        through torch's API and encoding reads the student's value, both of which the student's
-        code can reach (``torch.Tensor.reshape`` replaced in a cell, say), and no code of the
-        student's may run unguarded while a call's inputs or its reply are in hand."""
-        with _forbidden(protocol.forbidden_names(raw[0]), self.namespace) as refused:
-            wire.write_frame(self.to_judge, self._answer(raw, refused))
+    def decode(self, raw: tuple):
+        """A request, as ``wire.receive_raw`` read it, decoded into values with no code of the
+        student's running: wire decodes by functions it took before any student code ran, and
+        here no torch-function or dispatch mode (the student's, left on torch's stacks by a
+        cell) sees the tensors it makes."""
+        with _DisableTorchFunction(), _DisableTorchDispatch():
+            return protocol.parse_request(wire.decode(raw[0], raw[1], self.resolve_handle))
 
-    def _answer(self, raw: tuple, refused: guard.Refusals) -> bytes:
+    def call(self, request: protocol.CallRequest) -> None:
+        """Answer one request. The built-in guard spans all of it, to the writing of the reply:
+        encoding reads the student's value, and an error's description its exception, both of
+        which run the student's code; none of it may run unguarded while a call's inputs or its
+        reply are in hand (a cell's ``os.write`` put torch.softmax into the reply, once)."""
+        with _forbidden(request.forbid, self.namespace) as refused:
+            wire.write_frame(self.to_judge, self._answer(request, refused))
+
+    def _answer(self, request: protocol.CallRequest, refused: guard.Refusals) -> bytes:
         """The reply's frame: the value, or the error (a refusal, whatever the student made of it)."""
         try:
-            request = protocol.parse_request(wire.decode(raw[0], raw[1], self.resolve_handle))
-            if not isinstance(request, protocol.CallRequest):
-                raise protocol.ProtocolError(f"expected a call, got {request!r:.100}")
             confine.limit_cpu_seconds(self.limits.cpu_seconds if request.cpu_seconds is None
                                       else request.cpu_seconds)
             self._seed(request.seed)
@@ -182,17 +187,17 @@ class Worker:
                 raw = wire.receive_raw(self.from_judge)
             except EOFError:
                 return
-            if not protocol.is_exec(raw[0]):
-                self.call(raw)
-                continue
             try:
-                request = protocol.parse_request(wire.decode(raw[0], raw[1], self.resolve_handle))
+                request = self.decode(raw)
             except (protocol.ProtocolError, wire.WireError) as exc:
                 self.send(protocol.CallReply(False, error=protocol.WorkerError(type(exc).__name__,
                                                                                message=str(exc))))
                 continue
-            self.exec_cells(request.cells, self.limits.cells_seconds if request.cpu_seconds is None
-                            else request.cpu_seconds)
+            if isinstance(request, protocol.ExecRequest):
+                self.exec_cells(request.cells, self.limits.cells_seconds if request.cpu_seconds is None
+                                else request.cpu_seconds)
+            else:
+                self.call(request)
 
 
 def main() -> None:
