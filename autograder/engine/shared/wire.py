@@ -28,7 +28,8 @@ _os_read, _os_write, _select = os.read, os.write, select.select
 _pack, _unpack = struct.pack, struct.unpack
 _json_raw_decode = json.JSONDecoder().raw_decode
 # And what decoding calls, for the same reason: torch's C types and functions, and the methods
-# of TensorBase (whose attributes cannot be set), not those of torch.Tensor (whose can).
+# of TensorBase (whose attributes cannot be set), not those of torch.Tensor (whose can); and
+# the Parameter class, whose Python code a cell can only reach by routes the source flags see.
 _prod = math.prod
 _frombuffer, _empty, _empty_strided, _Size, _device = (torch.frombuffer, torch.empty, torch.empty_strided,
                                                        torch.Size, torch.device)
@@ -354,8 +355,8 @@ def receive(fd: int, resolve_handle=None, deadline=None, accept: Acceptance = TR
 
 def receive_raw(fd: int, deadline=None, accept: Acceptance = TRUSTED) -> tuple:
     """One message's JSON header, parsed, and its byte buffers, not yet decoded into values: the
-    worker reads a request so, by functions the student's code cannot replace, and decodes it
-    under the built-in guard (``worker.serve``), since decoding makes tensors through torch's API."""
+    worker reads a request so, by functions the student's code cannot replace, then decodes it
+    with torch's modes off (``worker.serve``), since decoding makes tensors through torch's API."""
     def read(n):
         return _read_exactly(fd, n, deadline)
 

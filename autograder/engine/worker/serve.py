@@ -175,9 +175,10 @@ class Worker:
                 raise guard.ForbiddenBuiltinError(refused[0])
             return reply
         except BaseException as exc:
-            error = _describe_error(exc) if not refused or isinstance(exc, guard.ForbiddenBuiltinError) else None
-            if refused and (error is None or error.type != "ForbiddenBuiltinError"):
-                # refused before, whatever the student made of it, or while the error was described
+            if refused and not isinstance(exc, guard.ForbiddenBuiltinError):
+                exc = guard.ForbiddenBuiltinError(refused[0])  # whatever the student made of it
+            error = _describe_error(exc)
+            if refused and not isinstance(exc, guard.ForbiddenBuiltinError):  # refused while described
                 error = _describe_error(guard.ForbiddenBuiltinError(refused[0]))
             return self.frame(protocol.CallReply(False, error=error))
 
