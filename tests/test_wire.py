@@ -77,6 +77,48 @@ def test_the_bytes_sent_are_the_elements_in_order_bit_for_bit(t, bits, view):
     assert buffers[header["buffer"]] == (dense.view(torch.uint8).numpy().tobytes() if dense.numel() else b"")
 
 
+@given(value=st.one_of(plain_values(), tensors(), st.lists(tensors(), max_size=3)),
+       view=st.sampled_from(["as is", "conj", "neg", "requires_grad", "parameter", "meta", "numpy", "object"]),
+       return_inputs=st.booleans())
+def test_a_reply_of_plain_values_is_framed_as_frame_frames_it(value, view, return_inputs):
+    """The worker frames a reply of exact built-in types with ``frame_plain``, which reads nothing
+    through a class a cell can change: it gives ``frame``'s bytes exactly, and leaves to ``frame``
+    (returns None) whatever it does not take (a Parameter, a conjugate or negative view, a tensor
+    off the CPU, a numpy array, any other object)."""
+    if isinstance(value, torch.Tensor) and view != "as is":
+        if view == "conj" and value.dtype.is_complex:
+            value = value.conj()
+        elif view == "neg" and value.dtype.is_complex:
+            value = value.conj().imag  # a negative view, whose bits are not the elements'
+        elif view in ("requires_grad", "parameter") and (value.dtype.is_floating_point or value.dtype.is_complex):
+            value = value.detach().clone().requires_grad_(True)
+            value = torch.nn.Parameter(value) if view == "parameter" else value
+        elif view == "meta":
+            value = value.to("meta")
+        elif view == "numpy" and value.dtype != torch.bfloat16:
+            value = value.numpy()
+    elif view == "object":
+        value = [value, object()]
+    message = {"ok": True, "value": value, **({"inputs": {"args": [value], "kwargs": {}}} if return_inputs else {}),
+               "cpu": 1.25}
+    handles = []
+    framed = wire.frame_plain(message)
+    general = wire.frame(message, make_handle=lambda obj: handles.append(obj) or wire.Handle(len(handles), "object"))
+    plain = not handles and _plain(value)
+    assert (framed == general) if plain else framed is None
+
+
+def _plain(value) -> bool:
+    if type(value) is torch.Tensor:
+        return (value.device.type == "cpu" and value.dtype != torch.bfloat16 and not value.is_conj()
+                and not value.is_neg())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    return value is None or type(value) in (bool, int, float, str, torch.dtype, torch.device, torch.Size)
+
+
 @given(value=plain_values())
 def test_plain_values_roundtrip(value):
     """Numbers (nan and inf included), strings, dtypes, devices, sizes, lists,

@@ -65,31 +65,88 @@ def test_the_worker_runs_cells_and_answers_calls(worker):
 
 
 def test_a_refusal_met_while_the_reply_is_encoded_fails_the_call(worker):
-    """The reply is encoded under the guard: student code that runs then (here a patched
-    ``Tensor.numpy``, which encoding calls) is refused a built-in as anywhere in the call, and
-    catching the refusal does not save the call, as it does not inside the function."""
+    """A reply of plain values is encoded in a sealed step, by functions taken at import: a
+    patched ``Tensor.numpy`` never runs for it. Any other reply (a tensor subclass here) is encoded
+    under the guard, where student code that runs then is refused a built-in as anywhere in the
+    call, and catching the refusal does not save the call, as it does not inside the function."""
     protocol.WorkerReady.parse(worker(None))
-    cells = [{"id": "a", "source": (
+    _run_cells(worker, (
         "import torch\n"
         "_numpy = torch.Tensor.numpy\n"
+        "ran = []\n"
         "def _sneaky_numpy(self, *args, **kwargs):\n"
+        "    ran.append(1)\n"
         "    try:\n"
         "        torch.softmax(torch.ones(2), 0)\n"
         "    except Exception:\n"
         "        pass\n"
         "    return _numpy(self, *args, **kwargs)\n"
+        "class Mine(torch.Tensor):\n"
+        "    pass\n"
         "def identity(x):\n"
         "    torch.Tensor.numpy = _sneaky_numpy\n"
-        "    return x\n")}]
-    event = worker(protocol.ExecRequest(cells, 10.0).to_message())
-    while not isinstance(protocol.parse_cell_event(event, {"a"}), protocol.ExecDone):
-        event = worker(None)
-    reply = protocol.CallReply.parse(worker(protocol.CallRequest(
-        "call", target="identity", args=[torch.ones(3)], forbid=["torch.softmax"]).to_message()))
+        "    return x\n"
+        "def subclassed(x):\n"
+        "    torch.Tensor.numpy = _sneaky_numpy\n"
+        "    return x.as_subclass(Mine)\n"
+        "def report():\n"
+        "    return len(ran)\n"))
+
+    def call(target, forbid=("torch.softmax",)):
+        return protocol.CallReply.parse(worker(protocol.CallRequest(
+            "call", target=target, args=[torch.ones(3)] if target != "report" else [], forbid=list(forbid)).to_message()))
+
+    plain = call("identity")
+    assert plain.ok and torch.equal(plain.value, torch.ones(3)) and call("report").value == 0
+    reply = call("subclassed")
     assert not reply.ok and reply.error.type == "ForbiddenBuiltinError" and "softmax" in reply.error.forbidden
-    unguarded = protocol.CallReply.parse(worker(protocol.CallRequest(
-        "call", target="identity", args=[torch.ones(3)]).to_message()))
+    assert call("report").value >= 1
+    unguarded = call("subclassed", forbid=())
     assert unguarded.ok and torch.equal(unguarded.value, torch.ones(3))  # nothing refused: the same call passes
+
+
+def test_student_code_run_inside_a_sealed_step_fails_the_call(worker):
+    """The worker's own steps inside a guarded call (the CPU limit, seeding, encoding a plain
+    reply) run with the guard's hooks off and a tripwire on: a Python frame not the worker's
+    that starts there (here an audit hook, which ``resource.setrlimit`` calls) fails the call;
+    a trace function a cell set does not run there; a call with nothing forbidden is not sealed."""
+    protocol.WorkerReady.parse(worker(None))
+    _run_cells(worker, (
+        "import sys, torch\n"
+        "traced = set()\n"
+        "def tracer(frame, event, arg):\n"
+        "    traced.add(frame.f_code.co_name)\n"
+        "sys.settrace(tracer)\n"
+        "def identity(x):\n"
+        "    return x\n"
+        "def report():\n"
+        "    return sorted(traced & {'identity', 'frame_plain', '_encode_plain', '_seed_cpu', 'limit_cpu_seconds'})\n"))
+    call = protocol.CallRequest("call", target="identity", args=[torch.ones(3)], forbid=["torch.softmax"])
+    assert protocol.CallReply.parse(worker(call.to_message())).ok
+    traced = protocol.CallReply.parse(worker(protocol.CallRequest(  # guarded, so sealed too
+        "call", target="report", forbid=["torch.softmax"]).to_message())).value
+    assert "identity" in traced and not {"frame_plain", "_encode_plain", "_seed_cpu", "limit_cpu_seconds"} & set(traced), traced
+
+    _run_cells(worker, (
+        "import random\n"
+        "heard = []\n"
+        "def hook(event, args):\n"
+        "    heard.append(event)\n"
+        "sys.addaudithook(hook)\n"
+        "def _set(self, value):\n"
+        "    heard.append('gauss_next')\n"
+        "random.Random.gauss_next = property(lambda self: None, _set)\n"
+        "def heard_so_far():\n"
+        "    return list(heard)\n"))
+    intruded = protocol.CallReply.parse(worker(call.to_message()))
+    assert not intruded.ok and intruded.error.type == "ForbiddenBuiltinError"
+    assert "grader's steps" in intruded.error.forbidden
+    unsealed = protocol.CallReply.parse(worker(protocol.CallRequest(
+        "call", target="identity", args=[torch.ones(3)]).to_message()))
+    assert unsealed.ok and torch.equal(unsealed.value, torch.ones(3))
+    # the property ran (seeding sets gauss_next), the audit hook was never added
+    heard = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="heard_so_far").to_message()))
+    assert heard.ok and heard.value and set(heard.value) == {"gauss_next"}, heard.value
 
 
 def _run_cells(worker, source: str) -> None:
@@ -123,6 +180,7 @@ def test_student_code_never_runs_unguarded_while_a_call_is_in_hand(worker):
         "def report():\n"
         "    return list(seen)\n"
         "def identity(x):\n"
+        "    seen.clear()  # what the cell's own end messages ran (json.dumps) is no call's\n"
         "    return x\n"
         "class Described(Exception):\n"
         "    def __str__(self):\n"
@@ -132,8 +190,8 @@ def test_student_code_never_runs_unguarded_while_a_call_is_in_hand(worker):
     call = protocol.CallRequest("call", target="identity", args=[torch.ones(3)], forbid=["torch.softmax"])
     assert protocol.CallReply.parse(worker(call.to_message())).ok
     seen = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="report").to_message()))
-    # json.dumps encodes a reply under the guard; nothing else of the list runs, guarded or not
-    assert seen.ok and set(seen.value) <= {"dumps"}, seen.value
+    # nothing of the list runs, guarded or not: a plain reply is encoded by functions taken at import
+    assert seen.ok and not seen.value, seen.value
 
     described = protocol.CallReply.parse(worker(protocol.CallRequest(
         "call", target="raises", args=[torch.ones(3)], forbid=["torch.softmax"]).to_message()))
@@ -149,11 +207,18 @@ def test_student_code_never_runs_unguarded_while_a_call_is_in_hand(worker):
         "    def __torch_function__(self, func, types, args=(), kwargs=None):\n"
         "        seen.append(getattr(func, '__name__', 'a torch function'))\n"
         "        return func(*args, **(kwargs or {}))\n"
+        "def plus_one(x):\n"
+        "    return x + 1\n"
         "Watching().__enter__()\n"
         "seen.clear()\n"))
     decoded = protocol.CallReply.parse(worker(call.to_message()))
     assert decoded.ok and torch.equal(decoded.value, torch.ones(3))
     seen = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="report").to_message()))
-    # what the mode saw is the reply's encoding, under the guard: nothing of decoding
-    assert seen.ok and not {"reshape", "view", "frombuffer", "copy_", "expand", "size"} & set(seen.value), seen.value
-    assert "numpy" in seen.value  # the mode is on: it saw the reply of `identity` encoded
+    # the mode saw nothing of decoding, nor of the reply's encoding (a sealed step, with the modes off)
+    assert seen.ok and not {"reshape", "view", "frombuffer", "copy_", "expand", "size", "numpy"} & set(seen.value), \
+        seen.value
+    # and the mode is on: it sees the student's own code (a reply under the guard encodes it with it on)
+    assert protocol.CallReply.parse(worker(protocol.CallRequest(
+        "call", target="plus_one", args=[torch.ones(3)], forbid=["torch.softmax"]).to_message())).ok
+    seen = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="report").to_message()))
+    assert {"add", "__add__"} & set(seen.value), seen.value

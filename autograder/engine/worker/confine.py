@@ -29,12 +29,13 @@ def confine_worker(limits: Limits) -> list[str]:
 # Taken at import, before any student code: a cell that replaces ``resource.setrlimit`` must
 # not lift the CPU limit of the calls after it.
 _getrusage, _getrlimit, _setrlimit = resource.getrusage, resource.getrlimit, resource.setrlimit
+_RUSAGE_SELF, _RLIMIT_CPU = resource.RUSAGE_SELF, resource.RLIMIT_CPU
 
 
 def limit_cpu_seconds(seconds: float) -> None:
     """Allow this process ``seconds`` more CPU time from now (SIGXCPU after)."""
-    usage = _getrusage(resource.RUSAGE_SELF)
+    usage = _getrusage(_RUSAGE_SELF)
     used = usage.ru_utime + usage.ru_stime
     soft = int(used + seconds) + 1
-    _, hard = _getrlimit(resource.RLIMIT_CPU)
-    _setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    _, hard = _getrlimit(_RLIMIT_CPU)
+    _setrlimit(_RLIMIT_CPU, (soft, hard))

@@ -5,6 +5,7 @@ learns from here crosses through ``wire`` as plain data; nothing here is trusted
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import linecache
 import random
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.random  # noqa: F401  (numpy imports it on first use: every call seeds it)
 import torch
 
-from autograder.engine.worker import confine, guard
+from autograder.engine.worker import confine, guard, sealed
 from autograder.engine.shared import protocol, wire
 from autograder.engine.shared.limits import Limits
 
@@ -55,7 +56,26 @@ def _describe_error(exc: BaseException) -> protocol.WorkerError:
 
 # Taken at import, before any student code, which can replace ``resource.getrusage``.
 _getrusage, _RUSAGE_SELF = resource.getrusage, resource.RUSAGE_SELF
+_random_seed, _numpy_seed = random.seed, np.random.seed
+_torch_cpu_seed = torch.random.default_generator.manual_seed
+
+
+def _seed_cpu(seed: int) -> None:
+    """Seed Python's, numpy's and torch's CPU generators. Not torch.manual_seed: it also queues
+    lazy seeding of every accelerator backend, which costs more than the call it precedes."""
+    _random_seed(seed)
+    _numpy_seed(seed)
+    _torch_cpu_seed(seed)
+
+
+def _cpu_seconds() -> float:
+    usage = _getrusage(_RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 _DisableTorchFunction, _DisableTorchDispatch = torch._C.DisableTorchFunction, torch._C._DisableTorchDispatch
+_Sealed, _limit_cpu_seconds, _frame_plain = sealed.Sealed, confine.limit_cpu_seconds, wire.frame_plain
+_Unsealed = contextlib.nullcontext  # a call with nothing forbidden runs no guard to step out of
+_cuda_initialized = torch.cuda.is_initialized
+sealed.trust(_seed_cpu, _cpu_seconds, confine.limit_cpu_seconds, random.Random.seed, *wire.PLAIN_ENCODER)
 
 
 class Worker:
@@ -87,8 +107,7 @@ class Worker:
 
     def frame(self, message) -> bytes:
         message = message.to_message()
-        usage = _getrusage(_RUSAGE_SELF)
-        message["cpu"] = usage.ru_utime + usage.ru_stime  # for the cost profile only, never for grades
+        message["cpu"] = _cpu_seconds()  # for the cost profile only, never for grades
         return wire.frame(message, self.make_handle)
 
     # -- operations
@@ -112,11 +131,7 @@ class Worker:
 
     @staticmethod
     def _seed(seed: int) -> None:
-        random.seed(seed)
-        np.random.seed(seed)
-        # Not torch.manual_seed: it also queues lazy seeding of every accelerator backend,
-        # which costs more than the call it precedes. The CPU generator, and CUDA's once in use.
-        torch.random.default_generator.manual_seed(seed)
+        _seed_cpu(seed)
         if torch.cuda.is_initialized():
             torch.cuda.manual_seed_all(seed)
 
@@ -158,9 +173,14 @@ class Worker:
     def _answer(self, request: protocol.CallRequest, refused: guard.Refusals) -> bytes:
         """The reply's frame: the value, or the error (a refusal, whatever the student made of it)."""
         try:
-            confine.limit_cpu_seconds(self.limits.cpu_seconds if request.cpu_seconds is None
-                                      else request.cpu_seconds)
-            self._seed(request.seed)
+            cpu_seconds = self.limits.cpu_seconds if request.cpu_seconds is None else request.cpu_seconds
+            # The worker's own steps, sealed where a guard runs (sealed.py): no student code runs in them.
+            seal = _Sealed if request.forbid else _Unsealed
+            with seal(refused):
+                _limit_cpu_seconds(cpu_seconds)
+                _seed_cpu(request.seed)
+            if _cuda_initialized():
+                torch.cuda.manual_seed_all(request.seed)
             # Tuples: the student's code can reach this frame, not change which objects it holds.
             args = tuple(request.args)
             kwarg_items = tuple(request.kwargs.items())
@@ -168,8 +188,12 @@ class Worker:
             if refused:  # refused, then caught by the student's own try/except
                 raise guard.ForbiddenBuiltinError(refused[0])
             inputs = {"args": list(args), "kwargs": dict(kwarg_items)} if request.return_inputs else None
+            with seal(refused):  # plain values are encoded with nothing of the student's running
+                reply = _frame_plain({"ok": True, "value": value, **({} if inputs is None else {"inputs": inputs}),
+                                      "cpu": _cpu_seconds()})
+            if reply is None:  # anything else, under the guard: encoding it may run the student's code
+                reply = self.frame(protocol.CallReply(True, value, inputs))
             # A refusal met while encoding fails the call too, even one the student's code caught.
-            reply = self.frame(protocol.CallReply(True, value, inputs))
             refused.confirm()
             if refused:
                 raise guard.ForbiddenBuiltinError(refused[0])
@@ -226,6 +250,7 @@ def serve_judge(to_judge: int, from_judge: int, limits: Limits) -> None:
     import IPython.core.inputtransformer2  # noqa: F401  (imported before the limits apply)
     import_ahead(limits.worker_imports)  # a forked worker: imported by its zygote already
     guard.watch_threads()  # before any student code: every thread it starts is checked too
+    sealed.refuse_audit_hooks()
     gaps = confine.confine_worker(limits)
     worker = Worker(to_judge, from_judge, limits)
     worker.send(protocol.WorkerReady(gaps))
