@@ -378,6 +378,14 @@ def softmax_attack(name: str, description: str, answer: str, known_limit: str | 
                                                   answers={"softmax_answer": answer}), known_limit=known_limit)
 
 
+def softmax_zeros_attack(name: str, description: str, answer: str) -> Entry:
+    """An attack on 05 whose softmax returns zeros and tries to have torch.softmax's answer put in
+    their place, around the worker's own steps: it must score as the zeros do."""
+    return Entry("05_softmax_cross_entropy", Case(name, description, kind="attack",
+                                                  fails={"softmax_values", "softmax_dim", "softmax_large"},
+                                                  rest_full=True, answers={"softmax_answer": answer}))
+
+
 @dataclass
 class Entry:
     assignment: str
@@ -656,11 +664,10 @@ def softmax(x, dim=-1):
     # ---- the worker's own plumbing, replaced by the student's code: it ran outside the guard, with a
     # call's inputs or its reply in hand, until the guard came to span a call from decoding its request
     # to writing its reply (and the framing took os.read/os.write and the JSON decoder at import).
-    Entry("05_softmax_cross_entropy", Case("cat_reply_rewritten", "softmax returns zeros, and os.write, replaced "
-                                           "in a cell, puts torch.softmax of the saved input into the reply as it "
-                                           "is written: scores as the zeros do", kind="attack",
-                                           fails={"softmax_values", "softmax_dim", "softmax_large"}, rest_full=True,
-                                           answers={"softmax_answer": """
+    softmax_zeros_attack("cat_reply_rewritten", (
+        "softmax returns zeros, and os.write, replaced in a cell, puts torch.softmax of the saved input "
+        "into the reply as it is written: scores as the zeros do"),
+        """
 import os
 
 _saved = []
@@ -678,13 +685,12 @@ os.write = _rewrite
 def softmax(x, dim=-1):
     _saved.append((x.clone(), dim))
     return x * 0
-"""})),
-    Entry("05_softmax_cross_entropy", Case("cat_decode_patched", "torch.Tensor.reshape, replaced in a cell, computes "
-                                           "torch.softmax of every input as the worker decodes a request, and softmax "
-                                           "looks its answer up, else returns zeros: decoding never runs it, so it "
-                                           "scores as the zeros do", kind="attack",
-                                           fails={"softmax_values", "softmax_dim", "softmax_large"}, rest_full=True,
-                                           answers={"softmax_answer": """
+"""),
+    softmax_zeros_attack("cat_decode_patched", (
+        "torch.Tensor.reshape, replaced in a cell, computes torch.softmax of every input as the worker "
+        "decodes a request, and softmax looks its answer up, else returns zeros: decoding never runs it, "
+        "so it scores as the zeros do"),
+        """
 _answers = {}
 _reshape = torch.Tensor.reshape
 
@@ -699,7 +705,53 @@ torch.Tensor.reshape = _reshape_and_answer
 
 def softmax(x, dim=-1):
     return _answers.get((x.contiguous().numpy().tobytes(), dim), x * 0)
-"""})),
+"""),
+    softmax_zeros_attack("cat_encoding_patched", (
+        "softmax returns zeros, and torch.Tensor.numpy, replaced in a cell, fills the reply with "
+        "torch.softmax of the saved input as the worker encodes it: a plain reply is encoded by functions"
+        " taken at import, so it scores as the zeros do"),
+        """
+_saved = []
+_numpy = torch.Tensor.numpy
+
+def _numpy_and_answer(self, *args, **kwargs):
+    if _saved:
+        x, dim, out = _saved.pop()
+        if out is self:
+            with torch.no_grad():
+                self.copy_(torch.softmax(x, dim))
+    return _numpy(self, *args, **kwargs)
+
+torch.Tensor.numpy = _numpy_and_answer
+
+def softmax(x, dim=-1):
+    out = x * 0
+    _saved.append((x.clone(), dim, out))
+    return out
+"""),
+    softmax_zeros_attack("cat_audit_hook", (
+        "softmax returns zeros but for the answers an audit hook (run by Python with the profile hook "
+        "off, on the worker's setrlimit before each call) computed with torch.softmax of the inputs it "
+        "saved: a worker adds no audit hook, so it scores as the zeros do"),
+        """
+import sys
+
+_pending, _answers = [], {}
+
+def _hook(event, args):
+    while _pending:
+        x, dim = _pending.pop()
+        _answers[(x.numpy().tobytes(), tuple(x.shape), dim)] = torch.softmax(x, dim)
+
+sys.addaudithook(_hook)
+
+def softmax(x, dim=-1):
+    key = (x.contiguous().numpy().tobytes(), tuple(x.shape), dim)
+    if key in _answers:
+        return _answers[key]
+    _pending.append((x.contiguous().clone(), dim))
+    return x * 0
+"""),
     softmax_attack("cat_error_described", "softmax raises an exception whose message, read by the worker to "
                    "describe it, computes torch.softmax of the saved input and writes a forged reply with it",
                    FORGE + """
