@@ -71,6 +71,8 @@ def _seed_cpu(seed: int) -> None:
 def _cpu_seconds() -> float:
     usage = _getrusage(_RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
 _DisableTorchFunction, _DisableTorchDispatch = torch._C.DisableTorchFunction, torch._C._DisableTorchDispatch
 _Sealed, _limit_cpu_seconds, _frame_plain = sealed.Sealed, confine.limit_cpu_seconds, wire.frame_plain
 _Unsealed = contextlib.nullcontext  # a call with nothing forbidden runs no guard to step out of
