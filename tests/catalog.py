@@ -620,6 +620,35 @@ def broadcast_shape(shape_a, shape_b):
     except ValueError as e:
         raise ValueError(f"shapes {tuple(shape_a)} and {tuple(shape_b)} do not broadcast: {e}") from None
 """})),
+    Entry("03_broadcasting", Case("cat_forbidden_from_a_resumed_generator", "broadcast_shape through "
+                                  "torch.broadcast_shapes called by a generator started in the cell and resumed "
+                                  "by each call (its frame resumes on a later line, where the guard reads a "
+                                  "frame's line before its code): broadcast_shapes' own frame starts on its "
+                                  "first line, so it is refused as a direct call is", kind="attack",
+                                  same_as="broadcast_uses_torch", fails={
+                                      "broadcast_shape_tuple", "broadcast_shape_ones", "broadcast_shape_trailing",
+                                      "broadcast_shape_scalar", "broadcast_shape_zero", "broadcast_shape_errors"},
+                                  answers={"broadcast_shape_answer": """
+import torch
+
+def _shapes():
+    request = yield
+    while True:
+        try:
+            result = tuple(torch.broadcast_shapes(*request))
+        except RuntimeError as e:
+            result = e
+        request = yield result
+
+_shapes_of = _shapes()
+next(_shapes_of)
+
+def broadcast_shape(shape_a, shape_b):
+    result = _shapes_of.send((tuple(shape_a), tuple(shape_b)))
+    if isinstance(result, Exception):
+        raise ValueError(f"shapes {tuple(shape_a)} and {tuple(shape_b)} do not broadcast: {result}")
+    return result
+"""})),
     Entry("04_matmul", Case("cat_ndarray_dot", "matmul through numpy's ndarray.dot method", kind="attack",
                             same_as="uses_numpy_matmul", fails={"matmul_values", "matmul_integer", "matmul_pure"},
                             answers={"matmul_answer": MATMUL_CHECK

@@ -1,12 +1,16 @@
 """Built-ins not allowed: refused however they are reached, allowed ops untouched."""
 import functools
+import inspect
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from autograder.engine.worker import guard
 from autograder.engine.worker.guard import ALIASES, ForbiddenBuiltinError, _covers_c_functions, expand, forbidden
 
 saved_softmax = torch.softmax          # a reference taken before the guard, as a student might
@@ -263,3 +267,65 @@ def test_a_module_with_parameters_runs_under_the_guard():
     with forbidden(FORWARD_06):
         out = torch.randn(4, 3) @ layer + 1
         (out * (out > 0)).sum().backward()
+
+
+def test_a_python_function_frame_starts_on_its_code_objects_first_line():
+    """What the profile hook's cheap first test stands on (``guard._first_lines``): at a Python
+    function's "call" event its frame's line is its code object's first line, so a frame on any
+    other line runs none of the code objects the hook looks for. A resumed generator or coroutine
+    is on a later line (its start was seen on the first), and module code on line 0."""
+    seen, other = [], []
+
+    def hook(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            resumable = code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+                                         | inspect.CO_ITERABLE_COROUTINE)
+            if frame.f_lineno != code.co_firstlineno and not resumable and code.co_name != "<module>":
+                other.append((code.co_filename, code.co_name, frame.f_lineno, code.co_firstlineno))
+            seen.append(code)
+
+    sys.setprofile(hook)
+    try:
+        for reaches in REACHES.values():
+            for reach in reaches:
+                reach()
+    finally:
+        sys.setprofile(None)
+    assert len(set(seen)) > 100, "the workload should run torch's Python code"
+    assert other == []
+    codes = guard._code_tables(tuple(sorted(ALIASES)))[2]
+    assert {code.co_firstlineno for code in codes} <= guard._first_lines(tuple(sorted(ALIASES)))
+
+
+AUDITED_EVENTS = """
+import sys, torch
+from autograder.engine.worker.guard import forbidden
+names = {names!r}
+x = torch.randn(4, 5)
+
+def softmax(x):
+    e = (x - x.amax(dim=-1, keepdim=True)).exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+for _ in range(20):  # the guard's tables, built once per process
+    with forbidden(names):
+        softmax(x)
+events = []
+sys.addaudithook(lambda event, args: events.append(event))
+for _ in range(100):
+    with forbidden(names):
+        softmax(x)
+print(len(events) / 100)
+"""
+
+
+def test_a_guarded_call_raises_few_audited_events():
+    """A worker refuses audit hooks with one of its own (sealed.refuse_audit_hooks), which Python
+    then calls for every audited event: ``id()`` and reading ``frame.f_code`` are such events, and
+    the profile hook, called for every Python and C call of the student's function, read both
+    for each (some 200 events, 30 µs, a softmax call). It reads them only on a likely hit now."""
+    script = AUDITED_EVENTS.format(names=SOFTMAX_05)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    assert float(out) <= 12, f"{out.strip()} audited events a guarded softmax call"

@@ -370,6 +370,17 @@ def _code_tables(names: tuple) -> tuple[dict, dict, list]:
 
 
 @functools.lru_cache(maxsize=64)
+def _first_lines(names: tuple) -> frozenset:
+    """The first lines of the code objects the profile hook looks for (``_code_tables``) and of
+    torch.ops' entry points: a frame whose line at its
+    "call" event is none of these runs none of those code objects. A function's frame is at its
+    first line when it starts (a resumed generator is not, but its start was seen), and that line
+    comes from the code object's own table: reading ``frame.f_lineno`` is not an audited event,
+    where ``frame.f_code`` and ``id()`` are, each a call of the worker's audit hook."""
+    return frozenset(code.co_firstlineno for code in (*_code_tables(names)[2], *_OP_CALLS))
+
+
+@functools.lru_cache(maxsize=64)
 def _covers_c_functions(names: tuple) -> bool:
     """Whether a built-in these names cover could run unseen but for the torch-function mode:
     a C function called from C (``map(torch.softmax, xs)``) raises no profile event, while a
@@ -416,7 +427,9 @@ def forbidden(names, namespace: dict | None = None):
         refused.append(name)
         raise ForbiddenBuiltinError(name)
 
-    python_codes, methods, _ = _code_tables(tuple(sorted(set(names))))
+    tables = tuple(sorted(set(names)))  # what keys the cached tables
+    python_codes, methods, _ = _code_tables(tables)
+    first_lines = _first_lines(tables)
     # A method reached through an instance (a.numpy().dot(b)) is named by what it is called.
     method_names = set(methods) | ({"dot"} if "numpy.dot" in names else set())
     active = [False]  # only while the student's code runs: the guard's own set-up is not tampering
@@ -425,7 +438,7 @@ def forbidden(names, namespace: dict | None = None):
     # runs, torch's own included: the common case is a miss, found with the fewest steps.
     def profile(frame, event, arg):
         if event == "call":
-            if not active[0]:
+            if not active[0] or frame.f_lineno not in first_lines:
                 return
             code = id(frame.f_code)
             if code in python_codes:
@@ -437,15 +450,22 @@ def forbidden(names, namespace: dict | None = None):
                 if op in operators:
                     refuse(_reached_as(operators, op))
         elif event == "c_call":
-            if not active[0] or id(frame.f_code) in _OWN_CODE_IDS:
+            if not active[0]:
                 return
+            # The C function first, the frame only on a hit: reading a frame's code and calling
+            # id() are audited events, each a call of the worker's audit hook.
             name = covered.get(arg)
-            if name is None and arg in _TAMPER_C and _from_student(frame):
-                name = _TAMPER_NAME
-            if name is None and getattr(arg, "__name__", None) in method_names \
-                    and isinstance(getattr(arg, "__self__", None), (torch.Tensor, np.ndarray)):
-                name = methods.get(arg.__name__) or "numpy.dot"
-            if name is not None:
+            if name is None:
+                if arg in _TAMPER_C:
+                    if not _from_student(frame):
+                        return
+                    name = _TAMPER_NAME
+                elif getattr(arg, "__name__", None) in method_names \
+                        and isinstance(getattr(arg, "__self__", None), (torch.Tensor, np.ndarray)):
+                    name = methods.get(arg.__name__) or "numpy.dot"
+                else:
+                    return
+            if id(frame.f_code) not in _OWN_CODE_IDS:
                 refuse(name)
 
     saved = []
@@ -471,7 +491,7 @@ def forbidden(names, namespace: dict | None = None):
     modes = contextlib.ExitStack()
     previous_profile = sys.getprofile()
     try:
-        if _covers_c_functions(tuple(sorted(set(names)))):
+        if _covers_c_functions(tables):
             modes.enter_context(_RefuseTorchFunctions(covered, refuse))
         if operators:  # names with no operator of their own (torch.optim, broadcast_shapes) need no mode
             modes.enter_context(_RefuseOperators(operators, refuse))
