@@ -758,6 +758,31 @@ def softmax(x, dim=-1):
     _saved.append((x.clone(), dim, out))
     return out
 """),
+    softmax_zeros_attack("cat_hashed_at_call_start", (
+        "softmax returns zeros but for the answers an object of the notebook's computes with "
+        "torch.softmax of the inputs saved by earlier calls whenever it is hashed (the guard looked every "
+        "name of the notebook up, for saved references to a built-in, before its hooks were on): it now "
+        "looks up only values of a covered built-in's type, so the object's code never runs, and it scores "
+        "as the zeros do"),
+        """
+_pending, _answers = [], {}
+
+class _Hashed:
+    def __hash__(self):
+        while _pending:
+            x, dim = _pending.pop()
+            _answers[(x.numpy().tobytes(), tuple(x.shape), dim)] = torch.softmax(x, dim)
+        return 0
+
+_hashed_at_every_call = _Hashed()
+
+def softmax(x, dim=-1):
+    key = (x.contiguous().numpy().tobytes(), tuple(x.shape), dim)
+    if key in _answers:
+        return _answers[key]
+    _pending.append((x.contiguous().clone(), dim))
+    return x * 0
+"""),
     softmax_zeros_attack("cat_audit_hook", (
         "softmax returns zeros but for the answers an audit hook (run by Python with the profile hook "
         "off, on the worker's setrlimit before each call) computed with torch.softmax of the inputs it "

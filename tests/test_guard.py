@@ -262,6 +262,33 @@ def test_saved_references_in_the_students_namespace_are_refused_too():
     assert len(refused) == 2
 
 
+def test_the_students_own_objects_in_the_namespace_run_nothing_when_a_call_starts():
+    """Looking a saved reference up hashes it: a student's ``__hash__`` or ``__eq__`` would run
+    before the guard's hooks are on, with the call's inputs in hand. Only values of a type some
+    covered built-in has are looked up; a class whose metaclass hashes is not of type ``type``."""
+    ran = []
+
+    class Noisy:
+        def __hash__(self):
+            ran.append("__hash__")
+            return hash(np.dot)
+
+        def __eq__(self, other):
+            ran.append("__eq__")
+            return True
+
+    class NoisyMeta(type):
+        def __hash__(cls):
+            ran.append("metaclass __hash__")
+            return hash(np.broadcast)
+
+    namespace = {"noisy": Noisy(), "noisy_class": NoisyMeta("NoisyClass", (), {}), "dot": np.dot}
+    with forbidden(BROADCAST_03 + MATMUL_04, namespace=namespace):
+        assert namespace["dot"] is not np.dot  # a real saved reference is still replaced
+    assert ran == []
+    assert namespace["dot"] is np.dot
+
+
 def test_a_module_with_parameters_runs_under_the_guard():
     layer = torch.nn.Parameter(torch.randn(3, 2))
     with forbidden(FORWARD_06):

@@ -370,6 +370,13 @@ def _code_tables(names: tuple) -> tuple[dict, dict, list]:
 
 
 @functools.lru_cache(maxsize=64)
+def _covered_types(names: tuple) -> frozenset:
+    """The exact types of the built-ins these names cover (functions, C functions, numpy's
+    dispatchers and ufuncs, a class): what a saved reference to one of them can be."""
+    return frozenset(type(f) for f in expand(names))
+
+
+@functools.lru_cache(maxsize=64)
 def _first_lines(names: tuple) -> frozenset:
     """The first lines of the code objects the profile hook looks for (``_code_tables``) and of
     torch.ops' entry points: a frame whose line at its
@@ -476,11 +483,13 @@ def forbidden(names, namespace: dict | None = None):
             saved.append((module, attr, original))
             setattr(module, attr, _refuser(name, refuse))
     originals = {id(original): name for _, _, original in saved for name in [covered.get(original)]}
+    # Only values of a type some covered built-in has are looked up: hashing any other would run
+    # a student's __hash__ (or __eq__), unguarded, with the call's inputs in hand.
+    covered_types = _covered_types(tables)
     for key, value in list((namespace or {}).items()):
-        try:
-            name = covered.get(value) or originals.get(id(value))
-        except TypeError:  # unhashable
+        if type(value) not in covered_types:
             continue
+        name = covered.get(value) or originals.get(id(value))
         if name is not None:
             saved.append((namespace, key, value))
             namespace[key] = _refuser(name, refuse)
