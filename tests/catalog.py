@@ -378,6 +378,25 @@ def softmax_attack(name: str, description: str, answer: str, known_limit: str | 
                                                   answers={"softmax_answer": answer}), known_limit=known_limit)
 
 
+# A softmax that returns zeros and keeps each input; ``_answer_saved()``, run by whatever an attack
+# has run outside the guard, puts torch.softmax of the kept inputs aside for when they come again.
+ANSWERED_WHEN_MET_AGAIN = """
+_pending, _answers = [], {}
+
+def _answer_saved():
+    while _pending:
+        x, dim = _pending.pop()
+        _answers[(x.numpy().tobytes(), tuple(x.shape), dim)] = torch.softmax(x, dim)
+
+def softmax(x, dim=-1):
+    key = (x.contiguous().numpy().tobytes(), tuple(x.shape), dim)
+    if key in _answers:
+        return _answers[key]
+    _pending.append((x.contiguous().clone(), dim))
+    return x * 0
+"""
+
+
 def softmax_zeros_attack(name: str, description: str, answer: str) -> Entry:
     """An attack on 05 whose softmax returns zeros and tries to have torch.softmax's answer put in
     their place, around the worker's own steps: it must score as the zeros do."""
@@ -764,47 +783,25 @@ def softmax(x, dim=-1):
         "name of the notebook up, for saved references to a built-in, before its hooks were on): it now "
         "looks up only values of a covered built-in's type, so the object's code never runs, and it scores "
         "as the zeros do"),
-        """
-_pending, _answers = [], {}
-
+        ANSWERED_WHEN_MET_AGAIN + """
 class _Hashed:
     def __hash__(self):
-        while _pending:
-            x, dim = _pending.pop()
-            _answers[(x.numpy().tobytes(), tuple(x.shape), dim)] = torch.softmax(x, dim)
+        _answer_saved()
         return 0
 
 _hashed_at_every_call = _Hashed()
-
-def softmax(x, dim=-1):
-    key = (x.contiguous().numpy().tobytes(), tuple(x.shape), dim)
-    if key in _answers:
-        return _answers[key]
-    _pending.append((x.contiguous().clone(), dim))
-    return x * 0
 """),
     softmax_zeros_attack("cat_audit_hook", (
         "softmax returns zeros but for the answers an audit hook (run by Python with the profile hook "
         "off, on the worker's setrlimit before each call) computed with torch.softmax of the inputs it "
         "saved: a worker adds no audit hook, so it scores as the zeros do"),
-        """
+        ANSWERED_WHEN_MET_AGAIN + """
 import sys
 
-_pending, _answers = [], {}
-
 def _hook(event, args):
-    while _pending:
-        x, dim = _pending.pop()
-        _answers[(x.numpy().tobytes(), tuple(x.shape), dim)] = torch.softmax(x, dim)
+    _answer_saved()
 
 sys.addaudithook(_hook)
-
-def softmax(x, dim=-1):
-    key = (x.contiguous().numpy().tobytes(), tuple(x.shape), dim)
-    if key in _answers:
-        return _answers[key]
-    _pending.append((x.contiguous().clone(), dim))
-    return x * 0
 """),
     softmax_attack("cat_error_described", "softmax raises an exception whose message, read by the worker to "
                    "describe it, computes torch.softmax of the saved input and writes a forged reply with it",
