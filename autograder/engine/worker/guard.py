@@ -379,12 +379,13 @@ def _covered_types(names: tuple) -> frozenset:
 @functools.lru_cache(maxsize=64)
 def _first_lines(names: tuple) -> frozenset:
     """The first lines of the code objects the profile hook looks for (``_code_tables``) and of
-    torch.ops' entry points: a frame whose line at its
-    "call" event is none of these runs none of those code objects. A function's frame is at its
-    first line when it starts (a resumed generator is not, but its start was seen), and that line
-    comes from the code object's own table: reading ``frame.f_lineno`` is not an audited event,
-    where ``frame.f_code`` and ``id()`` are, each a call of the worker's audit hook."""
-    return frozenset(code.co_firstlineno for code in (*_code_tables(names)[2], *_OP_CALLS))
+    torch.ops' entry points: a frame whose line at its "call" event is none of these runs none of
+    those code objects. A function's frame is at its first line when it starts (a resumed
+    generator is not, but its start was seen), and that line comes from the code object's own
+    table: reading ``frame.f_lineno`` is not an audited event, where ``frame.f_code`` and ``id()``
+    are, each a call of the worker's audit hook."""
+    # None: a frame on no line (code compiled without a line table) is always looked at.
+    return frozenset((None, *(code.co_firstlineno for code in (*_code_tables(names)[2], *_OP_CALLS))))
 
 
 @functools.lru_cache(maxsize=64)
