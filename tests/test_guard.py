@@ -289,6 +289,27 @@ def test_the_students_own_objects_in_the_namespace_run_nothing_when_a_call_start
     assert namespace["dot"] is np.dot
 
 
+def test_the_guard_reads_no_class_of_the_students_to_name_a_method():
+    """A method reached through an instance (``a.dot(b)`` on an ndarray) is named by the type of
+    the object it is bound to. ``isinstance`` would read the object's ``__class__``, which a
+    subclass can make a property: its code would run inside the profile hook, where no Python
+    call is seen."""
+    ran = []
+
+    class Masked(np.ndarray):
+        @property
+        def __class__(self):
+            ran.append("__class__")
+            return int
+
+    masked = np.ones(2).view(Masked)
+    with forbidden(MATMUL_04) as refused:
+        with pytest.raises(ForbiddenBuiltinError):
+            masked.dot(masked)
+    assert len(refused) == 1
+    assert ran == []
+
+
 def test_a_module_with_parameters_runs_under_the_guard():
     layer = torch.nn.Parameter(torch.randn(3, 2))
     with forbidden(FORWARD_06):

@@ -468,8 +468,10 @@ def forbidden(names, namespace: dict | None = None):
                     if not _from_student(frame):
                         return
                     name = _TAMPER_NAME
+                # The bound object's type, not isinstance: isinstance reads a student's __class__,
+                # which would run here, inside the hook, where no Python call is seen.
                 elif getattr(arg, "__name__", None) in method_names \
-                        and isinstance(getattr(arg, "__self__", None), (torch.Tensor, np.ndarray)):
+                        and issubclass(type(getattr(arg, "__self__", None)), (torch.Tensor, np.ndarray)):
                     name = methods.get(arg.__name__) or "numpy.dot"
                 else:
                     return
