@@ -310,6 +310,28 @@ def test_the_guard_reads_no_class_of_the_students_to_name_a_method():
     assert ran == []
 
 
+def test_the_guard_reads_nothing_of_an_object_passed_as_an_operator():
+    """``torch.ops``' Python entry point called on an object of the student's: the profile hook
+    names only torch's own operators, so it reads none of that object's attributes (its
+    ``__getattr__`` would run inside the hook, where no Python call is seen)."""
+    read = []
+
+    class FakeOperator:
+        def __getattr__(self, name):
+            read.append(name)
+            if name == "_has_torchbind_op_overload":
+                return False
+            if name == "_op":
+                return lambda *args, **kwargs: "ran"
+            raise AttributeError(name)
+
+    from torch import _ops
+    with forbidden(MATMUL_04) as refused:
+        assert _ops.OpOverloadPacket.__call__(FakeOperator(), a, b) == "ran"
+    assert refused == []
+    assert "_overloadpacket" not in read and "_qualified_op_name" not in read
+
+
 def test_a_module_with_parameters_runs_under_the_guard():
     layer = torch.nn.Parameter(torch.randn(3, 2))
     with forbidden(FORWARD_06):

@@ -210,9 +210,13 @@ def _operator_name(op) -> str:
     known = _OPERATOR_NAMES.get(id(op))
     if known is not None and known[0] is op:
         return known[1]
+    # Only torch's operators are named (and kept for the process's life): reading another object's
+    # attributes (``self`` of ``OpOverload.__call__`` called on an object of the student's) would
+    # run its code inside the profile hook. Whatever such an object runs meets the dispatch mode.
+    if not issubclass(type(op), (_OpOverload, _ops.OpOverloadPacket)):
+        return ""
     name = _operator_name_uncached(op)
-    if isinstance(op, (_OpOverload, _ops.OpOverloadPacket)):  # torch's, kept for the process's life
-        _OPERATOR_NAMES[id(op)] = (op, name)
+    _OPERATOR_NAMES[id(op)] = (op, name)
     return name
 
 
