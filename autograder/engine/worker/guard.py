@@ -432,14 +432,14 @@ def forbidden(names, namespace: dict | None = None):
     if not names:
         yield refused
         return
-    covered = expand(names)
+    tables = tuple(sorted(set(names)))  # what keys the cached tables, made once per call
+    covered = _expand(tables)
     operators = operators_refused(names)
 
     def refuse(name):
         refused.append(name)
         raise ForbiddenBuiltinError(name)
 
-    tables = tuple(sorted(set(names)))  # what keys the cached tables
     python_codes, methods, _ = _code_tables(tables)
     first_lines = _first_lines(tables)
     # A method reached through an instance (a.numpy().dot(b)) is named by what it is called.
