@@ -25,11 +25,13 @@ from instructor.paths import HIDDEN_TESTS, ROOT, notebook_of
 
 
 def run(assignment: str, case_name: str = "solution", max_examples: int | None = None,
-        limits: dict | None = None, replay_examples: bool = True, case: Case | None = None) -> dict:
+        limits: dict | None = None, replay_examples: bool = True, case: Case | None = None,
+        settings: dict | None = None) -> dict:
     """The judge's results for one simulated case, graded as nbgrader's autograde step
     grades (same preprocessor, judge, sandbox, limits and settings), without nbgrader;
     ``max_examples`` overrides the course's setting, ``limits`` some of the course's limits
-    (e.g. ``{"forked_workers": False}``); with
+    (e.g. ``{"forked_workers": False}``), ``settings`` some of its engine settings (e.g.
+    ``{"calls_ahead": 0}``); with
     ``replay_examples`` False, hypothesis draws every example afresh; ``case``: a case of
     the caller's instead of the simulated class's ``case_name``."""
     source_nb = nbformat.read(notebook_of(assignment), as_version=4)
@@ -46,6 +48,8 @@ def run(assignment: str, case_name: str = "solution", max_examples: int | None =
         grader.settings = {**grader.settings, "max_examples": max_examples}
     if limits:
         grader.limits = {**grader.limits, **limits}
+    if settings:
+        grader.settings = {**grader.settings, **settings}
     return grader.run_hidden_tests(str(HIDDEN_TESTS / assignment), program_cells(source_nb, submission),
                                    grader.sandbox_or_refuse())
 

@@ -53,8 +53,9 @@ import pytest
 import torch
 from hypothesis.errors import HypothesisDeprecationWarning
 
-from autograder.engine.judge import hypothesis_internals as internals, recording_pickle
+from autograder.engine.judge import calls_ahead, hypothesis_internals as internals, recording_pickle
 from autograder.engine.judge.hypothesis_internals import StopTest, UnsatisfiedAssumption
+from autograder.engine.judge.student_proxy import StudentProcess
 
 MAX_CALLS = 2_000  # a test whose passing run made more calls than this is not kept
 RECORDING_NAME = "recorded_examples.pickle.xz"  # beside a hidden test file, written by instructor.release
@@ -354,14 +355,61 @@ class Replay:
 
 
 def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
-    """Call the test with each recorded example, in order, until one fails or differs."""
+    """Call the test with each recorded example, in order, until one fails or differs; each
+    example's first call sent to the worker ahead (``calls_ahead.py``)."""
+    process = getattr(fixtures.get("student"), "_process", None)
+    if not isinstance(process, StudentProcess) or not process.can_send_ahead():
+        return _replay_examples(inner, fixtures, examples)
+    process.send_ahead(_first_calls(inner, fixtures, examples, process))
+    try:
+        return _replay_examples(inner, fixtures, examples)
+    finally:
+        process.settle()
+
+
+def _fresh(example: Example) -> tuple[dict, "_ReplayData"]:
+    """A fresh copy of ``example``'s inputs, and of its draws (one order of draws, whichever
+    object drew): the test may modify them."""
+    inputs, draws = fresh_copy((example.inputs, example.draws))
+    return inputs, _ReplayData(draws, example.aborted)
+
+
+def _run_example(inner, fixtures: dict, example: Example, inputs: dict, data: "_ReplayData") -> None:
+    with warnings.catch_warnings():  # assume() outside hypothesis's own run: it works, and says so
+        warnings.simplefilter("ignore", HypothesisDeprecationWarning)
+        inner(**fixtures, **inputs, **{name: data for name in example.data_names})
+
+
+def _first_calls(inner, fixtures: dict, examples: list[Example], process: StudentProcess) -> list:
+    """The first call each example's run will make, in order: the test run up to it, on a fresh
+    copy of the example, with the call taken and not sent. Stops at a call that may not be sent
+    ahead (``calls_ahead.can_go_ahead``); an example whose run raises before a call, or makes
+    none, has none (its replay will do the same, or differ from what was sent, which is then
+    dropped)."""
+    calls = []
     for example in examples:
-        inputs, draws = fresh_copy((example.inputs, example.draws))
-        data = _ReplayData(draws, example.aborted)  # one order of draws, whichever object drew
+        with process.taking_first_call() as taken:
+            try:
+                _run_example(inner, fixtures, example, *_fresh(example))
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # FirstCall, or whatever the test raised before a call
+                pass
+        if len(taken) > 1:  # the test caught FirstCall and went on: its calls are not known
+            break
+        if taken:
+            label, request, timeout, allow_meta = taken[0]
+            if not calls_ahead.can_go_ahead(request):
+                break
+            calls.append(calls_ahead.predicted(label, request, timeout, allow_meta))
+    return calls
+
+
+def _replay_examples(inner, fixtures: dict, examples: list[Example]) -> Replay:
+    for example in examples:
+        inputs, data = _fresh(example)
         try:
-            with warnings.catch_warnings():  # assume() outside hypothesis's own run: it works, and says so
-                warnings.simplefilter("ignore", HypothesisDeprecationWarning)
-                inner(**fixtures, **inputs, **{name: data for name in example.data_names})
+            _run_example(inner, fixtures, example, inputs, data)
         except UnsatisfiedAssumption:
             if not example.rejected:
                 return Replay()

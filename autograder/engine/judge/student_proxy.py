@@ -16,6 +16,7 @@ with a message naming it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from autograder.engine.judge import budget, cpu_wait, sandbox, zygotes
+from autograder.engine.judge import budget, calls_ahead, cpu_wait, sandbox, zygotes
 from autograder.engine.shared import protocol, wire
 from autograder.engine.shared.cells import Cell  # noqa: F401  (part of this module's interface)
 from autograder.engine.shared.limits import EngineSettings, Limits
@@ -85,11 +86,14 @@ class StudentProcess:
         self.logdir: str | None = None
         self.cost = {"worker_starts": 0, "worker_start_seconds": 0.0, "calls": 0, "call_seconds": 0.0,
                      "worker_cpu": 0.0, "worker_ready_cpu": 0.0, "zygote_starts": 0, "zygote_cpu": 0.0,
-                     "cells_seconds": 0.0, "budget_cpu": 0.0, "budget_seconds": 0.0}
+                     "cells_seconds": 0.0, "budget_cpu": 0.0, "budget_seconds": 0.0,
+                     "calls_ahead": 0, "calls_ahead_dropped": 0}  # sent ahead; of those, never made
         # The notebook's budget across all its calls and cell runs, counted here (budget.py).
         self.budget = budget.NotebookBudget(limits.notebook_cpu_seconds, limits.notebook_wall_seconds)
         self._worker_cpu = 0.0  # as the current worker reports it (profiling only: it could lie)
         self._tree: list[tuple[int, int]] | None = None  # the current worker's threads, for its deadlines
+        self.ahead = calls_ahead.CallsAhead(settings.calls_ahead)  # calls sent before a test makes them
+        self._first_calls: list | None = None  # while example_replay takes a test's first calls (calls_ahead.py)
 
     # -- life cycle
     def _spawn(self) -> None:
@@ -269,6 +273,7 @@ class StudentProcess:
         kills every process of its namespace but itself, and empties /tmp, /dev/shm and
         SysV IPC, before it forks the next worker. ``grace``: seconds a forked worker may take
         to end on its own first (``EXIT_GRACE_SECONDS`` once the notebook's tests are done)."""
+        self.ahead.forget()
         if not self.running:
             return
         for fd in (self.to_worker, self.from_worker):
@@ -347,30 +352,37 @@ class StudentProcess:
                 allow_meta: bool = False) -> protocol.CallReply:
         """Send one call; returns the reply, or raises StudentCrashed (it did not answer)
         or StudentFailure (it answered with something the judge does not accept)."""
+        if self._first_calls is not None:
+            self._first_calls.append((label, request, timeout, allow_meta))
+            raise calls_ahead.FirstCall()
         if self.budget.spent():  # the notebook's budget: every further call fails at once
             raise StudentFailure(self.budget.message())
         if label in self.poisoned:
             raise StudentCrashed(self.poisoned[label])
+        ahead, taken = None, None
+        if self.ahead:  # calls were sent ahead: is this the next of them?
+            ahead = calls_ahead.predicted(label, request, timeout, allow_meta)
+            taken = self.ahead.take(ahead)
+            if taken is None:  # the test went another way: what was sent ahead is dropped
+                self.settle()
         if not self.running:
             self._spawn()
-            if self.budget.spent():
-                raise StudentFailure(self.budget.message())
-        cpu = self.limits.cpu_seconds
-        if timeout:  # a call given more time (training, say) gets the CPU time to use it, and some
-            # more, so that a loop on one thread always meets the wall clock first: its message
-            # ("did not finish within") must not depend on which limit the machine's load fires first.
-            cpu = max(cpu, timeout * self.limits.threads + max(1.0, timeout / 4))
-        timeout = timeout or self.limits.call_seconds
-        # No call runs past the notebook's budget: its limits are cut to what is left of it.
-        timeout, cpu = min(timeout, self.budget.wall_left()), min(cpu, self.budget.cpu_left())
-        message = request.to_message()
-        message.setdefault("cpu_seconds", cpu)
+        if self.budget.spent():
+            raise StudentFailure(self.budget.message())
+        timeout, cpu = self._call_limits(timeout)
+        frame = ahead.frame(cpu) if taken == "unsent" else None
         failure = StudentCrashed
         self.cost["calls"] += 1
         started = time.perf_counter()
         try:
             deadline = self._deadline(timeout)
-            self._send(message, deadline)  # a worker that stops reading cannot stall the judge
+            if frame is not None:
+                self._send_frame(frame, deadline)
+            elif taken != "sent":
+                message = request.to_message()
+                message.setdefault("cpu_seconds", cpu)
+                self._send(message, deadline)  # a worker that stops reading cannot stall the judge
+            self._send_ahead()
             return protocol.CallReply.parse(self._receive(deadline, allow_meta))
         except TimeoutError:
             reason = f"{label} did not finish within {timeout:g} seconds (an infinite loop?)"
@@ -383,14 +395,109 @@ class StudentProcess:
             self.cost["call_seconds"] += elapsed
             self.budget.account_call(elapsed, self.worker_pid)
             self.cost["budget_cpu"], self.cost["budget_seconds"] = self.budget.cpu, self.budget.wall + self.budget.pending
-        forked, counted = self.zygote is not None, self.cost["worker_cpu"]
-        self.stop()
-        if forked:  # the zygote's count of the ended worker's CPU (its own, never the worker's word)
-            self.budget.ended(self.cost["worker_cpu"] - counted)
+        self._stop_counted()
         if self.budget.spent():  # cut short by the budget, or over it now: say so
             reason, failure = self.budget.message(), StudentFailure
         self.poisoned[label] = reason
         raise failure(reason)
+
+    def _call_limits(self, timeout: float | None) -> tuple[float, float]:
+        """A call's wall-clock and CPU limits (``timeout``: the time the test gives it, if any)."""
+        cpu = self.limits.cpu_seconds
+        if timeout:  # a call given more time (training, say) gets the CPU time to use it, and some
+            # more, so that a loop on one thread always meets the wall clock first: its message
+            # ("did not finish within") must not depend on which limit the machine's load fires first.
+            cpu = max(cpu, timeout * self.limits.threads + max(1.0, timeout / 4))
+        timeout = timeout or self.limits.call_seconds
+        # No call runs past the notebook's budget: its limits are cut to what is left of it.
+        return min(timeout, self.budget.wall_left()), min(cpu, self.budget.cpu_left())
+
+    def _stop_counted(self) -> None:
+        """Stop the worker, its CPU counted in the notebook's budget."""
+        forked, counted = self.zygote is not None, self.cost["worker_cpu"]
+        self.stop()
+        if forked:  # the zygote's count of the ended worker's CPU (its own, never the worker's word)
+            self.budget.ended(self.cost["worker_cpu"] - counted)
+
+    def _send_frame(self, frame: bytes, deadline) -> None:
+        try:
+            wire._write_all(self.to_worker, frame, deadline)
+        except (BrokenPipeError, OSError):
+            raise EOFError("the worker is gone") from None
+
+    # -- calls sent ahead (calls_ahead.py)
+    @contextlib.contextmanager
+    def taking_first_call(self):
+        """While the block runs, a call raises ``calls_ahead.FirstCall`` and is sent nowhere, but
+        noted in the list yielded (more than one: the block caught FirstCall and went on)."""
+        self._first_calls = []
+        try:
+            yield self._first_calls
+        finally:
+            self._first_calls = None
+
+    def can_send_ahead(self) -> bool:
+        return self.ahead.depth > 1 and self.running and not self.budget.spent()
+
+    def send_ahead(self, calls: list[calls_ahead.Predicted]) -> None:
+        """Send ``calls`` (a test's next ones, in order) before the test makes them."""
+        self.settle()
+        if self.can_send_ahead():
+            self.ahead.expect(calls)
+            self._send_ahead()
+
+    def _send_ahead(self) -> None:
+        """Send what is due of the calls predicted. A worker gone or a pipe full stops sending
+        ahead; the call whose reply is read next says what happened, if anything did."""
+        if not self.ahead.due():
+            return
+        try:
+            while self.ahead.unsent:
+                call = self.ahead.unsent[0]
+                if call.label in self.poisoned:
+                    break
+                timeout, cpu = self._call_limits(call.timeout)
+                frame = call.frame(cpu)
+                if not self.ahead.next_to_send(len(frame)):
+                    return
+                # A plain deadline: what is sent ahead fits in the pipe (calls_ahead.MAX_BYTES_AHEAD).
+                self._send_frame(frame, time.monotonic() + timeout)
+                self.ahead.mark_sent(len(frame))
+                self.cost["calls_ahead"] += 1
+            else:
+                return
+        except (EOFError, TimeoutError):
+            pass
+        self.ahead.unsent.clear()
+
+    def settle(self) -> None:
+        """Read and drop the replies of calls sent ahead that the test did not make (it stopped,
+        or made another call): the worker runs them all the same, and they count towards the
+        notebook's budget. A worker that does not answer them within a call's time is stopped."""
+        self.ahead.unsent.clear()
+        if not self.ahead.sent:
+            return
+        if not self.running or self.budget.spent():
+            self.cost["calls_ahead_dropped"] += len(self.ahead.sent)
+            self._stop_counted()
+            return
+        started, answered = time.perf_counter(), False
+        self.cost["calls_ahead_dropped"] += len(self.ahead.sent)
+        try:
+            deadline = self._deadline(self._call_limits(None)[0])
+            while self.ahead.sent:
+                call, _ = self.ahead.sent.popleft()
+                self._receive(deadline, call.allow_meta)
+            answered = True
+        except (EOFError, TimeoutError, wire.WireError, protocol.ProtocolError):
+            pass
+        finally:
+            self.ahead.forget()
+            elapsed = time.perf_counter() - started
+            self.cost["call_seconds"] += elapsed
+            self.budget.account_call(elapsed, self.worker_pid)
+        if not answered:
+            self._stop_counted()
 
 
 def _map_leaves(value, fn):

@@ -156,6 +156,7 @@ class EngineSettings(_Typed):
     WHERE = "c.GradeWithHiddenTests.settings"
     # The judge (its hypothesis profile and its process, started by nbgrader's side).
     max_examples: int = 40              # hypothesis examples per property (a test's own @settings may lower it)
+    calls_ahead: int = 12               # replayed examples' calls sent to the worker ahead (1: none)
     notebook_seconds: float = 600.0     # wall clock for all hidden tests of one notebook; then the judge is replaced
     judge_start_seconds: float = 120.0  # for the judge's imports, on a busy machine
     judge_notebooks: int = 100          # notebooks one judge grades before a fresh one replaces it

@@ -1,0 +1,134 @@
+"""Calls sent to the worker before a hidden test makes them (runs in the judge).
+
+A call made one at a time costs both processes a sleep and a wake-up, and the worker meets
+each call with cold caches: of a guarded softmax call's 0.3-0.7 ms (judge and worker), sent
+ahead in a queue it costs about half. While a test's recorded examples are replayed
+(``example_replay``) the judge knows each example before it runs, so it first runs the test
+body of each example up to its first call, which is not sent (``StudentProcess.first_call``
+raises ``FirstCall``), and sends those calls ahead, ``EngineSettings.calls_ahead`` at most
+outstanding; then it runs the examples as ever. Each call a test makes is compared with the
+next one sent ahead, byte for byte as the worker reads it (its label, its time limit and its
+request, encoded): the same, and its reply is the one on its way; anything else (the test
+failed and stopped, an example made a second call) and the replies on their way are read and
+dropped (``StudentProcess.settle``) and the rest of the test is sent one call at a time.
+
+What a call sent ahead is made of comes from this notebook's own run of the test, before any
+of that example's replies exist: nothing of another submission, nothing of our solution's.
+Only ``call`` requests with no handle in them are sent ahead (a handle's object is state that
+a call may change). So the worker meets exactly the calls it meets one at a time, in the same
+order, except where a test stops early: there it may have run up to ``calls_ahead`` first
+calls of the test's later examples, whose replies nobody reads. A function of its inputs
+answers every call the same either way; the verdicts are those of a plain run (the tests in
+``tests/test_calls_ahead.py`` compare them), and the CPU those calls cost counts towards the
+notebook's budget, as any work of the student's code does.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from autograder.engine.shared import protocol, wire
+
+# Requests the worker may not have read yet, in bytes: well under a pipe's 64 KiB, so that
+# sending ahead never waits for the worker (which may be busy writing a reply nobody reads yet).
+MAX_BYTES_AHEAD = 32 << 10
+
+
+class FirstCall(BaseException):
+    """Raised by ``StudentProcess.request`` while a test's first call is being taken: a
+    BaseException, so that no ``except Exception`` of a test catches it."""
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """A call as a test will make it: what ``StudentProcess.request`` was given, encoded."""
+    label: str
+    timeout: float | None
+    allow_meta: bool
+    data: dict      # the request, as wire.encoded gives it
+    header: bytes   # its JSON header
+    buffers: tuple  # its byte buffers
+
+    def same(self, other: "Predicted") -> bool:
+        return (self.header == other.header and self.buffers == other.buffers and self.label == other.label
+                and self.timeout == other.timeout and self.allow_meta == other.allow_meta)
+
+    def frame(self, cpu_seconds: float) -> bytes:
+        """The frame to send: the request with its CPU limit, set as ``request`` sets it."""
+        fields = dict(self.data["__dict__"])
+        fields.setdefault("cpu_seconds", cpu_seconds)
+        return wire.assemble(wire.header_of({"__dict__": fields}), list(self.buffers))
+
+
+def predicted(label: str, request: protocol.CallRequest, timeout: float | None, allow_meta: bool) -> Predicted:
+    data, buffers = wire.encoded(request.to_message())
+    return Predicted(label, timeout, allow_meta, data, wire.header_of(data), tuple(buffers))
+
+
+def can_go_ahead(request: protocol.CallRequest) -> bool:
+    """Only a call of a function by name, on plain data: never a method of an object the worker
+    holds, grader code, or a handle (each may stand for state a call changes)."""
+    found = []
+    _find_handles((request.args, request.kwargs), found)
+    return request.op == "call" and not found
+
+
+def _find_handles(value, found: list) -> None:
+    if isinstance(value, wire.Handle):
+        found.append(value)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _find_handles(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _find_handles(item, found)
+
+
+class CallsAhead:
+    """One notebook's calls sent ahead: ``unsent`` (predicted, not yet sent) and ``sent``
+    (sent, reply not yet read, with each frame's size)."""
+
+    def __init__(self, depth: int):
+        self.depth = depth
+        self.unsent: deque[Predicted] = deque()
+        self.sent: deque[tuple[Predicted, int]] = deque()
+        self.sent_bytes = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.unsent or self.sent)
+
+    def expect(self, calls: list[Predicted]) -> None:
+        self.unsent = deque(calls)
+
+    def take(self, call: Predicted) -> str | None:
+        """``"sent"``: ``call`` is the next one sent ahead, its reply the next to read; ``"unsent"``:
+        it is the next predicted, to be sent now; None: it is neither, and nothing more is sent
+        ahead (the caller reads and drops the replies of what was)."""
+        if self.sent:
+            if self.sent[0][0].same(call):
+                _, size = self.sent.popleft()
+                self.sent_bytes -= size
+                return "sent"
+        elif self.unsent and self.unsent[0].same(call):
+            self.unsent.popleft()
+            return "unsent"
+        self.unsent.clear()
+        return None
+
+    def due(self) -> bool:
+        """Whether to send more now: the worker is given calls in batches of half the depth, so
+        that it sleeps and wakes once a batch, not once a call."""
+        return bool(self.unsent) and len(self.sent) <= self.depth // 2
+
+    def next_to_send(self, size: int) -> bool:
+        """Whether the next predicted call, of ``size`` bytes framed, may be sent now."""
+        return len(self.sent) < self.depth and self.sent_bytes + size <= MAX_BYTES_AHEAD
+
+    def mark_sent(self, size: int) -> None:
+        self.sent.append((self.unsent.popleft(), size))
+        self.sent_bytes += size
+
+    def forget(self) -> None:
+        self.unsent.clear()
+        self.sent.clear()
+        self.sent_bytes = 0
