@@ -156,7 +156,6 @@ class EngineSettings(_Typed):
     WHERE = "c.GradeWithHiddenTests.settings"
     # The judge (its hypothesis profile and its process, started by nbgrader's side).
     max_examples: int = 40              # hypothesis examples per property (a test's own @settings may lower it)
-    calls_ahead: int = 12               # replayed examples' calls sent to the worker ahead (1: none)
     notebook_seconds: float = 600.0     # wall clock for all hidden tests of one notebook; then the judge is replaced
     judge_start_seconds: float = 120.0  # for the judge's imports, on a busy machine
     judge_notebooks: int = 100          # notebooks one judge grades before a fresh one replaces it
@@ -175,3 +174,6 @@ class EngineSettings(_Typed):
     # `nbgrader autograde "*"` does, keeps a zygote for each instead of starting one per notebook).
     idle_zygotes: int = 4
     worker_start_seconds: float = 60.0   # for a worker's start (and its answer cells' first run) to say it is ready
+    # Calls of replayed examples sent to the worker before the test makes them, at most (1: none;
+    # judge/calls_ahead.py): the worker runs them back to back instead of waking for each.
+    calls_ahead: int = 12
