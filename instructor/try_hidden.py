@@ -31,7 +31,7 @@ def run(assignment: str, case_name: str = "solution", max_examples: int | None =
     grades (same preprocessor, judge, sandbox, limits and settings), without nbgrader;
     ``max_examples`` overrides the course's setting, ``limits`` some of the course's limits
     (e.g. ``{"forked_workers": False}``), ``settings`` some of its engine settings (e.g.
-    ``{"calls_ahead": 0}``); with
+    ``{"calls_ahead": 1}``); with
     ``replay_examples`` False, hypothesis draws every example afresh; ``case``: a case of
     the caller's instead of the simulated class's ``case_name``."""
     source_nb = nbformat.read(notebook_of(assignment), as_version=4)

@@ -3,10 +3,11 @@
 A call made one at a time costs both processes a sleep and a wake-up, and the worker meets
 each call with cold caches: of a guarded softmax call's 0.3-0.7 ms (judge and worker), sent
 ahead in a queue it costs about half. While a test's recorded examples are replayed
-(``example_replay``) the judge knows each example before it runs, so it first runs the test
-body of each example up to its first call, which is not sent (``StudentProcess.first_call``
-raises ``FirstCall``), and sends those calls ahead, ``EngineSettings.calls_ahead`` at most
-outstanding; then it runs the examples as ever. Each call a test makes is compared with the
+(``example_replay``) the judge knows each example before it runs. Where the first example
+made one call of the student's (a test that makes several an example is replayed one call at a
+time), it runs the test body of each later example up to its first call, which is not sent
+(``StudentProcess.taking_first_call`` makes it raise ``FirstCall``), and sends those calls
+ahead, ``EngineSettings.calls_ahead`` at most outstanding; then it runs the examples as ever. Each call a test makes is compared with the
 next one sent ahead, byte for byte as the worker reads it (its label, its time limit and its
 request, encoded): the same, and its reply is the one on its way; anything else (the test
 failed and stopped, an example made a second call) and the replies on their way are read and
@@ -56,7 +57,7 @@ class Predicted:
     def frame(self, cpu_seconds: float) -> bytes:
         """The frame to send: the request with its CPU limit, set as ``request`` sets it."""
         fields = dict(self.data["__dict__"])
-        fields.setdefault("cpu_seconds", cpu_seconds)
+        fields.setdefault("cpu_seconds", wire.encode(cpu_seconds, []))
         return wire.assemble(wire.header_of({"__dict__": fields}), list(self.buffers))
 
 
@@ -93,17 +94,21 @@ class CallsAhead:
         self.unsent: deque[Predicted] = deque()
         self.sent: deque[tuple[Predicted, int]] = deque()
         self.sent_bytes = 0
+        self.diverged = False  # a call other than the next sent ahead was made: take no more
 
     def __bool__(self) -> bool:
         return bool(self.unsent or self.sent)
 
     def expect(self, calls: list[Predicted]) -> None:
+        self.forget()
         self.unsent = deque(calls)
 
     def take(self, call: Predicted) -> str | None:
         """``"sent"``: ``call`` is the next one sent ahead, its reply the next to read; ``"unsent"``:
         it is the next predicted, to be sent now; None: it is neither, and nothing more is sent
-        ahead (the caller reads and drops the replies of what was)."""
+        ahead (the caller reads and drops the replies of what was, and ``forget``s them)."""
+        if self.diverged:
+            return None
         if self.sent:
             if self.sent[0][0].same(call):
                 _, size = self.sent.popleft()
@@ -113,6 +118,7 @@ class CallsAhead:
             self.unsent.popleft()
             return "unsent"
         self.unsent.clear()
+        self.diverged = True
         return None
 
     def due(self) -> bool:
@@ -132,3 +138,4 @@ class CallsAhead:
         self.unsent.clear()
         self.sent.clear()
         self.sent_bytes = 0
+        self.diverged = False

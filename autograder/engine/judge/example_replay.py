@@ -355,14 +355,23 @@ class Replay:
 
 
 def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
-    """Call the test with each recorded example, in order, until one fails or differs; each
-    example's first call sent to the worker ahead (``calls_ahead.py``)."""
+    """Call the test with each recorded example, in order, until one fails or differs. Where
+    the first example made one call of the student's, the later ones' first calls are sent to
+    the worker ahead (``calls_ahead.py``); a test that makes several calls an example is
+    replayed one call at a time, as it would only drop what was sent ahead."""
     process = getattr(fixtures.get("student"), "_process", None)
-    if not isinstance(process, StudentProcess) or not process.can_send_ahead():
+    if not isinstance(process, StudentProcess) or not process.can_send_ahead() or len(examples) < 2:
         return _replay_examples(inner, fixtures, examples)
-    process.send_ahead(_first_calls(inner, fixtures, examples, process))
+    made = process.cost["calls"]
+    ended = _replay_example(inner, fixtures, examples[0])
+    if ended is not None:
+        return ended
+    rest = examples[1:]
+    if process.cost["calls"] - made != 1 or not process.can_send_ahead():
+        return _replay_examples(inner, fixtures, rest)
+    process.send_ahead(_first_calls(inner, fixtures, rest, process))
     try:
-        return _replay_examples(inner, fixtures, examples)
+        return _replay_examples(inner, fixtures, rest)
     finally:
         process.settle()
 
@@ -407,24 +416,30 @@ def _first_calls(inner, fixtures: dict, examples: list[Example], process: Studen
 
 def _replay_examples(inner, fixtures: dict, examples: list[Example]) -> Replay:
     for example in examples:
-        inputs, data = _fresh(example)
-        try:
-            _run_example(inner, fixtures, example, inputs, data)
-        except UnsatisfiedAssumption:
-            if not example.rejected:
-                return Replay()
-            continue
-        except _Aborted:
-            continue
-        except _Differs:
-            return Replay()
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as exc:  # the property failed on this example: so does a plain run
-            return Replay(failure=exc, inputs=example.inputs)  # as drawn: the test may modify its copy
-        if example.rejected or example.aborted or not data.exhausted():
-            return Replay()
+        ended = _replay_example(inner, fixtures, example)
+        if ended is not None:
+            return ended
     return Replay(passed=True)
+
+
+def _replay_example(inner, fixtures: dict, example: Example) -> Replay | None:
+    """None: ``example`` went as recorded, go on; else how the replay ended."""
+    inputs, data = _fresh(example)
+    try:
+        _run_example(inner, fixtures, example, inputs, data)
+    except UnsatisfiedAssumption:
+        return None if example.rejected else Replay()
+    except _Aborted:
+        return None
+    except _Differs:
+        return Replay()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # the property failed on this example: so does a plain run
+        return Replay(failure=exc, inputs=example.inputs)  # as drawn: the test may modify its copy
+    if example.rejected or example.aborted or not data.exhausted():
+        return Replay()
+    return None
 
 
 def _with_example(exc: BaseException, test_name: str, inputs: dict) -> BaseException:

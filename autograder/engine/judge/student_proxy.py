@@ -476,6 +476,7 @@ class StudentProcess:
         notebook's budget. A worker that does not answer them within a call's time is stopped."""
         self.ahead.unsent.clear()
         if not self.ahead.sent:
+            self.ahead.forget()
             return
         if not self.running or self.budget.spent():
             self.cost["calls_ahead_dropped"] += len(self.ahead.sent)
