@@ -12,6 +12,7 @@ from autograder.engine.judge.student_proxy import Cell, Limits, Student, Student
 from autograder.engine.shared import protocol, wire
 from autograder.engine.shared.limits import EngineSettings
 from instructor import try_hidden
+from instructor.paths import assignments
 from autograder.simulated_class import load_cases
 from tests.strategies import plain_values, tensors
 
@@ -179,13 +180,15 @@ def test_nothing_goes_ahead_once_the_budget_is_spent(make_process):
 
 # -- grades
 
-MISTAKES_PER_ASSIGNMENT = 3
+MISTAKES_PER_ASSIGNMENT = 2
 
 
-@pytest.mark.parametrize("assignment", ["04_matmul", "04b_gradient_descent", "05_softmax_cross_entropy"])
+@pytest.mark.parametrize("assignment", assignments())
 def test_grades_with_calls_sent_ahead_are_those_of_calls_one_at_a_time(assignment):
     """Our solution and some mistakes of the simulated class (spread over its list), examples
-    replayed: every test's verdict, message and smallest failing input alike."""
+    replayed: every test's verdict, message and smallest failing input alike. (A hidden test
+    whose body changed state outside its example before its first call would fail here: a
+    replay runs that part once more to send the call ahead; README, "Add an assignment".)"""
     every = load_cases(assignment)
     mistakes = [case for case in every if case.kind == "mistake"]
     cases = [case for case in every if case.kind == "solution"]
