@@ -1020,7 +1020,58 @@ def _slow(function):
         return function(*args, **kwargs)
     return slow
 """ + UNBIASED + "\nmean_std = _slow(mean_std)\n"
+# The worker reads the judge's requests from a pipe (fd 4) and takes the built-ins to refuse from
+# each request: a cell puts a pipe of its own in that fd's place, and a timer's signal handler moves
+# each of the judge's requests into it with that list emptied. Nothing of the sort is needed to
+# read requests ahead: since calls are sent ahead (judge/calls_ahead.py) up to 12 wait in the pipe.
+REQUEST_RELAY = """
+import json, os, signal, struct
+
+def softmax(x, dim=-1):
+    return torch.softmax(x, dim)
+
+_judge = os.dup(4)
+_ours_r, _ours_w = os.pipe()
+os.dup2(_ours_r, 4)
+os.set_blocking(_judge, False)
+_pending = bytearray()
+
+def _move(signum, frame):
+    try:
+        while True:
+            _pending.extend(os.read(_judge, 1 << 20))
+    except BlockingIOError:
+        pass
+    while len(_pending) >= 16:
+        size, count = struct.unpack_from("<QQ", _pending)
+        end = 16 + size
+        for _ in range(count):
+            if len(_pending) < end + 8:
+                return
+            end += 8 + struct.unpack_from("<Q", _pending, end)[0]
+        if len(_pending) < end:
+            return
+        header = json.loads(bytes(_pending[16:16 + size]))
+        if isinstance(header, dict) and "forbid" in header.get("__dict__", {}):
+            header["__dict__"]["forbid"] = []
+        new = json.dumps(header).encode()
+        os.write(_ours_w, struct.pack("<QQ", len(new), count) + new + bytes(_pending[16 + size:end]))
+        del _pending[:end]
+
+signal.signal(signal.SIGALRM, _move)
+signal.setitimer(signal.ITIMER_REAL, 0.002, 0.002)
+"""
+REQUEST_LIMIT = "a cell that puts a pipe of its own where the worker reads its requests can empty the list of built-ins to refuse"
+
 CATALOG += [
+    Entry("05_softmax_cross_entropy", Case("cat_request_relay", "softmax with torch.softmax, after a cell puts a "
+                                           "pipe of its own where the worker reads the judge's requests and a "
+                                           "timer's signal handler relays each with nothing to refuse: held for "
+                                           "review", kind="attack", same_as="uses_torch_softmax",
+                                           fails=SOFTMAX_CHECKS, rest_full=True,
+                                           answers={"softmax_answer": REQUEST_RELAY}),
+          known_limit=REQUEST_LIMIT, flagged_cells=SOFTMAX_CHECKS,
+          timed="its signal handler races the worker's reads: which calls it relays in time varies"),
     Entry(A01, Case("cat_flood_of_cell_errors", f"{FAKE_CELL_ERRORS} forged errors of cells the judge never sent, "
                     "and mean_std left undefined: scores as the renamed function, its feedback bounded",
                     kind="attack", same_as="cat_renamed_function", rest_full=True, fails=RENAMED_FAILS,

@@ -30,6 +30,7 @@ GUARD_ATTACKS = {"cat_aten_mv", "cat_private_softmax", "cat_c_cross_entropy", "c
                  "cat_thread_unwatched", "cat_refs_softmax", "cat_refs_nll_loss", "cat_forward_class_renamed",
                  "cat_forged_zero_grad", "cat_leak_grader_code", "cat_forged_purity", "cat_lying_tensor",
                  "cat_keyring_state", "cat_redispatch_mm", "cat_redispatch_softmax", "forged_gradients",
+                 "cat_request_relay",
                  "attack_fake_modules"}
 
 
@@ -105,6 +106,9 @@ FLAGGED = {
     "guard": ["import autograder.engine.worker.guard as g", "from autograder.engine.worker import guard",
               "m.forbidden = None", "worker._forbidden"],
     "builtins": ["import builtins\nbuiltins.len = f", "__builtins__['len'] = f", "getattr = lambda *a: 1"],
+    "pipes": ["import os\nos.dup2(r, 4)", "from os import read\nread(4, 16)", "import subprocess",
+              "f = open(4, 'rb')", "p = '/proc/self/fd/4'", "import os as o\nr, w = o.pipe()",
+              "import sys\nfd = int(sys.argv[2])", "import posix"],
     "threads": ["import threading", "import _thread"],
     "dynamic_attr": ["name = 'so' + 'ftmax'\nf = getattr(torch, name)", "setattr(obj, n, v)",
                      "import operator\noperator.attrgetter(n)(torch)"],
@@ -126,6 +130,7 @@ HONEST = [
     "%matplotlib inline\nx = torch.arange(6).reshape(2, 3)\nprint(f'{x.shape} and {x.dtype}')",
     "def matmul(a, b):\n    return (a[:, :, None] * b[None]).sum(1)",
     "name = 'a_' + 'b'\nlabel = '_'.join(['a', 'b'])\nkey = name + '_' + str(3)",
+    "import os\npath = os.path.join('data', 'mnist')\nwith open('notes.txt') as f:\n    text = f.read()",
 ]
 
 

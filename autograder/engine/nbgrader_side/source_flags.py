@@ -33,6 +33,8 @@ RULES = {
     "gc": "walks the garbage collector's objects (gc.get_objects/get_referrers/get_referents) to reach hidden ones",
     "guard": "refers to the grader's own code or names",
     "builtins": "changes or reaches Python's builtins behind the names it uses",
+    "pipes": "works on the process's raw file descriptors or starts other programs (os.read/os.dup2/os.pipe, "
+             "/proc, subprocess), where the grader's own pipes to this process are; no exercise needs them",
     "threads": "runs code in threads, where in-process checks are easiest to slip past; no exercise needs threads",
     "dynamic_attr": "reads or writes an attribute whose name is computed, which hides what it reaches",
     "dynamic_names": "looks names up in a namespace (globals/vars/__dict__/dir of a module) by a computed key",
@@ -54,7 +56,19 @@ MODULES = {"ctypes": "ctypes", "_ctypes": "ctypes", "cffi": "ctypes", "importlib
            "builtins": "builtins", "__builtin__": "builtins", "autograder": "guard", "threading": "threads",
            "_thread": "threads", "concurrent": "threads", "marshal": "dynamic_code", "runpy": "dynamic_import",
            "code": "dynamic_code", "codeop": "dynamic_code", "pydoc": "dynamic_import", "pkgutil": "dynamic_import",
-           "_testcapi": "ctypes", "_testinternalcapi": "ctypes", "faulthandler": "frames"}
+           "_testcapi": "ctypes", "_testinternalcapi": "ctypes", "faulthandler": "frames",
+           **{m: "pipes" for m in ("posix", "fcntl", "pty", "termios", "socket", "_socket", "subprocess",
+                                   "_posixsubprocess", "multiprocessing", "mmap", "selectors", "select")}}
+# The os functions on file descriptors and processes (the worker reads its requests from a pipe a
+# cell could read ahead, replace with os.dup2, or reopen through /proc: the request relay).
+OS_PIPES = ("read", "write", "readv", "writev", "pread", "pwrite", "preadv", "pwritev", "sendfile", "splice",
+            "copy_file_range", "dup", "dup2", "pipe", "pipe2", "fdopen", "open", "close", "closerange",
+            "set_inheritable", "set_blocking", "openpty", "mkfifo", "fork", "forkpty", "system", "popen",
+            "posix_spawn", "posix_spawnp", "spawnv", "spawnve", "spawnvp", "spawnvpe", "spawnl", "spawnle",
+            "spawnlp", "spawnlpe", "execv", "execve", "execvp", "execvpe", "execl", "execle", "execlp",
+            "execlpe", "eventfd", "memfd_create", "lseek", "ftruncate", "fstat", "isatty", "ttyname")
+# Paths that name a process's own file descriptors (or another process's).
+PIPE_PATHS = re.compile(r"/proc/|/dev/fd|/dev/std(in|out|err)")
 # Dotted names (after resolving import aliases) -> rule.
 DOTTED = {
     **{f"sys.{n}": "hooks" for n in ("setprofile", "settrace", "_getframe", "_current_frames", "_current_exceptions",
@@ -70,6 +84,9 @@ DOTTED = {
     "types.CodeType": "dynamic_code", "types.FunctionType": "dynamic_code", "types.LambdaType": "dynamic_code",
     "operator.attrgetter": None, "operator.methodcaller": None,  # checked as calls
     "pickle.loads": "dynamic_code", "pickle.load": "dynamic_code",
+    **{f"os.{n}": "pipes" for n in OS_PIPES},
+    "sys.argv": "pipes", "sys.stdin": "pipes", "sys.__stdin__": "pipes", "io.FileIO": "pipes",
+    "io.open": "pipes",
 }
 # Attribute (or imported) names flagged whatever they are reached through.
 ANYWHERE = {
@@ -268,6 +285,11 @@ class _Scanner(ast.NodeVisitor):
                 base = self.dotted(node.args[0]) if node.args and not getter else None
                 if base:
                     self.check_dotted(node, f"{base}.{literal}")
+        if name == "open" or dotted in ("io.open", "io.FileIO", "pathlib.Path", "codecs.open"):
+            first = node.args[0] if node.args else None
+            if first is not None and not isinstance(first, (ast.Constant, ast.JoinedStr)) or (
+                    isinstance(first, ast.Constant) and not isinstance(first.value, str)):
+                self.flag(node, "pipes")  # open(4) reads the fd numbered 4; a computed path may name one
         if short in DYNAMIC_CODE_CALLS and name is not None:
             self.flag(node, "dynamic_code")
         if name in ("vars", "dir") and node.args and self.dotted(node.args[0]):
@@ -316,6 +338,10 @@ class _Scanner(ast.NodeVisitor):
             for part in folded.split("."):
                 self.check_name(node, part)
         self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and PIPE_PATHS.search(node.value):
+            self.flag(node, "pipes")
 
     def visit_JoinedStr(self, node):
         if any(self._dunder_piece(v) for v in node.values) and len(node.values) > 1:
