@@ -474,16 +474,14 @@ class StudentProcess:
         """Read and drop the replies of calls sent ahead that the test did not make (it stopped,
         or made another call): the worker runs them all the same, and they count towards the
         notebook's budget. A worker that does not answer them within a call's time is stopped."""
-        self.ahead.unsent.clear()
-        if not self.ahead.sent:
+        if not self.ahead.sent:  # every way out forgets what was predicted
             self.ahead.forget()
             return
+        self.cost["calls_ahead_dropped"] += len(self.ahead.sent)
         if not self.running or self.budget.spent():
-            self.cost["calls_ahead_dropped"] += len(self.ahead.sent)
             self._stop_counted()
             return
         started, answered = time.perf_counter(), False
-        self.cost["calls_ahead_dropped"] += len(self.ahead.sent)
         try:
             deadline = self._deadline(self._call_limits(None)[0])
             while self.ahead.sent:

@@ -285,10 +285,9 @@ class _Scanner(ast.NodeVisitor):
                 base = self.dotted(node.args[0]) if node.args and not getter else None
                 if base:
                     self.check_dotted(node, f"{base}.{literal}")
-        if name == "open" or dotted in ("io.open", "io.FileIO", "pathlib.Path", "codecs.open"):
-            first = node.args[0] if node.args else None
-            if first is not None and not isinstance(first, (ast.Constant, ast.JoinedStr)) or (
-                    isinstance(first, ast.Constant) and not isinstance(first.value, str)):
+        if (name == "open" or dotted in ("pathlib.Path", "codecs.open")) and node.args:  # io.open: DOTTED
+            first = node.args[0]
+            if _const_str(first) is None and not isinstance(first, ast.JoinedStr):
                 self.flag(node, "pipes")  # open(4) reads the fd numbered 4; a computed path may name one
         if short in DYNAMIC_CODE_CALLS and name is not None:
             self.flag(node, "dynamic_code")
