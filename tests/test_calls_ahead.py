@@ -78,7 +78,7 @@ def test_only_the_calls_sent_ahead_in_their_order_are_taken_up_to_the_first_othe
     """The law: the calls taken are the longest common prefix of those sent ahead and those
     made; from the first other call on, nothing more is (its reply is never mistaken)."""
     ahead = calls_ahead.CallsAhead(depth=20)
-    ahead.expect([predicted("f", n) for n in sent])
+    ahead.expect([predicted("f", n) for n in sent], 20)
     for _ in range(min(early, len(sent))):  # some sent already, the rest not yet
         ahead.mark_sent(1)
     common = 0
@@ -90,15 +90,29 @@ def test_only_the_calls_sent_ahead_in_their_order_are_taken_up_to_the_first_othe
     assert taken[:common] == ["sent"] * min(common, early) + ["unsent"] * max(common - early, 0)
 
 
-def test_only_calls_of_a_function_by_name_on_plain_data_go_ahead():
+def test_only_calls_by_name_and_grader_code_on_plain_data_go_ahead():
     handle = wire.Handle(7, "Linear")
     assert calls_ahead.can_go_ahead(call("f", torch.ones(2), [1, {"a": (2.0,)}]))
+    assert calls_ahead.can_go_ahead(protocol.CallRequest("run", code="result = f(x)", bindings={"x": torch.ones(2)}))
+    assert calls_ahead.can_go_ahead(protocol.CallRequest("eval", code="f(1)"))
     for nested in (handle, [handle], (1, handle), {"a": [handle]}):
         assert not calls_ahead.can_go_ahead(call("f", nested))
         assert not calls_ahead.can_go_ahead(call("f", k=nested))
-    for request in (protocol.CallRequest("call_method", target=handle, method="forward"),
-                    protocol.CallRequest("eval", code="1"), protocol.CallRequest("run", code="x = 1")):
-        assert not calls_ahead.can_go_ahead(request)
+        for op in ("run", "eval"):
+            assert not calls_ahead.can_go_ahead(protocol.CallRequest(op, code="x", bindings={"x": nested}))
+    assert not calls_ahead.can_go_ahead(protocol.CallRequest("call_method", target=handle, method="forward"))
+
+
+@given(first=st.floats(0, 100), slower=st.floats(1, 100), depth=st.integers(1, 64), seconds=st.floats(0, 10))
+def test_a_test_sends_ahead_no_more_than_its_first_call_s_speed_allows(first, slower, depth, seconds):
+    """The law of ``depth_for``: never more than the setting, never more than would take
+    ``seconds`` at the first call's speed, and a slower first call never lets more go ahead."""
+    allowed = calls_ahead.depth_for(first, depth, seconds)
+    assert 0 <= allowed <= depth
+    assert allowed * first <= seconds * (1 + 1e-9) or allowed == 0
+    assert calls_ahead.depth_for(first * slower, depth, seconds) <= allowed
+    if depth * max(first, 1e-9) * (1 + 1e-9) <= seconds:  # all of them fit
+        assert allowed == depth
 
 
 # -- a real worker
@@ -109,7 +123,7 @@ def test_replies_of_calls_sent_ahead_are_those_of_calls_made_one_at_a_time(make_
     for depth in (1, DEPTH):
         process = make_process(depth)
         got = [value(process, "f", torch.tensor([0.0]))]  # the worker is started by a first call, as in a replay
-        process.send_ahead([predicted("f", torch.tensor([float(n)])) for n in range(1, 30)])
+        process.send_ahead([predicted("f", torch.tensor([float(n)])) for n in range(1, 30)], DEPTH)
         got += [value(process, "f", torch.tensor([float(n)])) for n in range(1, 30)]
         process.settle()
         answers[depth] = torch.cat(got)
@@ -119,10 +133,23 @@ def test_replies_of_calls_sent_ahead_are_those_of_calls_made_one_at_a_time(make_
     assert torch.equal(answers[1], torch.arange(30.0) * 3 + 1)
 
 
+def test_no_more_calls_wait_than_the_test_s_first_call_allows(make_process):
+    process = make_process(DEPTH)
+    assert process.depth_ahead(0.0) == DEPTH
+    assert process.depth_ahead(10.0) == 0  # a slow call (training, say) never goes ahead
+    value(process, "f", 0)
+    process.send_ahead([predicted("f", n) for n in range(1, 11)], 3)
+    waiting = []
+    for n in range(1, 11):
+        waiting.append(len(process.ahead.sent))
+        assert value(process, "f", n) == 3 * n + 1
+    assert max(waiting) == 3 and process.cost["calls_ahead"] == 10
+
+
 def test_a_test_that_goes_another_way_drops_what_was_sent_ahead(make_process):
     process = make_process()
     assert value(process, "f", 0) == 1
-    process.send_ahead([predicted("f", n) for n in range(1, 9)])
+    process.send_ahead([predicted("f", n) for n in range(1, 9)], DEPTH)
     assert value(process, "f", 1) == 4
     assert value(process, "g", 5) == -5  # not what was sent ahead: its replies are read and dropped
     assert process.cost["calls_ahead_dropped"] == 7
@@ -134,7 +161,7 @@ def test_a_test_that_goes_another_way_drops_what_was_sent_ahead(make_process):
 def test_a_crash_in_a_call_sent_ahead_is_that_call_s_alone(make_process):
     process = make_process()
     assert value(process, "f", 0) == 1
-    process.send_ahead([predicted("f", 1), predicted("die"), predicted("f", 2)])
+    process.send_ahead([predicted("f", 1), predicted("die"), predicted("f", 2)], DEPTH)
     assert value(process, "f", 1) == 4  # answered before die ran: not blamed
     with pytest.raises(StudentCrashed, match="die stopped the grading process"):
         value(process, "die")
@@ -145,7 +172,7 @@ def test_a_crash_in_a_call_sent_ahead_is_that_call_s_alone(make_process):
 def test_a_crash_in_a_call_sent_ahead_but_never_made_blames_no_one(make_process):
     process = make_process()
     assert value(process, "f", 0) == 1
-    process.send_ahead([predicted("f", 1), predicted("die"), predicted("f", 2)])
+    process.send_ahead([predicted("f", 1), predicted("die"), predicted("f", 2)], DEPTH)
     assert value(process, "f", 1) == 4
     assert value(process, "g", 3) == -3  # die's reply never came: the worker is replaced
     assert process.poisoned == {} and process.cost["worker_starts"] == 2
@@ -154,7 +181,7 @@ def test_a_crash_in_a_call_sent_ahead_but_never_made_blames_no_one(make_process)
 def test_a_call_sent_ahead_that_never_ends_stops_the_worker_within_a_call_s_time(make_process):
     process = make_process()
     assert value(process, "f", 0) == 1
-    process.send_ahead([predicted("f", 1), predicted("spin"), predicted("f", 2)])
+    process.send_ahead([predicted("f", 1), predicted("spin"), predicted("f", 2)], DEPTH)
     assert value(process, "f", 1) == 4
     started = time.monotonic()
     assert value(process, "g", 3) == -3
@@ -168,11 +195,11 @@ def test_nothing_goes_ahead_once_the_budget_is_spent(make_process):
     process = make_process(limits=Limits(call_seconds=3, cpu_seconds=5, cells_seconds=20, memory_bytes=2 << 30,
                                          notebook_wall_seconds=2.0))
     assert value(process, "f", 0) == 1
-    process.send_ahead([predicted("spin"), predicted("f", 1)])
+    process.send_ahead([predicted("spin"), predicted("f", 1)], DEPTH)
     with pytest.raises(StudentFailure, match="grading budget"):
         value(process, "spin")
     assert not process.can_send_ahead() and not process.running
-    process.send_ahead([predicted("f", 1)])
+    process.send_ahead([predicted("f", 1)], DEPTH)
     assert process.cost["calls_ahead"] == 2 and not process.ahead  # spin and f, before the budget ran out
     with pytest.raises(StudentFailure, match="grading budget"):
         value(process, "f", 1)

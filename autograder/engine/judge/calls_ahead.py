@@ -7,21 +7,26 @@ ahead in a queue it costs about half. While a test's recorded examples are repla
 made one call of the student's (a test that makes several an example is replayed one call at a
 time), it runs the test body of each later example up to its first call, which is not sent
 (``StudentProcess.taking_first_call`` makes it raise ``FirstCall``), and sends those calls
-ahead, ``EngineSettings.calls_ahead`` at most outstanding; then it runs the examples as ever. Each call a test makes is compared with the
-next one sent ahead, byte for byte as the worker reads it (its label, its time limit and its
-request, encoded): the same, and its reply is the one on its way; anything else (the test
-failed and stopped, an example made a second call) and the replies on their way are read and
-dropped (``StudentProcess.settle``) and the rest of the test is sent one call at a time.
+ahead: ``EngineSettings.calls_ahead`` at most outstanding, and no more than would take
+``EngineSettings.calls_ahead_seconds`` at the speed of the test's first call (``depth_for``).
+Then it runs the examples as ever. Each call a test makes is compared with the next one sent
+ahead, byte for byte as the worker reads it (its label, its time limit and its request,
+encoded): the same, and its reply is the one on its way; anything else (the test failed and
+stopped, an example made a second call) and the replies on their way are read and dropped
+(``StudentProcess.settle``) and the rest of the test is sent one call at a time.
 
 What a call sent ahead is made of comes from this notebook's own run of the test, before any
 of that example's replies exist: nothing of another submission, nothing of our solution's.
-Only ``call`` requests with no handle in them are sent ahead (a handle's object is state that
-a call may change). So the worker meets exactly the calls it meets one at a time, in the same
-order, except where a test stops early: there it may have run up to ``calls_ahead`` first
-calls of the test's later examples, whose replies nobody reads. A function of its inputs
-answers every call the same either way; the verdicts are those of a plain run (the tests in
-``tests/test_calls_ahead.py`` compare them), and the CPU those calls cost counts towards the
-notebook's budget, as any work of the student's code does.
+Calls of a function by name and grader code (``run``, ``eval``) with no handle in them are sent
+ahead (a handle's object is state that a call may change). So the worker meets exactly the
+calls it meets one at a time, in the same order, except where a test stops early: there it may
+have run the first calls of the test's later examples that were waiting, whose replies nobody
+reads. A function of its inputs answers every call the same either way; the verdicts are those
+of a plain run (the tests in ``tests/test_calls_ahead.py`` compare them). The CPU the dropped
+calls cost counts towards the notebook's budget, as any work of the student's code does: about
+``calls_ahead_seconds`` for each test that stops early, where its calls take about as long as
+its first. A notebook graded differently with calls ahead than one call at a time is one
+within that much times its failing tests of its budget (a second or two of 60).
 """
 from __future__ import annotations
 
@@ -67,11 +72,21 @@ def predicted(label: str, request: protocol.CallRequest, timeout: float | None, 
 
 
 def can_go_ahead(request: protocol.CallRequest) -> bool:
-    """Only a call of a function by name, on plain data: never a method of an object the worker
-    holds, grader code, or a handle (each may stand for state a call changes)."""
+    """Only a call of a function by name or grader code (``run``, ``eval``), on plain data: never
+    a method of an object the worker holds, nor anything that passes a handle (each stands for
+    an object in the worker, whose state a call may change)."""
     found = []
-    _find_handles((request.args, request.kwargs), found)
-    return request.op == "call" and not found
+    _find_handles((request.args, request.kwargs, request.bindings), found)
+    return request.op in ("call", "run", "eval") and not found
+
+
+def depth_for(first_call_seconds: float, depth: int, seconds: float) -> int:
+    """How many calls of a test may wait ahead, at most ``depth``, when its first call took
+    ``first_call_seconds``: as many as would take about ``seconds`` at that speed. A test that
+    stops early drops what waits, and the worker's time on it counts in the notebook's budget:
+    so that time stays small, whatever the notebook, and a slow call (training, say) never goes
+    ahead."""
+    return min(depth, int(seconds / max(first_call_seconds, 1e-9)))
 
 
 def _find_handles(value, found: list) -> None:
@@ -90,7 +105,8 @@ class CallsAhead:
     (sent, reply not yet read, with each frame's size)."""
 
     def __init__(self, depth: int):
-        self.depth = depth
+        self.depth = depth      # the most that may ever wait (EngineSettings.calls_ahead)
+        self.limit = depth      # the most that may wait for the test now replayed (``depth_for``)
         self.unsent: deque[Predicted] = deque()
         self.sent: deque[tuple[Predicted, int]] = deque()
         self.sent_bytes = 0
@@ -99,9 +115,10 @@ class CallsAhead:
     def __bool__(self) -> bool:
         return bool(self.unsent or self.sent)
 
-    def expect(self, calls: list[Predicted]) -> None:
+    def expect(self, calls: list[Predicted], limit: int) -> None:
         self.forget()
         self.unsent = deque(calls)
+        self.limit = min(limit, self.depth)
 
     def take(self, call: Predicted) -> str | None:
         """``"sent"``: ``call`` is the next one sent ahead, its reply the next to read; ``"unsent"``:
@@ -124,11 +141,11 @@ class CallsAhead:
     def due(self) -> bool:
         """Whether to send more now: the worker is given calls in batches of half the depth, so
         that it sleeps and wakes once a batch, not once a call."""
-        return bool(self.unsent) and len(self.sent) <= self.depth // 2
+        return bool(self.unsent) and len(self.sent) <= self.limit // 2
 
     def next_to_send(self, size: int) -> bool:
         """Whether the next predicted call, of ``size`` bytes framed, may be sent now."""
-        return len(self.sent) < self.depth and self.sent_bytes + size <= MAX_BYTES_AHEAD
+        return len(self.sent) < self.limit and self.sent_bytes + size <= MAX_BYTES_AHEAD
 
     def mark_sent(self, size: int) -> None:
         self.sent.append((self.unsent.popleft(), size))

@@ -357,19 +357,21 @@ class Replay:
 def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
     """Call the test with each recorded example, in order, until one fails or differs. Where
     the first example made one call of the student's, the later ones' first calls are sent to
-    the worker ahead (``calls_ahead.py``); a test that makes several calls an example is
-    replayed one call at a time, as it would only drop what was sent ahead."""
+    the worker ahead (``calls_ahead.py``), as many at a time as that call's speed allows; a test
+    that makes several calls an example is replayed one call at a time, as it would only drop
+    what was sent ahead."""
     process = getattr(fixtures.get("student"), "_process", None)
     if not isinstance(process, StudentProcess) or not process.can_send_ahead() or len(examples) < 2:
         return _replay_examples(inner, fixtures, examples)
-    made = process.cost["calls"]
+    made, seconds = process.cost["calls"], process.cost["call_seconds"]
     ended = _replay_example(inner, fixtures, examples[0])
     if ended is not None:
         return ended
     rest = examples[1:]
-    if process.cost["calls"] - made != 1 or not process.can_send_ahead():
+    depth = process.depth_ahead(process.cost["call_seconds"] - seconds)
+    if process.cost["calls"] - made != 1 or depth < 2 or not process.can_send_ahead():
         return _replay_examples(inner, fixtures, rest)
-    process.send_ahead(_first_calls(inner, fixtures, rest, process))
+    process.send_ahead(_first_calls(inner, fixtures, rest, process), depth)
     try:
         return _replay_examples(inner, fixtures, rest)
     finally:

@@ -439,11 +439,16 @@ class StudentProcess:
     def can_send_ahead(self) -> bool:
         return self.ahead.depth > 1 and self.running and not self.budget.spent()
 
-    def send_ahead(self, calls: list[calls_ahead.Predicted]) -> None:
-        """Send ``calls`` (a test's next ones, in order) before the test makes them."""
+    def depth_ahead(self, first_call_seconds: float) -> int:
+        """How many calls may wait ahead for a test whose first call took ``first_call_seconds``."""
+        return calls_ahead.depth_for(first_call_seconds, self.ahead.depth, self.settings.calls_ahead_seconds)
+
+    def send_ahead(self, calls: list[calls_ahead.Predicted], depth: int) -> None:
+        """Send ``calls`` (a test's next ones, in order) before the test makes them, at most
+        ``depth`` waiting at a time."""
         self.settle()
         if self.can_send_ahead():
-            self.ahead.expect(calls)
+            self.ahead.expect(calls, depth)
             self._send_ahead()
 
     def _send_ahead(self) -> None:

@@ -177,3 +177,6 @@ class EngineSettings(_Typed):
     # Calls of replayed examples sent to the worker before the test makes them, at most (1: none;
     # judge/calls_ahead.py): the worker runs them back to back instead of waking for each.
     calls_ahead: int = 12
+    # ... and no more than would take this long at the speed of the test's first call: what a test
+    # that stops early drops costs its notebook's budget about this at most.
+    calls_ahead_seconds: float = 0.05
