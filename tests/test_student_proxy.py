@@ -105,6 +105,18 @@ def test_seeded_before_every_call_so_results_repeat(make_student):
     assert torch.equal(student.noise(), student.noise())
 
 
+def test_grader_code_run_again_starts_afresh_each_time(make_student):
+    """The worker keeps grader statements compiled between runs (serve.Worker._compiled): each
+    run still has its own scope, and other statements are other code."""
+    student = make_student("import torch\ncalls = []\ndef step(x):\n    calls.append(1)\n    return x + 1")
+    statements = "y = step(x)\nresult = (y, len(calls), 'z' in dir())\nz = 1"
+    for n in range(1, 4):
+        y, count, z_seen = student.run(statements, x=torch.tensor([float(n)]))
+        assert torch.equal(y, torch.tensor([n + 1.0])) and count == n and not z_seen
+    assert student.run("result = step(x) * 2", x=torch.tensor([1.0])).tolist() == [4.0]
+    assert student.eval("len(calls)") == 4 and student.eval("len(calls) + k", k=1) == 5
+
+
 def test_output_on_stdout_and_stderr_is_harmless(make_student):
     student = make_student("import sys, warnings\ndef noisy():\n    print('x' * 10000)\n"
                            "    print('warn', file=sys.stderr)\n    warnings.warn('careful')\n    return 5")

@@ -80,6 +80,10 @@ _cuda_initialized = torch.cuda.is_initialized
 sealed.trust(_seed_cpu, _cpu_seconds, confine.limit_cpu_seconds, random.Random.seed, *wire.PLAIN_ENCODER)
 
 
+# Different grader statements a worker keeps compiled (a test sends a few, each with every example).
+GRADER_CODE_KEPT = 256
+
+
 class Worker:
     def __init__(self, to_judge: int, from_judge: int, limits: Limits):
         self.to_judge = to_judge
@@ -87,6 +91,7 @@ class Worker:
         self.limits = limits
         self.namespace = {"__name__": "__main__", "get_ipython": _NoMagics}
         self.objects: dict[int, object] = {}
+        self.grader_code: dict[tuple[str, str], object] = {}  # (source, mode) -> code object
 
     # -- handles for objects that cannot cross as data
     def make_handle(self, obj) -> wire.Handle:
@@ -145,8 +150,8 @@ class Worker:
             scope = dict(self.namespace)
             scope.update(request.bindings)
             if op == "eval":
-                return eval(compile(request.code, "<grader>", "eval"), scope)
-            exec(compile(request.code, "<grader>", "exec"), scope)
+                return eval(self._compiled(request.code, "eval"), scope)
+            exec(self._compiled(request.code, "exec"), scope)
             return scope.get("result")
         if op == "call_method":
             func = getattr(request.target, request.method)
@@ -155,6 +160,19 @@ class Worker:
                 raise NameError(f"name {request.target!r} is not defined")
             func = self.namespace[request.target]
         return func(*args, **dict(kwarg_items))
+
+    def _compiled(self, source: str, mode: str):
+        """Grader code, compiled once per worker: a test sends the same statements with each of
+        its examples, and compiling 04b's step and its read-back (15 lines) took longer than
+        running them. The worker is the notebook's alone (forked afresh for each), and so is
+        what it keeps here."""
+        key = (source, mode)
+        code = self.grader_code.get(key)
+        if code is None:
+            if len(self.grader_code) >= GRADER_CODE_KEPT:
+                self.grader_code.clear()
+            code = self.grader_code[key] = compile(source, "<grader>", mode)
+        return code
 
     def decode(self, raw: tuple):
         """A request, as ``wire.receive_raw`` read it, decoded into values with no code of the
