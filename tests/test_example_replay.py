@@ -246,11 +246,47 @@ def test_the_examples_drawn_do_not_depend_on_the_modules_loaded_before(tmp_path,
         sys.modules.pop("many_constants", None)
 
 
+class _Plain:
+    """An object deepcopy copies through its __dict__ (04b's parameter sets and problems)."""
+
+    def __init__(self, items):
+        self.items, self.note = items, "n"
+
+
+class _Reduced:
+    """An object with a reduction of its own (SourceFunction's kind)."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def __reduce__(self):
+        return _Reduced, (self.items,)
+
+
+class _Slotted:
+    """An object whose state deepcopy finds in slots."""
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = items
+
+
+class _OwnDeepcopy(_Plain):
+    def __deepcopy__(self, memo):
+        import copy
+        return _OwnDeepcopy(copy.deepcopy(self.items, memo))
+
+
+_HOLDERS = (_Plain, _Reduced, _Slotted, _OwnDeepcopy)
+
+
 def _leaves(value) -> list:
     if isinstance(value, (tuple, list)):
         return [leaf for item in value for leaf in _leaves(item)]
     if isinstance(value, dict):
         return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, _HOLDERS):
+        return _leaves(value.items)
     return [value]
 
 
@@ -259,7 +295,8 @@ def _example_values(draw):
     """What a recorded example may hold: numbers, strings, dtypes and tensors, among them views,
     expanded and transposed ones, two names for one tensor, tensors sharing memory (detached
     ones too, which are no views by ``_base``), ones that need grad, and numpy arrays, in
-    tuples, lists and dicts."""
+    tuples, lists, dicts and objects (copied through their __dict__, a reduction of their own,
+    slots, or a __deepcopy__ of their own)."""
     import numpy as np
     import torch
 
@@ -291,9 +328,24 @@ def _example_values(draw):
             pool.append(source.detach().clone())
     atoms = [1, 2.5, float("nan"), "x", None, torch.float64]
     items = draw(st.lists(st.sampled_from(pool + atoms), max_size=6))
-    shape = draw(st.sampled_from(["tuple", "list", "dict"]))
-    return (tuple(items) if shape == "tuple" else items if shape == "list"
+    for _ in range(draw(st.integers(0, 2))):  # some of them held by objects, as 04b's examples are
+        if items:
+            at = draw(st.integers(0, len(items) - 1))
+            holder = draw(st.sampled_from(_HOLDERS))
+            items[at] = holder(draw(st.sampled_from([[items[at]], (items[at], 1), {"v": items[at]}])))
+    shape = draw(st.sampled_from(["tuple", "list", "dict", "object"]))
+    return (tuple(items) if shape == "tuple" else items if shape == "list" else _Plain(items) if shape == "object"
             else {f"k{i}": item for i, item in enumerate(items)}, draw(st.sampled_from(atoms)))
+
+
+def _holders(value) -> list:
+    if isinstance(value, (tuple, list)):
+        return [h for item in value for h in _holders(item)]
+    if isinstance(value, dict):
+        return [h for item in value.values() for h in _holders(item)]
+    if isinstance(value, _HOLDERS):
+        return [value, *_holders(value.items)]
+    return []
 
 
 def _two_names_for_one_memory():
@@ -324,6 +376,8 @@ def test_a_fresh_copy_is_what_deepcopy_gives(value):
         return
     fresh = example_replay.fresh_copy(value)
     assert repr(type(fresh)) == repr(type(deep))
+    assert [type(x) for x in _holders(fresh)] == [type(x) for x in _holders(deep)]
+    assert not {id(x) for x in _holders(fresh)} & {id(x) for x in _holders(value)}, "an object shared with the original"
     fresh_leaves, deep_leaves, originals = _leaves(fresh), _leaves(deep), _leaves(value)
     assert [type(leaf) for leaf in fresh_leaves] == [type(leaf) for leaf in deep_leaves]
 
