@@ -130,16 +130,17 @@ def _clonable(tensors: list) -> bool:
 _DEEPCOPY_ATOMIC = (types.FunctionType, types.BuiltinFunctionType, type)
 
 
-def _tensors_deepcopy_meets(value, found: list, seen: set) -> bool:
+def _tensors_deepcopy_meets(value, found: list, seen: dict) -> bool:
     """Collect the tensors ``copy.deepcopy(value)`` copies, walking what it walks: containers,
     and other objects through their ``__reduce_ex__(4)`` (an object's ``__dict__``, a class's own
     reduction); False if it meets anything whose copy it could not follow (a ``__deepcopy__`` of
-    its own, a reduction with items, a tensor subclass)."""
+    its own, a reduction with items, a tensor subclass). ``seen`` keeps what was walked alive, by
+    id: a reduction's tuples are made for the walk, and a freed one's id could come again."""
     if type(value) in _ATOMS or isinstance(value, _DEEPCOPY_ATOMIC):
         return True
     if id(value) in seen:
         return True
-    seen.add(id(value))
+    seen[id(value)] = value
     if type(value) is torch.Tensor:
         found.append(value)
         return True
@@ -177,7 +178,7 @@ def fresh_copy(value):
     tensors: list = []
     if not _tensors_in(value, tensors) or not _clonable(tensors):
         tensors = []
-        if not _tensors_deepcopy_meets(value, tensors, set()) or not _clonable(tensors):
+        if not _tensors_deepcopy_meets(value, tensors, {}) or not _clonable(tensors):
             return copy.deepcopy(value)
         memo = {id(t): t.clone() for t in tensors}
         memo[id(memo)] = list(tensors)  # deepcopy's keep-alive list: the originals outlive the copy
