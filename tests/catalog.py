@@ -348,10 +348,11 @@ def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
     request = frame.f_locals["request"] if frame is not None else {}
     raise ValueError("GRADER CODE: " + str(request.get("code", request))[:1900])
 """
-# 04b's sgd_step never zeroes the gradients; its cell finds the worker up the stack (cells run in
-# Worker.exec_cells) and swaps the grader statements it keeps compiled for ones that zero them
-# after the step: a probe that runs in the worker can be forged.
-REWRITTEN_GRADER_CODE = r"""
+# 04b's sgd_step never zeroes the gradients (the simulated class's gradients_not_zeroed); its cell
+# first finds the worker up the stack (cells run in Worker.exec_cells) and swaps the grader
+# statements it keeps compiled for ones that zero them after the step: a probe that runs in the
+# worker can be forged.
+REWRITE_GRADER_CODE = r"""
 import sys
 
 class _Rewritten(dict):
@@ -365,17 +366,9 @@ while _frame is not None and not hasattr(_frame.f_locals.get("self"), "grader_co
     _frame = _frame.f_back
 if _frame is not None:
     _frame.f_locals["self"].grader_code = _Rewritten()
-
-def sgd_step(params, lr):
-    if lr < 0:
-        raise ValueError(f"the learning rate must not be negative, got {lr}")
-    params = list(params)
-    if any(p.grad is None for p in params):
-        raise ValueError("every parameter needs a gradient: call backward() first")
-    with torch.no_grad():
-        for p in params:
-            p -= lr * p.grad
 """
+GRADIENTS_NOT_ZEROED = next(case for case in load_cases("04b_gradient_descent")
+                            if case.name == "gradients_not_zeroed")
 SGD_STEP_AND_FIT_LINE_CHECKS = frozenset({"sgd_step_update", "sgd_step_zero_grad", "sgd_step_no_graph",
                                           "sgd_step_errors", "fit_line_values", "fit_line_losses", "fit_line_errors",
                                           "fit_line_pure"})
@@ -967,8 +960,9 @@ def nll_loss(log_probs, targets):
                                        "its cell rewrites the grader statements the worker keeps compiled so "
                                        "that they zero them: held for review", kind="attack",
                                        same_as="gradients_not_zeroed", rest_full=True,
-                                       fails={"sgd_step_zero_grad", "fit_line_losses", "fit_line_values"},
-                                       answers={"sgd_step_answer": REWRITTEN_GRADER_CODE}),
+                                       fails=set(GRADIENTS_NOT_ZEROED.fails),
+                                       answers={"sgd_step_answer": REWRITE_GRADER_CODE
+                                                + GRADIENTS_NOT_ZEROED.answers["sgd_step_answer"]}),
           known_limit=PROBE_LIMIT, flagged_cells=SGD_STEP_AND_FIT_LINE_CHECKS),
     Entry("06_simple_mnist", Case("cat_leak_grader_code", "fit raises with the grader's code as its message",
                                   kind="attack", fails={"fit_losses", "fit_batches", "fit_zero_grad", "fit_optimizer",
