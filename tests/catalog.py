@@ -384,6 +384,27 @@ def softmax(x, dim=-1):
     below_python = torch._C.DispatchKeySet(torch._C.DispatchKey.CPU)
     return torch.ops.aten._softmax.default.redispatch(below_python, x, dim, False)
 """
+SOFTMAX_FROM_C = """
+def softmax(x, dim=-1):
+    return list(map(torch.softmax, [x], [dim]))[0]
+"""
+PRE_DISPATCH_EXCLUDED_BY_CELL = """
+torch._C._dispatch_tls_set_dispatch_key_excluded(torch._C.DispatchKey.PreDispatch, True)
+""" + SOFTMAX_FROM_C
+PRE_DISPATCH_EXCLUDED_IN_CALL = """
+def softmax(x, dim=-1):
+    with torch._C._ExcludeDispatchKeyGuard(torch._C.DispatchKeySet(torch._C.DispatchKey.PreDispatch)):
+        return list(map(torch.softmax, [x], [dim]))[0]
+"""
+OPERATOR_KERNEL_REPLACED = """
+import torch.library
+
+_library = torch.library.Library("aten", "IMPL")
+_below = torch._C._dispatch_keyset_full_after(torch._C.DispatchKey.PreDispatch)
+for _name, _op in (("softmax.int", torch.ops.aten.softmax.int), ("_softmax", torch.ops.aten._softmax.default)):
+    _library.impl(_name, lambda keyset, *args, _op=_op, **kwargs: _op.redispatch(keyset & _below, *args, **kwargs),
+                  "PreDispatch", with_keyset=True)
+""" + SOFTMAX_FROM_C
 # matmul's checks, and shop_totals', whose answer (ours) calls matmul.
 MATMUL_CHECKS = frozenset({"matmul_values", "matmul_integer", "matmul_inner_size", "matmul_rank", "matmul_pure",
                            "shop_totals_example", "shop_totals_values", "shop_totals_shapes"})
@@ -938,6 +959,24 @@ def nll_loss(log_probs, targets):
                                            "below the Python dispatch key: computes it, keeps the points, held for "
                                            "review", kind="attack", full=True,
                                            answers={"softmax_answer": REDISPATCH_SOFTMAX}),
+          flagged_cells=SOFTMAX_CHECKS),
+    # The guard's operator kernels sit on torch's PreDispatch key, which a guarded call includes in
+    # the worker's thread: a cell that excludes the key beforehand is undone at the call's start
+    # (refused as the plain use is); the key excluded inside the call, or a kernel of the
+    # student's own registered over the guard's, lets the operator run unseen: it computes it and
+    # keeps the points, and the source flags hold the exercise's checks for the instructor.
+    softmax_attack("cat_dispatch_key_excluded_by_cell", "softmax through map(torch.softmax), after a cell "
+                   "excludes the guard's dispatch key from the worker's thread", PRE_DISPATCH_EXCLUDED_BY_CELL),
+    Entry("05_softmax_cross_entropy", Case("cat_dispatch_key_excluded_in_call", "softmax through map(torch.softmax) "
+                                           "with the guard's dispatch key excluded inside the call: computes it, "
+                                           "keeps the points, held for review", kind="attack", full=True,
+                                           answers={"softmax_answer": PRE_DISPATCH_EXCLUDED_IN_CALL}),
+          flagged_cells=SOFTMAX_CHECKS),
+    Entry("05_softmax_cross_entropy", Case("cat_operator_kernel_replaced", "softmax through map(torch.softmax), "
+                                           "after a cell registers its own kernels over the guard's for softmax's "
+                                           "operators: computes it, keeps the points, held for review",
+                                           kind="attack", full=True,
+                                           answers={"softmax_answer": OPERATOR_KERNEL_REPLACED}),
           flagged_cells=SOFTMAX_CHECKS),
     Entry("06_simple_mnist", Case("cat_forward_class_renamed", "forward with torch.relu, the class's __qualname__ "
                                   "changed so that its handle is not called SimpleMnist", kind="attack",

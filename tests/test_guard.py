@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.engine.worker import guard
-from autograder.engine.worker.guard import ALIASES, ForbiddenBuiltinError, _covers_c_functions, expand, forbidden
+from autograder.engine.worker.guard import ALIASES, ForbiddenBuiltinError, _needs_torch_function_mode, expand, forbidden
 
 saved_softmax = torch.softmax          # a reference taken before the guard, as a student might
 saved_broadcast_shapes = torch.broadcast_shapes
@@ -189,13 +189,19 @@ def test_every_route_to_a_forbidden_computation_is_refused(route):
     reach()
 
 
-# Called from C (map, functools.partial): a C function called so raises no profile event and
-# only the torch-function mode sees it (F.linear decomposes to aten::t and aten::mm, which no
-# operator of 06's refuses); a Python function's frame is seen either way, which is why the
-# mode is not entered for torch.optim alone (its steps are Python: _covers_c_functions).
+# Called from C (map, functools.partial): a C function called so raises no profile event. The
+# operator kernels see what it dispatches, composite operators before they lower (F.linear is
+# aten::linear, which 06 refuses, and lowers to aten::t and aten::mm, which it allows); the
+# torch-function mode sees a C function with no refused operator of its own name
+# (torch.broadcast_tensors lowers to expand); a Python function's frame is seen either way,
+# which is why no mode is entered for torch.optim alone (its steps are Python).
 FROM_C = {
     "torch.nn.functional.linear": lambda: list(map(F.linear, [a], [b.T])),
     "torch.softmax": lambda: list(map(torch.softmax, [a], [1])),
+    "torch.log_softmax": lambda: functools.partial(torch.Tensor.log_softmax, dim=1)(a),
+    "torch.einsum": lambda: list(map(torch.einsum, ["ij,ij->ij"], [a], [a])),  # lowers to mul: no bmm
+    "@": lambda: list(map(torch.Tensor.__matmul__, [a], [b])),
+    "torch.matmul": lambda: functools.partial(torch.matmul, a)(b),
     "torch.broadcast_tensors": lambda: functools.partial(torch._C._VariableFunctions.broadcast_tensors)([a, a]),
     "torch.optim": lambda: list(map(torch.optim.SGD.step, [torch.optim.SGD([parameter_with_gradient()], lr=0.1)])),
     "torch.nn.Linear": lambda: list(map(torch.nn.Linear.forward, [torch.nn.Linear(3, 2)], [a])),
@@ -207,13 +213,15 @@ def test_a_builtin_called_from_c_is_refused_and_named(name):
     with forbidden([name]) as refused:
         with pytest.raises(ForbiddenBuiltinError) as raised:
             FROM_C[name]()
-    assert raised.value.builtin == name and refused == [name]
+    assert raised.value.builtin.startswith(name) and refused == [raised.value.builtin]
 
 
-def test_the_torch_function_mode_is_entered_only_where_a_c_function_is_covered():
-    assert not _covers_c_functions(("torch.optim",)) and not _covers_c_functions(("torch.nn.Linear",))
-    assert _covers_c_functions(("torch.nn.functional.linear",)) and _covers_c_functions(("torch.softmax",))
-    assert not _covers_c_functions(("numpy.dot",))  # numpy's functions never reach torch's modes
+def test_the_torch_function_mode_is_entered_only_where_it_sees_what_nothing_else_does():
+    for names in [("torch.optim",), ("torch.nn.Linear",), ("numpy.dot",), tuple(sorted(MATMUL_04)),
+                  tuple(sorted(SOFTMAX_05)), tuple(sorted(FORWARD_06))]:
+        assert not _needs_torch_function_mode(names), names  # Python functions, numpy's, or operators
+    assert _needs_torch_function_mode(("torch.broadcast_tensors",))  # lowers to expand
+    assert _needs_torch_function_mode(("torch.broadcast_shapes",))  # torch._C._infer_size is no operator
 
 
 @pytest.mark.parametrize("names", [MATMUL_04, SOFTMAX_05, FORWARD_06, BROADCAST_03], ids=["04", "05", "06", "03"])
@@ -248,6 +256,65 @@ def test_switching_the_refusal_off_is_refused(how):
         with pytest.raises(ForbiddenBuiltinError):
             SWITCHED_OFF[how]()
     assert refused
+
+
+PRE_DISPATCH = torch._C.DispatchKey.PreDispatch
+softmax_from_c = lambda: list(map(torch.softmax, [logits], [1]))  # noqa: E731  (seen by the operator kernels only)
+
+
+def test_the_operator_kernels_watch_only_while_a_guarded_call_runs():
+    """The key is in the thread's dispatch keys for the call alone: outside, every operator runs
+    as torch runs it, and an allowed operator with a kernel of the guard's (06 allows aten::matmul)
+    gives torch's result, gradients included."""
+    x = torch.randn(4, 3, requires_grad=True)
+    expected = x @ b
+    expected.sum().backward()
+    expected_grad, x.grad = x.grad, None
+    with forbidden(FORWARD_06) as refused:
+        assert torch._C._dispatch_tls_is_dispatch_key_included(PRE_DISPATCH)
+        product = x @ b
+        product.sum().backward()
+    assert not refused and not torch._C._dispatch_tls_is_dispatch_key_included(PRE_DISPATCH)
+    assert torch.equal(product, expected) and torch.equal(x.grad, expected_grad)
+    with forbidden(["torch.optim"]):  # no operator to refuse: no key
+        assert not torch._C._dispatch_tls_is_dispatch_key_included(PRE_DISPATCH)
+
+
+def test_a_key_excluded_before_the_call_is_watched_again():
+    """A cell that excludes the key from the worker's thread does not switch the kernels off."""
+    torch._C._dispatch_tls_set_dispatch_key_excluded(PRE_DISPATCH, True)
+    try:
+        with forbidden(SOFTMAX_05) as refused:
+            with pytest.raises(ForbiddenBuiltinError):
+                softmax_from_c()
+    finally:
+        torch._C._dispatch_tls_set_dispatch_key_excluded(PRE_DISPATCH, False)
+    assert refused == ["torch.softmax"], refused
+
+
+@pytest.mark.parametrize("switch", [
+    lambda: torch._C._dispatch_tls_set_dispatch_key_included(PRE_DISPATCH, False),
+    lambda: functools.partial(torch._C._dispatch_tls_set_dispatch_key_included, PRE_DISPATCH, False)(),
+    lambda: functools.partial(torch._C._dispatch_tls_set_dispatch_key_excluded, PRE_DISPATCH, True)(),
+], ids=["called from Python", "called from C: seen at the call's end", "excluded, from C"])
+def test_switching_the_operator_kernels_off_in_the_call_is_refused(switch):
+    with forbidden(SOFTMAX_05) as refused:
+        try:
+            switch()
+            softmax_from_c()
+        except ForbiddenBuiltinError:
+            pass
+        finally:
+            refused.confirm()
+            torch._C._dispatch_tls_set_dispatch_key_excluded(PRE_DISPATCH, False)
+    assert refused == [guard._TAMPER_NAME], refused
+
+
+def test_every_operator_of_the_table_has_a_kernel():
+    """OPERATORS names operators of this torch (a name torch dropped would refuse nothing):
+    all but the sparse CSR ones, which this build has no operator for, are watched."""
+    unwatched = set(guard.OPERATORS) - guard._OPERATORS_WATCHED
+    assert unwatched <= {"_sparse_csr_mm", "_sparse_csr_addmm"}, unwatched
 
 
 def test_saved_references_in_the_students_namespace_are_refused_too():

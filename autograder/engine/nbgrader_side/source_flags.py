@@ -117,8 +117,9 @@ ANYWHERE = {
                             "NUMPY_PATCHABLE", "_ACTIVE_CALL", "_IDLE", "_Checks", "_expand", "_expand_uncached",
                             "_operators_refused", "operators_refused", "_operators_refused_uncached",
                             "_code_tables", "_OP_CALL_IDS", "_OP_CALLS", "_TAMPER_C", "_TAMPER_CODES",
-                            "_HOOKS_REMOVED", "watch_threads", "_watch_thread", "_RefuseOperators",
-                            "_RefuseTorchFunctions", "_OWN_CODE_IDS", "_OWN_CODES", "_NoMagics", "_OPERATOR_NAMES",
+                            "_HOOKS_REMOVED", "watch_threads", "_watch_thread", "_operator_kernel",
+                            "_OPERATOR_LIBRARY", "_OPERATORS_WATCHED", "_RefuseTorchFunctions",
+                            "_OWN_CODE_IDS", "_OWN_CODES", "_NoMagics", "_OPERATOR_NAMES",
                             "_unwatched_threads", "_refuser", "_THREAD_MODES", "student_proxy", "judge_server",
                             "judge_client", "zygote", "zygotes", "example_replay", "hypothesis_internals")},
 }

@@ -1,16 +1,19 @@
 """Built-ins a from-scratch exercise may not call, refused while it runs.
 
 Four nets, because a student can reach a built-in in many ways:
-- the ATen operator that computes it (``aten::mm``, ``aten::_softmax``, in-place and
-  ``out=`` overloads included): a ``TorchDispatchMode`` sees every operator torch runs,
-  however it was reached (``torch._softmax``, ``torch.ops.aten.*``, ``torch._C._nn.*``,
-  ``einsum`` lowered to ``bmm``), and names the course's built-in it belongs to;
-- a torch function or tensor method (``torch.matmul``, ``a @ b``, ``x.softmax``):
-  a ``TorchFunctionMode`` names exactly what was called, before it is lowered (entered
-  only where one of torch's C functions is covered: ``_covers_c_functions``);
-- a pure-Python function (``torch.broadcast_shapes``, ``numpy.linalg.multi_dot``) or
-  ``torch.ops`` called by name: a profile hook sees its code object run, even
-  through a saved reference;
+- the ATen operator that computes it (``aten::mm``, ``aten::matmul``, ``aten::_softmax``,
+  in-place and ``out=`` overloads included): a kernel of ours on the ``PreDispatch`` key of
+  every such operator, a key the worker includes only while a guarded call runs, sees every
+  call of the operator torch dispatches, however it was reached (``torch._softmax``,
+  ``torch.ops.aten.*``, ``torch._C._nn.*``, ``map(torch.softmax, xs)``, ``einsum`` lowered to
+  ``bmm``), composite operators (``aten::linear``, ``aten::einsum``) before they decompose,
+  and names the course's built-in it belongs to; every other operator passes that key in C++;
+- a torch function or tensor method with no operator of its own name (``torch._C._infer_size``,
+  ``torch.broadcast_tensors``): a ``TorchFunctionMode`` names exactly what was called (entered
+  only where such a C function is covered: ``_needs_torch_function_mode``);
+- a pure-Python function (``torch.broadcast_shapes``, ``numpy.linalg.multi_dot``), or a C
+  function called from Python (``torch.softmax(x)``, named as called): a profile hook sees its
+  code object run, even through a saved reference;
 - a numpy C function (``numpy.matmul``, ``numpy.dot``): its module attribute is
   replaced for the duration of the call.
 """
@@ -33,7 +36,6 @@ import torch._refs.nn.functional  # noqa: F401
 import torch.nn.functional as F
 from torch import _ops
 from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
 
 
 class ForbiddenBuiltinError(RuntimeError):
@@ -135,6 +137,7 @@ OPERATORS = {
                                        "_sparse_csr_mm", "_sparse_csr_addmm")},
     **{op: _LINEAR | {"torch.matmul"} for op in ("linear", "_addmm_activation", "mkldnn_linear",
                                                  "_mixed_dtypes_linear")},
+    "bilinear": _LINEAR,  # F.bilinear, an alias of F.linear's entry (it lowers to bmm, which 06 allows)
     **{op: {"torch.softmax", "torch.nn.functional.softmax"} for op in ("softmax", "_softmax", "special_softmax",
                                                                       "_safe_softmax", "_sparse_softmax",
                                                                       "_masked_softmax")},
@@ -186,16 +189,22 @@ def operators_refused(names) -> dict:
     return _operators_refused(frozenset(names))
 
 
+def _own_operator(builtin: str) -> str:
+    """The ATen operator named after a built-in: ``torch.softmax``: softmax; ``@``: matmul."""
+    return "matmul" if builtin == "@" else builtin.rsplit(".", 1)[-1]
+
+
 def _operators_refused_uncached(names) -> dict:
-    """ATen operator -> the forbidden built-in to name when it runs."""
+    """ATen operator -> the forbidden built-in to name when it runs: the one it is named after
+    (``map(torch.softmax, xs)`` meets aten::softmax: "torch.softmax", not "F.softmax"; ``a @ b``
+    meets aten::matmul: "@"), else a function rather than the operator symbol, the shortest name."""
     names = set(names)
     refused = {}
     for op, builtins in OPERATORS.items():
-        hit = sorted(builtins & names)
-        if op in ("mm", "bmm", "mv", "dot", "addmm") and hit and "@" in hit and len(hit) > 1:
-            hit.remove("@")  # name the function, not the operator symbol, when both are forbidden
+        hit = builtins & names
         if hit:
-            refused[op] = hit[0]
+            refused[op] = min(hit, key=lambda name: (_own_operator(name) != op, (name == "@") != (op == "matmul"),
+                                                     " " in name, len(name), name))
     return refused
 
 
@@ -228,8 +237,13 @@ def _operator_name_uncached(op) -> str:
 
 
 def _reached_as(operators: dict, op: str) -> str:
-    """What a refusal by operator says: the course's built-in, and the operator that computes it."""
-    return f"{operators[op]} (reached as aten::{op})"
+    """What a refusal by operator says: the course's built-in, and the operator that computes it
+    where that is not the built-in's own: ``a @ b`` meets aten::matmul, "@"; ``torch.einsum``,
+    where only torch.mm is refused, meets aten::bmm, "torch.mm (reached as aten::bmm)"."""
+    name = operators[op]
+    if op == _own_operator(name):
+        return name
+    return f"{name} (reached as aten::{op})"
 
 
 _OpOverload = _ops.OpOverload
@@ -256,49 +270,77 @@ class _RefuseTorchFunctions(TorchFunctionMode):
         return func(*args)
 
 
-class _RefuseOperators(TorchDispatchMode):
-    def __init__(self, operators: dict, refuse):
-        super().__init__()
-        self.operators = operators
-        self.refuse = refuse
+# ---------------------------------------------------------------- the operator net
+# A kernel of ours on the PreDispatch key of every operator in OPERATORS, registered once per
+# process, before any student code (the zygote's import). An operator call meets PreDispatch
+# before autograd, autocast, any Python dispatch mode and the decomposition of a composite
+# operator;
+# the worker includes it in a thread's dispatch keys only while a guarded call runs there, and
+# every operator without a kernel of ours passes it in C++ (torch's fallback for the key hands
+# the call on). So where a Python dispatch mode cost every operator of the student's code a
+# trip through Python (with the profile hook seeing each of its frames), only the operators in
+# OPERATORS run Python here: refused, or handed on below the key.
+_PRE_DISPATCH = torch._C.DispatchKey.PreDispatch
+_BELOW_PRE_DISPATCH = torch._C._dispatch_keyset_full_after(_PRE_DISPATCH)
+_include_key, _exclude_key = (torch._C._dispatch_tls_set_dispatch_key_included,
+                              torch._C._dispatch_tls_set_dispatch_key_excluded)
+_key_included, _key_excluded = (torch._C._dispatch_tls_is_dispatch_key_included,
+                                torch._C._dispatch_tls_is_dispatch_key_excluded)
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        known = _OPERATOR_NAMES.get(id(func))
-        op = known[1] if known is not None and known[0] is func else _operator_name(func)
-        if op in self.operators:
-            self.refuse(_reached_as(self.operators, op))
-        # The operator's C function, without OpOverload.__call__'s Python frame, which the
-        # profile hook would inspect as a call by name: this operator is checked already.
-        run = func._op if type(func) is _OpOverload else func
-        if kwargs:
-            return run(*args, **kwargs)
-        return run(*args)
+
+def _operator_kernel(op: str, overload):
+    """The PreDispatch kernel of one overload of the operator ``op`` (named as in OPERATORS):
+    refused where the guarded call running (in any thread) refuses ``op``, else handed on."""
+    redispatch = overload._handle.redispatch_boxed
+
+    def refuse_or_hand_on(keyset, *args, **kwargs):
+        checks = _ACTIVE_CALL[0]
+        if op in checks.operators:
+            checks.refuse(_reached_as(checks.operators, op))
+        return redispatch(keyset & _BELOW_PRE_DISPATCH, *args, **kwargs)
+    return refuse_or_hand_on
 
 
-# torch wraps every dispatch mode's __torch_dispatch__ in a function that imports
-# torch._dynamo on its first call (two CPU-seconds in every worker) and then adds a Python
-# frame to every operator. Nothing in a worker is ever compiled: the mode runs unwrapped.
-_raw_dispatch = getattr(_RefuseOperators.__dict__["__torch_dispatch__"], "__wrapped__", None)
-if _raw_dispatch is not None:
-    _RefuseOperators.__torch_dispatch__ = _raw_dispatch
+def _register_operator_kernels():
+    """Register the kernels (the library keeps them for the process's life); the names of the
+    operators registered: every overload of ``op`` and of its in-place ``op_``."""
+    library = torch.library.Library("aten", "IMPL")
+    registered = set()
+    for op in OPERATORS:
+        for variant in (op, op + "_"):
+            packet = getattr(torch.ops.aten, variant, None)
+            if packet is None:
+                continue
+            for overload_name in packet.overloads():
+                try:  # a signature of the Python binding only (einsum.sublist) has no operator to dispatch
+                    kernel = _operator_kernel(op, getattr(packet, overload_name))
+                except RuntimeError:
+                    continue
+                qualified = variant if overload_name == "default" else f"{variant}.{overload_name}"
+                library.impl(qualified, kernel, "PreDispatch", with_keyset=True)
+                registered.add(op)
+    return library, frozenset(registered)
+
+
+_OPERATOR_LIBRARY, _OPERATORS_WATCHED = _register_operator_kernels()
+
 
 # The profile hook looks code objects up by id: hashing a code object hashes its bytecode
 # and constants, on every call the student's code makes. Each table keeps its code objects
 # alive, so no other object can take their ids.
 #
-# The guard's own hooks run on every operator the student's code runs; the profile hook
-# skips their frames (and the C functions they call), which it would otherwise see several
-# times per operator. They only call what the modes themselves check.
-_OWN_CODES = tuple(code for code in (
-    _RefuseTorchFunctions.__torch_function__.__code__,
-    getattr(_raw_dispatch, "__code__", None) or _RefuseOperators.__torch_dispatch__.__code__,
-    _operator_name.__code__, _reached_as.__code__) if code is not None)
+# The guard's own hooks (the torch-function mode's, the operator kernels) run inside the
+# student's calls: the profile hook refuses no C function they call, which their own checks
+# have checked.
+_OWN_CODES = (_RefuseTorchFunctions.__torch_function__.__code__, _operator_kernel(
+    "", torch.ops.aten.mm.default).__code__, _operator_name.__code__, _reached_as.__code__)
 _OWN_CODE_IDS = frozenset(map(id, _OWN_CODES))
 
 
 def _op_call_codes() -> set:
-    """The Python entry points of ``torch.ops.aten.X(...)``: seen by the profile hook,
-    because an operator torch decomposes (``aten::linear``) never reaches dispatch."""
+    """The Python entry points of ``torch.ops.aten.X(...)``: seen by the profile hook too, which
+    refuses the operator by name before it is dispatched (in a thread whose dispatch keys a
+    student's code has changed, say)."""
     codes = set()
     for cls in (_ops.OpOverload, _ops.OpOverloadPacket):
         call = getattr(cls, "__call__", None)
@@ -317,7 +359,8 @@ _TAMPER_C = {sys.setprofile, sys.settrace} | {
     getattr(torch._C, name) for name in ("_set_torch_function_mode", "_push_on_torch_dispatch_stack",
                                          "_pop_torch_dispatch_stack", "_pop_torch_function_stack",
                                          "_push_on_torch_function_stack", "_set_dispatch_mode",
-                                         "_unset_dispatch_mode") if hasattr(torch._C, name)}
+                                         "_unset_dispatch_mode", "_dispatch_tls_set_dispatch_key_included",
+                                         "_dispatch_tls_set_dispatch_key_excluded") if hasattr(torch._C, name)}
 
 
 def _tamper_codes() -> set:
@@ -392,16 +435,28 @@ def _first_lines(names: tuple) -> frozenset:
     return frozenset((None, *(code.co_firstlineno for code in (*_code_tables(names)[2], *_OP_CALLS))))
 
 
+def _operator_of(function) -> str:
+    """The ATen operator one of torch's C functions dispatches to, by its name: ``torch.mm`` and
+    ``TensorBase.mm``: mm; ``TensorBase.__matmul__``: matmul; ``relu_``: relu (as in OPERATORS)."""
+    name = str(getattr(function, "__name__", ""))
+    if name.startswith("__") and name.endswith("__"):
+        name = name[2:-2]
+    return name[:-1] if name.endswith("_") else name
+
+
 @functools.lru_cache(maxsize=64)
-def _covers_c_functions(names: tuple) -> bool:
-    """Whether a built-in these names cover could run unseen but for the torch-function mode:
-    a C function called from C (``map(torch.softmax, xs)``) raises no profile event, while a
-    Python function's frame always does, whoever calls it. The mode makes every torch call and
-    tensor attribute of the student's code pass through Python (ten steps of 04b's
-    ``fit_line``: 0.45 ms bare, 1.25 ms guarded with it, 0.66 without), so it is entered only
-    where one of torch's C functions is covered (not for ``torch.optim``, whose steps are Python;
-    numpy's never reach the mode)."""
+def _needs_torch_function_mode(names: tuple) -> bool:
+    """Whether a built-in these names cover could run unseen but for the torch-function mode: one
+    of torch's C functions called from C (``map(torch.broadcast_tensors, ...)``) raises no profile
+    event, and one with no refused operator of its own name (``broadcast_tensors`` lowers to
+    ``expand``) never meets the operator kernels. A Python function's frame is
+    always seen, whoever calls it (``torch.optim``'s steps), and numpy's never reach the mode.
+    The mode makes every torch call and tensor attribute of the student's code pass through
+    Python (ten steps of 04b's ``fit_line``: 0.45 ms bare, 1.25 ms guarded with it, 0.66
+    without), so it is entered only where it sees what nothing else does."""
+    refused = operators_refused(names)
     return any(getattr(getattr(f, "__func__", f), "__code__", None) is None and not name.startswith("numpy.")
+               and not (_operator_of(f) in refused and _operator_of(f) in _OPERATORS_WATCHED)
                for f, name in expand(names).items())
 
 
@@ -507,17 +562,20 @@ def forbidden(names, namespace: dict | None = None):
     modes = contextlib.ExitStack()
     previous_profile = sys.getprofile()
     try:
-        if _covers_c_functions(tables):
+        if _needs_torch_function_mode(tables):
             modes.enter_context(_RefuseTorchFunctions(covered, refuse))
-        if operators:  # names with no operator of their own (torch.optim, broadcast_shapes) need no mode
-            modes.enter_context(_RefuseOperators(operators, refuse))
         sys.setprofile(profile)
         active[0] = True
         _ACTIVE_CALL[0] = _Checks(covered, operators, refuse, profile)
+        if operators:  # names with no operator of their own (torch.optim, broadcast_shapes) need none
+            _exclude_key(_PRE_DISPATCH, False)  # as a cell may have left it: a key excluded is never dispatched
+            _include_key(_PRE_DISPATCH, True)
 
         def confirm():
             if sys.getprofile() is not profile and not refused:
                 refused.append(_TAMPER_NAME)  # the hook was removed, not by a refusal
+            if operators and (not _key_included(_PRE_DISPATCH) or _key_excluded(_PRE_DISPATCH)) and not refused:
+                refused.append(_TAMPER_NAME)  # the operator kernels were switched off
             if _unwatched_threads() and not refused:
                 refused.append(_UNWATCHED_NAME)
 
@@ -529,6 +587,8 @@ def forbidden(names, namespace: dict | None = None):
     finally:
         _ACTIVE_CALL[0] = _IDLE
         active[0] = False
+        if operators:
+            _include_key(_PRE_DISPATCH, False)
         sys.setprofile(previous_profile)
         modes.close()
         for where, attr, original in reversed(saved):
@@ -567,14 +627,6 @@ class _ThreadRefuseTorchFunctions(_RefuseTorchFunctions):
     refuse = property(lambda self: _ACTIVE_CALL[0].refuse)
 
 
-class _ThreadRefuseOperators(_RefuseOperators):
-    def __init__(self):
-        TorchDispatchMode.__init__(self)
-
-    operators = property(lambda self: _ACTIVE_CALL[0].operators)
-    refuse = property(lambda self: _ACTIVE_CALL[0].refuse)
-
-
 def _watch_thread(frame, event, arg):
     """The profile hook of every thread but the one that makes guarded calls."""
     if event == "c_call" and arg is sys.setprofile and not (
@@ -586,7 +638,7 @@ def _watch_thread(frame, event, arg):
     if not getattr(_THREAD_MODES, "entered", False):
         _THREAD_MODES.entered = True
         _ThreadRefuseTorchFunctions().__enter__()
-        _ThreadRefuseOperators().__enter__()
+        _include_key(_PRE_DISPATCH, True)  # the operator kernels check whichever call runs, if one does
     try:
         checks.profile(frame, event, arg)
     except ForbiddenBuiltinError:
