@@ -384,6 +384,14 @@ def softmax(x, dim=-1):
     below_python = torch._C.DispatchKeySet(torch._C.DispatchKey.CPU)
     return torch.ops.aten._softmax.default.redispatch(below_python, x, dim, False)
 """
+# OPERATOR_KERNEL_REPLACED's ``import torch.library`` binds ``torch``, which every later answer
+# cell of our solution but accuracy's uses: the flags hold their checks too (affected_checks).
+LATER_CHECKS_USING_TORCH_05 = frozenset({
+    "binary_cross_entropy_mean", "binary_cross_entropy_shapes", "binary_cross_entropy_terms", "cross_entropy_grad",
+    "cross_entropy_grad_large", "cross_entropy_grad_pure", "cross_entropy_grad_shapes", "cross_entropy_grad_targets",
+    "cross_entropy_grad_values", "cross_entropy_large", "cross_entropy_pure", "cross_entropy_values",
+    "log_softmax_dim", "log_softmax_large", "log_softmax_pure", "log_softmax_values", "nll_loss_mean",
+    "nll_loss_shapes", "nll_loss_single"})
 SOFTMAX_FROM_C = """
 def softmax(x, dim=-1):
     return list(map(torch.softmax, [x], [dim]))[0]
@@ -977,7 +985,7 @@ def nll_loss(log_probs, targets):
                                            "operators: computes it, keeps the points, held for review",
                                            kind="attack", full=True,
                                            answers={"softmax_answer": OPERATOR_KERNEL_REPLACED}),
-          flagged_cells=SOFTMAX_CHECKS),
+          flagged_cells=SOFTMAX_CHECKS | LATER_CHECKS_USING_TORCH_05),
     Entry("06_simple_mnist", Case("cat_forward_class_renamed", "forward with torch.relu, the class's __qualname__ "
                                   "changed so that its handle is not called SimpleMnist", kind="attack",
                                   same_as="uses_torch_relu", fails={
