@@ -222,3 +222,38 @@ def test_student_code_never_runs_unguarded_while_a_call_is_in_hand(worker):
         "call", target="plus_one", args=[torch.ones(3)], forbid=["torch.softmax"]).to_message())).ok
     seen = protocol.CallReply.parse(worker(protocol.CallRequest("call", target="report").to_message()))
     assert {"add", "__add__"} & set(seen.value), seen.value
+
+
+def _cell(name: str, source: str, namespace: dict) -> None:
+    """Run ``source`` as the worker runs an answer cell: compiled under the cell's name, its lines
+    in linecache."""
+    import linecache
+    filename = f"<answer cell {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+
+
+def test_an_errors_frames_are_those_traceback_gives():
+    """The answer cells' frames of an error, as the worker describes them, are what
+    ``traceback.extract_tb`` gives for those frames (nested cells, a comprehension, a lambda,
+    recursion deeper than the six kept, a frame of a library in between)."""
+    import traceback
+
+    from autograder.engine.worker import serve
+    namespace = {"np": __import__("numpy")}
+    _cell("inner", "def inner(x):\n    if x.ndim != 2:\n        raise ValueError('expected (n, k)')\n"
+          "    return x\n", namespace)
+    _cell("outer", "def outer(xs):\n    return [inner(x) for x in xs]\n\n"
+          "square = lambda x: inner(x) ** 2\n\n"
+          "def deep(n):\n    return inner(np.ones(3)) if n == 0 else deep(n - 1)\n\n"
+          "def through_numpy(x):\n    return np.apply_along_axis(lambda row: inner(row), 1, x)\n", namespace)
+    calls = [lambda: namespace["outer"]([torch.ones(2, 2), torch.ones(3)]), lambda: namespace["square"](torch.ones(2)),
+             lambda: namespace["deep"](9), lambda: namespace["through_numpy"](__import__("numpy").ones((2, 2)))]
+    for call in calls:
+        with pytest.raises(ValueError) as raised:
+            call()
+        frames = [f for f in traceback.extract_tb(raised.value.__traceback__) if f.filename.startswith("<answer cell")]
+        expected = [f'  {f.filename[1:-1]}, line {f.lineno}, in {f.name}\n    {(f.line or "").strip()}'
+                    for f in frames][-6:]
+        assert serve._answer_cell_frames(raised.value.__traceback__) == expected
+        assert expected  # the cells' frames are there to compare

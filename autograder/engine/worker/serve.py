@@ -12,7 +12,6 @@ import random
 import resource
 import signal
 import sys
-import traceback
 
 import numpy as np
 import numpy.random  # noqa: F401  (numpy imports it on first use: every call seeds it)
@@ -35,20 +34,34 @@ class _NoMagics:
     run_cell_magic = system = getoutput = run_line_magic
 
 
+def _answer_cell_frames(tb, kept: int = 6) -> list[str]:
+    """The answer cells' frames of a traceback (the innermost ``kept``), as feedback shows them:
+    each from its own line number and the cell's lines, which ``exec_cells`` keeps in linecache.
+    Not ``traceback.extract_tb``, which computes every frame's column positions and checks the
+    worker's own source files on disk (a tenth of 04's worker CPU, where tests ask for errors)."""
+    lines = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith("<answer cell"):
+            line = linecache.getline(code.co_filename, tb.tb_lineno) if tb.tb_lineno else ""
+            lines.append(f"  {code.co_filename[1:-1]}, line {tb.tb_lineno}, in {code.co_name}\n    {line.strip()}")
+        tb = tb.tb_next
+    return lines[-kept:]
+
+
 def _describe_error(exc: BaseException) -> protocol.WorkerError:
     """Name, message and the student's own frames of an exception. Reading them runs the
     student's code (an exception's ``__str__``, a metaclass's ``__name__``): the worker does it
     under the built-in guard, and an error that cannot be described is described as such."""
     try:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<answer cell")]
-        lines = [f'  {f.filename[1:-1]}, line {f.lineno}, in {f.name}\n    {(f.line or "").strip()}' for f in frames]
+        lines = _answer_cell_frames(exc.__traceback__)
         if isinstance(exc, guard.ForbiddenBuiltinError):
             kind = "ForbiddenBuiltinError"
         else:
             kind = str(type(exc).__name__)[:200]
         return protocol.WorkerError(type=kind, mro=[str(k.__name__)[:200] for k in type(exc).__mro__],
                                     message=str(exc)[:2000], forbidden=getattr(exc, "builtin", None),
-                                    where=lines[-6:])
+                                    where=lines)
     except BaseException:
         return protocol.WorkerError(type="Exception", mro=["Exception", "BaseException", "object"],
                                     message="(an exception whose description raised another)")
