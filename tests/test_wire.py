@@ -126,6 +126,14 @@ def test_plain_values_roundtrip(value):
     assert same(value, roundtrip(value))
 
 
+@given(value=st.one_of(plain_values(), st.lists(tensors(), max_size=2)))
+def test_a_header_is_what_json_dumps_writes(value):
+    """``header_of`` (an encoder made once) writes an encoded message as ``json.dumps(...,
+    allow_nan=False)`` does."""
+    data, _ = wire.encoded({"value": value, "names": ["torch.mm", "@"], "n": 3})
+    assert wire.header_of(data) == json.dumps(data, allow_nan=False).encode()
+
+
 def test_parameters_and_requires_grad_are_reported():
     p = torch.nn.Parameter(torch.ones(2, 3))
     back = roundtrip({"p": p, "g": torch.zeros(2, requires_grad=True), "meta": torch.empty(5, 7, device="meta")})

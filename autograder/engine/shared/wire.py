@@ -64,6 +64,8 @@ class Handle:
 
 
 # ---------------------------------------------------------------- encoding
+_SELF_ENCODED = frozenset({str, int, bool, type(None)})  # exact types JSON writes as they are
+_STR_ONLY = frozenset({str})
 
 def encode(value, buffers: list, make_handle=None):
     """Turn ``value`` into JSON-able data, appending raw bytes to ``buffers``.
@@ -71,23 +73,26 @@ def encode(value, buffers: list, make_handle=None):
     ``make_handle(obj) -> Handle`` keeps unknown objects on this side (the
     worker passes one); without it an unknown type is an error.
     """
-    if type(value) is torch.Tensor:  # most of what crosses; the same as the isinstance below
+    kind = type(value)
+    if kind in _SELF_ENCODED:  # most of a request (names, flags, sizes): the checks below give the same
+        return value
+    if kind is torch.Tensor:  # most of what crosses; the same as the isinstance below
         return _encode_tensor(value, buffers, make_handle)
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, int) and type(value) in (int, bool):
+    if isinstance(value, int) and kind in (int, bool):
         return value
-    if type(value) is float:
+    if kind is float:
         if math.isfinite(value):
             return value
         return {"__float__": repr(value)}
     if isinstance(value, torch.Size):
         return {"__size__": [int(n) for n in value]}
-    if type(value) is tuple:
+    if kind is tuple:
         return {"__tuple__": [encode(v, buffers, make_handle) for v in value]}
-    if type(value) is list:
+    if kind is list:
         return [encode(v, buffers, make_handle) for v in value]
-    if type(value) is dict and all(type(k) is str for k in value):
+    if kind is dict and {*map(type, value)} <= _STR_ONLY:  # every key a str (no code of a key's runs)
         return {"__dict__": {k: encode(v, buffers, make_handle) for k, v in value.items()}}
     if isinstance(value, torch.dtype):
         return {"__dtype__": _DTYPE_NAMES[value]}
@@ -430,7 +435,7 @@ def frame(message: dict, make_handle=None) -> bytes:
     """``message`` as ``send`` writes it: the worker builds a reply under the built-in guard
     and writes it after (writing bytes runs nothing of the student's)."""
     buffers: list = []
-    header = json.dumps(encode(message, buffers, make_handle), allow_nan=False).encode()
+    header = header_of(encode(message, buffers, make_handle))
     parts = [_pack("<QQ", len(header), len(buffers)), header]
     for buffer in buffers:
         parts.append(_pack("<Q", len(buffer)))
@@ -447,8 +452,9 @@ def encoded(message: dict) -> tuple[dict, list]:
 
 
 def header_of(data) -> bytes:
-    """The JSON header of encoded ``data``."""
-    return json.dumps(data, allow_nan=False).encode()
+    """The JSON header of encoded ``data``: ``json.dumps(data, allow_nan=False)``, by an encoder
+    made once (dumps makes one per call; ``encode``'s trees are fresh, so none is circular)."""
+    return "".join(_json_plain(data, 0)).encode()
 
 
 def assemble(header: bytes, buffers: list) -> bytes:
