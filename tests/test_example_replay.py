@@ -360,9 +360,9 @@ def _two_names_for_one_memory():
 @example(value=(_two_names_for_one_memory()[1], 1))
 @settings(max_examples=150, deadline=None, database=None, derandomize=True)
 def test_a_fresh_copy_is_what_deepcopy_gives(value):
-    """fresh_copy (a replay's copy of its recorded inputs) is copy.deepcopy: the same structure,
-    values, dtypes, shapes, strides and grad flags, the same pattern of shared memory, and
-    nothing shared with what it copied."""
+    """fresh_copy (a replay's copy of its recorded inputs, by a plan worked out once) is
+    copy.deepcopy: the same structure, values, dtypes, shapes, strides and grad flags, the same
+    pattern of shared memory, and nothing shared with what it copied."""
     import copy
 
     import numpy as np
@@ -374,7 +374,9 @@ def test_a_fresh_copy_is_what_deepcopy_gives(value):
         with pytest.raises(RuntimeError):
             example_replay.fresh_copy(value)
         return
-    fresh = example_replay.fresh_copy(value)
+    plan = example_replay.copy_plan(value)
+    example_replay.fresh_copy(value, plan)  # a replay works the plan out once and copies by it again
+    fresh = example_replay.fresh_copy(value, plan)
     assert repr(type(fresh)) == repr(type(deep))
     assert [type(x) for x in _holders(fresh)] == [type(x) for x in _holders(deep)]
     assert not {id(x) for x in _holders(fresh)} & {id(x) for x in _holders(value)}, "an object shared with the original"

@@ -165,7 +165,21 @@ def _tensors_deepcopy_meets(value, found: list, seen: dict) -> bool:
     return _tensors_deepcopy_meets(reduced[1], found, seen) and _tensors_deepcopy_meets(state, found, seen)
 
 
-def fresh_copy(value):
+def copy_plan(value) -> tuple:
+    """How ``fresh_copy`` copies ``value``: ``("rebuild",)`` (containers of atoms and of tensors
+    that own their storage: each tensor cloned), ``("memo", tensors)`` (objects deepcopy follows:
+    deep-copied with those tensors cloned in advance) or ``("deepcopy",)``. Worked out once per
+    recorded example (``_fresh``): a recorded example never changes, only its copies are used."""
+    tensors: list = []
+    if _tensors_in(value, tensors) and _clonable(tensors):
+        return ("rebuild",)
+    tensors = []
+    if _tensors_deepcopy_meets(value, tensors, {}) and _clonable(tensors):
+        return ("memo", tensors)
+    return ("deepcopy",)
+
+
+def fresh_copy(value, plan: tuple | None = None):
     """``copy.deepcopy(value)``, in a fraction of the time for what examples usually are
     (tuples, lists and dicts of numbers and of tensors that own their storage): each such
     tensor cloned. Examples that hold objects (04b's parameter sets and problems) are
@@ -174,12 +188,13 @@ def fresh_copy(value):
     view, two tensors sharing memory, an object whose copy deepcopy does not follow here) is
     deep-copied as it is, so the copy is always deepcopy's: the same values, strides, sharing
     and flags, and nothing shared with ``value``. A replay copies its recorded inputs for every
-    notebook, so this was a sixth of a replayed notebook's judge CPU."""
-    tensors: list = []
-    if not _tensors_in(value, tensors) or not _clonable(tensors):
-        tensors = []
-        if not _tensors_deepcopy_meets(value, tensors, {}) or not _clonable(tensors):
-            return copy.deepcopy(value)
+    notebook, so this was a sixth of a replayed notebook's judge CPU. ``plan``: ``copy_plan(value)``,
+    worked out before for this very value."""
+    plan = plan or copy_plan(value)
+    if plan[0] == "deepcopy":
+        return copy.deepcopy(value)
+    if plan[0] == "memo":
+        tensors = plan[1]
         memo = {id(t): t.clone() for t in tensors}
         memo[id(memo)] = list(tensors)  # deepcopy's keep-alive list: the originals outlive the copy
         return copy.deepcopy(value, memo)
@@ -221,6 +236,7 @@ class _Aborted(BaseException):
 
 def forget() -> None:
     _kept.clear()
+    _COPY_PLANS.clear()
 
 
 _SOURCE_HASHES: dict = {}  # (path, mtime, size) -> sha256: a test file is hashed once, not per test per notebook
@@ -435,10 +451,19 @@ def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
         process.settle()
 
 
+# id(example) -> (example, its copy_plan): an example is copied twice a notebook where its test's
+# calls go ahead, for every notebook; the entry keeps the example alive, so its id is not reused.
+_COPY_PLANS: dict = {}
+
+
 def _fresh(example: Example) -> tuple[dict, "_ReplayData"]:
     """A fresh copy of ``example``'s inputs, and of its draws (one order of draws, whichever
     object drew): the test may modify them."""
-    inputs, draws = fresh_copy((example.inputs, example.draws))
+    value = (example.inputs, example.draws)
+    known = _COPY_PLANS.get(id(example))
+    if known is None or known[0] is not example:
+        known = _COPY_PLANS[id(example)] = (example, copy_plan(value))
+    inputs, draws = fresh_copy(value, known[1])
     return inputs, _ReplayData(draws, example.aborted)
 
 
