@@ -564,12 +564,12 @@ def forbidden(names, namespace: dict | None = None):
     try:
         if _needs_torch_function_mode(tables):
             modes.enter_context(_RefuseTorchFunctions(covered, refuse))
-        sys.setprofile(profile)
-        active[0] = True
         _ACTIVE_CALL[0] = _Checks(covered, operators, refuse, profile)
         if operators:  # names with no operator of their own (torch.optim, broadcast_shapes) need none
             _exclude_key(_PRE_DISPATCH, False)  # as a cell may have left it: a key excluded is never dispatched
             _include_key(_PRE_DISPATCH, True)
+        sys.setprofile(profile)
+        active[0] = True
 
         def confirm():
             if sys.getprofile() is not profile and not refused:
