@@ -8,9 +8,10 @@ Four nets, because a student can reach a built-in in many ways:
   ``torch.ops.aten.*``, ``torch._C._nn.*``, ``map(torch.softmax, xs)``, ``einsum`` lowered to
   ``bmm``), composite operators (``aten::linear``, ``aten::einsum``) before they decompose,
   and names the course's built-in it belongs to; every other operator passes that key in C++;
-- a torch function or tensor method with no operator of its own name (``torch._C._infer_size``,
-  ``torch.broadcast_tensors``): a ``TorchFunctionMode`` names exactly what was called (entered
-  only where such a C function is covered: ``_needs_torch_function_mode``);
+- a torch function or tensor method with no refused operator of its own name
+  (``torch.broadcast_tensors``, ``Tensor.broadcast_to``, which lower to ``expand``): a
+  ``TorchFunctionMode`` names exactly what was called (entered only where such a C function is
+  covered: ``_needs_torch_function_mode``);
 - a pure-Python function (``torch.broadcast_shapes``, ``numpy.linalg.multi_dot``), or a C
   function called from Python (``torch.softmax(x)``, named as called): a profile hook sees its
   code object run, even through a saved reference;
@@ -208,9 +209,10 @@ def _operators_refused_uncached(names) -> dict:
     return refused
 
 
-# id(operator) -> (operator, its name): the dispatch mode asks for every operator run. Keyed
-# by id because OpOverload's __hash__ is a Python function; the entry keeps the operator
-# alive, so its id is not reused, and a lookup checks that it is the same object.
+# id(operator) -> (operator, its name): the profile hook asks for each ``torch.ops.aten.X(...)``
+# the student's code calls. Keyed by id because OpOverload's __hash__ is a Python function; the
+# entry keeps the operator alive, so its id is not reused, and a lookup checks that it is the
+# same object.
 _OPERATOR_NAMES: dict = {}
 
 
@@ -221,7 +223,7 @@ def _operator_name(op) -> str:
         return known[1]
     # Only torch's operators are named (and kept for the process's life): reading another object's
     # attributes (``self`` of ``OpOverload.__call__`` called on an object of the student's) would
-    # run its code inside the profile hook. Whatever such an object runs meets the dispatch mode.
+    # run its code inside the profile hook. Whatever such an object runs meets the operator kernels.
     if not issubclass(type(op), (_OpOverload, _ops.OpOverloadPacket)):
         return ""
     name = _operator_name_uncached(op)
@@ -232,7 +234,11 @@ def _operator_name(op) -> str:
 def _operator_name_uncached(op) -> str:
     packet = getattr(op, "_overloadpacket", op)
     name = getattr(packet, "_qualified_op_name", None) or str(getattr(packet, "__name__", ""))
-    name = name.split("::")[-1].split(".")[0]
+    return _without_in_place_suffix(name.split("::")[-1].split(".")[0])
+
+
+def _without_in_place_suffix(name: str) -> str:
+    """``relu_`` -> ``relu``: an in-place operator is named as its out-of-place one in OPERATORS."""
     return name[:-1] if name.endswith("_") and not name.endswith("__") else name
 
 
@@ -441,7 +447,7 @@ def _operator_of(function) -> str:
     name = str(getattr(function, "__name__", ""))
     if name.startswith("__") and name.endswith("__"):
         name = name[2:-2]
-    return name[:-1] if name.endswith("_") else name
+    return _without_in_place_suffix(name)
 
 
 @functools.lru_cache(maxsize=64)
