@@ -205,6 +205,17 @@ def test_nothing_goes_ahead_once_the_budget_is_spent(make_process):
         value(process, "f", 1)
 
 
+def test_a_process_that_predicts_first_calls_answers_none_and_starts_no_worker(make_process):
+    """A judge predicts the calls to send ahead in a session where no call is answered
+    (example_replay.prediction_args): there every call raises FirstCall, and no worker starts."""
+    process = make_process()
+    process.predicting = True
+    for _ in range(2):
+        with pytest.raises(calls_ahead.FirstCall):
+            value(process, "f", 1)
+    assert not process.running and process.cost["worker_starts"] == 0 and process.cost["calls"] == 0
+
+
 # -- grades
 
 MISTAKES_PER_ASSIGNMENT = 2
@@ -228,5 +239,10 @@ def test_grades_with_calls_sent_ahead_are_those_of_calls_one_at_a_time(assignmen
             results = try_hidden.run(assignment, case=case, settings={"calls_ahead": depth})
             graded[depth] = [(r["test"], r["passed"], r.get("message"), r.get("example")) for r in results["tests"]]
             ahead[depth] = results["cost"]["calls_ahead"]
+            if depth == DEPTH and case.kind == "solution":
+                # The judge has graded this assignment before (above): its tests' first calls were
+                # predicted once, confirmed by a notebook's own run, and every one sent ahead is made.
+                assert results["examples"]["predicted"] > 0 and results["cost"]["calls_ahead_dropped"] == 0, \
+                    (results["examples"], results["cost"])
         assert graded[1] == graded[DEPTH], case.name
         assert ahead[1] == 0 and (ahead[DEPTH] > 100 or case.kind != "solution"), (case.name, ahead)

@@ -67,6 +67,7 @@ STAMPED_SOURCES = ("autograder/strategies.py", "autograder/checks.py", "autograd
                    "autograder/engine/judge/plugin.py", "autograder/hidden/conftest.py")
 
 _kept: dict[tuple, list["Example"]] = {}  # for this process's life: what later notebooks replay
+_kept_changes = [0]  # how many times _kept gained examples: each change is predicted again (below)
 
 
 @dataclass
@@ -76,11 +77,12 @@ class ReplayReport:
     replayed: int = 0
     recorded: int = 0
     drawn: int = 0
+    predicted: int = 0  # replayed tests whose calls went ahead as this judge predicted them
     drawn_tests: list[str] = field(default_factory=list)  # drawn afresh although kept, or not keepable
     unwritable: list[str] = field(default_factory=list)  # recorded, but not written to the recording
 
     def as_dict(self) -> dict:
-        return {"replayed": self.replayed, "recorded": self.recorded, "drawn": self.drawn,
+        return {"replayed": self.replayed, "recorded": self.recorded, "drawn": self.drawn, "predicted": self.predicted,
                 "drawn_tests": list(self.drawn_tests), "unwritable": list(self.unwritable)}
 
 
@@ -237,6 +239,8 @@ class _Aborted(BaseException):
 def forget() -> None:
     _kept.clear()
     _COPY_PLANS.clear()
+    _predicted.clear()
+    _predicted_at.clear()
 
 
 _SOURCE_HASHES: dict = {}  # (path, mtime, size) -> sha256: a test file is hashed once, not per test per notebook
@@ -322,7 +326,9 @@ def load_recording(folder: Path, course_root: Path) -> str:
     if payload.get("stamp") != recording_stamp(course_root):
         return "recording stale: examples drawn"
     for key, examples in payload.get("kept", {}).items():
-        _kept.setdefault(key, examples)  # a test's key holds its file's hash: an edited test draws
+        if key not in _kept:  # a test's key holds its file's hash: an edited test draws
+            _kept[key] = examples
+            _kept_changes[0] += 1
     return "recording loaded"
 
 
@@ -427,7 +433,8 @@ class Replay:
     inputs: dict = field(default_factory=dict)
 
 
-def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
+def _replayed(inner, fixtures: dict, examples: list[Example], key: tuple | None = None,
+              counts: ReplayReport | None = None) -> Replay:
     """Call the test with each recorded example, in order, until one fails or differs. Where
     the first example made one call of the student's, the later ones' first calls are sent to
     the worker ahead (``calls_ahead.py``), as many at a time as that call's speed allows; a test
@@ -444,7 +451,7 @@ def _replayed(inner, fixtures: dict, examples: list[Example]) -> Replay:
     depth = process.depth_ahead(process.cost["call_seconds"] - seconds)
     if process.cost["calls"] - made != 1 or depth < 2 or not process.can_send_ahead():
         return _replay_examples(inner, fixtures, rest)
-    process.send_ahead(_first_calls(inner, fixtures, rest, process), depth)
+    process.send_ahead(_calls_ahead(inner, fixtures, examples, process, key, counts), depth)
     try:
         return _replay_examples(inner, fixtures, rest)
     finally:
@@ -471,6 +478,27 @@ def _run_example(inner, fixtures: dict, example: Example, inputs: dict, data: "_
     with warnings.catch_warnings():  # assume() outside hypothesis's own run: it works, and says so
         warnings.simplefilter("ignore", HypothesisDeprecationWarning)
         inner(**fixtures, **inputs, **{name: data for name in example.data_names})
+
+
+def _calls_ahead(inner, fixtures: dict, examples: list[Example], process: StudentProcess, key,
+                 counts: ReplayReport | None) -> list:
+    """The first calls of ``examples`` but the first's: as predicted for the test (``_predict``)
+    where a notebook has confirmed them, else found by running the test up to them, in this
+    notebook's run, which confirms or refutes the prediction for the notebooks after it."""
+    predicted = _predicted.get(key)
+    if predicted is not None and predicted.examples is not examples:
+        predicted = None
+    if predicted is not None and predicted.confirmed:
+        if counts is not None:
+            counts.predicted += 1
+        return predicted.calls
+    calls = _first_calls(inner, fixtures, examples[1:], process)
+    if predicted is not None:
+        if len(calls) == len(predicted.calls) and all(map(calls_ahead.Predicted.same, calls, predicted.calls)):
+            predicted.confirmed = True
+        else:  # this test's first calls depend on its run (a cache of the student's objects): found each time
+            del _predicted[key]
+    return calls
 
 
 def _first_calls(inner, fixtures: dict, examples: list[Example], process: StudentProcess) -> list:
@@ -540,7 +568,7 @@ def run(item) -> bool:
     key = _key(item)
     examples = _kept.get(key)
     if examples is not None:
-        replay = _replayed(internals.inner_test(test), fixtures, examples)
+        replay = _replayed(internals.inner_test(test), fixtures, examples, key, counts)
         if replay.passed:
             counts.replayed += 1
             return True
@@ -571,6 +599,7 @@ def run(item) -> bool:
         internals.set_inner_test(test, original)
     if recording.usable:
         _kept[key] = recording.examples
+        _kept_changes[0] += 1
         counts.recorded += 1
     else:
         counts.drawn_tests.append(f"{item.name} (not kept)")
@@ -578,8 +607,64 @@ def run(item) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- first calls, predicted once per process
+# The calls sent ahead for a test's examples (calls_ahead.py) are its examples' first calls, found by
+# running each example's test body up to its first call: a fifth of a replayed notebook's judge CPU
+# when done for every notebook. The kept examples are the same for every notebook a judge grades,
+# and so, for a test whose body does not depend on what an earlier call returned, are those calls.
+# So a judge predicts them once, in a session of their own that grades nothing and in which no call
+# is ever answered (``prediction_args``): every call asked of the student's process raises
+# ``FirstCall``, no worker starts, and the hidden tests' modules are imported afresh. What it finds
+# holds nothing of any submission's, nor of our solution's: only the hidden tests' code run on the
+# kept examples. A test's prediction is used only once a notebook's own run of the test (up to each
+# example's first call, after its first example ran, as before) found exactly the same calls; where
+# one found others (a test that keeps the student's objects across examples: 06's model, made by
+# the first example, is what the others call), the test finds them in every notebook's run, as
+# before. Each call a test makes is still compared, byte for byte, with what was sent ahead.
+@dataclass
+class _Prediction:
+    examples: list        # the test's kept examples (the very list in ``_kept``)
+    calls: list           # the first calls of those examples but the first's
+    confirmed: bool = False  # a notebook's own run of the test found the same calls
+
+
+_predicted: dict[tuple, _Prediction] = {}  # a test's key -> its first calls, predicted
+_predicted_at: dict[str, int] = {}  # a tests folder -> _kept_changes when its first calls were last predicted
+PREDICT_OPTION = "--predict-calls-ahead"
+
+
+def prediction_args(tests_dir: str, args: list[str]) -> list[str] | None:
+    """The pytest arguments of a session that predicts the first calls of the tests in
+    ``tests_dir`` (``args``: a notebook's grading session's), where this judge has not predicted
+    them since its kept examples last changed; None where there is nothing to predict (a session
+    that draws afresh or records, or nothing new kept)."""
+    if "--draw-afresh" in args or "--record-examples" in args or _predicted_at.get(tests_dir) == _kept_changes[0]:
+        return None
+    return [arg for arg in args if not arg.startswith("--results")] + [PREDICT_OPTION]
+
+
+def predicted_now(tests_dir: str) -> None:
+    """The session ``prediction_args`` asked for has run: later notebooks use what it found."""
+    _predicted_at[tests_dir] = _kept_changes[0]
+
+
+def _predict(item) -> None:
+    """In a prediction session: note the first calls of ``item``'s kept examples but the first."""
+    key = _key(item)
+    examples = _kept.get(key)
+    fixtures = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
+    process = getattr(fixtures.get("student"), "_process", None)
+    if examples is None or len(examples) < 2 or not isinstance(process, StudentProcess):
+        return
+    _predicted[key] = _Prediction(examples, _first_calls(internals.inner_test(item.obj), fixtures, examples[1:], process))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
+    if pyfuncitem.config.getoption("predict_calls_ahead", False):
+        if getattr(pyfuncitem.obj, "hypothesis", None) is not None:
+            _predict(pyfuncitem)
+        return True  # a prediction session runs no test
     if getattr(pyfuncitem.obj, "hypothesis", None) is None or pyfuncitem.config.getoption("draw_afresh", False):
         return None
     return run(pyfuncitem)

@@ -74,6 +74,9 @@ def pytest_addoption(parser):
     group.addoption("--draw-afresh", action="store_true",
                     help="let hypothesis draw every example, even where this judge kept a test's "
                          "examples from an earlier notebook (see example_replay.py)")
+    group.addoption(example_replay.PREDICT_OPTION, action="store_true", dest="predict_calls_ahead",
+                    help="run no test: find the first calls of each test's kept examples, to send ahead in "
+                         "the notebooks this judge grades next (example_replay.prediction_args)")
     group.addoption("--record-examples", action="store_true",
                     help="at the end, write the examples kept for each test beside the hidden tests "
                          "(instructor.release does, grading our solution)")
@@ -146,6 +149,7 @@ def student_process(request):
     if not state.submission:
         pytest.exit("the hidden tests need --submission=FILE", returncode=4)
     state.process = StudentProcess(state.cells, state.limits, log=state.problems.append, settings=state.settings)
+    state.process.predicting = request.config.getoption("predict_calls_ahead", False)
     yield state.process
     if request.config.getoption("record_examples", False):  # our solution's worker, before it ends
         import_recording.record(state.process, _test_folders(request.session), Path(request.config.rootpath))

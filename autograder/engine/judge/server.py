@@ -50,9 +50,31 @@ def _forget_modules_under(folder: str) -> None:
             del sys.modules[name]
 
 
+def _predict_first_calls(request: GradeRequest) -> None:
+    """Before a notebook, where this judge's kept examples changed since it last did: a session
+    that grades nothing and finds the calls to send ahead (``example_replay.prediction_args``).
+    Its output is dropped; if it fails, notebooks find their first calls themselves, as before."""
+    import pytest
+
+    from autograder.engine.judge import example_replay
+
+    args = example_replay.prediction_args(request.tests_dir, request.args)
+    if args is None:
+        return
+    _forget_modules_under(request.tests_dir)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            pytest.main(args, plugins=[])
+        except Exception:
+            pass
+    _forget_modules_under(request.tests_dir)
+    example_replay.predicted_now(request.tests_dir)
+
+
 def grade_one(request: GradeRequest) -> GradeReply:
     import pytest
 
+    _predict_first_calls(request)
     _forget_modules_under(request.tests_dir)
     output = io.StringIO()
     profile_path = os.environ.get(PROFILE_ENV)

@@ -94,6 +94,7 @@ class StudentProcess:
         self._tree: list[tuple[int, int]] | None = None  # the current worker's threads, for its deadlines
         self.ahead = calls_ahead.CallsAhead(settings.calls_ahead)  # calls sent before a test makes them
         self._first_calls: list | None = None  # while example_replay takes a test's first calls (calls_ahead.py)
+        self.predicting = False  # a session that only predicts first calls: no call is made, no worker starts
 
     # -- life cycle
     def _spawn(self) -> None:
@@ -354,6 +355,8 @@ class StudentProcess:
         or StudentFailure (it answered with something the judge does not accept)."""
         if self._first_calls is not None:
             self._first_calls.append((label, request, timeout, allow_meta))
+            raise calls_ahead.FirstCall()
+        if self.predicting:
             raise calls_ahead.FirstCall()
         if self.budget.spent():  # the notebook's budget: every further call fails at once
             raise StudentFailure(self.budget.message())
