@@ -31,7 +31,7 @@ within that much times its failing tests of its budget (a second or two of 60).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from autograder.engine.shared import protocol, wire
 
@@ -54,16 +54,24 @@ class Predicted:
     data: dict      # the request, as wire.encoded gives it
     header: bytes   # its JSON header
     buffers: tuple  # its byte buffers
+    frames: dict = field(default_factory=dict, compare=False, repr=False)  # repr(cpu_seconds) -> frame, as sent
 
     def same(self, other: "Predicted") -> bool:
         return (self.header == other.header and self.buffers == other.buffers and self.label == other.label
                 and self.timeout == other.timeout and self.allow_meta == other.allow_meta)
 
     def frame(self, cpu_seconds: float) -> bytes:
-        """The frame to send: the request with its CPU limit, set as ``request`` sets it."""
-        fields = dict(self.data["__dict__"])
-        fields.setdefault("cpu_seconds", wire.encode(cpu_seconds, []))
-        return wire.assemble(wire.header_of({"__dict__": fields}), list(self.buffers))
+        """The frame to send: the request with its CPU limit, set as ``request`` sets it (made once
+        per limit: a prediction is sent for every notebook a judge grades)."""
+        key = repr(cpu_seconds)  # as JSON writes it: 0.0 and -0.0 are one dict key, two headers
+        frame = self.frames.get(key)
+        if frame is None:
+            fields = dict(self.data["__dict__"])
+            fields.setdefault("cpu_seconds", wire.encode(cpu_seconds, []))
+            if len(self.frames) >= 4:  # a limit cut by what is left of a notebook's budget: rarely the same
+                self.frames.clear()
+            frame = self.frames[key] = wire.assemble(wire.header_of({"__dict__": fields}), list(self.buffers))
+        return frame
 
 
 def predicted(label: str, request: protocol.CallRequest, timeout: float | None, allow_meta: bool) -> Predicted:

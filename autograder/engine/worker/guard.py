@@ -557,7 +557,9 @@ def forbidden(names, namespace: dict | None = None):
     for key, value in list((namespace or {}).items()):
         if type(value) not in covered_types:
             continue
-        name = covered.get(value) or originals.get(id(value))
+        # id() is an audited event (a call of the worker's audit hook): asked only where numpy's
+        # functions were replaced, and a saved reference may be to one of their originals.
+        name = covered.get(value) or (originals.get(id(value)) if originals else None)
         if name is not None:
             saved.append((namespace, key, value))
             namespace[key] = _refuser(name, refuse)
