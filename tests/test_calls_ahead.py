@@ -7,7 +7,7 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from autograder.engine.judge import calls_ahead
+from autograder.engine.judge import calls_ahead, example_replay
 from autograder.engine.judge.student_proxy import Cell, Limits, Student, StudentCrashed, StudentFailure, StudentProcess
 from autograder.engine.shared import protocol, wire
 from autograder.engine.shared.limits import EngineSettings
@@ -214,6 +214,24 @@ def test_a_process_that_predicts_first_calls_answers_none_and_starts_no_worker(m
         with pytest.raises(calls_ahead.FirstCall):
             value(process, "f", 1)
     assert not process.running and process.cost["worker_starts"] == 0 and process.cost["calls"] == 0
+
+
+def test_a_judge_predicts_first_calls_once_until_its_kept_examples_change(monkeypatch):
+    """The session that predicts (example_replay.prediction_args) runs the grading session's
+    arguments with no results written, never where examples are drawn afresh or recorded, and
+    once per tests folder until the examples the judge keeps change."""
+    monkeypatch.setattr(example_replay, "_predicted_at", {})
+    monkeypatch.setattr(example_replay, "_kept_changes", [0])
+    args = ["hidden/05", "--submission=s.json", "--results=r.json", "-q", "--results", "r2.json", "--no-header"]
+    assert example_replay.prediction_args("hidden/05", args) == [
+        "hidden/05", "--submission=s.json", "-q", "--no-header", example_replay.PREDICT_OPTION]
+    for other in ("--draw-afresh", "--record-examples"):
+        assert example_replay.prediction_args("hidden/05", [*args, other]) is None
+    example_replay.predicted_now("hidden/05")
+    assert example_replay.prediction_args("hidden/05", args) is None
+    assert example_replay.prediction_args("hidden/04", args) is not None
+    example_replay._kept_changes[0] += 1  # a test drawn and kept, or a recording loaded
+    assert example_replay.prediction_args("hidden/05", args) is not None
 
 
 # -- grades

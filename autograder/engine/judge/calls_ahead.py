@@ -15,13 +15,20 @@ encoded): the same, and its reply is the one on its way; anything else (the test
 stopped, an example made a second call) and the replies on their way are read and dropped
 (``StudentProcess.settle``) and the rest of the test is sent one call at a time.
 
-What a call sent ahead is made of comes from this notebook's own run of the test, before any
-of that example's replies exist: nothing of another submission, nothing of our solution's.
+What a call sent ahead is made of comes from the hidden test's own code run on its kept
+examples, with no reply in hand: a judge predicts each test's first calls once, in a session of
+their own in which no call is answered (``example_replay``, "first calls, predicted once per
+process"), and uses them for a test once a notebook's own run of the test up to those calls found
+the same (until then, and for a test whose run finds others, each notebook's run finds them, as it
+always did): nothing of another submission, nothing of our solution's.
 Calls of a function by name and grader code (``run``, ``eval``) with no handle in them are sent
 ahead (a handle's object is state that a call may change). So the worker meets exactly the
 calls it meets one at a time, in the same order, except where a test stops early: there it may
 have run the first calls of the test's later examples that were waiting, whose replies nobody
-reads. A function of its inputs answers every call the same either way; the verdicts are those
+reads. (And where a test's code before an example's first call read what an earlier call
+returned, in a way the notebook that confirmed its prediction did not show: a hidden test must
+not, README, "Add an assignment"; 06's cache of the student's model, filled by the first example
+whatever it returns, is refuted by the first notebook that runs it.) A function of its inputs answers every call the same either way; the verdicts are those
 of a plain run (the tests in ``tests/test_calls_ahead.py`` compare them). The CPU the dropped
 calls cost counts towards the notebook's budget, as any work of the student's code does: about
 ``calls_ahead_seconds`` for each test that stops early, where its calls take about as long as

@@ -640,7 +640,12 @@ def prediction_args(tests_dir: str, args: list[str]) -> list[str] | None:
     that draws afresh or records, or nothing new kept)."""
     if "--draw-afresh" in args or "--record-examples" in args or _predicted_at.get(tests_dir) == _kept_changes[0]:
         return None
-    return [arg for arg in args if not arg.startswith("--results")] + [PREDICT_OPTION]
+    kept, skip = [], False
+    for arg in args:  # no results written: ``--results=FILE`` or ``--results FILE`` left out
+        if not skip and not arg.startswith("--results"):
+            kept.append(arg)
+        skip = arg == "--results"
+    return kept + [PREDICT_OPTION]
 
 
 def predicted_now(tests_dir: str) -> None:
