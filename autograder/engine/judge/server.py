@@ -50,14 +50,23 @@ def _forget_modules_under(folder: str) -> None:
             del sys.modules[name]
 
 
+_GRADED_FOLDERS: set = set()  # the tests folders this judge has graded a notebook with
+
+
 def _predict_first_calls(request: GradeRequest) -> None:
-    """Before a notebook, where this judge's kept examples changed since it last did: a session
-    that grades nothing and finds the calls to send ahead (``example_replay.prediction_args``).
-    Its output is dropped; if it fails, notebooks find their first calls themselves, as before."""
+    """Before a notebook, where this judge has graded one with these tests already and its kept
+    examples changed since it last did: a session that grades nothing and finds the calls to send
+    ahead (``example_replay.prediction_args``). Not before the first: a grading process that grades
+    one notebook (one student's, a first submission after the feedback service starts) pays
+    nothing for what only later notebooks use. Its output is dropped; if it fails, notebooks
+    find their first calls themselves, as before."""
     import pytest
 
     from autograder.engine.judge import example_replay
 
+    if request.tests_dir not in _GRADED_FOLDERS:
+        _GRADED_FOLDERS.add(request.tests_dir)
+        return
     args = example_replay.prediction_args(request.tests_dir, request.args)
     if args is None:
         return
