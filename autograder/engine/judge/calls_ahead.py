@@ -28,8 +28,9 @@ have run the first calls of the test's later examples that were waiting, whose r
 reads. (And where a test's code before an example's first call read what an earlier call
 returned, in a way the notebook that confirmed its prediction did not show: a hidden test must
 not, README, "Add an assignment"; 06's cache of the student's model, filled by the first example
-whatever it returns, is refuted by the first notebook that runs it.) A function of its inputs answers every call the same either way; the verdicts are those
-of a plain run (the tests in ``tests/test_calls_ahead.py`` compare them). The CPU the dropped
+whatever it returns, is refuted by the first notebook that runs it.) A function of its inputs
+answers every call the same either way; the verdicts are those of a plain run (the tests in
+``tests/test_calls_ahead.py`` compare them). The CPU the dropped
 calls cost counts towards the notebook's budget, as any work of the student's code does: about
 ``calls_ahead_seconds`` for each test that stops early, where its calls take about as long as
 its first. A notebook graded differently with calls ahead than one call at a time is one
