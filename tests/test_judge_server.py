@@ -135,8 +135,10 @@ def test_a_judge_grading_two_notebooks_shows_the_second_nothing_of_the_first(tmp
     assert [r["test"] for r in outcome["tests"]] == ["test_second", "test_what_the_judge_holds_now"]
     assert all(r["passed"] for r in outcome["tests"]), [r.get("message") for r in outcome["tests"]]
     assert outcome["collection_errors"] == [] and outcome["cell_errors"] == {}
-    assert outcome["examples"] == {"replayed": 0, "recorded": 1, "drawn": 0, "drawn_tests": [], "unwritable": []}
+    assert outcome["examples"] == {"replayed": 0, "recorded": 1, "drawn": 0, "predicted": 0, "drawn_tests": [],
+                                   "unwritable": []}
     assert json.loads(seen_file.read_text()) == {
         "max_examples": 40, "records": ["test_second"], "collection_errors": [], "cell_errors": [],
-        "examples": {"replayed": 0, "recorded": 1, "drawn": 0, "drawn_tests": [], "unwritable": []}, "problems": [],
+        "examples": {"replayed": 0, "recorded": 1, "drawn": 0, "predicted": 0, "drawn_tests": [], "unwritable": []},
+        "problems": [],
         "cells": ["answer_second"]}
