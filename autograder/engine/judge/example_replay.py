@@ -433,6 +433,17 @@ class Replay:
     inputs: dict = field(default_factory=dict)
 
 
+def _fixtures(item) -> dict:
+    """The fixtures ``item``'s test function takes, by name, as pytest made them."""
+    return {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
+
+
+def _student_process(fixtures: dict) -> StudentProcess | None:
+    """The judge's link to the student's worker behind a test's ``student`` fixture, if it has one."""
+    process = getattr(fixtures.get("student"), "_process", None)
+    return process if isinstance(process, StudentProcess) else None
+
+
 def _replayed(inner, fixtures: dict, examples: list[Example], key: tuple | None = None,
               counts: ReplayReport | None = None) -> Replay:
     """Call the test with each recorded example, in order, until one fails or differs. Where
@@ -440,8 +451,8 @@ def _replayed(inner, fixtures: dict, examples: list[Example], key: tuple | None 
     the worker ahead (``calls_ahead.py``), as many at a time as that call's speed allows; a test
     that makes several calls an example is replayed one call at a time, as it would only drop
     what was sent ahead."""
-    process = getattr(fixtures.get("student"), "_process", None)
-    if not isinstance(process, StudentProcess) or not process.can_send_ahead() or len(examples) < 2:
+    process = _student_process(fixtures)
+    if process is None or not process.can_send_ahead() or len(examples) < 2:
         return _replay_examples(inner, fixtures, examples)
     made, seconds = process.cost["calls"], process.cost["call_seconds"]
     ended = _replay_example(inner, fixtures, examples[0])
@@ -564,7 +575,7 @@ def run(item) -> bool:
     """Run the hypothesis test ``item`` (its examples replayed where kept); raises as pytest's call would."""
     test = item.obj
     counts = report(item.config)
-    fixtures = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
+    fixtures = _fixtures(item)
     key = _key(item)
     examples = _kept.get(key)
     if examples is not None:
@@ -657,9 +668,9 @@ def _predict(item) -> None:
     """In a prediction session: note the first calls of ``item``'s kept examples but the first."""
     key = _key(item)
     examples = _kept.get(key)
-    fixtures = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
-    process = getattr(fixtures.get("student"), "_process", None)
-    if examples is None or len(examples) < 2 or not isinstance(process, StudentProcess):
+    fixtures = _fixtures(item)
+    process = _student_process(fixtures)
+    if examples is None or len(examples) < 2 or process is None:
         return
     _predicted[key] = _Prediction(examples, _first_calls(internals.inner_test(item.obj), fixtures, examples[1:], process))
 

@@ -76,8 +76,7 @@ def _predict_first_calls(request: GradeRequest) -> None:
             pytest.main(args, plugins=[])
         except Exception:
             pass
-    _forget_modules_under(request.tests_dir)
-    example_replay.predicted_now(request.tests_dir)
+    example_replay.predicted_now(request.tests_dir)  # grade_one forgets the session's modules next
 
 
 def grade_one(request: GradeRequest) -> GradeReply:

@@ -353,10 +353,9 @@ class StudentProcess:
                 allow_meta: bool = False) -> protocol.CallReply:
         """Send one call; returns the reply, or raises StudentCrashed (it did not answer)
         or StudentFailure (it answered with something the judge does not accept)."""
-        if self._first_calls is not None:
-            self._first_calls.append((label, request, timeout, allow_meta))
-            raise calls_ahead.FirstCall()
-        if self.predicting:
+        if self._first_calls is not None or self.predicting:
+            if self._first_calls is not None:
+                self._first_calls.append((label, request, timeout, allow_meta))
             raise calls_ahead.FirstCall()
         if self.budget.spent():  # the notebook's budget: every further call fails at once
             raise StudentFailure(self.budget.message())
