@@ -138,7 +138,8 @@ def test_a_judge_grading_two_notebooks_shows_the_second_nothing_of_the_first(tmp
     assert outcome["examples"] == {"replayed": 0, "recorded": 1, "drawn": 0, "predicted": 0, "drawn_tests": [],
                                    "unwritable": []}
     assert json.loads(seen_file.read_text()) == {
-        "max_examples": 40, "records": ["test_second"], "collection_errors": [], "cell_errors": [],
+        "max_examples": EngineSettings().max_examples, "records": ["test_second"], "collection_errors": [],
+        "cell_errors": [],
         "examples": {"replayed": 0, "recorded": 1, "drawn": 0, "predicted": 0, "drawn_tests": [], "unwritable": []},
         "problems": [],
         "cells": ["answer_second"]}

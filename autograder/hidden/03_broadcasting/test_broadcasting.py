@@ -403,7 +403,7 @@ def test_mnist_distance_of_uint8_pixels(student, ab):
 
 @st.composite
 def non_broadcasting_images(draw):
-    kind = draw(st.sampled_from(["batch axes", "image sizes", "rank 1"]))
+    kind = draw(st.sampled_from(["batch axes", "image sizes", "rank 1", "one of rank below 2"]))
     if kind == "batch axes":
         h, w = draw(image_sizes)
         a, b = draw(incompatible_pairs())
@@ -412,6 +412,10 @@ def non_broadcasting_images(draw):
         h, w = draw(st.integers(1, 5)), draw(st.integers(2, 5))
         other = draw(st.integers(2, 5).filter(lambda v: v != w))
         return (draw(st.integers(1, 3)), h, w), (h, other)
+    if kind == "one of rank below 2":  # against an image it broadcasts with: only the rank is wrong
+        h, w = draw(image_sizes)
+        low = draw(st.sampled_from([(), (w,)]))
+        return draw(st.sampled_from([(low, (h, w)), ((h, w), low)]))
     n = draw(st.integers(1, 4))
     return (n,), (n,)
 
@@ -419,6 +423,10 @@ def non_broadcasting_images(draw):
 @graded("mnist_distance_errors", rules=["mnist_distance.errors"])
 @example(shapes=((3,), (3,)))
 @example(shapes=((), (2, 2)))
+# Each tensor's rank checked alone: the other an image it broadcasts with.
+@example(shapes=((3,), (2, 3)))
+@example(shapes=((2, 3), (3,)))
+@example(shapes=((2, 2), ()))
 @example(shapes=((3, 4, 4), (2, 4, 4)))
 @given(shapes=non_broadcasting_images())
 def test_mnist_distance_incompatible_raises(student, shapes):

@@ -858,12 +858,21 @@ def test_adam_step_leaves_leaves_that_require_grad(student, steps, lr):
                   "adam_step")
 
 
+def each_condition_broken_alone(test):
+    """``adam_step``'s stated conditions, each broken with every other hyperparameter valid: a
+    check that misses one condition is caught whatever the draws meet (a draw that breaks two
+    hides a check missing for one of them)."""
+    one = Parameters([torch.tensor([1.0])], [[torch.tensor([1.0])]], per_step=True)
+    for lr, betas, eps in [(-0.1, (0.9, 0.999), 1e-8), (0.1, (1.0, 0.999), 1e-8), (0.1, (-0.1, 0.999), 1e-8),
+                           (0.1, (0.9, 1.0), 1e-8), (0.1, (0.9, -0.5), 1e-8), (0.1, (0.9, 0.999), 0.0),
+                           (0.1, (0.9, 0.999), -1e-8)]:
+        test = example(steps=one, lr=lr, betas=betas, eps=eps)(test)
+    return test
+
+
 @graded("adam_step_errors", rules=["adam_step.errors"])
 @settings(max_examples=10)
-@example(steps=Parameters([torch.tensor([1.0])], [[torch.tensor([1.0])]], per_step=True),
-         lr=0.1, betas=(1.0, 0.999), eps=1e-8)
-@example(steps=Parameters([torch.tensor([1.0])], [[torch.tensor([1.0])]], per_step=True),
-         lr=0.1, betas=(0.9, 0.999), eps=0.0)
+@each_condition_broken_alone
 @given(steps=step_sequences(max_steps=1),
        lr=st.sampled_from([-0.1, 0.1]), betas=st.sampled_from([(0.9, 0.999), (1.0, 0.999), (0.9, 1.0), (-0.1, 0.999),
                                                               (0.9, -0.5)]),
