@@ -656,11 +656,14 @@ def mean_std(x):
                                  "SysV id counters)", "every worker has its own namespaces and mounts",
                                  NAMESPACE_STATE),
     Entry(A01, Case("cat_stateful_50th_call", "mean_std wrong (shape and value) on its 50th call only: the property "
-                    "that call falls in fails, whether its examples are replayed or drawn", kind="attack",
-                    rest_full=True, fails={"mean_std_mean"},
+                    "that call falls in fails, whether its examples are replayed or drawn (at 20 examples a "
+                    "property, the population std's)", kind="attack",
+                    rest_full=True, fails={"mean_std_population_std"},
                     answers={"mean_std_answer": STATEFUL["wrong on its 50th call"]})),
-    Entry(A01, Case("cat_stateful_input_met_twice", "mean_std wrong on an input it has met before", kind="attack",
-                    rest_full=True, fails=MEAN_STD_AND_SPLITS - {"normalize_splits_pure"},
+    Entry(A01, Case("cat_stateful_input_met_twice", "mean_std wrong on an input it has met before: the properties "
+                    "that meet an input twice fail (at 20 examples a property, not those of integer and 0-d "
+                    "inputs)", kind="attack", rest_full=True,
+                    fails=MEAN_STD_AND_SPLITS - {"normalize_splits_pure", "mean_std_integer_input", "mean_std_zero_dim"},
                     answers={"mean_std_answer": STATEFUL["wrong on an input met before"]})),
     attack("cat_cell_error_tensor", "forges a cell_done event whose error message is a tensor: the notebook must "
            "still be graded", CELL_ERROR_TENSOR),
