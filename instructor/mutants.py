@@ -72,8 +72,8 @@ def _untouchable(tree: ast.AST) -> set[int]:
 
 
 def _changes(node: ast.AST, parent: ast.AST | None):
-    """(words, apply) for each change of ``node``; ``apply(node, parent)`` makes it in a copy of
-    the tree and returns nothing (it edits in place)."""
+    """(words, apply) for each change of ``node``; ``apply(n, p)`` makes it on ``n``, the node at
+    ``node``'s place in a copy of the tree, and its parent ``p`` (it edits in place)."""
     if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
         new = BINARY[type(node.op)]
         yield (f"{type(node.op).__name__} -> {new.__name__}", lambda n, p: setattr(n, "op", new()))
@@ -137,10 +137,10 @@ def mutants_of(cell: str, source: str) -> list[Mutant]:
     for index, (node, parent) in enumerate(_nodes_with_parents(tree)):
         if id(node) in skip:
             continue
-        for number, (words, _) in enumerate(list(_changes(node, parent))):
+        for words, apply in list(_changes(node, parent)):
+            # Made in a copy, on the node at the same place in it (a change reads only its arguments).
             changed = copy.deepcopy(tree)
             target, target_parent = list(_nodes_with_parents(changed))[index]
-            _, apply = list(_changes(target, target_parent))[number]
             apply(target, target_parent)
             text = ast.unparse(ast.fix_missing_locations(changed))
             if text == original or text in found:
