@@ -225,6 +225,15 @@ def per_pixel_stats(x, eps=1e-8):
     x = x.float()
     return x.mean(dim=0), x.std(dim=0, correction=0) + eps
 '''}, breaks="per_pixel_stats.clamp"),
+    Case("per_pixel_default_eps_1e-5", "per_pixel_stats' eps defaults to 1e-5, not the 1e-8 of its signature: a "
+         "pixel that never changes gets the std 1e-5", fails={"per_pixel_stats_clamp"}, rest_full=True,
+         answers={"per_pixel_stats_answer": '''
+def per_pixel_stats(x, eps=1e-5):
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch, got shape {tuple(x.shape)}")
+    x = x.float()
+    return x.mean(dim=0), x.std(dim=0, correction=0).clamp_min(eps)
+'''}),
     Case("per_pixel_unbiased", "per-pixel std with torch's unbiased default", answers={"per_pixel_stats_answer": '''
 def per_pixel_stats(x, eps=1e-8):
     if x.dim() < 2:

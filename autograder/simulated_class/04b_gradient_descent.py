@@ -44,6 +44,16 @@ def momentum_step(params, velocities, lr, beta=0.9):
     if any(p.grad is None for p in params):
         raise ValueError("every parameter needs a gradient: call backward() first")
 '''
+ADAM_BODY = '''
+    state["step"] += 1
+    t = state["step"]
+    with torch.no_grad():
+        for p, m, v in zip(params, state["m"], state["v"]):
+            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
+            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
+            p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
+            p.grad.zero_()
+'''
 ADAM_CHECKS = '''
 def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
     if lr < 0:
@@ -629,6 +639,15 @@ def momentum_step(params, velocities, lr, beta=0.9):
     optimizer.step()
     optimizer.zero_grad(set_to_none=False)
 """)}),
+    Case("momentum_default_beta_0_99", "momentum_step's beta defaults to 0.99, not the 0.9 the signature states",
+         breaks="momentum_step.signature", answers={"momentum_step_answer": with_checks(
+             MOMENTUM_CHECKS.replace("beta=0.9", "beta=0.99"), """
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(beta).add_(p.grad)
+            p -= lr * v
+            p.grad.zero_()
+""")}),
     # ---- adam_step
     Case("adam_moments_rebound", "adam_step computes m and v into local names: the averages are never stored, so every "
          "step starts from zero", breaks="adam_step.state", answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
@@ -641,6 +660,12 @@ def momentum_step(params, velocities, lr, beta=0.9):
             p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
             p.grad.zero_()
 """)}),
+    Case("adam_default_eps_1e-6", "adam_step's eps defaults to 1e-6, not the 1e-8 the signature states (it shows "
+         "only where gradients are as small as eps)", breaks="adam_step.signature",
+         answers={"adam_step_answer": with_checks(ADAM_CHECKS.replace("eps=1e-8", "eps=1e-6"), ADAM_BODY)}),
+    Case("adam_default_betas_0_8_0_99", "adam_step's betas default to (0.8, 0.99), not the (0.9, 0.999) the signature "
+         "states", breaks="adam_step.signature",
+         answers={"adam_step_answer": with_checks(ADAM_CHECKS.replace("(0.9, 0.999)", "(0.8, 0.99)"), ADAM_BODY)}),
     Case("adam_no_bias_correction", "adam_step steps along m / (sqrt(v) + eps), without the bias correction",
          breaks="adam_step.update", answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] += 1

@@ -397,6 +397,18 @@ def fit(model, x, y, epochs=1, lr=1e-3, batch_size=64):
          fails={"fit_optimizer"}),
     Case("sgd", "fit uses plain SGD", answers={"fit_answer": fit_with(
         STEP, optimiser="torch.optim.SGD(model.parameters(), lr=lr)")}, breaks="fit.optimizer"),
+    Case("fit_drops_last_batch", "fit drops each epoch's last, smaller batch (as DataLoader(drop_last=True) would): "
+         "some examples are never trained on", breaks="fit.batches", answers={"fit_answer": fit_with(STEP).replace(
+             "range(0, len(x), batch_size)", "range(0, len(x) - batch_size + 1, batch_size)")}),
+    Case("fit_default_batch_size_32", "fit's batch_size defaults to 32, not the 64 of its signature",
+         answers={"fit_answer": fit_with(STEP).replace("batch_size=64):", "batch_size=32):")},
+         fails={"fit_batches"}, rest_full=True),
+    Case("fit_default_two_epochs", "fit's epochs defaults to 2, not the 1 of its signature",
+         answers={"fit_answer": fit_with(STEP).replace("epochs=1,", "epochs=2,")},
+         fails={"fit_losses", "fit_batches"}, rest_full=True),
+    Case("fit_default_lr_3e-3", "fit's lr defaults to 3e-3, not the 1e-3 of its signature",
+         answers={"fit_answer": fit_with(STEP).replace("lr=1e-3,", "lr=3e-3,")},
+         fails={"fit_optimizer"}, rest_full=True),
     Case("fit_no_length_check", "fit does not check that x and y have the same length",
          answers={"fit_answer": fit_with(STEP, check=False)}, breaks="fit.errors"),
     Case("fit_modifies_x", "fit normalises x in place", answers={"fit_answer": fit_with(

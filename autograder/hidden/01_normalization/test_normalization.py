@@ -242,10 +242,17 @@ def test_zero_variance_features_get_eps(student, x, eps, constant):
 @example(x=torch.tensor([[0, 255, 7], [0, 255, 9]], dtype=torch.uint8))  # uint8 pixels, always tried
 @given(x=S.tensors(S.shapes(min_dims=2, max_dims=2), torch.uint8, 0, 255))
 def test_per_pixel_stats_default_eps_on_pixels(student, x):
-    """per_pixel_stats on uint8 pixels uses the default eps=1e-8 and floating point."""
+    """per_pixel_stats on uint8 pixels uses the default eps=1e-8 and floating point: a pixel that never changes gets the std 1e-8 itself."""
     mean, std = student.per_pixel_stats(x)
     expect_close(mean, x.double().mean(dim=0).float(), what="mean", atol=scale_atol(x))
     expect_close(std, population_std(x, dim=0).clamp_min(1e-8).float(), what="std", atol=10 * scale_atol(x))
+    # Whole numbers that never change have a std of exactly 0 however it is computed, so the clamped
+    # std is eps itself: compared relatively, since eps is far below the tolerance of the others.
+    constant = (x == x[:1]).all(dim=0)
+    if len(x) and bool(constant.any()):
+        got = std[constant]
+        expect_close(got, torch.full_like(got, 1e-8), rtol=1e-3, atol=0.0,
+                     what="the std of the pixels that never change (eps left out: 1e-8)")
 
 
 @graded("per_pixel_stats_rank", rules=["per_pixel_stats.errors"])

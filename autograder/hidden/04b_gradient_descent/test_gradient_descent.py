@@ -573,6 +573,11 @@ def step_sequences(draw, max_steps=4):
     return Parameters(values, grads, per_step=True)
 
 
+def tiny_gradients(steps):
+    """The same steps with every gradient times 1e-8: as small as Adam's default eps."""
+    return Parameters(steps.values, [[g * 1e-8 for g in step] for step in steps.grads], per_step=True)
+
+
 def one_step_of(steps):
     return Parameters(steps.values, steps.grads[:1], per_step=True)
 
@@ -707,6 +712,10 @@ BETAS = [0.0, 0.5, 0.9, 0.99]
 def test_momentum_step_matches_torch_sgd_with_momentum(student, steps, lr, beta):
     """After k calls of momentum_step (velocities starting at zero), each parameter and each velocity in the list are those torch.optim.SGD(params, lr, momentum=beta) reaches (its momentum buffers), in the parameter's dtype and shape."""
     reply = take_steps(student, "momentum_step", MOMENTUM_CALL, steps, lr=lr, beta=beta)
+    expect_sgd_with_momentum(reply, steps, lr, beta)
+
+
+def expect_sgd_with_momentum(reply, steps, lr, beta):
     params, optimizer = optim_reference(lambda ps: torch_optim.SGD(ps, lr=lr, momentum=beta), steps)
     count = len(steps.grads)
     expect_parameters(reply, params, "momentum_step", count)
@@ -715,6 +724,15 @@ def test_momentum_step_matches_torch_sgd_with_momentum(student, steps, lr, beta)
     buffers = [optimizer.state[p].get("momentum_buffer", g) for p, g in zip(params, steps.grads[-1])]
     expect_state_tensors(velocities, buffers,
                          f"velocities after {count} momentum_step call{'s' if count > 1 else ''}: velocities")
+
+
+@graded("momentum_step_update", rules=["momentum_step.signature", "momentum_step.update", "momentum_step.dtype"])
+@settings(max_examples=6)
+@given(steps=step_sequences(), lr=st.sampled_from(MOMENTUM_LRS))
+def test_momentum_step_beta_defaults_to_0_9(student, steps, lr):
+    """momentum_step(params, velocities, lr), with beta left out, steps as with beta=0.9: each parameter and velocity are those torch.optim.SGD(params, lr, momentum=0.9) reaches."""
+    reply = take_steps(student, "momentum_step", "momentum_step(params, velocities, lr)", steps, lr=lr)
+    expect_sgd_with_momentum(reply, steps, lr, 0.9)
 
 
 @graded("momentum_step_zero_grad", rules=["momentum_step.zero_grad"])
@@ -811,6 +829,16 @@ def test_adam_step_matches_torch_adam(student, steps, lr, betas, eps):
     """After k calls of adam_step (state starting at step 0 with zero averages), each parameter is what torch.optim.Adam(params, lr, betas, eps) reaches, in its dtype and shape: p -= lr * m_hat / (sqrt(v_hat) + eps), with the bias-corrected averages."""
     reply = take_steps(student, "adam_step", ADAM_CALL, steps, lr=lr, betas=betas, eps=eps)
     params, _ = adam_reference(steps, lr, betas, eps)
+    expect_parameters(reply, params, "adam_step", len(steps.grads))
+
+
+@graded("adam_step_update", rules=["adam_step.signature", "adam_step.update", "adam_step.dtype"])
+@settings(max_examples=8)
+@given(steps=step_sequences().map(tiny_gradients), lr=st.sampled_from(ADAM_LRS[1:]))
+def test_adam_step_defaults_to_torch_adams(student, steps, lr):
+    """adam_step(params, state, lr), with betas and eps left out, steps as with betas=(0.9, 0.999) and eps=1e-8: each parameter is what torch.optim.Adam(params, lr) reaches. The gradients are tiny (at most 1e-7), so that eps, added to sqrt(v_hat), changes every step."""
+    reply = take_steps(student, "adam_step", "adam_step(params, state, lr)", steps, lr=lr)
+    params, _ = adam_reference(steps, lr, (0.9, 0.999), 1e-8)
     expect_parameters(reply, params, "adam_step", len(steps.grads))
 
 

@@ -456,7 +456,8 @@ def _on_step(opt, args, kwargs):
         _optimizers.append(opt)
 _handle = _optim.register_optimizer_step_pre_hook(_on_step)
 try:
-    _losses = fit(_model, x, y, epochs=epochs, lr=lr, batch_size=batch_size)
+    _given = {_k: _v for _k, _v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if _v is not None}
+    _losses = fit(_model, x, y, **_given)
 finally:
     _handle.remove()
 result = {"losses": _losses, "forwards": _forwards, "accumulated": _accumulated, "steps": _steps,
@@ -464,8 +465,26 @@ result = {"losses": _losses, "forwards": _forwards, "accumulated": _accumulated,
 """
 
 
+FIT_DEFAULTS = {"epochs": 1, "lr": 1e-3, "batch_size": 64}  # the signature's: fit(model, x, y, epochs=1, lr=1e-3, batch_size=64)
+
+
+def fit_call(epochs, batch_size, lr) -> str:
+    """The call as the probe makes it: an argument that is None is left out."""
+    given = [f"{name}={value}" for name, value in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size))
+             if value is not None]
+    return f"fit({', '.join(['model', 'x', 'y'] + given)})"
+
+
+def with_defaults(epochs, batch_size, lr):
+    """The arguments fit runs with: those left out (None) take the signature's defaults."""
+    return (FIT_DEFAULTS["epochs"] if epochs is None else epochs,
+            FIT_DEFAULTS["batch_size"] if batch_size is None else batch_size,
+            FIT_DEFAULTS["lr"] if lr is None else lr)
+
+
 def fit_probe(student, epochs, batch_size, lr):
-    """fit on 100 random examples with a small network, watched by hooks; cached per arguments."""
+    """fit on 100 random examples with a small network, watched by hooks; cached per arguments
+    (None: left out of the call)."""
     return once(("fit_probe", epochs, batch_size, lr), lambda: student.run(
         FIT_PROBE, label="fit", timeout=20, x=PROBE_X.clone(), y=PROBE_Y.clone(), epochs=epochs, lr=lr,
         batch_size=batch_size))
@@ -514,19 +533,24 @@ fit_batch_sizes = st.sampled_from([16, 25, 32, 64])
 fit_lrs = st.sampled_from([2e-3, 5e-4])
 
 
-@graded("fit_losses", rules=["fit.losses", "fit.dtype"])
+LEFT_OUT = dict(epochs=None, batch_size=None, lr=None)  # fit(model, x, y): the defaults, always tried
+
+
+@graded("fit_losses", rules=["fit.losses", "fit.dtype", "fit.signature"])
+@example(**LEFT_OUT)
 @settings(max_examples=4)
 @given(epochs=fit_epochs, batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_returns_the_mean_loss_of_each_epoch(student, epochs, batch_size, lr):
-    """fit returns a list with one number per epoch: the mean of the batch losses of that epoch."""
+    """fit returns a list with one number per epoch (epochs left out: 1): the mean of the batch losses of that epoch."""
     probe = fit_probe(student, epochs, batch_size, lr)
+    call, (epochs, batch_size, lr) = fit_call(epochs, batch_size, lr), with_defaults(epochs, batch_size, lr)
     losses = probe["losses"]
     if not isinstance(losses, (list, tuple)):
         fail(f"fit should return a list of {epochs} floats, one per epoch; got {type(losses).__name__}: {show(losses)}")
     batches = training_batches(probe)
     if len(losses) != epochs:
         hint = " (one per batch? return the mean of each epoch's batch losses)" if len(losses) == len(batches) else ""
-        fail(f"fit(..., epochs={epochs}) should return {epochs} losses, one per epoch; got {len(losses)}{hint}")
+        fail(f"{call} should return {epochs} losses, one per epoch; got {len(losses)}{hint}")
     for e, v in enumerate(losses):
         if not isinstance(v, float):  # a python float (numpy's float64 is one too), as the notebook says
             fail(f"the loss of epoch {e + 1} should be a python float (loss.item()), got "
@@ -534,7 +558,7 @@ def test_fit_returns_the_mean_loss_of_each_epoch(student, epochs, batch_size, lr
     values = [as_number(v, f"the loss of epoch {e + 1}") for e, v in enumerate(losses)]
     epochs_seen = split_epochs(batches)
     if len(epochs_seen) != epochs:
-        fail(f"fit(..., epochs={epochs}) went {len(epochs_seen)} times through the examples")
+        fail(f"{call} went {len(epochs_seen)} times through the examples; epochs={epochs}")
     for e, (value, epoch) in enumerate(zip(values, epochs_seen)):
         batch_losses = torch.stack([F.cross_entropy(logits.double(), PROBE_Y[rows]) for rows, logits in epoch])
         sizes = torch.tensor([len(rows) for rows, _ in epoch], dtype=torch.float64)
@@ -545,32 +569,35 @@ def test_fit_returns_the_mean_loss_of_each_epoch(student, epochs, batch_size, lr
                  f"{[round(v, 4) for v in batch_losses[:4].tolist()]})")
 
 
-@graded("fit_batches", rules=["fit.batches"])
+@graded("fit_batches", rules=["fit.batches", "fit.signature"])
+@example(**LEFT_OUT)
 @settings(max_examples=4)
 @given(epochs=st.integers(2, 3), batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_uses_shuffled_mini_batches(student, epochs, batch_size, lr):
-    """fit trains on mini-batches of batch_size examples (the last of an epoch may be smaller), each example once per epoch, in a new random order every epoch."""
+    """fit trains on mini-batches of batch_size examples (left out: 64; the last of an epoch may be smaller), every example once per epoch, in a new random order every epoch (epochs left out: 1)."""
     probe = fit_probe(student, epochs, batch_size, lr)
+    call, (epochs, batch_size, lr) = fit_call(epochs, batch_size, lr), with_defaults(epochs, batch_size, lr)
     batches = training_batches(probe)
     sizes = [len(rows) for rows, _ in batches]
     if any(size > batch_size for size in sizes):
-        fail(f"with batch_size={batch_size} the model was given batches of sizes {sizes}")
+        fail(f"{call} gave the model batches of sizes {sizes}; batch_size={batch_size}")
     epochs_seen = split_epochs(batches)
     orders = []
     for e, epoch in enumerate(epochs_seen):
         epoch_sizes = [len(rows) for rows, _ in epoch]
         if any(size != batch_size for size in epoch_sizes[:-1]):
-            fail(f"with batch_size={batch_size} and {len(PROBE_X)} examples, epoch {e + 1} used batches of "
-                 f"sizes {epoch_sizes}: every batch but the last should have batch_size examples")
+            fail(f"{call}, {len(PROBE_X)} examples: epoch {e + 1} used batches of sizes {epoch_sizes}; every "
+                 f"batch but the last should have batch_size={batch_size} examples")
         order = torch.cat([rows for rows, _ in epoch])
         if len(order) != len(set(order.tolist())):
             fail(f"epoch {e + 1} used some examples twice: each example once per epoch (a permutation)")
-        if len(PROBE_X) - len(order) >= batch_size:
-            fail(f"epoch {e + 1} used only {len(order)} of the {len(PROBE_X)} examples")
+        if len(order) != len(PROBE_X):
+            fail(f"{call}: epoch {e + 1} used {len(order)} of the {len(PROBE_X)} examples (batches of sizes "
+                 f"{epoch_sizes}); every example once per epoch: keep the last, smaller batch")
         orders.append(order)
     if len(epochs_seen) != epochs:
-        fail(f"fit(..., epochs={epochs}) went {len(epochs_seen)} times through the examples")
-    if torch.equal(orders[0], torch.arange(len(orders[0]))):
+        fail(f"{call} went {len(epochs_seen)} times through the examples; epochs={epochs}")
+    if orders and torch.equal(orders[0], torch.arange(len(orders[0]))):
         fail("the first epoch took the examples in their original order: shuffle them (torch.randperm)")
     if any(torch.equal(a, b) for a, b in zip(orders, orders[1:])):
         fail("two epochs took the examples in the same order: draw a new random order every epoch")
@@ -601,12 +628,14 @@ def test_fit_zeroes_the_gradients(student, epochs, batch_size, lr):
              f"batches (backward adds to .grad): call opt.zero_grad() for every batch")
 
 
-@graded("fit_optimizer", rules=["fit.optimizer"])
+@graded("fit_optimizer", rules=["fit.optimizer", "fit.signature"])
+@example(**LEFT_OUT)
 @settings(max_examples=4)
 @given(epochs=fit_epochs, batch_size=fit_batch_sizes, lr=fit_lrs)
 def test_fit_takes_one_adam_step_per_batch(student, epochs, batch_size, lr):
-    """fit takes one torch.optim.Adam step per mini-batch, on all the model's parameters, with learning rate lr, all with one optimiser created for the whole fit."""
+    """fit takes one torch.optim.Adam step per mini-batch, on all the model's parameters, with learning rate lr (left out: 1e-3), all with one optimiser created for the whole fit."""
     probe = fit_probe(student, epochs, batch_size, lr)
+    call, (epochs, batch_size, lr) = fit_call(epochs, batch_size, lr), with_defaults(epochs, batch_size, lr)
     steps, batches = probe["steps"], training_batches(probe)
     if not steps:
         fail("fit never called the optimiser's step(): use torch.optim.Adam(model.parameters(), lr=lr)")
@@ -615,14 +644,14 @@ def test_fit_takes_one_adam_step_per_batch(student, epochs, batch_size, lr):
         fail(f"fit used the optimiser {', '.join(names)}; this exercise uses torch.optim.Adam")
     rates = sorted({rate for _, group_rates, _ in steps for rate in group_rates})
     if any(not math.isclose(rate, lr, rel_tol=1e-9) for rate in rates):
-        fail(f"fit(..., lr={lr}) used the learning rate {rates}: pass lr to Adam")
+        fail(f"{call} used the learning rate {rates}; lr={lr}: pass lr to Adam")
     if not all(same for _, _, same in steps):
         fail("the optimiser does not hold exactly the model's parameters: torch.optim.Adam(model.parameters(), lr=lr)")
     if len(steps) != len(batches):
         fail(f"fit took {len(steps)} optimiser steps for {len(batches)} batches: one step per batch")
     optimizers = probe.get("optimizers")
     if optimizers != 1:
-        fail(f"fit(..., epochs={epochs}) stepped {optimizers} different optimisers: create one "
+        fail(f"{call} stepped {optimizers} different optimisers: create one "
              f"torch.optim.Adam before the loops and use it for every step (Adam's running averages of "
              f"the gradients live in the optimiser, and a new one starts them again)")
 
