@@ -29,6 +29,8 @@ and otherwise only from torch, hypothesis, numpy and math::
   other input), run here as written and sent to the worker as its text.
 - ``torch_optim.SGD`` and ``torch_optim.Adam``: torch.optim's own updates and state, bit for bit,
   without the classes' import of ``torch._dynamo`` (``autograder/optim_references.py``).
+- ``@reference``: a costly reference, a pure function of its arguments, computed once per grading
+  process for each input (``autograder/reference_cache.py``).
 
 Draw inputs only from strategies, never from the student's results: what a test draws
 (in ``@given`` or with ``data.draw``) and what it ``assume()``s may depend on earlier
@@ -49,10 +51,12 @@ from autograder.checks import (TOLERANCES, expect_close, expect_equal, expect_ra
                                expect_unchanged, fail, graded_dtype, show)
 from autograder.engine.judge.plugin import graded
 from autograder.engine.judge.student_proxy import StudentFailure, StudentRaised
+from autograder.reference_cache import reference
 
 __all__ = ["TOLERANCES", "S", "StudentFailure", "StudentRaised", "expect_close", "expect_equal", "expect_raises",
            "expect_shape", "expect_tensor", "expect_unchanged", "fail", "graded", "graded_dtype",
-           "leaves_inputs_unchanged", "not_allowed", "raises_value_error", "returns_pair", "show", "SourceFunction", "torch_optim"]
+           "leaves_inputs_unchanged", "not_allowed", "raises_value_error", "reference", "returns_pair", "show", "SourceFunction",
+           "torch_optim"]
 
 
 class SourceFunction:

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from hypothesis import assume, example, given, settings, strategies as st
 
 from autograder.testing import (TOLERANCES, S, expect_close, expect_raises, expect_tensor, expect_unchanged, fail,
-                                graded, leaves_inputs_unchanged, not_allowed, raises_value_error, show, SourceFunction,
-                                torch_optim)
+                                graded, leaves_inputs_unchanged, not_allowed, raises_value_error, reference, show,
+                                SourceFunction, torch_optim)
 
 FLOATS = (torch.float32, torch.float64)
 # The step and the training loop are written by hand, without torch's optimizers.
@@ -209,6 +209,7 @@ def line_problems(draw):
     return LineProblem(x, y, lr, draw(st.integers(0, 25)))
 
 
+@reference  # the same problems for every notebook a grading process replays
 def fit_reference(x, y, lr, steps):
     """torch.optim.SGD on F.mse_loss from a = b = 0; the losses before each step."""
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
