@@ -677,37 +677,13 @@ def momentum_step(params, velocities, lr, beta=0.9):
             p.grad.zero_()
 """)}),
     Case("adam_eps_inside_sqrt", "adam_step divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps",
-         fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
-    state["step"] += 1
-    t = state["step"]
-    with torch.no_grad():
-        for p, m, v in zip(params, state["m"], state["v"]):
-            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
-            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
-            p -= lr * (m / (1 - betas[0] ** t)) / (v / (1 - betas[1] ** t) + eps).sqrt()
-            p.grad.zero_()
-""")}),
+         fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": with_checks(ADAM_CHECKS, ADAM_BODY.replace(
+             "((v / (1 - betas[1] ** t)).sqrt() + eps)", "(v / (1 - betas[1] ** t) + eps).sqrt()"))}),
     Case("adam_step_counted_after", "adam_step adds 1 to the step count after the update, so the first step divides "
-         "by 1 - beta ** 0 = 0", fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
-    t = state["step"]
-    with torch.no_grad():
-        for p, m, v in zip(params, state["m"], state["v"]):
-            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
-            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
-            p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
-            p.grad.zero_()
-    state["step"] += 1
-""")}),
+         "by 1 - beta ** 0 = 0", fails={"adam_step_update"}, rest_full=True, answers={"adam_step_answer": with_checks(
+             ADAM_CHECKS, ADAM_BODY.replace('    state["step"] += 1\n', "", 1) + '    state["step"] += 1\n')}),
     Case("adam_gradients_not_zeroed", "adam_step never zeroes the gradients", breaks="adam_step.zero_grad",
-         answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
-    state["step"] += 1
-    t = state["step"]
-    with torch.no_grad():
-        for p, m, v in zip(params, state["m"], state["v"]):
-            m.mul_(betas[0]).add_((1 - betas[0]) * p.grad)
-            v.mul_(betas[1]).add_((1 - betas[1]) * p.grad ** 2)
-            p -= lr * (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
-""")}),
+         answers={"adam_step_answer": with_checks(ADAM_CHECKS, ADAM_BODY.replace("            p.grad.zero_()\n", ""))}),
     Case("adam_requires_grad_switched_off", "adam_step turns requires_grad off to update and never back on",
          breaks="adam_step.no_graph", answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
     state["step"] += 1
