@@ -55,8 +55,12 @@ def _function_key(function) -> tuple | None:
 
 
 def tensor_bytes(t: torch.Tensor) -> bytes:
-    """The bytes of a CPU tensor's values, in row-major order (any dtype, bfloat16 included)."""
-    return t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+    """The bytes of a CPU tensor's values, in row-major order (any dtype, bfloat16 included). Copied
+    into a fresh 1-d tensor first: a dimension of size 1 may have any stride, and viewing another
+    dtype's bytes needs stride 1."""
+    if not t.numel():
+        return b""
+    return torch.empty(t.numel(), dtype=t.dtype).copy_(t.reshape(-1)).view(torch.uint8).numpy().tobytes()
 
 
 def value_key(value) -> tuple | None:
@@ -85,7 +89,10 @@ def reference(function):
     """Keep ``function``'s result for each distinct input, for this process's life (see above)."""
     @functools.wraps(function)
     def kept(*args, **kwargs):
-        key = (_function_key(function), value_key(args), value_key(kwargs))
+        try:
+            key = (_function_key(function), value_key(args), value_key(kwargs))
+        except Exception:  # the cache never changes a verdict: a value it cannot key is computed
+            key = (None,)
         if any(part is None for part in key):
             return function(*args, **kwargs)
         if key not in _results:

@@ -15,12 +15,20 @@ from tests.strategies import tensors
 
 
 def bits(t: torch.Tensor) -> tuple:
-    """What a tensor is, bit for bit: its dtype, shape and the bytes of its values in order."""
-    return str(t.dtype), tuple(t.shape), [] if not t.numel() else t.contiguous().reshape(-1).view(torch.uint8).tolist()
+    """What a tensor is, bit for bit: its dtype, shape and each value in order, a float by the 8
+    bytes of its exact float64 value (so -0.0 is not 0.0), a complex number by both parts."""
+    def exact(value):
+        if isinstance(value, complex):
+            return exact(value.real), exact(value.imag)
+        return struct.pack("<d", value) if isinstance(value, float) else value
+    return str(t.dtype), tuple(t.shape), [exact(v) for v in t.reshape(-1).tolist()]
 
 
 @settings(max_examples=200, deadline=None)
-@given(a=tensors(), b=tensors())
+@given(a=tensors() | st.sampled_from([torch.tensor(0.0), torch.tensor(-0.0), torch.tensor([0.0]),
+                                      torch.zeros(2, dtype=torch.float16)[::2],  # size 1, stride 2
+                                      torch.zeros(2, 2, dtype=torch.bfloat16).t()]),
+       b=tensors())
 def test_two_tensors_share_a_key_exactly_when_they_are_the_same_bits(a, b):
     assert (value_key(a) == value_key(b)) == (bits(a) == bits(b))
 
@@ -85,3 +93,18 @@ def test_the_cache_holds_at_most_its_bound(monkeypatch):
 
     assert [square(i) for i in range(12)] == [i * i for i in range(12)]
     assert len(reference_cache._results) == 5
+
+
+def test_a_value_the_cache_cannot_key_is_computed(monkeypatch):
+    def broken(value):
+        raise RuntimeError("cannot key this")
+
+    monkeypatch.setattr(reference_cache, "value_key", broken)
+    calls = []
+
+    @reference
+    def double(x):
+        calls.append(1)
+        return 2 * x
+
+    assert double(3) == 6 and double(3) == 6 and len(calls) == 2
