@@ -87,10 +87,13 @@ def value_key(value) -> tuple | None:
 
 def reference(function):
     """Keep ``function``'s result for each distinct input, for this process's life (see above)."""
+    # Once, as the test file is imported (again for each notebook): not a file's stat per call.
+    function_key = _function_key(function)
+
     @functools.wraps(function)
     def kept(*args, **kwargs):
         try:
-            key = (_function_key(function), value_key(args), value_key(kwargs))
+            key = (function_key, value_key(args), value_key(kwargs))
         except Exception:  # the cache never changes a verdict: a value it cannot key is computed
             key = (None,)
         if any(part is None for part in key):
