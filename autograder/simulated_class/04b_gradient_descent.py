@@ -44,6 +44,13 @@ def momentum_step(params, velocities, lr, beta=0.9):
     if any(p.grad is None for p in params):
         raise ValueError("every parameter needs a gradient: call backward() first")
 '''
+MOMENTUM_BODY = '''
+    with torch.no_grad():
+        for p, v in zip(params, velocities):
+            v.mul_(beta).add_(p.grad)
+            p -= lr * v
+            p.grad.zero_()
+'''
 ADAM_BODY = '''
     state["step"] += 1
     t = state["step"]
@@ -599,12 +606,7 @@ def relative_error(a, b):
             p.grad.zero_()
 """)}),
     Case("momentum_gradients_not_zeroed", "momentum_step never zeroes the gradients", breaks="momentum_step.zero_grad",
-         answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
-    with torch.no_grad():
-        for p, v in zip(params, velocities):
-            v.mul_(beta).add_(p.grad)
-            p -= lr * v
-""")}),
+         answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, MOMENTUM_BODY.replace("            p.grad.zero_()\n", ""))}),
     Case("momentum_requires_grad_switched_off", "momentum_step turns requires_grad off to update and never back on",
          breaks="momentum_step.no_graph", answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
     for p, v in zip(params, velocities):
@@ -623,13 +625,7 @@ def relative_error(a, b):
 """)}),
     Case("momentum_no_checks", "momentum_step checks neither lr, beta, the gradients nor the velocities' count",
          breaks="momentum_step.errors", answers={"momentum_step_answer": """
-def momentum_step(params, velocities, lr, beta=0.9):
-    with torch.no_grad():
-        for p, v in zip(params, velocities):
-            v.mul_(beta).add_(p.grad)
-            p -= lr * v
-            p.grad.zero_()
-"""}),
+def momentum_step(params, velocities, lr, beta=0.9):""" + MOMENTUM_BODY}),
     Case("momentum_uses_torch_optim", "momentum_step with torch.optim.SGD(momentum=beta), its buffers set from the "
          "velocities", breaks="momentum_step.not_allowed", fails=MOMENTUM_CELLS, hidden_only="the grader refuses it",
          answers={"momentum_step_answer": with_checks(MOMENTUM_CHECKS, """
@@ -641,13 +637,7 @@ def momentum_step(params, velocities, lr, beta=0.9):
 """)}),
     Case("momentum_default_beta_0_99", "momentum_step's beta defaults to 0.99, not the 0.9 the signature states",
          breaks="momentum_step.signature", answers={"momentum_step_answer": with_checks(
-             MOMENTUM_CHECKS.replace("beta=0.9", "beta=0.99"), """
-    with torch.no_grad():
-        for p, v in zip(params, velocities):
-            v.mul_(beta).add_(p.grad)
-            p -= lr * v
-            p.grad.zero_()
-""")}),
+             MOMENTUM_CHECKS.replace("beta=0.9", "beta=0.99"), MOMENTUM_BODY)}),
     # ---- adam_step
     Case("adam_moments_rebound", "adam_step computes m and v into local names: the averages are never stored, so every "
          "step starts from zero", breaks="adam_step.state", answers={"adam_step_answer": with_checks(ADAM_CHECKS, """
