@@ -443,6 +443,23 @@ def fit_line(x, y, lr, steps):
         sgd_step([a, b], lr)
     return a.item(), b.item(), losses
 '''}),
+    Case("fit_line_accepts_matrices", "fit_line checks that x and y have one shape, not empty, not 0-d, so two "
+         "matrices of one shape pass (the notebook says 1-d)", breaks="fit_line.errors", answers={"fit_line_answer": '''
+def fit_line(x, y, lr, steps):
+    if x.shape != y.shape or x.numel() == 0 or x.dim() == 0:
+        raise ValueError(f"x and y must be of one shape and not empty, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((a * x + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step([a, b], lr)
+    return a.item(), b.item(), losses
+'''}),
     Case("fit_line_returns_tensors", "fit_line returns a and b as 0-d tensors and the losses as tensors (the "
          "notebook says Python floats, .item())", fails=FIT_VALUES, rest_full=True, breaks="fit_line.floats", answers={"fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
@@ -506,6 +523,52 @@ def fit_line(x, y, lr, steps):
         grad.view(-1)[i] = (up - down) / (2 * eps)
     return grad
 ''')}),
+    Case("numeric_grad_moves_a_double_alias", "numeric_grad works on x.double() for precision, moving its entries "
+         "and back: for a float64 x that is x itself, not a copy", breaks="numeric_grad.pure",
+         answers={"numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
+    xd = x.double()
+    grad = torch.zeros_like(xd)
+    flat = xd.view(-1)
+    for i in range(flat.numel()):
+        flat[i] += eps
+        up = float(f(xd))
+        flat[i] -= eps
+        flat[i] -= eps
+        down = float(f(xd))
+        flat[i] += eps
+        grad.view(-1)[i] = (up - down) / (2 * eps)
+    return grad.to(x.dtype)
+''')}),
+    Case("numeric_grad_rows_matrix", "numeric_grad works on x as a matrix of rows, x.reshape(len(x), -1), and "
+         "calls f with that matrix (the notebook says f gets the whole tensor, shaped like x)",
+         breaks="numeric_grad.whole_tensor", answers={"numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
+    if x.dim() == 0:
+        return numeric_grad(lambda t: f(t.reshape(())), x.reshape(1), eps).reshape(())
+    m = x.reshape(len(x), -1)
+    grad = torch.zeros_like(m)
+    for r in range(m.shape[0]):
+        for c in range(m.shape[1]):
+            step = torch.zeros_like(m)
+            step[r, c] = eps
+            grad[r, c] = (f(m + step) - f(m - step)) / (2 * eps)
+    return grad.reshape(x.shape)
+''')}),
+    Case("numeric_grad_eps_per_dtype", "numeric_grad's default eps is 1e-3 for float64 but 1e-2 for float32 (the "
+         "notebook says 1e-3)", breaks="numeric_grad.central_difference", answers={"numeric_grad_answer": '''
+def numeric_grad(f, x, eps=None):
+    if eps is None:
+        eps = 1e-3 if x.dtype == torch.float64 else 1e-2
+    if not torch.is_floating_point(x):
+        raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+    if eps <= 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+    grad = torch.zeros_like(x)
+    for i in range(x.numel()):
+        step = torch.zeros_like(x)
+        step.view(-1)[i] = eps
+        grad.view(-1)[i] = (f(x + step) - f(x - step)) / (2 * eps)
+    return grad
+'''}),
     Case("numeric_grad_flat", "numeric_grad returns the gradient flattened", breaks="numeric_grad.shape_dtype", answers={"numeric_grad_answer": with_checks(NUMERIC_CHECKS, '''
     grad = torch.zeros(x.numel(), dtype=x.dtype)
     for i in range(x.numel()):
