@@ -44,6 +44,17 @@ def momentum_step(params, velocities, lr, beta=0.9):
     if any(p.grad is None for p in params):
         raise ValueError("every parameter needs a gradient: call backward() first")
 '''
+FIT_BODY = '''
+    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((a * x + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        sgd_step([a, b], lr)
+    return a.item(), b.item(), losses
+'''
 MOMENTUM_BODY = '''
     with torch.no_grad():
         for p, v in zip(params, velocities):
@@ -415,16 +426,7 @@ def sgd_step(params, lr):
     Case("fit_line_no_checks", "fit_line checks no shapes and accepts negative steps", fails={"fit_line_errors"},
          answers={"fit_line_answer": '''
 def fit_line(x, y, lr, steps):
-    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
-    losses = []
-    for _ in range(steps):
-        loss = ((a * x + b - y) ** 2).mean()
-        losses.append(loss.item())
-        loss.backward()
-        sgd_step([a, b], lr)
-    return a.item(), b.item(), losses
-'''}),
+''' + FIT_BODY}),
     # ---- one stated rule broken each (issue 24): each loses that rule's points only
     Case("fit_line_accepts_empty", "fit_line checks shapes and steps but lets empty x and y through (the "
          "notebook says their lengths must not be 0)", breaks="fit_line.errors", answers={"fit_line_answer": '''
@@ -433,16 +435,7 @@ def fit_line(x, y, lr, steps):
         raise ValueError(f"x and y must be vectors of one length, got {tuple(x.shape)} and {tuple(y.shape)}")
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
-    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
-    losses = []
-    for _ in range(steps):
-        loss = ((a * x + b - y) ** 2).mean()
-        losses.append(loss.item())
-        loss.backward()
-        sgd_step([a, b], lr)
-    return a.item(), b.item(), losses
-'''}),
+''' + FIT_BODY}),
     Case("fit_line_accepts_matrices", "fit_line checks that x and y have one shape, not empty, not 0-d, so two "
          "matrices of one shape pass (the notebook says 1-d)", breaks="fit_line.errors", answers={"fit_line_answer": '''
 def fit_line(x, y, lr, steps):
@@ -450,16 +443,7 @@ def fit_line(x, y, lr, steps):
         raise ValueError(f"x and y must be of one shape and not empty, got {tuple(x.shape)} and {tuple(y.shape)}")
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
-    a = torch.zeros((), dtype=x.dtype, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
-    losses = []
-    for _ in range(steps):
-        loss = ((a * x + b - y) ** 2).mean()
-        losses.append(loss.item())
-        loss.backward()
-        sgd_step([a, b], lr)
-    return a.item(), b.item(), losses
-'''}),
+''' + FIT_BODY}),
     Case("fit_line_returns_tensors", "fit_line returns a and b as 0-d tensors and the losses as tensors (the "
          "notebook says Python floats, .item())", fails=FIT_VALUES, rest_full=True, breaks="fit_line.floats", answers={"fit_line_answer": with_checks(FIT_CHECKS, '''
     a = torch.zeros((), dtype=x.dtype, requires_grad=True)
