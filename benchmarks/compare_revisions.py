@@ -2,7 +2,7 @@
 
     python benchmarks/compare_revisions.py REV [ASSIGNMENT ...] [--runs 3]
 
-The CPU this machine gives the same work moves by a tenth or more from run to run (README,
+The CPU this machine gives the same work moves by a tenth or more from run to run (docs/performance.md,
 "the fixed and the marginal cost"), so a change of that size shows only against the code before
 it, measured beside it: this checks REV out into a temporary git worktree (sharing this
 checkout's virtual environment), then runs ``benchmarks/grading_profile.py`` for each assignment

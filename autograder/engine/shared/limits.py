@@ -156,7 +156,7 @@ class EngineSettings(_Typed):
     WHERE = "c.GradeWithHiddenTests.settings"
     # The judge (its hypothesis profile and its process, started by nbgrader's side).
     # Hypothesis examples per property (a test's own @settings sets its own). 20 caught every
-    # mutant of our solutions that 40 caught, and costs half the calls (README, "mutants").
+    # mutant of our solutions that 40 caught, and costs half the calls (docs/performance.md, "mutants").
     max_examples: int = 20
     notebook_seconds: float = 600.0     # wall clock for all hidden tests of one notebook; then the judge is replaced
     judge_start_seconds: float = 120.0  # for the judge's imports, on a busy machine
