@@ -116,6 +116,16 @@ def cross_entropy_grad(logits, targets):
              "accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return torch.eq(torch.argmax(logits, dim=1), targets).to(torch.float32).mean()
 ''')}),
+    Case("variant_half_accuracy_float32_loss", "accuracy in float16 (any floating dtype); cross_entropy computed "
+         "in float32 whatever the logits' dtype, its loss returned as float32 (graded at float32's precision)",
+         kind="variant", full=True, answers={
+             "accuracy_answer": with_checks(CHECKED_ACCURACY, '''
+    return (logits.argmax(dim=1) == targets).half().mean()
+'''),
+             "cross_entropy_answer": '''
+def cross_entropy(logits, targets):
+    return nll_loss(log_softmax(logits.float(), dim=-1), targets)
+'''}),
     Case("variant_float64", "float64 inside, cast back; accuracy through numpy", kind="variant", full=True, answers={
              "nll_loss_answer": '''
 def nll_loss(log_probs, targets):
@@ -279,6 +289,25 @@ def log_softmax(x, dim=-1):
 def binary_cross_entropy(p, y):
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
 '''}),
+    Case("bce_checks_rank_and_length", "binary_cross_entropy checks the rank and the length, not the whole shape: "
+         "(2, 1) against (2, 3) broadcasts", breaks="binary_cross_entropy.errors", answers={"binary_cross_entropy_answer": '''
+def binary_cross_entropy(p, y):
+    if p.dim() != y.dim() or len(p) != len(y):
+        raise ValueError(f"p and y must have the same shape, got {tuple(p.shape)} and {tuple(y.shape)}")
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+'''}),
+    Case("bce_clamps_p", "binary_cross_entropy clamps p to [1e-3, 1 - 1e-3] \"for safety\": p is strictly between "
+         "0 and 1 already, and the terms change below 1e-3", breaks="binary_cross_entropy.terms",
+         answers={"binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
+    p = p.clamp(1e-3, 1 - 1e-3)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+''')}),
+    Case("bce_clamps_p_in_place", "binary_cross_entropy clamps p in place, p.clamp_(1e-7, 1 - 1e-7): the caller's p "
+         "changes, and so do the terms below 1e-7", fails=BCE_VALUES, rest_full=True,
+         answers={"binary_cross_entropy_answer": with_checks(CHECKED_BCE, '''
+    p = p.clamp_(1e-7, 1 - 1e-7)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+''')}),
     Case("nll_no_minus", "NLL without the minus sign", breaks="nll_loss.values", fails={"cross_entropy_values", "cross_entropy_large", "cross_entropy_grad"}, answers={"nll_loss_answer": with_checks(CHECKED_NLL, '''
     return log_probs[torch.arange(len(targets)), targets].mean()
 ''')}),
