@@ -416,6 +416,92 @@ def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
     images.unsqueeze_(1)
     return (images.float() - means[None].float()).abs().mean(dim=(-2, -1)).argmin(dim=1)
 '''}),
+    # ---- found by a second reader's answers: each breaks one stated rule, and only a value the
+    # draws rarely or never made shows it (now pinned or drawn)
+    Case("broadcast_shape_returns_the_other_as_given", "broadcast_shape returns the other shape as it was given when "
+         "one is (): a list or a torch.Size, not a tuple", breaks="broadcast_shape.tuple", answers={
+             "broadcast_shape_answer": '''
+def broadcast_shape(shape_a, shape_b):
+    if len(shape_a) == 0:
+        return shape_b
+    if len(shape_b) == 0:
+        return shape_a
+    a, b = tuple(shape_a), tuple(shape_b)
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + a
+    b = (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {a} and {b} do not broadcast: {x} vs {y}")
+        out.append(int(y if x == 1 else x))
+    return tuple(out)
+'''}),
+    Case("broadcast_shape_pads_lists_and_restores", "broadcast_shape pads a list handed in and removes the padding "
+         "before it returns, but not when it raises", breaks="broadcast_shape.pure", answers={
+             "broadcast_shape_answer": '''
+def broadcast_shape(shape_a, shape_b):
+    a = shape_a if isinstance(shape_a, list) else list(shape_a)
+    b = shape_b if isinstance(shape_b, list) else list(shape_b)
+    pad_a, pad_b = max(0, len(b) - len(a)), max(0, len(a) - len(b))
+    a[:0] = [1] * pad_a
+    b[:0] = [1] * pad_b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast: {x} vs {y}")
+        out.append(int(y if x == 1 else x))
+    del a[:pad_a]
+    del b[:pad_b]
+    return tuple(out)
+'''}),
+    Case("broadcast_shape_leading_axes_at_least_1", "broadcast_shape takes the longer shape's leading axes as "
+         "max(size, 1), so a 0 there becomes 1", breaks="broadcast_shape.zero", answers={
+             "broadcast_shape_answer": '''
+def broadcast_shape(shape_a, shape_b):
+    a, b = tuple(shape_a), tuple(shape_b)
+    k = min(len(a), len(b))
+    lead = a[:len(a) - k] if len(a) > len(b) else b[:len(b) - k]
+    out = [max(int(s), 1) for s in lead]
+    for x, y in zip(a[len(a) - k:], b[len(b) - k:]):
+        if x == y or y == 1:
+            out.append(int(x))
+        elif x == 1:
+            out.append(int(y))
+        else:
+            raise ValueError(f"shapes {a} and {b} do not broadcast: {x} and {y}")
+    return tuple(out)
+'''}),
+    Case("add_row_vector_checks_the_result_shape", "add_row_vector turns torch's error into a ValueError and checks "
+         "the result's shape: a v of length 1 broadcasts to every column", breaks="add_row_vector.errors",
+         answers={"add_row_vector_answer": "def add_row_vector(m, v):" + '''
+    try:
+        out = m + v
+    except RuntimeError as e:
+        raise ValueError(f"v of shape {tuple(v.shape)} does not fit m of shape {tuple(m.shape)}") from None
+    if out.shape != m.shape:
+        raise ValueError(f"v of shape {tuple(v.shape)} does not fit m of shape {tuple(m.shape)}")
+    return out
+'''}),
+    Case("add_column_vector_checks_the_result_shape", "add_column_vector turns torch's error into a ValueError and "
+         "checks the result's shape: a v of length 1 broadcasts to every row", breaks="add_column_vector.errors",
+         answers={"add_column_vector_answer": "def add_column_vector(m, v):" + '''
+    try:
+        out = m + v[:, None]
+    except RuntimeError as e:
+        raise ValueError(f"v of shape {tuple(v.shape)} does not fit m of shape {tuple(m.shape)}") from None
+    if out.shape != m.shape:
+        raise ValueError(f"v of shape {tuple(v.shape)} does not fit m of shape {tuple(m.shape)}")
+    return out
+'''}),
+    Case("nearest_mean_compares_the_shapes_only", "nearest_mean_predict checks only that images and means are of "
+         "one size, not that each is a stack (N, H, W)", breaks="nearest_mean_predict.errors", answers={
+             "nearest_mean_predict_answer": '''
+def nearest_mean_predict(images, means):
+    if images.shape[1:] != means.shape[1:]:
+        raise ValueError(f"images {tuple(images.shape)} and means {tuple(means.shape)} are not images of one size")
+    return (images[:, None].float() - means[None].float()).abs().mean(dim=(-2, -1)).argmin(dim=1)
+'''}),
 ]
 
 # A built-in the exercise does not allow works in the student's own kernel, so no check cell

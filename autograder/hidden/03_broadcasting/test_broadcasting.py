@@ -66,9 +66,11 @@ def same_rank_pairs(draw, min_side=1):
     return tuple(a), tuple(b)
 
 
-@graded("broadcast_shape_tuple", rules=["broadcast_shape.tuple"])
+@graded("broadcast_shape_tuple", rules=["broadcast_shape.tuple", "broadcast_shape.scalar"])  # () as well
 @example(shape=(2, 3), kind="list")
 @example(shape=(2, 3), kind="torch.Size")
+@example(shape=(), kind="list")  # "including ()": a shortcut that returns the other shape as given is caught
+@example(shape=(), kind="torch.Size")
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=5, min_side=1, max_side=5),
        kind=st.sampled_from(["tuple", "list", "torch.Size"]))
 def test_broadcast_shape_returns_a_tuple(student, shape, kind):
@@ -84,6 +86,8 @@ def test_broadcast_shape_returns_a_tuple(student, shape, kind):
 
 @graded("broadcast_shape_tuple", rules=["broadcast_shape.pure"])
 @example(shapes=((2, 1), (3,)))
+@example(shapes=((2, 3), (4,)))  # a call that raises must leave them too (padded in place, never restored)
+@example(shapes=((4,), (2, 3)))
 @given(shapes=shape_pairs.filter(lambda ab: len(ab[0]) != len(ab[1])))
 def test_broadcast_shape_leaves_lists_unchanged(student, shapes):
     """broadcast_shape leaves shapes given as lists as they were (a list is mutable)."""
@@ -142,9 +146,12 @@ def test_broadcast_shape_with_a_scalar(student, shape, first):
     expect_equal(result, tuple(shape), what=what)
 
 
-@graded("broadcast_shape_zero", rules=["broadcast_shape.zero", "broadcast_shape.ones"])
+@graded("broadcast_shape_zero", rules=["broadcast_shape.zero", "broadcast_shape.ones",
+                                      "broadcast_shape.trailing"])  # and a 0 where the other shape has no axis
 @example(shapes=((0, 3), (1, 3)))
 @example(shapes=((0,), (0,)))
+@example(shapes=((0, 3), (3,)))  # a 0 on an axis the other shape lacks: a missing axis is a 1, and 1 stretches to 0
+@example(shapes=((4,), (2, 0, 4)))
 @given(shapes=same_rank_pairs(min_side=0).filter(lambda ab: 0 in ab[0] + ab[1]))
 def test_broadcast_shape_with_size_zero(student, shapes):
     """A size-0 axis is a size like any other: 0 with 1 gives 0 (the 1 stretches to 0), 0 with 0 gives 0."""
@@ -265,7 +272,8 @@ def test_add_column_vector_exact_integers(student, mv):
 def wrong_vectors(draw, along):
     rows, cols = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     expected = cols if along == "row" else rows
-    length = draw(st.integers(0, 6).filter(lambda k: k not in (expected, 1)))
+    # 1 included: m + v broadcasts a v of length 1 to every column (or row) without an error
+    length = draw(st.integers(0, 6).filter(lambda k: k != expected))
     return counting(rows, cols), counting(length)
 
 
@@ -517,8 +525,8 @@ def test_nearest_mean_recognises_the_means(student, case):
 def wrong_stacks(draw):
     h, w = draw(st.integers(2, 4)), draw(st.integers(2, 4))
     n, k = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    kind = draw(st.sampled_from(["flattened images", "flattened means", "one image", "a rank-4 batch",
-                                 "images of another size"]))
+    kind = draw(st.sampled_from(["flattened images", "flattened means", "both flattened", "one image",
+                                 "a rank-4 batch", "rank-4 means", "both rank 4", "images of another size"]))
     images, means = (n, h, w), (k, h, w)
     if kind == "flattened images":
         images = (n, h * w)
@@ -526,14 +534,24 @@ def wrong_stacks(draw):
         means = (k, h * w)
     elif kind == "one image":
         images = (h, w)
+    elif kind == "both flattened":
+        images, means = (n, h * w), (k, h * w)
     elif kind == "a rank-4 batch":
         images = (n, 1, h, w)
+    elif kind == "rank-4 means":
+        means = (k, 1, h, w)
+    elif kind == "both rank 4":
+        images, means = (n, 1, h, w), (k, 1, h, w)
     else:
         images = (n, h + 1, w)
     return images, means
 
 
 @graded("nearest_mean_errors", rules=["nearest_mean_predict.errors"])
+# both of one wrong rank: a check that they match each other, not that each is (., H, W), lets them through
+@example(shapes=((4, 9), (10, 9)))
+@example(shapes=((2, 1, 3, 3), (5, 1, 3, 3)))
+@example(shapes=((2, 3, 3), (5, 1, 3, 3)))
 @given(shapes=wrong_stacks())
 def test_nearest_mean_wrong_shapes_raise(student, shapes):
     """nearest_mean_predict raises ValueError, with a message, unless images are (N, H, W) and means (K, H, W) of the same H and W."""
