@@ -237,6 +237,14 @@ def test_a_judge_predicts_first_calls_once_until_its_kept_examples_change(monkey
 # -- grades
 
 MISTAKES_PER_ASSIGNMENT = 2
+# How many of a test's calls go ahead depends on how long its first call took (calls_ahead.depth_for:
+# about calls_ahead_seconds' worth): on a loaded machine a slower first call sends fewer. This test
+# compares counts between runs, so it lifts that limit and keeps only the depth: a count that no
+# longer depends on the clock (CI once saw 337 calls ahead against 356 for the same 01 notebook).
+# Not for 06, whose training calls the limit keeps out of the queue: sent ahead and dropped by a
+# test that stops early, they would spend a mistake's budget and change its grade.
+def untimed(assignment: str) -> dict:
+    return {} if assignment == "06_simple_mnist" else {"calls_ahead_seconds": 60.0}
 
 
 @pytest.mark.parametrize("assignment", assignments())
@@ -254,7 +262,7 @@ def test_grades_with_calls_sent_ahead_are_those_of_calls_one_at_a_time(assignmen
     for case in cases:
         graded, ahead, calls = {}, {}, {}
         for depth in (1, DEPTH):
-            results = try_hidden.run(assignment, case=case, settings={"calls_ahead": depth})
+            results = try_hidden.run(assignment, case=case, settings={"calls_ahead": depth, **untimed(assignment)})
             graded[depth] = [(r["test"], r["passed"], r.get("message"), r.get("example")) for r in results["tests"]]
             ahead[depth], calls[depth] = results["cost"]["calls_ahead"], results["cost"]["calls"]
             if case.kind == "solution" and depth == DEPTH:
@@ -267,7 +275,7 @@ def test_grades_with_calls_sent_ahead_are_those_of_calls_one_at_a_time(assignmen
     # By now this judge has predicted the tests' first calls (before its second notebook), and a
     # notebook's own run has confirmed them: our solution's calls go ahead as predicted, none dropped
     # (06's tests that share the student's model, whose runs find other calls, are never confirmed).
-    results = try_hidden.run(assignment)
+    results = try_hidden.run(assignment, settings=untimed(assignment))
     assert results["examples"]["predicted"] > 0 and results["cost"]["calls_ahead_dropped"] == 0, \
         (results["examples"], results["cost"])
     assert results["cost"]["calls_ahead"] == ahead_of_solution, (results["cost"]["calls_ahead"], ahead_of_solution)
