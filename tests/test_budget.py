@@ -12,7 +12,7 @@ import pytest
 from autograder.engine.judge.budget import NotebookBudget
 from autograder.engine.nbgrader_side.judge_client import stop_all
 from autograder.engine.shared.limits import Limits
-from autograder.engine.judge.student_proxy import Cell
+from autograder.engine.judge.student_proxy import Cell, Student, StudentFailure, StudentProcess
 from instructor import try_hidden
 from tests.test_limits import grader_with
 
@@ -104,6 +104,39 @@ def test_a_slow_but_legal_submission_stops_at_its_budget(tmp_path, hidden_tests,
     assert cost["calls"] <= 4, cost  # the calls made before it ran out; every later one refused at once
     # The engine's own accounting above is the check, not the test's wall clock: that also holds
     # the judge's and the zygote's start, which on a loaded machine (a CI run on four workers) took 28 s.
+
+
+class BudgetCountingWaits(NotebookBudget):
+    """Counts a third of every call's wall time as time spent waiting for a CPU, as a busy
+    machine does; the call's own deadline sees no such wait (each discounts waits its own way)."""
+
+    def add_wall(self, seconds, waited=None):
+        super().add_wall(seconds, seconds / 3)
+
+
+def test_a_call_cut_short_by_what_is_left_of_the_budget_says_the_budget_ran_out():
+    """The fourth call's deadline is what is left of the budget (about 0.2 s of 5): when it
+    fires, the student reads that the budget ran out, never that the call looped, however the
+    budget's count of CPU waits fell short of the deadline's (CI once read "slow did not finish
+    within 0.195934 seconds (an infinite loop?)"), and every later call fails at once."""
+    limits = Limits(call_seconds=2, cpu_seconds=5, cells_seconds=20, memory_bytes=2 << 30,
+                    notebook_wall_seconds=5, notebook_cpu_seconds=100)
+    process = StudentProcess([Cell("answer", SLEEPS.replace("SECONDS", "1.6"))], limits)
+    process.budget = BudgetCountingWaits(limits.notebook_cpu_seconds, limits.notebook_wall_seconds)
+    student = Student(process, {})
+    try:
+        answered, failures = 0, []
+        for i in range(8):
+            try:
+                assert student.slow(i) == i
+                answered += 1
+            except StudentFailure as failure:
+                failures.append(str(failure))
+    finally:
+        process.stop()
+    assert answered >= 3 and len(failures) == 8 - answered, (answered, failures)
+    assert all("grading budget (100 CPU-seconds / 5 seconds" in message for message in failures), failures
+    assert process.cost["calls"] == answered + 1, process.cost  # the one cut short; later ones refused at once
 
 
 # Our solution's cost per notebook (the judge's count, grading through the engine as nbgrader

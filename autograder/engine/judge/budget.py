@@ -67,6 +67,14 @@ class NotebookBudget:
     def wall_left(self) -> float:
         return max(self.wall_seconds - self.wall - self.pending, 0.0)
 
+    def wall_ran_out(self) -> None:
+        """A deadline set to ``wall_left()`` fired: the budget is spent. The deadline and
+        ``add_wall`` discount the time spent waiting for a CPU each in their own way (all the
+        worker's threads, against the main thread's, at most three quarters), so the count may
+        fall a little short of the limit; the student must read that the budget ran out, not
+        that their call looped."""
+        self.wall, self.pending = max(self.wall + self.pending, self.wall_seconds), 0.0
+
     def cpu_left(self) -> float:
         return max(self.cpu_seconds - self.cpu, 0.0)
 

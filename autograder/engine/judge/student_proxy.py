@@ -225,6 +225,7 @@ class StudentProcess:
         self._send(protocol.ExecRequest([{"id": c.id, "source": c.source} for c in cells],
                                         self.limits.cells_seconds).to_message())
         # The cells' own limit, or what is left of the notebook's budget if that is less.
+        cut_by_budget = self.budget.wall_left() < self.limits.cells_seconds
         deadline = self._deadline(min(self.limits.cells_seconds, self.budget.wall_left()))
         # Cell events are the student's to forge: only the cells sent, each reported once per run.
         sent, reported = {c.id for c in cells}, set()
@@ -254,6 +255,8 @@ class StudentProcess:
             self.budget.look(self.worker_pid)
             self.cost["budget_cpu"], self.cost["budget_seconds"] = self.budget.cpu, self.budget.wall
         if crash is not None:
+            if isinstance(crash, TimeoutError) and cut_by_budget:
+                self.budget.wall_ran_out()
             reason = ("ran longer than the time limit" if isinstance(crash, TimeoutError)
                       else self._death_reason())
             forked, counted = self.zygote is not None, self.cost["worker_cpu"]
@@ -371,7 +374,7 @@ class StudentProcess:
             self._spawn()
         if self.budget.spent():
             raise StudentFailure(self.budget.message())
-        timeout, cpu = self._call_limits(timeout)
+        timeout, cpu, cut_by_budget = self._call_limits(timeout)
         frame = ahead.frame(cpu) if taken == "unsent" else None
         failure = StudentCrashed
         self.cost["calls"] += 1
@@ -388,6 +391,8 @@ class StudentProcess:
             return protocol.CallReply.parse(self._receive(deadline, allow_meta))
         except TimeoutError:
             reason = f"{label} did not finish within {timeout:g} seconds (an infinite loop?)"
+            if cut_by_budget:  # its deadline was what was left of the notebook's budget
+                self.budget.wall_ran_out()
         except EOFError:
             reason = f"{label} stopped the grading process: {self._death_reason()}"
         except (wire.WireError, protocol.ProtocolError) as exc:  # the stream may be out of step: a fresh worker serves the rest
@@ -403,8 +408,9 @@ class StudentProcess:
         self.poisoned[label] = reason
         raise failure(reason)
 
-    def _call_limits(self, timeout: float | None) -> tuple[float, float]:
-        """A call's wall-clock and CPU limits (``timeout``: the time the test gives it, if any)."""
+    def _call_limits(self, timeout: float | None) -> tuple[float, float, bool]:
+        """A call's wall-clock and CPU limits (``timeout``: the time the test gives it, if any),
+        and whether its wall clock is cut to what is left of the notebook's budget."""
         cpu = self.limits.cpu_seconds
         if timeout:  # a call given more time (training, say) gets the CPU time to use it, and some
             # more, so that a loop on one thread always meets the wall clock first: its message
@@ -412,7 +418,8 @@ class StudentProcess:
             cpu = max(cpu, timeout * self.limits.threads + max(1.0, timeout / 4))
         timeout = timeout or self.limits.call_seconds
         # No call runs past the notebook's budget: its limits are cut to what is left of it.
-        return min(timeout, self.budget.wall_left()), min(cpu, self.budget.cpu_left())
+        wall_left = self.budget.wall_left()
+        return min(timeout, wall_left), min(cpu, self.budget.cpu_left()), wall_left < timeout
 
     def _stop_counted(self) -> None:
         """Stop the worker, its CPU counted in the notebook's budget."""
@@ -463,7 +470,7 @@ class StudentProcess:
                 call = self.ahead.unsent[0]
                 if call.label in self.poisoned:
                     break
-                timeout, cpu = self._call_limits(call.timeout)
+                timeout, cpu, _ = self._call_limits(call.timeout)
                 frame = call.frame(cpu)
                 if not self.ahead.next_to_send(len(frame)):
                     return
@@ -489,13 +496,17 @@ class StudentProcess:
             self._stop_counted()
             return
         started, answered = time.perf_counter(), False
+        seconds, _, cut_by_budget = self._call_limits(None)
         try:
-            deadline = self._deadline(self._call_limits(None)[0])
+            deadline = self._deadline(seconds)
             while self.ahead.sent:
                 call, _ = self.ahead.sent.popleft()
                 self._receive(deadline, call.allow_meta)
             answered = True
-        except (EOFError, TimeoutError, wire.WireError, protocol.ProtocolError):
+        except TimeoutError:
+            if cut_by_budget:
+                self.budget.wall_ran_out()
+        except (EOFError, wire.WireError, protocol.ProtocolError):
             pass
         finally:
             self.ahead.forget()
