@@ -30,6 +30,30 @@ def broadcast_shape_using(body):
     return "def broadcast_shape(shape_a, shape_b):\n" + body
 
 
+# The aligned axes, a and b padded to one length: each size the common one, or a ValueError.
+ALIGNED_AXES = '''
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
+        out.append(int(y if x == 1 else x))
+'''
+RETURN_TUPLE = "    return tuple(out)\n"
+
+
+def sum_then_shape_checked(total):
+    """A body that adds (``total``), turns torch's error into a ValueError and checks the result's shape."""
+    return f'''
+    try:
+        out = {total}
+    except RuntimeError:
+        raise ValueError(f"v of shape {{tuple(v.shape)}} does not fit m of shape {{tuple(m.shape)}}") from None
+    if out.shape != m.shape:
+        raise ValueError(f"v of shape {{tuple(v.shape)}} does not fit m of shape {{tuple(m.shape)}}")
+    return out
+'''
+
+
 CASES = [
     Case("solution", "our solution", full=True, kind="solution"),
     Case("blank", "the released notebook, untouched", blank=True, zero=True, kind="blank"),
@@ -272,13 +296,7 @@ def nearest_mean_predict(images, means):
         raise ValueError(f"a shape needs at least one axis, got {a} and {b}")
     n = max(len(a), len(b))
     a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
-    out = []
-    for x, y in zip(a, b):
-        if x != y and x != 1 and y != 1:
-            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
-        out.append(int(y if x == 1 else x))
-    return tuple(out)
-''')}),
+''' + ALIGNED_AXES + RETURN_TUPLE)}),
     Case("broadcast_pads_lists_in_place", "converts only what is not already a list, then pads the shorter list in "
          "place with insert(0, 1): a list handed in is changed", breaks="broadcast_shape.pure", answers={
         "broadcast_shape_answer": broadcast_shape_using('''
@@ -288,13 +306,7 @@ def nearest_mean_predict(images, means):
         a.insert(0, 1)
     while len(b) < len(a):
         b.insert(0, 1)
-    out = []
-    for x, y in zip(a, b):
-        if x != y and x != 1 and y != 1:
-            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast")
-        out.append(int(y if x == 1 else x))
-    return tuple(out)
-''')}),
+''' + ALIGNED_AXES + RETURN_TUPLE)}),
     Case("broadcast_uses_torch", "torch.broadcast_shapes, which the exercise refuses; its refusal caught and "
          "turned into a ValueError", answers={
         "broadcast_shape_answer": broadcast_shape_using('''
@@ -420,8 +432,7 @@ def nearest_mean_predict(images, means):''' + PREDICT_CHECK + '''
     # draws rarely or never made shows it (now pinned or drawn)
     Case("broadcast_shape_returns_the_other_as_given", "broadcast_shape returns the other shape as it was given when "
          "one is (): a list or a torch.Size, not a tuple", breaks="broadcast_shape.tuple", answers={
-             "broadcast_shape_answer": '''
-def broadcast_shape(shape_a, shape_b):
+             "broadcast_shape_answer": broadcast_shape_using('''
     if len(shape_a) == 0:
         return shape_b
     if len(shape_b) == 0:
@@ -430,31 +441,19 @@ def broadcast_shape(shape_a, shape_b):
     n = max(len(a), len(b))
     a = (1,) * (n - len(a)) + a
     b = (1,) * (n - len(b)) + b
-    out = []
-    for x, y in zip(a, b):
-        if x != y and x != 1 and y != 1:
-            raise ValueError(f"shapes {a} and {b} do not broadcast: {x} vs {y}")
-        out.append(int(y if x == 1 else x))
-    return tuple(out)
-'''}),
+''' + ALIGNED_AXES + RETURN_TUPLE)}),
     Case("broadcast_shape_pads_lists_and_restores", "broadcast_shape pads a list handed in and removes the padding "
          "before it returns, but not when it raises", breaks="broadcast_shape.pure", answers={
-             "broadcast_shape_answer": '''
-def broadcast_shape(shape_a, shape_b):
+             "broadcast_shape_answer": broadcast_shape_using('''
     a = shape_a if isinstance(shape_a, list) else list(shape_a)
     b = shape_b if isinstance(shape_b, list) else list(shape_b)
     pad_a, pad_b = max(0, len(b) - len(a)), max(0, len(a) - len(b))
     a[:0] = [1] * pad_a
     b[:0] = [1] * pad_b
-    out = []
-    for x, y in zip(a, b):
-        if x != y and x != 1 and y != 1:
-            raise ValueError(f"shapes {shape_a} and {shape_b} do not broadcast: {x} vs {y}")
-        out.append(int(y if x == 1 else x))
+''' + ALIGNED_AXES + '''
     del a[:pad_a]
     del b[:pad_b]
-    return tuple(out)
-'''}),
+''' + RETURN_TUPLE)}),
     Case("broadcast_shape_leading_axes_at_least_1", "broadcast_shape takes the longer shape's leading axes as "
          "max(size, 1), so a 0 there becomes 1", breaks="broadcast_shape.zero", answers={
              "broadcast_shape_answer": '''
@@ -474,26 +473,10 @@ def broadcast_shape(shape_a, shape_b):
 '''}),
     Case("add_row_vector_checks_the_result_shape", "add_row_vector turns torch's error into a ValueError and checks "
          "the result's shape: a v of length 1 broadcasts to every column", breaks="add_row_vector.errors",
-         answers={"add_row_vector_answer": "def add_row_vector(m, v):" + '''
-    try:
-        out = m + v
-    except RuntimeError as e:
-        raise ValueError(f"v of shape {tuple(v.shape)} does not fit m of shape {tuple(m.shape)}") from None
-    if out.shape != m.shape:
-        raise ValueError(f"v of shape {tuple(v.shape)} does not fit m of shape {tuple(m.shape)}")
-    return out
-'''}),
+         answers={"add_row_vector_answer": "def add_row_vector(m, v):" + sum_then_shape_checked("m + v")}),
     Case("add_column_vector_checks_the_result_shape", "add_column_vector turns torch's error into a ValueError and "
          "checks the result's shape: a v of length 1 broadcasts to every row", breaks="add_column_vector.errors",
-         answers={"add_column_vector_answer": "def add_column_vector(m, v):" + '''
-    try:
-        out = m + v[:, None]
-    except RuntimeError as e:
-        raise ValueError(f"v of shape {tuple(v.shape)} does not fit m of shape {tuple(m.shape)}") from None
-    if out.shape != m.shape:
-        raise ValueError(f"v of shape {tuple(v.shape)} does not fit m of shape {tuple(m.shape)}")
-    return out
-'''}),
+         answers={"add_column_vector_answer": "def add_column_vector(m, v):" + sum_then_shape_checked("m + v[:, None]")}),
     Case("nearest_mean_compares_the_shapes_only", "nearest_mean_predict checks only that images and means are of "
          "one size, not that each is a stack (N, H, W)", breaks="nearest_mean_predict.errors", answers={
              "nearest_mean_predict_answer": '''
