@@ -1,6 +1,7 @@
 """What every worker of one assignment imports before the student's code: the modules torch
 imports only on first use that our solution's run needs (``torch.broadcast_shapes`` imports
-sympy, 0.4-0.8 CPU-s; ``torch.optim``'s classes import ``torch._dynamo``). Imported by the
+sympy, 0.4-0.8 CPU-s, and so does a forward pass on the meta device; ``torch.optim``'s classes
+would import ``torch._dynamo``, but a worker holds a stand-in for it, ``worker/dynamo_until_needed.py``). Imported by the
 zygote once (``worker/zygote.py``), a forked worker finds them imported; without the list,
 every notebook's worker would pay them again.
 

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.random  # noqa: F401  (numpy imports it on first use: every call seeds it)
 import torch
 
-from autograder.engine.worker import confine, guard, sealed
+from autograder.engine.worker import confine, dynamo_until_needed, guard, sealed
 from autograder.engine.shared import protocol, wire
 from autograder.engine.shared.limits import Limits
 
@@ -267,7 +267,9 @@ def main() -> None:
 def import_ahead(names) -> None:
     """Import ``names`` (``Limits.worker_imports``: what torch imports on first use that our
     solution's run needed) before any student code, in the zygote once, or in a fresh worker.
-    One that fails to import is left to the student's code to import, as it would have been."""
+    One that fails to import is left to the student's code to import, as it would have been.
+    First ``torch._dynamo``'s stand-in (``dynamo_until_needed``), which the list may then name."""
+    dynamo_until_needed.install()
     for name in names:
         try:
             importlib.import_module(name)
