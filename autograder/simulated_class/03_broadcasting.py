@@ -376,6 +376,20 @@ def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
 def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
     return (a.float() - b.float()).abs().mean(dim=(0, 1))
 '''}, fails={"mnist_distance_stack", "mnist_distance_broadcast"}),
+    Case("distance_same_image_size", "raises unless the two images have the same size, where a row (1, W) "
+         "broadcasts against (H, W)", answers={
+        "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    if a.shape[-2:] != b.shape[-2:]:
+        raise ValueError(f"images of different sizes: {tuple(a.shape[-2:])} and {tuple(b.shape[-2:])}")
+    return (a.float() - b.float()).abs().mean(dim=(-2, -1))
+'''}, fails={"mnist_distance_broadcast"}),
+    Case("distance_over_a_pixels", "sums |a - b| over the last two axes and divides by a's number of pixels, "
+         "not the broadcast difference's", answers={
+        "mnist_distance_answer": '''
+def mnist_distance(a, b):''' + DISTANCE_CHECK + '''
+    return (a.float() - b.float()).abs().sum(dim=(-2, -1)) / (a.shape[-2] * a.shape[-1])
+'''}, fails={"mnist_distance_broadcast"}),
     Case("distance_rmse", "root mean squared difference instead of mean absolute", answers={
         "mnist_distance_answer": '''
 def mnist_distance(a, b):''' + DISTANCE_CHECK + '''

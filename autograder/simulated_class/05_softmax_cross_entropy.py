@@ -414,6 +414,12 @@ def cross_entropy_grad(logits, targets):
          answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return (logits.argmax(dim=1) == targets).sum() // len(targets)
 ''')}),
+    Case("accuracy_ties_hit", "a row hits when the target's score equals the row's largest, so a tied row "
+         "hits for every tied class (all-equal scores score 1)", fails={"accuracy_values"},
+         answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
+    picked = logits.gather(1, targets[:, None]).squeeze(1)
+    return (picked == logits.amax(dim=1)).float().mean()
+''')}),
     Case("accuracy_python_float", "accuracy returns a python float", breaks="accuracy.dtype",
          answers={"accuracy_answer": with_checks(CHECKED_ACCURACY, '''
     return (logits.argmax(dim=1) == targets).float().mean().item()

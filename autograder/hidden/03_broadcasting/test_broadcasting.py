@@ -340,13 +340,15 @@ image_sizes = st.tuples(st.integers(1, 5), st.integers(1, 5))
 
 
 @st.composite
-def image_pair(draw, batch_shapes, dtypes=S.FLOAT_DTYPES, low=-100, high=100):
-    """Two stacks of images of one size (H, W) whose batch axes broadcast."""
-    h, w = draw(image_sizes)
+def image_pair(draw, batch_shapes, dtypes=S.FLOAT_DTYPES, low=-100, high=100,
+               image_shapes=image_sizes.map(lambda hw: (hw, hw))):
+    """Two stacks of images whose batch axes broadcast, of one size (H, W) unless
+    ``image_shapes`` draws two that broadcast."""
+    image_a, image_b = draw(image_shapes)
     batch_a, batch_b = draw(batch_shapes)
     dtype = draw(st.sampled_from(dtypes))
-    a = draw(S.tensors(tuple(batch_a) + (h, w), dtype, low, high))
-    b = draw(S.tensors(tuple(batch_b) + (h, w), dtype, low, high))
+    a = draw(S.tensors(tuple(batch_a) + tuple(image_a), dtype, low, high))
+    b = draw(S.tensors(tuple(batch_b) + tuple(image_b), dtype, low, high))
     return a, b
 
 
@@ -384,6 +386,24 @@ def test_mnist_distance_leaves_inputs_unchanged(student, ab):
                                                        max_side=3).map(pair)))
 def test_mnist_distance_broadcasts_batch_axes(student, ab):
     """mnist_distance broadcasts all axes before the last two, e.g. (N, 1, H, W) with (K, H, W) gives (N, K), rank-4 batches included."""
+    check_distance(student, *ab)
+
+
+# One or both image axes of size 1 where the other image's are not: a row (1, W) against (H, W),
+# a column (H, 1), a pixel (1, 1), a row against a column; either way round.
+image_axes_of_size_1 = st.tuples(st.integers(2, 5), st.integers(2, 5)).flatmap(lambda hw: st.sampled_from([
+    ((1, hw[1]), hw), ((hw[0], 1), hw), ((1, 1), hw), ((1, hw[1]), (hw[0], 1))])).flatmap(
+    lambda shapes: st.sampled_from([shapes, shapes[::-1]]))
+
+
+@graded("mnist_distance_broadcast", rules=["mnist_distance.values", "mnist_distance.axes"])
+@example(ab=(torch.tensor([[1., 2., 3.]]), torch.tensor([[1., 2., 3.], [2., 2., 2.]])))
+@example(ab=(torch.arange(6.).reshape(2, 3), torch.tensor([[10.], [-10.]])))
+@example(ab=(torch.arange(24.).reshape(2, 3, 4), torch.tensor([[7.]])))
+@given(ab=image_pair(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, min_side=1, max_side=3).map(pair),
+                     image_shapes=image_axes_of_size_1))
+def test_mnist_distance_broadcasts_image_axes_of_size_1(student, ab):
+    """mnist_distance broadcasts the image axes too: a row (1, W) against (H, W) is compared with every row, and the mean is over the H x W pixels of the broadcast difference."""
     check_distance(student, *ab)
 
 

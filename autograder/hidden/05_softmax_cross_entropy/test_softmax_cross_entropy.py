@@ -555,6 +555,21 @@ def test_accuracy_is_fraction_of_argmax_hits(student, xt):
     expect_close(student.accuracy(x, targets), expected, "accuracy(logits, targets)")  # at its dtype's precision
 
 
+# Scores of a few whole numbers: many rows with their largest score tied.
+tied = with_targets(logits(-2, 2, min_dims=2, max_dims=2).map(torch.round))
+
+
+@graded("accuracy_values", rules=["accuracy.values"])
+@example(xt=(torch.zeros(4, 3), torch.tensor([0, 1, 2, 0])))  # all equal: each row predicts 0
+@example(xt=(torch.tensor([[0., 2., 2.], [1., 1., -1.]]), torch.tensor([2, 1])))  # the second of a tie is no hit
+@given(xt=tied)
+def test_accuracy_counts_a_tie_as_its_first_largest_score(student, xt):
+    """accuracy predicts, where a row's largest score is tied, the first of them (argmax's): all-equal scores predict 0, not every class."""
+    x, targets = xt
+    expected = (x.argmax(dim=1) == targets).double().mean()
+    expect_close(student.accuracy(x, targets), expected, "accuracy(logits, targets)")
+
+
 @graded("accuracy_values", rules=["accuracy.pure"])
 @given(xt=untied)
 def test_accuracy_leaves_inputs_unchanged(student, xt):
