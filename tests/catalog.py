@@ -369,6 +369,26 @@ if _frame is not None:
 """
 GRADIENTS_NOT_ZEROED = next(case for case in load_cases("04b_gradient_descent")
                             if case.name == "gradients_not_zeroed")
+USES_TORCH_OPTIM = next(case for case in load_cases("04b_gradient_descent") if case.name == "uses_torch_optim")
+# torch.optim's functional sgd, wrapped by the worker's stand-in for torch._dynamo: the call to it comes
+# from a function of the grader's own worker code, not from the student's.
+SGD_THROUGH_DYNAMO_STAND_IN = """
+import sys
+from torch.optim.sgd import sgd as _sgd
+_disabled_sgd = sys.modules["torch._dynamo"].disable(_sgd)
+
+def sgd_step(params, lr):
+    if lr < 0:
+        raise ValueError(f"the learning rate must not be negative, got {lr}")
+    params = list(params)
+    if any(p.grad is None for p in params):
+        raise ValueError("every parameter needs a gradient: call backward() first")
+    with torch.no_grad():
+        _disabled_sgd(params, [p.grad for p in params], [None] * len(params), weight_decay=0.0, momentum=0.0,
+                      lr=lr, dampening=0.0, nesterov=False, maximize=False)
+    for p in params:
+        p.grad = None
+"""
 SGD_STEP_AND_FIT_LINE_CHECKS = frozenset({"sgd_step_update", "sgd_step_zero_grad", "sgd_step_no_graph",
                                           "sgd_step_errors", "fit_line_values", "fit_line_losses", "fit_line_errors",
                                           "fit_line_pure"})
@@ -1014,6 +1034,11 @@ def nll_loss(log_probs, targets):
                                        answers={"sgd_step_answer": REWRITE_GRADER_CODE
                                                 + GRADIENTS_NOT_ZEROED.answers["sgd_step_answer"]}),
           known_limit=PROBE_LIMIT, flagged_cells=SGD_STEP_AND_FIT_LINE_CHECKS),
+    Entry("04b_gradient_descent", Case("cat_optim_through_dynamo_stand_in", "sgd_step with torch.optim's functional "
+                                       "sgd, called through the disable() of the worker's stand-in for "
+                                       "torch._dynamo (a wrapper in the grader's own worker code)", kind="attack",
+                                       same_as="uses_torch_optim", fails=set(USES_TORCH_OPTIM.fails),
+                                       answers={"sgd_step_answer": SGD_THROUGH_DYNAMO_STAND_IN})),
     Entry("06_simple_mnist", Case("cat_leak_grader_code", "fit raises with the grader's code as its message",
                                   kind="attack", fails={"fit_losses", "fit_batches", "fit_zero_grad", "fit_optimizer",
                                                         "fit_device", "fit_mnist"},

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from autograder.engine.worker import guard
-from autograder.engine.worker.guard import ALIASES, ForbiddenBuiltinError, _needs_torch_function_mode, expand, forbidden
+from autograder.engine.worker.guard import (ALIASES, ForbiddenBuiltinError, _needs_torch_function_mode, _resolve, expand,
+                                            forbidden)
 
 saved_softmax = torch.softmax          # a reference taken before the guard, as a student might
 saved_broadcast_shapes = torch.broadcast_shapes
@@ -53,8 +54,35 @@ REACHES = {
     "torch.relu": [lambda: torch.relu(a), lambda: a.relu()],
     "torch.nn.functional.relu": [lambda: F.relu(a), lambda: torch.nn.ReLU()(a)],
     "torch.optim": [lambda: torch.optim.SGD([parameter_with_gradient()], lr=0.1).step(),
-                    lambda: torch.optim.Adam([parameter_with_gradient()]).step()],
+                    lambda: torch.optim.Adam([parameter_with_gradient()]).step(),
+                    # the functional forms, whose modules torch.optim does not name
+                    lambda: functional_step(sys.modules["torch.optim.sgd"].sgd, [None], weight_decay=0.0,
+                                            momentum=0.0, lr=0.1, dampening=0.0, nesterov=False, maximize=False),
+                    lambda: functional_step(sys.modules["torch.optim.adam"]._single_tensor_adam, [torch.zeros(2)],
+                                            [torch.zeros(2)], [], [torch.zeros(())], grad_scale=None, found_inf=None, amsgrad=False,
+                                            has_complex=False, beta1=0.9, beta2=0.999, lr=0.1, weight_decay=0.0,
+                                            eps=1e-8, maximize=False, capturable=False, differentiable=False,
+                                            decoupled_weight_decay=False)],
 }
+
+
+def functional_step(update, *state, **hyper):
+    """One step of a functional optimizer of torch.optim on a parameter and its gradient."""
+    p = parameter_with_gradient()
+    with torch.no_grad():
+        update([p], [p.grad], *state, **hyper)
+    return p
+
+
+def test_every_functional_optimizer_of_torch_optim_is_covered():
+    """torch.optim deletes its submodules' names, so each functional form is listed by the path
+    of the module that defines it, and each path resolves."""
+    paths = ALIASES["torch.optim"]
+    for optimizer in ("sgd", "adam", "rmsprop", "adagrad"):
+        assert f"torch.optim.{optimizer}.{optimizer}" in paths
+        assert f"torch.optim.{optimizer}._single_tensor_{optimizer}" in paths
+    assert "torch.optim.adamw.adamw" in paths  # which runs adam's
+    assert all(expand(["torch.optim"]).get(_resolve(path)) == "torch.optim" for path in paths)
 
 
 def test_every_alias_group_is_covered_here():

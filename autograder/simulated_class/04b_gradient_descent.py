@@ -767,6 +767,18 @@ def adam_step(params, state, lr, betas=(0.9, 0.999), eps=1e-8):
     optimizer.zero_grad(set_to_none=False)
     state["step"] += 1
 """)}),
+    Case("adam_uses_functional_adam", "adam_step with torch.optim's functional adam (torch.optim.adam.adam), "
+         "on its own state", fails=ADAM_CELLS, hidden_only="the grader refuses it",
+         answers={"adam_step_answer": "from torch.optim.adam import adam as functional_adam\n" + with_checks(ADAM_CHECKS, """
+    steps = [torch.tensor(float(state["step"])) for _ in params]
+    with torch.no_grad():
+        functional_adam(params, [p.grad for p in params], state["m"], state["v"], [], steps, foreach=False,
+                        amsgrad=False, beta1=betas[0], beta2=betas[1], lr=lr, weight_decay=0.0, eps=eps,
+                        maximize=False)
+    for p in params:
+        p.grad.zero_()
+    state["step"] += 1
+""")}),
 
     # ---- built-ins not allowed
     Case("uses_torch_optim", "sgd_step with torch.optim.SGD", fails=SGD_ALL | FIT_VALUES | {"fit_line_pure"},

@@ -50,11 +50,30 @@ class ForbiddenBuiltinError(RuntimeError):
 def _resolve(path: str):
     root, *rest = path.split(".")
     obj = {"torch": torch, "numpy": np, "F": F}[root]
-    for part in rest:
-        obj = getattr(obj, part, None)
+    for at, part in enumerate(rest, 1):
+        # A submodule its package does not name is found where it was imported: torch.optim
+        # deletes the names of torch.optim.sgd, torch.optim.adam, ... once it has imported them.
+        obj = getattr(obj, part, None) or sys.modules.get(".".join([root, *rest[:at]]))
         if obj is None:
             return None
     return obj
+
+
+def _functional_optimizers() -> list[str]:
+    """torch.optim's functional forms, by path: each optimizer module's own functions
+    (``torch.optim.sgd.sgd``, ``torch.optim.adam.adam``, and the single-tensor, foreach and fused
+    updates they call), reached without the classes, whose steps the shared decorator covers."""
+    paths = []
+    for module_name, module in sorted(sys.modules.items()):
+        if not module_name.startswith("torch.optim.") or module is None:
+            continue
+        defines_optimizer = any(isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
+                                and value is not torch.optim.Optimizer and value.__module__ == module_name
+                                for value in vars(module).values())
+        if defines_optimizer:
+            paths += [f"{module_name}.{name}" for name, value in sorted(vars(module).items())
+                      if isinstance(value, types.FunctionType) and value.__module__ == module_name]
+    return paths
 
 
 # What each forbidden name of COURSE.md covers: the aliases that compute the same thing.
@@ -112,8 +131,8 @@ ALIASES = {
     "torch.relu": ["torch.relu", "torch.Tensor.relu", "torch.relu_", "torch.Tensor.relu_"],
     "torch.nn.functional.relu": ["torch.nn.functional.relu", "torch.nn.ReLU.forward"],
     # Every optimizer's step (SGD, Adam, AdamW, ...) runs through one decorator's code
-    # object, so SGD.step covers them all; torch.optim.sgd.sgd is the functional form.
-    "torch.optim": ["torch.optim.SGD.step", "torch.optim.sgd.sgd"],
+    # object, so SGD.step covers them all; the functional forms are each module's functions.
+    "torch.optim": ["torch.optim.SGD.step", *_functional_optimizers()],
 }
 
 # The C routes of numpy, replaced on their modules while a call runs.
