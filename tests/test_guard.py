@@ -74,6 +74,15 @@ def functional_step(update, *state, **hyper):
     return p
 
 
+# Named in case a torch defines it; this one does not (`a @= b` runs __matmul__, refused all the same).
+ABSENT_HERE = {"torch.Tensor.__imatmul__"}
+
+
+def test_every_alias_resolves():
+    """An alias that names nothing covers nothing, silently (torch.optim.sgd.sgd once did)."""
+    assert [path for paths in ALIASES.values() for path in paths if _resolve(path) is None] == sorted(ABSENT_HERE)
+
+
 def test_every_functional_optimizer_of_torch_optim_is_covered():
     """torch.optim deletes its submodules' names, so each functional form is listed by the path
     of the module that defines it, and each path resolves."""
