@@ -389,6 +389,42 @@ def sgd_step(params, lr):
     for p in params:
         p.grad = None
 """
+# torch.optim's plain-SGD update by other doors: a copy of its code object (another id, the same
+# file and lines), and LBFGS, whose step is not decorated like the others', set up so that its one
+# step is p -= lr * grad.
+SGD_THROUGH_A_CODE_COPY = """import types
+import torch.optim.sgd as _s
+_f = _s._single_tensor_sgd
+_copy = types.FunctionType(_f.__code__.replace(), _f.__globals__, "_copy", _f.__defaults__, _f.__closure__)
+_copy.__kwdefaults__ = _f.__kwdefaults__
+
+def sgd_step(params, lr):
+    if lr < 0:
+        raise ValueError(f"the learning rate must not be negative, got {lr}")
+    params = list(params)
+    if any(p.grad is None for p in params):
+        raise ValueError("every parameter needs a gradient: call backward() first")
+    with torch.no_grad():
+        _copy(params, [p.grad for p in params], [None] * len(params), None, None, weight_decay=0.0, momentum=0.0,
+              lr=lr, dampening=0.0, nesterov=False, maximize=False, has_sparse_grad=False)
+    for p in params:
+        p.grad.zero_()
+"""
+SGD_THROUGH_LBFGS = """def sgd_step(params, lr):
+    if lr < 0:
+        raise ValueError(f"the learning rate must not be negative, got {lr}")
+    params = list(params)
+    if any(p.grad is None for p in params):
+        raise ValueError("every parameter needs a gradient: call backward() first")
+    opt = torch.optim.LBFGS(params, lr=lr, max_iter=1, tolerance_grad=-1.0, tolerance_change=-1.0, history_size=1)
+    flat = torch.cat([p.grad.reshape(-1) for p in params])
+    opt.state[opt._params[0]].update(func_evals=0, n_iter=1, d=torch.zeros_like(flat), t=0.0, old_dirs=[],
+                                     old_stps=[], ro=[], H_diag=1, prev_flat_grad=flat.clone(), prev_loss=0.0,
+                                     al=[None])
+    opt.step(lambda: torch.tensor(0.0))
+    for p in params:
+        p.grad.zero_()
+"""
 SGD_STEP_AND_FIT_LINE_CHECKS = frozenset({"sgd_step_update", "sgd_step_zero_grad", "sgd_step_no_graph",
                                           "sgd_step_errors", "fit_line_values", "fit_line_losses", "fit_line_errors",
                                           "fit_line_pure"})
@@ -1039,6 +1075,14 @@ def nll_loss(log_probs, targets):
                                        "torch._dynamo (a wrapper in the grader's own worker code)", kind="attack",
                                        same_as="uses_torch_optim", fails=set(USES_TORCH_OPTIM.fails),
                                        answers={"sgd_step_answer": SGD_THROUGH_DYNAMO_STAND_IN})),
+    Entry("04b_gradient_descent", Case("cat_optim_code_copied", "sgd_step with a copy of torch.optim's "
+                                       "_single_tensor_sgd (types.FunctionType of its code.replace())",
+                                       kind="attack", same_as="uses_torch_optim", fails=set(USES_TORCH_OPTIM.fails),
+                                       answers={"sgd_step_answer": SGD_THROUGH_A_CODE_COPY})),
+    Entry("04b_gradient_descent", Case("cat_optim_lbfgs", "sgd_step with torch.optim.LBFGS, its state set so that "
+                                       "one step is plain SGD (LBFGS.step has no shared decorator)", kind="attack",
+                                       same_as="uses_torch_optim", fails=set(USES_TORCH_OPTIM.fails),
+                                       answers={"sgd_step_answer": SGD_THROUGH_LBFGS})),
     Entry("06_simple_mnist", Case("cat_leak_grader_code", "fit raises with the grader's code as its message",
                                   kind="attack", fails={"fit_losses", "fit_batches", "fit_zero_grad", "fit_optimizer",
                                                         "fit_device", "fit_mnist"},

@@ -91,7 +91,9 @@ def test_catalog_flagged_cells_are_what_the_scanner_holds(entry):
 # ---- the rules, one snippet each (flagged), and code an honest student writes (not flagged)
 FLAGGED = {
     "torch_private": ["y = torch._softmax(x, 0, False)", "from torch import _C", "import torch._refs",
-                      "t = torch\nf = t._C._nn.linear", "getattr(torch, '_softmax')(x, 0, False)"],
+                      "t = torch\nf = t._C._nn.linear", "getattr(torch, '_softmax')(x, 0, False)",
+                      "torch._fused_adam_(ps, gs, ms, vs, [], steps, lr=lr, beta1=b1, beta2=b2, "
+                      "weight_decay=0.0, eps=eps, amsgrad=False, maximize=False)"],
     "torch_internal": ["torch.ops.aten.mm(a, b)", "from torch.library import Library", "torch.overrides.x"],
     "dispatch": ["k = torch._C.DispatchKey.CPU", "op.redispatch(ks, a, b)",
                  "class M(torch.Tensor):\n    def __torch_dispatch__(cls, f, t, a=(), k=None):\n        pass",

@@ -93,7 +93,9 @@ ANYWHERE = {
     **{n: "torch_private" for n in ("_C", "_ops", "_refs", "_decomp", "_prims", "_prims_common", "_dynamo",
                                     "_python_dispatch", "_VariableFunctions", "_VariableFunctionsClass", "_nn",
                                     "_softmax", "_log_softmax", "_TensorBase", "_make_subclass", "_functorch",
-                                    "_inductor", "_subclasses", "_higher_order_ops", "_library")},
+                                    "_inductor", "_subclasses", "_higher_order_ops", "_library",
+                                    # torch.optim's fused updates, torch operators of their own
+                                    "_fused_adam_", "_fused_adamw_", "_fused_sgd_", "_fused_adagrad_")},
     **{n: "dispatch" for n in ("redispatch", "redispatch_boxed", "__torch_dispatch__", "__torch_function__",
                                "_op", "_handle", "_overloadpacket")},
     **{n: "hooks" for n in ("setprofile", "settrace", "_getframe", "_current_frames", "setprofile_all_threads",

@@ -24,6 +24,7 @@ import _thread
 import contextlib
 import functools
 import inspect
+import os
 import sys
 import threading
 import types
@@ -60,20 +61,29 @@ def _resolve(path: str):
 
 
 def _functional_optimizers() -> list[str]:
-    """torch.optim's functional forms, by path: each optimizer module's own functions
-    (``torch.optim.sgd.sgd``, ``torch.optim.adam.adam``, and the single-tensor, foreach and fused
-    updates they call), reached without the classes, whose steps the shared decorator covers."""
+    """torch.optim's own code, by path, beyond the step decorator every optimizer shares: each of
+    its modules' functions (``torch.optim.sgd.sgd``, ``torch.optim.adam.adam``, the single-tensor,
+    foreach and fused updates they call, ``torch.optim._functional.sparse_adam``), reached without
+    the classes, and each optimizer's own ``step`` (LBFGS's and SparseAdam's are not decorated
+    with it). What a module holds is its own when its code was written in the module's file
+    (some classes name ``torch.optim`` as their module)."""
     paths = []
     for module_name, module in sorted(sys.modules.items()):
         if not module_name.startswith("torch.optim.") or module is None:
             continue
-        defines_optimizer = any(isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
-                                and value is not torch.optim.Optimizer and value.__module__ == module_name
-                                for value in vars(module).values())
-        if defines_optimizer:
-            paths += [f"{module_name}.{name}" for name, value in sorted(vars(module).items())
-                      if isinstance(value, types.FunctionType) and value.__module__ == module_name]
+        file = getattr(module, "__file__", None)
+        for name, value in sorted(vars(module).items()):
+            if isinstance(value, types.FunctionType) and _code_file(value) == file:
+                paths.append(f"{module_name}.{name}")
+            elif isinstance(value, type) and issubclass(value, torch.optim.Optimizer) \
+                    and _code_file(vars(value).get("step")) == file:
+                paths.append(f"{module_name}.{name}.step")
     return paths
+
+
+def _code_file(function) -> str | None:
+    """The file a function's own code (under its decorators) was written in."""
+    return getattr(getattr(inspect.unwrap(function), "__code__", None), "co_filename", None) if function else None
 
 
 # What each forbidden name of COURSE.md covers: the aliases that compute the same thing.
@@ -407,6 +417,7 @@ _TAMPER_CODES = _tamper_codes()
 # Names whose functions share one decorator on purpose: every optimizer's step runs through
 # the same wrapper, so its code object stands for all of them.
 _SHARED_DECORATOR_NAMES = {"torch.optim"}
+_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep  # its decorators' wrappers are its own
 
 
 def _codes_run_by(f, name: str) -> list:
@@ -421,7 +432,10 @@ def _codes_run_by(f, name: str) -> list:
     inner = getattr(inspect.unwrap(function), "__code__", outer)
     if inner is outer:
         return [outer]
-    return [outer, inner] if name in _SHARED_DECORATOR_NAMES else [inner]
+    # Only a wrapper of torch.optim's own stands for what it wraps: LBFGS.step's is torch.no_grad's,
+    # shared with functions no exercise forbids.
+    shared = name in _SHARED_DECORATOR_NAMES and outer.co_filename.startswith(_OPTIM_DIR)
+    return [outer, inner] if shared else [inner]
 
 
 @functools.lru_cache(maxsize=64)
@@ -439,6 +453,16 @@ def _code_tables(names: tuple) -> tuple[dict, dict, list]:
         if type(f).__name__ in ("method_descriptor", "builtin_function_or_method"):
             methods.setdefault(getattr(f, "__name__", ""), n)
     return python_codes, methods, codes
+
+
+@functools.lru_cache(maxsize=64)
+def _code_places(names: tuple) -> dict:
+    """(file, first line, name) of each code object ``_code_tables`` looks for -> name to report:
+    what a copy of one keeps (``types.FunctionType(code.replace(), ...)``, a function saved before
+    its module was reloaded), where its id differs."""
+    python_codes, _, codes = _code_tables(names)
+    return {(code.co_filename, code.co_firstlineno, code.co_name): python_codes[id(code)] for code in codes
+            if python_codes[id(code)] != _TAMPER_NAME}
 
 
 @functools.lru_cache(maxsize=64)
@@ -521,6 +545,7 @@ def forbidden(names, namespace: dict | None = None):
         raise ForbiddenBuiltinError(name)
 
     python_codes, methods, _ = _code_tables(tables)
+    places = _code_places(tables)
     first_lines = _first_lines(tables)
     # A method reached through an instance (a.numpy().dot(b)) is named by what it is called.
     method_names = set(methods) | ({"dot"} if "numpy.dot" in names else set())
@@ -532,11 +557,14 @@ def forbidden(names, namespace: dict | None = None):
         if event == "call":
             if not active[0] or frame.f_lineno not in first_lines:
                 return
-            code = id(frame.f_code)
+            f_code = frame.f_code
+            code = id(f_code)
             if code in python_codes:
                 name = python_codes[code]
                 if name != _TAMPER_NAME or _from_student(frame.f_back):
                     refuse(name)
+            elif (f_code.co_filename, f_code.co_firstlineno, f_code.co_name) in places:
+                refuse(places[f_code.co_filename, f_code.co_firstlineno, f_code.co_name])
             if code in _OP_CALL_IDS:
                 op = _operator_name(frame.f_locals.get("self"))
                 if op in operators:
