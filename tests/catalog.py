@@ -9,13 +9,14 @@ simulated classes (``autograder/simulated_class/``) belong to the catalog too.
 """
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 
 import nbformat
 
 from autograder import cell_conventions
-from autograder.simulated_class import Case, drop_cells, load_cases
+from autograder.simulated_class import Case, drop_cells, load_cases, with_checks
 from instructor.paths import assignments
 
 A01 = "01_normalization"
@@ -370,52 +371,36 @@ if _frame is not None:
 GRADIENTS_NOT_ZEROED = next(case for case in load_cases("04b_gradient_descent")
                             if case.name == "gradients_not_zeroed")
 USES_TORCH_OPTIM = next(case for case in load_cases("04b_gradient_descent") if case.name == "uses_torch_optim")
-# torch.optim's functional sgd, wrapped by the worker's stand-in for torch._dynamo: the call to it comes
-# from a function of the grader's own worker code, not from the student's.
+SGD_CHECKS = importlib.import_module("autograder.simulated_class.04b_gradient_descent").SGD_CHECKS
+# torch.optim's plain-SGD update by other doors: its functional sgd wrapped by the worker's stand-in
+# for torch._dynamo (called from a function of the grader's own worker code); a copy of its code
+# object (another id, the same file and lines); LBFGS, whose step is not decorated like the others',
+# set up so that its one step is p -= lr * grad.
 SGD_THROUGH_DYNAMO_STAND_IN = """
 import sys
 from torch.optim.sgd import sgd as _sgd
 _disabled_sgd = sys.modules["torch._dynamo"].disable(_sgd)
-
-def sgd_step(params, lr):
-    if lr < 0:
-        raise ValueError(f"the learning rate must not be negative, got {lr}")
-    params = list(params)
-    if any(p.grad is None for p in params):
-        raise ValueError("every parameter needs a gradient: call backward() first")
+""" + with_checks(SGD_CHECKS, """
     with torch.no_grad():
         _disabled_sgd(params, [p.grad for p in params], [None] * len(params), weight_decay=0.0, momentum=0.0,
                       lr=lr, dampening=0.0, nesterov=False, maximize=False)
     for p in params:
         p.grad = None
-"""
-# torch.optim's plain-SGD update by other doors: a copy of its code object (another id, the same
-# file and lines), and LBFGS, whose step is not decorated like the others', set up so that its one
-# step is p -= lr * grad.
-SGD_THROUGH_A_CODE_COPY = """import types
+""")
+SGD_THROUGH_A_CODE_COPY = """
+import types
 import torch.optim.sgd as _s
 _f = _s._single_tensor_sgd
 _copy = types.FunctionType(_f.__code__.replace(), _f.__globals__, "_copy", _f.__defaults__, _f.__closure__)
 _copy.__kwdefaults__ = _f.__kwdefaults__
-
-def sgd_step(params, lr):
-    if lr < 0:
-        raise ValueError(f"the learning rate must not be negative, got {lr}")
-    params = list(params)
-    if any(p.grad is None for p in params):
-        raise ValueError("every parameter needs a gradient: call backward() first")
+""" + with_checks(SGD_CHECKS, """
     with torch.no_grad():
         _copy(params, [p.grad for p in params], [None] * len(params), None, None, weight_decay=0.0, momentum=0.0,
               lr=lr, dampening=0.0, nesterov=False, maximize=False, has_sparse_grad=False)
     for p in params:
         p.grad.zero_()
-"""
-SGD_THROUGH_LBFGS = """def sgd_step(params, lr):
-    if lr < 0:
-        raise ValueError(f"the learning rate must not be negative, got {lr}")
-    params = list(params)
-    if any(p.grad is None for p in params):
-        raise ValueError("every parameter needs a gradient: call backward() first")
+""")
+SGD_THROUGH_LBFGS = with_checks(SGD_CHECKS, """
     opt = torch.optim.LBFGS(params, lr=lr, max_iter=1, tolerance_grad=-1.0, tolerance_change=-1.0, history_size=1)
     flat = torch.cat([p.grad.reshape(-1) for p in params])
     opt.state[opt._params[0]].update(func_evals=0, n_iter=1, d=torch.zeros_like(flat), t=0.0, old_dirs=[],
@@ -424,7 +409,7 @@ SGD_THROUGH_LBFGS = """def sgd_step(params, lr):
     opt.step(lambda: torch.tensor(0.0))
     for p in params:
         p.grad.zero_()
-"""
+""")
 SGD_STEP_AND_FIT_LINE_CHECKS = frozenset({"sgd_step_update", "sgd_step_zero_grad", "sgd_step_no_graph",
                                           "sgd_step_errors", "fit_line_values", "fit_line_losses", "fit_line_errors",
                                           "fit_line_pure"})
