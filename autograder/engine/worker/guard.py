@@ -60,13 +60,13 @@ def _resolve(path: str):
     return obj
 
 
-def _functional_optimizers() -> list[str]:
-    """torch.optim's own code, by path, beyond the step decorator every optimizer shares: each of
-    its modules' functions (``torch.optim.sgd.sgd``, ``torch.optim.adam.adam``, the single-tensor,
-    foreach and fused updates they call, ``torch.optim._functional.sparse_adam``), reached without
-    the classes, and each optimizer's own ``step`` (LBFGS's and SparseAdam's are not decorated
-    with it). What a module holds is its own when its code was written in the module's file
-    (some classes name ``torch.optim`` as their module)."""
+def _optimizer_code_paths() -> list[str]:
+    """torch.optim's own code, by path: each of its modules' functions (``torch.optim.sgd.sgd``,
+    ``torch.optim.adam.adam``, the single-tensor, foreach and fused updates they call,
+    ``torch.optim._functional.sparse_adam``), reached without the classes, and each optimizer's
+    own ``step`` (all but LBFGS's and SparseAdam's share one decorator, whose code stands for them
+    all). What a module holds is its own when its code was written in the module's file (some
+    classes name ``torch.optim`` as their module)."""
     paths = []
     for module_name, module in sorted(sys.modules.items()):
         if not module_name.startswith("torch.optim.") or module is None:
@@ -140,9 +140,9 @@ ALIASES = {
     "torch.nn.Linear": ["torch.nn.Linear.forward"],
     "torch.relu": ["torch.relu", "torch.Tensor.relu", "torch.relu_", "torch.Tensor.relu_"],
     "torch.nn.functional.relu": ["torch.nn.functional.relu", "torch.nn.ReLU.forward"],
-    # Every optimizer's step (SGD, Adam, AdamW, ...) runs through one decorator's code
-    # object, so SGD.step covers them all; the functional forms are each module's functions.
-    "torch.optim": ["torch.optim.SGD.step", *_functional_optimizers()],
+    # Every optimizer's step (SGD, Adam, AdamW, ...) but LBFGS's and SparseAdam's runs through one
+    # decorator's code object (_codes_run_by); the functional forms are each module's functions.
+    "torch.optim": _optimizer_code_paths(),
 }
 
 # The C routes of numpy, replaced on their modules while a call runs.
@@ -563,8 +563,10 @@ def forbidden(names, namespace: dict | None = None):
                 name = python_codes[code]
                 if name != _TAMPER_NAME or _from_student(frame.f_back):
                     refuse(name)
-            elif (f_code.co_filename, f_code.co_firstlineno, f_code.co_name) in places:
-                refuse(places[f_code.co_filename, f_code.co_firstlineno, f_code.co_name])
+            else:
+                name = places.get((f_code.co_filename, f_code.co_firstlineno, f_code.co_name))
+                if name is not None:
+                    refuse(name)
             if code in _OP_CALL_IDS:
                 op = _operator_name(frame.f_locals.get("self"))
                 if op in operators:
