@@ -143,3 +143,35 @@ def test_a_judge_grading_two_notebooks_shows_the_second_nothing_of_the_first(tmp
         "examples": {"replayed": 0, "recorded": 1, "drawn": 0, "predicted": 0, "drawn_tests": [], "unwritable": []},
         "problems": [],
         "cells": ["answer_second"]}
+
+
+def test_the_judge_loads_no_conftest_above_the_hidden_tests_folder(tmp_path):
+    """A conftest.py in a folder above the one that holds every assignment's hidden tests
+    (/tmp, /home, the course's parent: anyone may write one there) never runs in the judge;
+    the hidden tests' own conftest.py does."""
+    from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests
+    from autograder.engine.shared.cells import Cell
+
+    marker = tmp_path / "stray conftest ran"
+    (tmp_path / "conftest.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    hidden = tmp_path / "course" / "hidden"
+    (hidden / "assignment").mkdir(parents=True)
+    (hidden / "conftest.py").write_text("import pytest\n\n\n@pytest.fixture\ndef offset():\n    return 1\n")
+    (hidden / "assignment" / "test_assignment.py").write_text('''
+from autograder.engine.judge.plugin import graded
+
+
+@graded("sum")
+def test_sum(student, offset):
+    """the answer plus the hidden folder's conftest's offset"""
+    assert student.run("result = y") + offset == 3
+''')
+    judge_server.stop_all()
+    grader = GradeWithHiddenTests.configured(str(ROOT))
+    try:
+        outcome = grader.run_hidden_tests(str(hidden / "assignment"), [Cell("answer", "y = 2")],
+                                          grader.sandbox_or_refuse())
+    finally:
+        judge_server.stop_all()
+    assert [r["passed"] for r in outcome["tests"]] == [True], outcome
+    assert not marker.exists(), "a conftest.py above the hidden tests' folder ran in the judge"

@@ -180,6 +180,10 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                     # handlers cost ~0.1 CPU-s a notebook.
                     "-p", "no:logging",
                     "-rN", f"--rootdir={self.course_root}", "-c", os.devnull, "--import-mode=importlib",
+                    # Without it, "-c /dev/null" puts the limit at /dev, and pytest would list every
+                    # folder from / down to the tests (/tmp's or /home's thousands of entries: 0.07
+                    # CPU-s a notebook) and import any conftest.py it met there into the judge.
+                    f"--confcutdir={os.path.dirname(os.path.abspath(tests_dir))}",
                     *([] if self.replay_examples else ["--draw-afresh"]),
                     *(["--record-examples"] if self.record_examples else [])]
             threads = str(settings.judge_threads)
