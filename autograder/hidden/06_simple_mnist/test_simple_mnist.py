@@ -41,12 +41,17 @@ def _load_mnist_slices():
     training file, as the notebook splits it), normalised with the statistics of the 50,000 training
     rows (population std). Loaded when the tests are collected: missing data is the course's problem,
     never scored. A @reference: the files are fixed by their checksums, so a grading process reads
-    and normalises them once (0.4 CPU-s), not again for each notebook as it imports this file."""
+    and normalises them once, not again for each notebook as it imports this file. The statistics
+    come from the histogram of the 256 pixel values, in float64: exact, and without turning all
+    47 million pixels into floats (0.2 CPU-s of a grading process's start, then 0.09)."""
     x_train, y_train = load_mnist("train", download=False)
-    x_train = x_train.float()
-    mean, std = x_train[:50_000].mean(), x_train[:50_000].std(correction=0)
-    return ((x_train[:12_000] - mean) / std, y_train[:12_000].long(),
-            (x_train[50_000:52_000] - mean) / std, y_train[50_000:52_000].long())
+    counts = torch.bincount(x_train[:50_000].reshape(-1), minlength=256).double()
+    values = torch.arange(256, dtype=torch.float64)
+    mean = (counts * values).sum() / counts.sum()
+    std = ((counts * (values - mean) ** 2).sum() / counts.sum()).sqrt()
+    mean, std = mean.float(), std.float()
+    return (x_train[:12_000].float().sub_(mean).div_(std), y_train[:12_000].long(),
+            x_train[50_000:52_000].float().sub_(mean).div_(std), y_train[50_000:52_000].long())
 
 
 MNIST_X, MNIST_Y, HELD_OUT_X, HELD_OUT_Y = _load_mnist_slices()
