@@ -33,6 +33,11 @@ from autograder.engine.shared.protocol import JudgeResults
 # The per-property results written beside each autograded notebook, for the class report.
 RESULTS_SUFFIX = ".results.json"
 RESULTS_VERSION = 1
+# What pytest takes from the environment, kept from the judge: a grade must not depend on the
+# grading shell (PYTEST_ADDOPTS="-k ...") or on the pytest plugins installed beside the course
+# (pytest-randomly reorders tests and reseeds): the judge loads only the plugins its arguments
+# name (autoload off), hypothesis's among them.
+PYTEST_FROM_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 
 
 class GradingError(RuntimeError):
@@ -171,7 +176,8 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
             with open(submission, "w") as f:
                 json.dump({"cells": [asdict(c) for c in cells], "limits": limits.to_dict(),
                            "settings": settings.to_dict()}, f)
-            args = [tests_dir, "-p", "autograder.engine.judge.plugin", f"--submission={submission}",
+            args = [tests_dir, "-p", "autograder.engine.judge.plugin", "-p", "_hypothesis_pytestplugin",
+                    f"--submission={submission}",
                     f"--results={results}", "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header",
                     # pytest's unraisable-exception plugin runs gc.collect() twice at the end of
                     # every session: ~1 CPU-s per notebook in a judge that holds torch.
@@ -187,8 +193,9 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                     *([] if self.replay_examples else ["--draw-afresh"]),
                     *(["--record-examples"] if self.record_examples else [])]
             threads = str(settings.judge_threads)
-            env = dict(os.environ, PYTHONPATH=self.course_root, PYTHONHASHSEED="0",
-                       OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+            env = {name: value for name, value in os.environ.items() if name not in PYTEST_FROM_ENVIRONMENT}
+            env.update(PYTHONPATH=self.course_root, PYTHONHASHSEED="0", OMP_NUM_THREADS=threads,
+                       MKL_NUM_THREADS=threads, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
             try:
                 judge = JudgeServer.for_course(self.course_root, env, settings, preexec_fn=self._limit_judge)
                 run = judge.grade(tests_dir, args, settings.notebook_seconds)
