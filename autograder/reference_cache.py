@@ -3,8 +3,8 @@
 A grading process replays the same recorded examples for every notebook
 (``autograder/engine/judge/example_replay.py``), so a reference called with an example's inputs
 gets the same inputs again for the next notebook, and the next. Where a reference is costly
-(04b's ``fit_reference`` runs torch's SGD with autograd for up to 25 steps: a tenth of a
-replayed 04b notebook's CPU, judge and worker together), ``@reference`` keeps each result for
+(04b's ``fit_reference`` runs torch's SGD with autograd, up to 12 steps and 40 for one problem;
+with up to 25 it was a tenth of a replayed 04b notebook's CPU, judge and worker together), ``@reference`` keeps each result for
 the life of the process, keyed by the exact value of every argument, and hands out a deep copy
 of it, so a test may change what it gets::
 
