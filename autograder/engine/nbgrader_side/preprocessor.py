@@ -187,9 +187,10 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                     "-p", "no:logging",
                     "-rN", f"--rootdir={self.course_root}", "-c", os.devnull, "--import-mode=importlib",
                     # Without it, "-c /dev/null" puts the limit at /dev, and pytest would list every
-                    # folder from / down to the tests (/tmp's or /home's thousands of entries: 0.07
-                    # CPU-s a notebook) and import any conftest.py it met there into the judge.
-                    f"--confcutdir={os.path.dirname(os.path.abspath(tests_dir))}",
+                    # folder from / down to the tests (/tmp's or /home's thousands of entries: up to
+                    # 0.07 CPU-s a notebook) and import any conftest.py it met there into the judge.
+                    # (A relative tests_dir is the judge's, whose folder is the course's.)
+                    f"--confcutdir={os.path.dirname(os.path.join(self.course_root, tests_dir))}",
                     *([] if self.replay_examples else ["--draw-afresh"]),
                     *(["--record-examples"] if self.record_examples else [])]
             threads = str(settings.judge_threads)
