@@ -177,11 +177,11 @@ def test_sum(student, offset):
     assert not marker.exists(), "a conftest.py above the hidden tests' folder ran in the judge"
 
 
-def test_the_judge_runs_the_same_whatever_pytest_finds_in_the_environment(tmp_path, monkeypatch):
+def test_the_judge_takes_no_python_or_pytest_settings_from_the_environment(tmp_path, monkeypatch):
     """pytest's options and plugins from the grading shell's environment (PYTEST_ADDOPTS,
-    PYTEST_PLUGINS) and the plugins installed beside the course (xdist, anyio, ... by their
-    entry points) never reach the judge: only the plugins its arguments name, hypothesis's
-    among them."""
+    PYTEST_PLUGINS), the plugins installed beside the course (xdist, anyio, ... by their
+    entry points) and Python's own settings (PYTHONWARNINGS, PYTHONOPTIMIZE) never reach the
+    judge: only the plugins its arguments name, hypothesis's among them."""
     from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests
     from autograder.engine.shared.cells import Cell
 
@@ -190,6 +190,7 @@ def test_the_judge_runs_the_same_whatever_pytest_finds_in_the_environment(tmp_pa
     tests_dir.mkdir(parents=True)
     (tests_dir / "test_assignment.py").write_text(f'''
 import json
+import sys
 
 from autograder.engine.judge.plugin import graded
 
@@ -198,11 +199,14 @@ from autograder.engine.judge.plugin import graded
 def test_plugins(student, request):
     """the answer, and the plugins the judge's session holds (written for the test to compare)"""
     with open({str(seen)!r}, "w") as f:
-        json.dump(sorted(name for name, _ in request.config.pluginmanager.list_name_plugin()), f)
+        json.dump({{"plugins": sorted(name for name, _ in request.config.pluginmanager.list_name_plugin()),
+                   "optimize": sys.flags.optimize, "warnoptions": sys.warnoptions}}, f)
     assert student.run("result = y") == 2
 ''')
     monkeypatch.setenv("PYTEST_ADDOPTS", "-k no_test_is_named_so")
     monkeypatch.setenv("PYTEST_PLUGINS", "no_module_is_named_so")
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
+    monkeypatch.setenv("PYTHONOPTIMIZE", "1")
     judge_server.stop_all()
     grader = GradeWithHiddenTests.configured(str(ROOT))
     try:
@@ -210,6 +214,8 @@ def test_plugins(student, request):
     finally:
         judge_server.stop_all()
     assert [(r["test"], r["passed"]) for r in outcome["tests"]] == [("test_plugins", True)], outcome
-    plugins = json.loads(seen.read_text())
+    judge = json.loads(seen.read_text())
+    assert judge["optimize"] == 0 and judge["warnoptions"] == [], judge
+    plugins = judge["plugins"]
     assert "_hypothesis_pytestplugin" in plugins and "autograder.engine.judge.plugin" in plugins, plugins
     assert not {"xdist", "xdist.looponfail", "anyio", "platformdirs"} & set(plugins), plugins

@@ -33,11 +33,21 @@ from autograder.engine.shared.protocol import JudgeResults
 # The per-property results written beside each autograded notebook, for the class report.
 RESULTS_SUFFIX = ".results.json"
 RESULTS_VERSION = 1
-# What pytest takes from the environment, kept from the judge: a grade must not depend on the
-# grading shell (PYTEST_ADDOPTS="-k ...") or on the pytest plugins installed beside the course
-# (pytest-randomly reorders tests and reseeds): the judge loads only the plugins its arguments
-# name (autoload off), hypothesis's among them.
+# What Python and pytest take from the environment, kept from the judge: a grade must not depend
+# on the grading shell (PYTHONWARNINGS=error, PYTHONOPTIMIZE, PYTEST_ADDOPTS="-k ...") or on the
+# pytest plugins installed beside the course (pytest-randomly reorders tests and reseeds): the
+# judge loads only the plugins its arguments name (autoload off), hypothesis's among them.
 PYTEST_FROM_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
+def judge_environment(course_root: str, threads: str) -> dict:
+    """The judge's environment: the grading process's, without any PYTHON* variable or pytest's
+    own, with the course on the path, a fixed hash seed and plugin autoload off."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("PYTHON") and name not in PYTEST_FROM_ENVIRONMENT}
+    env.update(PYTHONPATH=course_root, PYTHONHASHSEED="0", OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    return env
 
 
 class GradingError(RuntimeError):
@@ -194,9 +204,7 @@ class GradeWithHiddenTests(NbGraderPreprocessor):
                     *([] if self.replay_examples else ["--draw-afresh"]),
                     *(["--record-examples"] if self.record_examples else [])]
             threads = str(settings.judge_threads)
-            env = {name: value for name, value in os.environ.items() if name not in PYTEST_FROM_ENVIRONMENT}
-            env.update(PYTHONPATH=self.course_root, PYTHONHASHSEED="0", OMP_NUM_THREADS=threads,
-                       MKL_NUM_THREADS=threads, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+            env = judge_environment(self.course_root, threads)
             try:
                 judge = JudgeServer.for_course(self.course_root, env, settings, preexec_fn=self._limit_judge)
                 run = judge.grade(tests_dir, args, settings.notebook_seconds)
