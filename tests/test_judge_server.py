@@ -145,13 +145,24 @@ def test_a_judge_grading_two_notebooks_shows_the_second_nothing_of_the_first(tmp
         "cells": ["answer_second"]}
 
 
+def graded_by_a_new_judge(tests_dir) -> dict:
+    """The hidden tests in ``tests_dir`` run by a judge started for them (with this process's
+    environment as it is now) on the answer ``y = 2``."""
+    from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests
+    from autograder.engine.shared.cells import Cell
+
+    judge_server.stop_all()
+    grader = GradeWithHiddenTests.configured(str(ROOT))
+    try:
+        return grader.run_hidden_tests(str(tests_dir), [Cell("answer", "y = 2")], grader.sandbox_or_refuse())
+    finally:
+        judge_server.stop_all()
+
+
 def test_the_judge_loads_no_conftest_above_the_hidden_tests_folder(tmp_path):
     """A conftest.py in a folder above the one that holds every assignment's hidden tests
     (/tmp, /home, the course's parent: anyone may write one there) never runs in the judge;
     the hidden tests' own conftest.py does."""
-    from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests
-    from autograder.engine.shared.cells import Cell
-
     marker = tmp_path / "stray conftest ran"
     (tmp_path / "conftest.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     hidden = tmp_path / "course" / "hidden"
@@ -166,13 +177,7 @@ def test_sum(student, offset):
     """the answer plus the hidden folder's conftest's offset"""
     assert student.run("result = y") + offset == 3
 ''')
-    judge_server.stop_all()
-    grader = GradeWithHiddenTests.configured(str(ROOT))
-    try:
-        outcome = grader.run_hidden_tests(str(hidden / "assignment"), [Cell("answer", "y = 2")],
-                                          grader.sandbox_or_refuse())
-    finally:
-        judge_server.stop_all()
+    outcome = graded_by_a_new_judge(hidden / "assignment")
     assert [r["passed"] for r in outcome["tests"]] == [True], outcome
     assert not marker.exists(), "a conftest.py above the hidden tests' folder ran in the judge"
 
@@ -182,10 +187,7 @@ def test_the_judge_takes_no_python_or_pytest_settings_from_the_environment(tmp_p
     PYTEST_PLUGINS), the plugins installed beside the course (xdist, anyio, ... by their
     entry points) and Python's own settings (PYTHONWARNINGS, PYTHONOPTIMIZE) never reach the
     judge: only the plugins its arguments name, hypothesis's among them."""
-    from autograder.engine.nbgrader_side.preprocessor import GradeWithHiddenTests
-    from autograder.engine.shared.cells import Cell
-
-    seen = tmp_path / "plugins.json"
+    seen = tmp_path / "judge.json"
     tests_dir = tmp_path / "hidden" / "assignment"
     tests_dir.mkdir(parents=True)
     (tests_dir / "test_assignment.py").write_text(f'''
@@ -207,12 +209,7 @@ def test_plugins(student, request):
     monkeypatch.setenv("PYTEST_PLUGINS", "no_module_is_named_so")
     monkeypatch.setenv("PYTHONWARNINGS", "error")
     monkeypatch.setenv("PYTHONOPTIMIZE", "1")
-    judge_server.stop_all()
-    grader = GradeWithHiddenTests.configured(str(ROOT))
-    try:
-        outcome = grader.run_hidden_tests(str(tests_dir), [Cell("answer", "y = 2")], grader.sandbox_or_refuse())
-    finally:
-        judge_server.stop_all()
+    outcome = graded_by_a_new_judge(tests_dir)
     assert [(r["test"], r["passed"]) for r in outcome["tests"]] == [("test_plugins", True)], outcome
     judge = json.loads(seen.read_text())
     assert judge["optimize"] == 0 and judge["warnoptions"] == [], judge
